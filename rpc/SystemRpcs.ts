@@ -1,0 +1,28 @@
+import { Rpc, RpcGroup } from "@effect/rpc"
+import { Schema } from "effect"
+import { JobRecord, JobRequest } from "../entities/DurableJob.ts"
+import { NotFound } from "../src/http/Errors.ts"
+
+/**
+ * Runtime RPCs, served both over WebSocket (`/rpc/ws`) and HTTP (`/rpc`).
+ * `Ticks` streams, to prove streaming works on both transports.
+ */
+export class SystemRpcs extends RpcGroup.make(
+  Rpc.make("Ping", {
+    success: Schema.Struct({ pong: Schema.Boolean, serverTime: Schema.Number })
+  }),
+  Rpc.make("SubmitJob", {
+    payload: JobRequest,
+    success: Schema.Struct({ jobId: Schema.String, accepted: Schema.Boolean })
+  }),
+  Rpc.make("GetJob", {
+    payload: { jobId: Schema.String },
+    success: JobRecord,
+    error: NotFound
+  }),
+  Rpc.make("Ticks", {
+    payload: { count: Schema.Int.pipe(Schema.between(1, 1000)), intervalMs: Schema.Int.pipe(Schema.between(0, 10_000)) },
+    success: Schema.Int,
+    stream: true
+  })
+) {}

@@ -1,0 +1,21 @@
+import { Layer } from "effect"
+import { SingleNodeClusterLive } from "./cluster/ClusterLive.ts"
+import { DatabaseLive } from "./db/Database.ts"
+import { VectorSupport } from "./db/VectorSupport.ts"
+import { HttpServerLive } from "./http/Server.ts"
+import { DurableJobLive } from "./system/DurableJobLive.ts"
+
+/** Entity handler layers hosted by this process. */
+export const EntitiesLive = Layer.mergeAll(DurableJobLive)
+
+/**
+ * The whole platform in one process: HTTP/WS gateway, entities on a
+ * single-node SQL-backed cluster, migrated database (embedded unless
+ * DATABASE_URL is set). Needs `AppConfig`, so tests can start it with overrides.
+ */
+export const PlatformLive = HttpServerLive.pipe(
+  Layer.provide(EntitiesLive),
+  Layer.provideMerge(SingleNodeClusterLive),
+  Layer.provideMerge(VectorSupport.Default),
+  Layer.provideMerge(DatabaseLive)
+)

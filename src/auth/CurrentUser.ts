@@ -1,0 +1,19 @@
+import { Context, Schema } from "effect"
+
+export const Role = Schema.Literal("admin", "developer", "viewer")
+export type Role = typeof Role.Type
+
+/**
+ * Who is calling, provided by the `Authentication` middleware to every
+ * authenticated handler. Repositories scope every query on `projects`: a
+ * resource of a project the caller is not a member of does not exist for them.
+ */
+export interface Principal {
+  readonly kind: "user" | "apiKey" | "service"
+  readonly userId: string
+  readonly email: string
+  /** projectId → the caller's role in that project. */
+  readonly projects: ReadonlyMap<string, Role>
+}
+
+export class CurrentUser extends Context.Tag("Auth/CurrentUser")<CurrentUser, Principal>() {}

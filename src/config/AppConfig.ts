@@ -1,0 +1,60 @@
+import { Config, Context, Effect, Layer, LogLevel, Option, Redacted } from "effect"
+
+/**
+ * Process-wide configuration, read once through `Config` so every value is
+ * validated at start-up and secrets stay `Redacted`.
+ *
+ * Env names are prefixed where they would collide with `ShardingConfig.layerFromEnv`
+ * (which reads HOST, PORT, ...): see ../shared/FINDINGS.md.
+ */
+export interface AppConfigShape {
+  readonly httpHost: string
+  readonly httpPort: number
+  /** Unset: an embedded PGlite (+pgvector) under `dataDir`. */
+  readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+  readonly dataDir: string
+  readonly dbPoolSize: number
+  readonly corsOrigins: ReadonlyArray<string>
+  readonly logLevel: LogLevel.LogLevel
+  readonly logFormat: "json" | "pretty"
+  /** "required": start-up fails when the vector extension is missing; "disabled": RAG endpoints answer 503. */
+  readonly vectorStore: "required" | "disabled"
+  readonly maxBodyBytes: number
+  /** "single": `bun run dev`; "runner": hosts shards; "client": gateway only, sends to runners. */
+  readonly clusterMode: "single" | "runner" | "client"
+}
+
+export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppConfigShape>() {
+  static readonly config: Config.Config<AppConfigShape> = Config.all({
+    httpHost: Config.string("HTTP_HOST").pipe(Config.withDefault("0.0.0.0")),
+    httpPort: Config.port("HTTP_PORT").pipe(Config.withDefault(8000)),
+    databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
+    dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./.data")),
+    dbPoolSize: Config.integer("DB_POOL_SIZE").pipe(Config.withDefault(0)),
+    corsOrigins: Config.array(Config.string(), "CORS_ORIGINS").pipe(
+      Config.withDefault(["http://localhost:3000"])
+    ),
+    logLevel: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
+    logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json" as const)),
+    vectorStore: Config.literal("required", "disabled")("VECTOR_STORE").pipe(
+      Config.withDefault("required" as const)
+    ),
+    maxBodyBytes: Config.integer("MAX_BODY_BYTES").pipe(Config.withDefault(10 * 1024 * 1024)),
+    clusterMode: Config.literal("single", "runner", "client")("CLUSTER_MODE").pipe(Config.withDefault("single" as const))
+  }).pipe(
+    Config.map((c) => ({
+      ...c,
+      // The embedded database is one shared session: more than 3 connections only queue.
+      dbPoolSize: c.dbPoolSize > 0 ? c.dbPoolSize : Option.isSome(c.databaseUrl) ? 10 : 3
+    }))
+  )
+
+  static readonly layer = Layer.effect(AppConfig, AppConfig.config)
+
+  /** For tests: the defaults, overridden field by field. */
+  static readonly layerWith = (overrides: Partial<AppConfigShape>) =>
+    Layer.effect(
+      AppConfig,
+      Effect.map(AppConfig.config, (c) => ({ ...c, ...overrides }))
+    )
+}

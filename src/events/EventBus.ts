@@ -1,0 +1,39 @@
+import { Context, Effect, Layer, PubSub, Schema, Stream } from "effect"
+
+/**
+ * A platform event (agent status, task update, ingestion progress, workflow
+ * step...). `topic` is hierarchical ("agents/<id>", "workflows/runs/<id>");
+ * `projectId` lets subscribers filter to what the caller may see.
+ */
+export const PlatformEvent = Schema.Struct({
+  topic: Schema.String,
+  type: Schema.String,
+  projectId: Schema.NullOr(Schema.String),
+  data: Schema.Unknown,
+  at: Schema.Number
+})
+export type PlatformEvent = typeof PlatformEvent.Type
+
+export interface EventBusShape {
+  readonly publish: (event: Omit<PlatformEvent, "at">) => Effect.Effect<void>
+  /** Events whose topic starts with `prefix`, from now on. */
+  readonly subscribe: (prefix: string) => Stream.Stream<PlatformEvent>
+}
+
+/**
+ * Real-time fan-out. In-process by default; a Redis pub/sub implementation
+ * (REDIS_URL) replaces it so every node sees every event.
+ */
+export class EventBus extends Context.Tag("Events/EventBus")<EventBus, EventBusShape>() {
+  static readonly inProcess = Layer.scoped(
+    EventBus,
+    Effect.gen(function*() {
+      // Sliding: a slow subscriber loses old events rather than blocking publishers.
+      const hub = yield* Effect.acquireRelease(PubSub.sliding<PlatformEvent>(4096), PubSub.shutdown)
+      return {
+        publish: (event) => PubSub.publish(hub, { ...event, at: Date.now() }).pipe(Effect.asVoid),
+        subscribe: (prefix) => Stream.fromPubSub(hub).pipe(Stream.filter((e) => e.topic.startsWith(prefix)))
+      }
+    })
+  )
+}

@@ -1,0 +1,14 @@
+import { HttpApi, OpenApi } from "@effect/platform"
+import { HealthApi } from "../health/Api.ts"
+import { SystemApi } from "../system/Api.ts"
+
+/**
+ * The platform's REST surface: one HttpApi, one group per service. A service
+ * adds its group here and its handler layer in `src/http/Routes.ts`.
+ */
+export class PlatformApi extends HttpApi.make("platform")
+  .add(HealthApi)
+  .add(SystemApi)
+  .annotate(OpenApi.Title, "Agent Platform API")
+  .annotate(OpenApi.Version, "0.1.0")
+{}

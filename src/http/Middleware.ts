@@ -1,0 +1,57 @@
+import {
+  FileSystem,
+  HttpIncomingMessage,
+  HttpLayerRouter,
+  HttpServerError,
+  HttpServerRequest,
+  HttpServerResponse
+} from "@effect/platform"
+import { Cause, Effect, Option } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import { jsonError } from "./ErrorResponses.ts"
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/**
+ * Every request: a request id (taken from `x-request-id` when sane, else new)
+ * on the response and on every log line of the request; the body size limit;
+ * a JSON 500 for defects (logged with their cause, never sent); one structured
+ * access-log line. Query strings are not logged: they may carry tokens.
+ */
+export const RequestContextMiddleware = HttpLayerRouter.middleware(
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const maxBody = Option.some(FileSystem.Size(config.maxBodyBytes))
+    return (httpEffect) =>
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const header = request.headers["x-request-id"]
+        const requestId = header && REQUEST_ID.test(header) ? header : crypto.randomUUID()
+        const started = performance.now()
+        const response = yield* httpEffect.pipe(
+          HttpIncomingMessage.withMaxBodySize(maxBody),
+          Effect.catchAllDefect((defect) =>
+            // A body that is not valid JSON surfaces as a RequestError defect from the decoder.
+            HttpServerError.isServerError(defect) && defect._tag === "RequestError" && defect.reason === "Decode"
+              ? Effect.succeed(jsonError(400, "BadRequest", "request body is not valid JSON", { requestId }))
+              : Effect.logError("unhandled defect", Cause.die(defect)).pipe(
+                Effect.as(jsonError(500, "InternalError", "internal server error", { requestId }))
+              )
+          ),
+          Effect.annotateLogs({ requestId })
+        )
+        const path = request.url.split("?", 1)[0]
+        yield* Effect.logInfo("http").pipe(
+          Effect.annotateLogs({
+            requestId,
+            method: request.method,
+            path,
+            status: response.status,
+            durationMs: Math.round((performance.now() - started) * 100) / 100
+          })
+        )
+        return HttpServerResponse.setHeader(response, "x-request-id", requestId)
+      })
+  }),
+  { global: true }
+)

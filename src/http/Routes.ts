@@ -1,0 +1,75 @@
+import { HttpApiScalar, HttpLayerRouter, HttpServerRequest } from "@effect/platform"
+import { RpcSerialization, RpcServer } from "@effect/rpc"
+import { Effect, Layer } from "effect"
+import { SystemRpcs } from "../../rpc/SystemRpcs.ts"
+import { AppConfig } from "../config/AppConfig.ts"
+import { HealthHttpLive } from "../health/Http.ts"
+import { SystemHttpLive } from "../system/Http.ts"
+import { SystemRpcsLive } from "../system/Rpc.ts"
+import { JobRepo } from "../system/JobRepo.ts"
+import { PlatformApi } from "./Api.ts"
+import { jsonError } from "./ErrorResponses.ts"
+import { RequestContextMiddleware } from "./Middleware.ts"
+import { routeTable } from "./RouteTable.ts"
+
+/** Handler layers of every HttpApi group in `PlatformApi`. */
+const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive)
+
+const ApiRoutes = HttpLayerRouter.addHttpApi(PlatformApi, { openapiPath: "/openapi.json" }).pipe(
+  Layer.provide(ApiHandlers)
+)
+
+const DocsRoute = HttpApiScalar.layerHttpLayerRouter({ api: PlatformApi, path: "/docs" })
+
+/** The same RpcGroup over WebSocket and over HTTP. */
+const RpcRoutes = Layer.mergeAll(
+  RpcServer.layerHttpRouter({ group: SystemRpcs, path: "/rpc/ws", protocol: "websocket" }),
+  RpcServer.layerHttpRouter({ group: SystemRpcs, path: "/rpc", protocol: "http" })
+).pipe(
+  Layer.provide(SystemRpcsLive),
+  Layer.provide(JobRepo.Default),
+  Layer.provide(RpcSerialization.layerNdjson)
+)
+
+const extraRoutes = [
+  { method: "GET", path: "/openapi.json" },
+  { method: "GET", path: "/docs" },
+  { method: "GET", path: "/rpc/ws" },
+  { method: "POST", path: "/rpc" }
+]
+
+/** Unknown path → 404 JSON; known path, other method → 405 JSON with `Allow`. */
+const FallbackRoute = HttpLayerRouter.use((router) => {
+  const table = routeTable(PlatformApi, extraRoutes)
+  return router.add(
+    "*",
+    "*",
+    Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const path = request.url.split("?", 1)[0]
+      const allowed = table.allowedMethods(path)
+      if (allowed.length > 0 && request.method !== "OPTIONS") {
+        return jsonError(405, "MethodNotAllowed", `${request.method} is not allowed on ${path}`, {
+          allowed
+        }).pipe((r) => ({ ...r, headers: { ...r.headers, allow: allowed.join(", ") } }) as typeof r)
+      }
+      return jsonError(404, "NotFound", `no route for ${request.method} ${path}`)
+    })
+  )
+})
+
+const CorsLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (config) =>
+    HttpLayerRouter.cors({
+      allowedOrigins: config.corsOrigins.includes("*") ? ["*"] : config.corsOrigins,
+      allowedHeaders: ["authorization", "content-type", "x-request-id", "a2a-version", "mcp-session-id", "x-api-key"],
+      exposedHeaders: ["x-request-id", "retry-after", "mcp-session-id"],
+      credentials: !config.corsOrigins.includes("*"),
+      maxAge: 600
+    }))
+)
+
+export const AllRoutes = Layer.mergeAll(ApiRoutes, DocsRoute, RpcRoutes, FallbackRoute).pipe(
+  Layer.provide(RequestContextMiddleware),
+  Layer.provide(CorsLive)
+)

@@ -1,0 +1,21 @@
+import { HttpLayerRouter } from "@effect/platform"
+import { BunHttpServer } from "@effect/platform-bun"
+import { Effect, Layer } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import { AllRoutes } from "./Routes.ts"
+
+/** The Bun HTTP/WebSocket server on HTTP_HOST:HTTP_PORT serving every route. */
+export const HttpServerLive = HttpLayerRouter.serve(AllRoutes, { disableLogger: true }).pipe(
+  // Merged so callers (tests, the runner) can read the bound address.
+  Layer.provideMerge(
+    Layer.unwrapEffect(
+      Effect.map(AppConfig, (config) =>
+        BunHttpServer.layer({
+          hostname: config.httpHost,
+          port: config.httpPort,
+          // Bun rejects larger bodies before they are buffered; handlers see MAX_BODY_BYTES too.
+          maxRequestBodySize: config.maxBodyBytes
+        }))
+    )
+  )
+)

@@ -1,0 +1,23 @@
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { JobRecord, JobRequest } from "../../entities/DurableJob.ts"
+import { NotFound } from "../http/Errors.ts"
+
+export const JobAccepted = Schema.Struct({ jobId: Schema.String, accepted: Schema.Boolean })
+
+/** Operational endpoints of the runtime itself: durable jobs on the cluster. */
+export class SystemApi extends HttpApiGroup.make("system")
+  .add(
+    HttpApiEndpoint.post("submitJob", "/system/jobs")
+      .setPayload(JobRequest)
+      .addSuccess(JobAccepted, { status: 202 })
+  )
+  .add(
+    HttpApiEndpoint.get("getJob", "/system/jobs/:jobId")
+      .setPath(Schema.Struct({ jobId: Schema.String }))
+      .addSuccess(JobRecord)
+      .addError(NotFound)
+  )
+  .annotate(OpenApi.Description, "Durable jobs run by the DurableJob entity (persisted cluster messages)")
+{}
+

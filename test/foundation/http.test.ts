@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { startPlatform, type TestPlatform } from "../support/platform.ts"
+
+let platform: TestPlatform
+
+beforeAll(async () => {
+  platform = await startPlatform({ corsOrigins: ["http://app.example"] })
+}, 60_000)
+afterAll(() => platform.stop())
+
+describe("gateway HTTP skeleton", () => {
+  test("GET /health reports database and cluster", async () => {
+    const res = await fetch(`${platform.baseUrl}/health`)
+    expect(res.status).toBe(200)
+    const body = await res.json()
+    expect(body.status).toBe("ok")
+    expect(body.database).toMatchObject({ ok: true, embedded: true })
+    expect(body.cluster.ok).toBe(true)
+    expect(body.cluster.mode).toBe("single")
+    // A single runner owns every shard of the default group.
+    expect(body.cluster.ownedShards).toBeGreaterThan(0)
+  })
+
+  test("unknown route → 404 JSON", async () => {
+    const res = await fetch(`${platform.baseUrl}/does/not/exist`)
+    expect(res.status).toBe(404)
+    expect(res.headers.get("content-type")).toContain("application/json")
+    expect(await res.json()).toMatchObject({ _tag: "NotFound" })
+  })
+
+  test("known path, wrong method → 405 JSON with Allow", async () => {
+    const res = await fetch(`${platform.baseUrl}/health`, { method: "DELETE" })
+    expect(res.status).toBe(405)
+    expect(res.headers.get("allow")).toBe("GET")
+    expect(await res.json()).toMatchObject({ _tag: "MethodNotAllowed", allowed: ["GET"] })
+  })
+
+  test("malformed JSON → 400 JSON without internals", async () => {
+    const res = await fetch(`${platform.baseUrl}/system/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{\"jobId\":"
+    })
+    expect(res.status).toBe(400)
+    const text = await res.text()
+    expect(JSON.parse(text)).toMatchObject({ _tag: "BadRequest" })
+    expect(text).not.toContain("at ")
+  })
+
+  test("wrong types → 400 with field-level issues", async () => {
+    const res = await fetch(`${platform.baseUrl}/system/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jobId: "x", durationMs: "soon" })
+    })
+    expect(res.status).toBe(400)
+    const body = await res.json()
+    expect(body.issues.map((i: { path: Array<string> }) => i.path.join("."))).toContain("durationMs")
+  })
+
+  test("request id is echoed when sane and generated otherwise", async () => {
+    const given = await fetch(`${platform.baseUrl}/health`, { headers: { "x-request-id": "req-123" } })
+    expect(given.headers.get("x-request-id")).toBe("req-123")
+    const bad = await fetch(`${platform.baseUrl}/health`, { headers: { "x-request-id": "no spaces <allowed>" } })
+    expect(bad.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  test("CORS allows configured origins only", async () => {
+    const preflight = await fetch(`${platform.baseUrl}/system/jobs`, {
+      method: "OPTIONS",
+      headers: { origin: "http://app.example", "access-control-request-method": "POST" }
+    })
+    expect(preflight.status).toBeLessThan(300)
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("http://app.example")
+    const other = await fetch(`${platform.baseUrl}/health`, { headers: { origin: "http://evil.example" } })
+    // A browser compares this header with its own origin: anything but that origin blocks it.
+    expect(other.headers.get("access-control-allow-origin")).not.toBe("http://evil.example")
+  })
+
+  test("OpenAPI JSON and interactive docs are served", async () => {
+    const spec = await (await fetch(`${platform.baseUrl}/openapi.json`)).json()
+    expect(spec.openapi).toStartWith("3.")
+    expect(Object.keys(spec.paths)).toContain("/health")
+    const docs = await fetch(`${platform.baseUrl}/docs`)
+    expect(docs.status).toBe(200)
+    expect(await docs.text()).toContain("<html")
+  })
+
+  test("oversized body → 413", async () => {
+    const small = await startPlatform({ maxBodyBytes: 1024 })
+    try {
+      const res = await fetch(`${small.baseUrl}/system/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jobId: "x".repeat(4096), durationMs: 1 })
+      })
+      expect(res.status).toBe(413)
+    } finally {
+      await small.stop()
+    }
+  })
+})

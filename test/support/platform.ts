@@ -1,0 +1,38 @@
+import { HttpServer } from "@effect/platform"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
+import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.ts"
+import { PlatformLive } from "../../src/Platform.ts"
+import { seedDataDir } from "./pgliteTemplate.ts"
+import { waitFor } from "./process.ts"
+import { makeTempDir } from "./tempDir.ts"
+
+/**
+ * The whole platform in this test process on a random port and a fresh
+ * embedded database (or `databaseUrl` when given). Logs are silenced below
+ * Error so test output stays readable.
+ */
+export const startPlatform = async (overrides: Partial<AppConfigShape> = {}) => {
+  const tmp = makeTempDir("platform")
+  if (overrides.databaseUrl === undefined) await seedDataDir(tmp.dir)
+  const config = AppConfig.layerWith({ httpHost: "127.0.0.1", httpPort: 0, dataDir: tmp.dir, ...overrides })
+  const runtime = ManagedRuntime.make(
+    PlatformLive.pipe(Layer.provideMerge(config), Layer.provide(Logger.minimumLogLevel(LogLevel.Error)))
+  )
+  const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (s) => s.address))
+  if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
+  const baseUrl = `http://127.0.0.1:${address.port}`
+  // Ready means healthy: shards are acquired shortly after the server listens.
+  await waitFor(async () => (await fetch(`${baseUrl}/health`)).status === 200, 30_000)
+  return {
+    baseUrl,
+    wsUrl: baseUrl.replace("http", "ws"),
+    runtime,
+    dataDir: tmp.dir,
+    stop: async () => {
+      await runtime.dispose()
+      tmp.remove()
+    }
+  }
+}
+
+export type TestPlatform = Awaited<ReturnType<typeof startPlatform>>

@@ -1,0 +1,48 @@
+import type { Subprocess } from "bun"
+import * as path from "node:path"
+
+const root = path.resolve(import.meta.dir, "../..")
+
+/**
+ * The platform as a real child process (`bun run src/main.ts`), for tests that
+ * kill it for real. Waits until /health answers 200.
+ */
+export const spawnPlatform = async (env: Record<string, string>, entry = "src/main.ts") => {
+  const port = env.HTTP_PORT ?? String(20000 + Math.floor(Math.random() * 20000))
+  const proc = Bun.spawn(["bun", "run", entry], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: "Warning", HTTP_HOST: "127.0.0.1", ...env, HTTP_PORT: port },
+    stdout: "pipe",
+    stderr: "pipe"
+  })
+  const baseUrl = `http://127.0.0.1:${port}`
+  await waitFor(async () => (await fetch(`${baseUrl}/health`)).status === 200, 30_000, () => proc.exitCode !== null)
+  return { proc, baseUrl, kill: (signal: NodeJS.Signals = "SIGKILL") => killAndWait(proc, signal) }
+}
+
+export const killAndWait = async (proc: Subprocess, signal: NodeJS.Signals = "SIGKILL") => {
+  if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
+  await proc.exited
+}
+
+/** Polls `check` until it returns true; errors while polling count as "not yet". */
+export const waitFor = async (
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  abort: () => boolean = () => false
+) => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (abort()) throw new Error("process exited while waiting")
+    try {
+      if (await check()) return
+    } catch {
+      // not ready yet
+    }
+    await Bun.sleep(100)
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`)
+}
+
+/** Collects a child's stderr as text (after it exits). */
+export const readStderr = async (proc: Subprocess<"ignore", "pipe", "pipe">) => new Response(proc.stderr).text()
