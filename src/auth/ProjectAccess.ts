@@ -10,7 +10,7 @@ const rank: Record<Role, number> = { viewer: 0, developer: 1, admin: 2 }
  * member without the role gets 403.
  */
 export const requireProjectRole = (projectId: string, minimum: Role, what = "project") =>
-  Effect.flatMap(CurrentUser, (user) => {
+  Effect.flatMap(CurrentUser, (user): Effect.Effect<Role, NotFound | Forbidden> => {
     const role = user.projects.get(projectId)
     if (role === undefined) return Effect.fail(new NotFound({ message: `${what} not found` }))
     if (rank[role] < rank[minimum]) {
