@@ -1,6 +1,7 @@
 import { Layer } from "effect"
 import { SingleNodeClusterLive } from "./cluster/ClusterLive.ts"
 import { DatabaseLive } from "./db/Database.ts"
+import { EventBusLive } from "./events/EventBusLive.ts"
 import { VectorSupport } from "./db/VectorSupport.ts"
 import { HttpServerLive } from "./http/Server.ts"
 import { DurableJobLive } from "./system/DurableJobLive.ts"
@@ -15,6 +16,8 @@ export const EntitiesLive = Layer.mergeAll(DurableJobLive)
  */
 export const PlatformLive = HttpServerLive.pipe(
   Layer.provide(EntitiesLive),
+  // Redis pub/sub when REDIS_URL is set, in-process otherwise.
+  Layer.provideMerge(EventBusLive),
   Layer.provideMerge(SingleNodeClusterLive),
   Layer.provideMerge(VectorSupport.Default),
   Layer.provideMerge(DatabaseLive)

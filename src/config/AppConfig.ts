@@ -1,4 +1,6 @@
 import { Config, Context, Effect, Layer, LogLevel, Option, Redacted } from "effect"
+import { AuthConfig, type AuthConfigShape } from "../auth/AuthConfig.ts"
+import { ObservabilityConfig, type ObservabilityConfigShape } from "../observability/ObservabilityConfig.ts"
 
 /**
  * Process-wide configuration, read once through `Config` so every value is
@@ -22,6 +24,12 @@ export interface AppConfigShape {
   readonly maxBodyBytes: number
   /** "single": `bun run dev`; "runner": hosts shards; "client": gateway only, sends to runners. */
   readonly clusterMode: "single" | "runner" | "client"
+  /** Set: platform events go through Redis pub/sub so every node sees them. */
+  readonly redisUrl: Option.Option<Redacted.Redacted<string>>
+  /** Gateway: tokens, passwords, rate limits (src/auth/AuthConfig.ts). */
+  readonly auth: AuthConfigShape
+  /** Tracing, metrics, alerts (src/observability/ObservabilityConfig.ts). */
+  readonly observability: ObservabilityConfigShape
 }
 
 export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppConfigShape>() {
@@ -40,7 +48,10 @@ export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppC
       Config.withDefault("required" as const)
     ),
     maxBodyBytes: Config.integer("MAX_BODY_BYTES").pipe(Config.withDefault(10 * 1024 * 1024)),
-    clusterMode: Config.literal("single", "runner", "client")("CLUSTER_MODE").pipe(Config.withDefault("single" as const))
+    clusterMode: Config.literal("single", "runner", "client")("CLUSTER_MODE").pipe(Config.withDefault("single" as const)),
+    redisUrl: Config.option(Config.redacted("REDIS_URL")),
+    auth: AuthConfig,
+    observability: ObservabilityConfig
   }).pipe(
     Config.map((c) => ({
       ...c,
