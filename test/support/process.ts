@@ -11,12 +11,18 @@ export const spawnPlatform = async (env: Record<string, string>, entry = "src/ma
   const port = env.HTTP_PORT ?? String(20000 + Math.floor(Math.random() * 20000))
   const proc = Bun.spawn(["bun", "run", entry], {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: "Warning", HTTP_HOST: "127.0.0.1", ...env, HTTP_PORT: port },
+    env: { ...process.env, LOG_LEVEL: "WARN", HTTP_HOST: "127.0.0.1", ...env, HTTP_PORT: port },
     stdout: "pipe",
     stderr: "pipe"
   })
   const baseUrl = `http://127.0.0.1:${port}`
-  await waitFor(async () => (await fetch(`${baseUrl}/health`)).status === 200, 30_000, () => proc.exitCode !== null)
+  try {
+    await waitFor(async () => (await fetch(`${baseUrl}/health`)).status === 200, 30_000, () => proc.exitCode !== null)
+  } catch (e) {
+    proc.kill("SIGKILL")
+    const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+    throw new Error(`${entry} did not become healthy: ${e instanceof Error ? e.message : e}\n${stdout.slice(-3000)}\n${stderr.slice(-3000)}`)
+  }
   return { proc, baseUrl, kill: (signal: NodeJS.Signals = "SIGKILL") => killAndWait(proc, signal) }
 }
 
