@@ -1,5 +1,5 @@
 import { Layer } from "effect"
-import { SingleNodeClusterLive } from "./cluster/ClusterLive.ts"
+import { ClusterLive, hostedOnly } from "./cluster/ClusterLive.ts"
 import { DatabaseLive } from "./db/Database.ts"
 import { EventBusLive } from "./events/EventBusLive.ts"
 import { VectorSupport } from "./db/VectorSupport.ts"
@@ -15,10 +15,11 @@ export const EntitiesLive = Layer.mergeAll(DurableJobLive)
  * DATABASE_URL is set). Needs `AppConfig`, so tests can start it with overrides.
  */
 export const PlatformLive = HttpServerLive.pipe(
-  Layer.provide(EntitiesLive),
+  Layer.provide(hostedOnly(EntitiesLive)),
   // Redis pub/sub when REDIS_URL is set, in-process otherwise.
   Layer.provideMerge(EventBusLive),
-  Layer.provideMerge(SingleNodeClusterLive),
+  // SingleRunner for `bun run dev`, BunClusterSocket runner/client by CLUSTER_MODE.
+  Layer.provideMerge(ClusterLive),
   Layer.provideMerge(VectorSupport.Default),
   Layer.provideMerge(DatabaseLive)
 )

@@ -1,7 +1,11 @@
-import { ShardingConfig, SingleRunner } from "@effect/cluster"
-import { Layer } from "effect"
+import { RunnerAddress, ShardingConfig, SingleRunner } from "@effect/cluster"
+import { BunClusterSocket } from "@effect/platform-bun"
+import { Config, Data, Effect, Layer, Option } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
 
-const shardingConfig: Partial<ShardingConfig.ShardingConfig["Type"]> = {
+export class ClusterConfigError extends Data.TaggedError("ClusterConfigError")<{ readonly message: string }> {}
+
+const singleNodeSharding: Partial<ShardingConfig.ShardingConfig["Type"]> = {
   // Poll storage often: after a restart unprocessed persisted messages are picked up quickly.
   entityMessagePollInterval: "1 second",
   entityReplyPollInterval: "200 millis"
@@ -10,13 +14,69 @@ const shardingConfig: Partial<ShardingConfig.ShardingConfig["Type"]> = {
 /**
  * Single-process cluster for `bun run dev`: every shard lives here, messages
  * and replies are persisted in SQL (cluster_messages / cluster_replies) so
- * persisted entity messages survive a restart.
- *
- * The multi-node runner (`src/runner.ts`) swaps this for `BunClusterSocket`
- * with the same entity layers. ShardingConfig is exposed too (SingleRunner
- * keeps its own private) for the health report.
+ * persisted entity messages survive a restart. ShardingConfig is exposed too
+ * (SingleRunner keeps its own private) for the health report.
  */
 export const SingleNodeClusterLive = Layer.merge(
-  SingleRunner.layer({ runnerStorage: "sql", shardingConfig }),
-  ShardingConfig.layer(shardingConfig)
+  SingleRunner.layer({ runnerStorage: "sql", shardingConfig: singleNodeSharding }),
+  ShardingConfig.layer(singleNodeSharding)
 ).pipe(Layer.orDie)
+
+/**
+ * Runner-to-runner settings. Env names are RUNNER_* so they never collide
+ * with HOST/PORT, which ShardingConfig.layerFromEnv would read.
+ */
+const RunnerSettings = Config.all({
+  listenHost: Config.string("RUNNER_LISTEN_HOST").pipe(Config.withDefault("0.0.0.0")),
+  port: Config.port("RUNNER_PORT").pipe(Config.withDefault(34431)),
+  advertiseHost: Config.string("RUNNER_ADVERTISE_HOST").pipe(Config.withDefault("127.0.0.1")),
+  // Failover: a dead runner's shard locks expire after this; survivors then take its shards.
+  lockExpirationSeconds: Config.integer("SHARD_LOCK_EXPIRATION_SECONDS").pipe(Config.withDefault(8)),
+  lockRefreshSeconds: Config.integer("SHARD_LOCK_REFRESH_SECONDS").pipe(Config.withDefault(2))
+})
+
+const multiNodeSharding = (clientOnly: boolean) =>
+  Effect.gen(function*() {
+    const s = yield* RunnerSettings
+    const sharding: Partial<ShardingConfig.ShardingConfig["Type"]> = {
+      ...singleNodeSharding,
+      // A client-only node owns no shards and must not advertise an address.
+      runnerAddress: clientOnly ? Option.none() : Option.some(RunnerAddress.make(s.advertiseHost, s.port)),
+      runnerListenAddress: clientOnly ? Option.none() : Option.some(RunnerAddress.make(s.listenHost, s.port)),
+      shardLockExpiration: `${s.lockExpirationSeconds} seconds`,
+      shardLockRefreshInterval: `${s.lockRefreshSeconds} seconds`
+    }
+    return sharding
+  })
+
+/**
+ * The cluster for this process, by CLUSTER_MODE:
+ * - single: SingleRunner (one process, embedded or real Postgres);
+ * - runner: BunClusterSocket runner, hosts shards, SQL storage on a real Postgres;
+ * - client: BunClusterSocket client only (a gateway that hosts no entity).
+ * Multi-node needs a real Postgres: PGlite is one shared session whose advisory
+ * locks are not exclusive, so two runners on it would both own every shard.
+ */
+export const ClusterLive = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    if (config.clusterMode === "single") return SingleNodeClusterLive
+    if (Option.isNone(config.databaseUrl)) {
+      return yield* new ClusterConfigError({
+        message: `CLUSTER_MODE=${config.clusterMode} needs DATABASE_URL (a real PostgreSQL); the embedded database is single-process only`
+      })
+    }
+    const clientOnly = config.clusterMode === "client"
+    const sharding = yield* multiNodeSharding(clientOnly)
+    return Layer.merge(
+      clientOnly
+        ? BunClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: sharding })
+        : BunClusterSocket.layer({ storage: "sql", shardingConfig: sharding }),
+      ShardingConfig.layer(sharding)
+    )
+  })
+).pipe(Layer.orDie)
+
+/** Entity layers only where shards live: a client-only gateway registers none. */
+export const hostedOnly = <E, R>(entities: Layer.Layer<never, E, R>) =>
+  Layer.unwrapEffect(Effect.map(AppConfig, (c) => (c.clusterMode === "client" ? Layer.empty : entities)))
