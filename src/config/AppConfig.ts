@@ -1,6 +1,8 @@
 import { Config, Context, Effect, Layer, LogLevel, Option, Redacted } from "effect"
 import { AuthConfig, type AuthConfigShape } from "../auth/AuthConfig.ts"
 import { ObservabilityConfig, type ObservabilityConfigShape } from "../observability/ObservabilityConfig.ts"
+import { ToolsConfig, type ToolsConfigShape } from "../tools/ToolsConfig.ts"
+import { WorkflowsConfig, type WorkflowsConfigShape } from "../workflows/WorkflowsConfig.ts"
 
 /**
  * Process-wide configuration, read once through `Config` so every value is
@@ -30,6 +32,10 @@ export interface AppConfigShape {
   readonly auth: AuthConfigShape
   /** Tracing, metrics, alerts (src/observability/ObservabilityConfig.ts). */
   readonly observability: ObservabilityConfigShape
+  /** MCP sessions, tool calls, http_fetch allow-list (src/tools/ToolsConfig.ts). */
+  readonly tools: ToolsConfigShape
+  /** Workflow engine: http step allow-list, cron scheduler (src/workflows/WorkflowsConfig.ts). */
+  readonly workflows: WorkflowsConfigShape
 }
 
 export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppConfigShape>() {
@@ -51,7 +57,9 @@ export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppC
     clusterMode: Config.literal("single", "runner", "client")("CLUSTER_MODE").pipe(Config.withDefault("single" as const)),
     redisUrl: Config.option(Config.redacted("REDIS_URL")),
     auth: AuthConfig,
-    observability: ObservabilityConfig
+    observability: ObservabilityConfig,
+    tools: ToolsConfig,
+    workflows: WorkflowsConfig
   }).pipe(
     Config.map((c) => ({
       ...c,
