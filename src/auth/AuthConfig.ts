@@ -1,0 +1,61 @@
+import { Config, Option, Redacted } from "effect"
+
+/**
+ * Gateway settings: tokens, passwords, service-to-service auth, rate limits.
+ * Nested under `AppConfig.auth` so tests override them as one object
+ * (see test/support/auth.ts `authConfig`).
+ */
+export interface AuthConfigShape {
+  /** HS256 key. Unset: a random per-process key (single node only; a warning is logged). */
+  readonly jwtSecret: Option.Option<Redacted.Redacted<string>>
+  /** PEM (SPKI) public key: also accept RS256 tokens signed by an external issuer. */
+  readonly jwtPublicKey: Option.Option<string>
+  /** JWKS endpoint: also accept RS256/ES256 tokens whose `kid` it lists. */
+  readonly jwtJwksUrl: Option.Option<string>
+  readonly jwtIssuer: string
+  readonly jwtAudience: string
+  readonly accessTokenTtlSeconds: number
+  readonly refreshTokenTtlSeconds: number
+  /** Shared secret of runner↔gateway calls (Principal kind "service"). */
+  readonly serviceToken: Option.Option<Redacted.Redacted<string>>
+  /** argon2id cost; the default is OWASP's minimum (19 MiB, t=2), ~30 ms per hash here. */
+  readonly passwordMemoryKib: number
+  readonly passwordTimeCost: number
+  /** How long a loaded principal (user, session, memberships) is reused before re-reading the database. */
+  readonly principalCacheTtlMs: number
+  readonly rateLimitEnabled: boolean
+  /** Token bucket per client IP: refill per second and bucket size. */
+  readonly rateLimitIpPerSecond: number
+  readonly rateLimitIpBurst: number
+  /** Token bucket per authenticated caller (user, API key, service). */
+  readonly rateLimitUserPerSecond: number
+  readonly rateLimitUserBurst: number
+  /** Set: buckets live in Redis so limits hold across nodes. */
+  readonly redisUrl: Option.Option<Redacted.Redacted<string>>
+  readonly rateLimitKeyPrefix: string
+  /** Take the client IP from the first `x-forwarded-for` hop (only behind a trusted proxy). */
+  readonly trustProxy: boolean
+}
+
+export const AuthConfig: Config.Config<AuthConfigShape> = Config.all({
+  jwtSecret: Config.option(Config.redacted("JWT_SECRET_KEY")),
+  jwtPublicKey: Config.option(Config.string("JWT_PUBLIC_KEY")),
+  jwtJwksUrl: Config.option(Config.string("JWT_JWKS_URL")),
+  jwtIssuer: Config.string("JWT_ISSUER").pipe(Config.withDefault("agent-platform")),
+  jwtAudience: Config.string("JWT_AUDIENCE").pipe(Config.withDefault("agent-platform-api")),
+  accessTokenTtlSeconds: Config.integer("ACCESS_TOKEN_TTL_SECONDS").pipe(Config.withDefault(15 * 60)),
+  refreshTokenTtlSeconds: Config.integer("REFRESH_TOKEN_TTL_SECONDS").pipe(Config.withDefault(30 * 24 * 3600)),
+  serviceToken: Config.option(Config.redacted("SERVICE_AUTH_TOKEN")),
+  passwordMemoryKib: Config.integer("PASSWORD_HASH_MEMORY_KIB").pipe(Config.withDefault(19456)),
+  passwordTimeCost: Config.integer("PASSWORD_HASH_TIME_COST").pipe(Config.withDefault(2)),
+  principalCacheTtlMs: Config.integer("PRINCIPAL_CACHE_TTL_MS").pipe(Config.withDefault(5_000)),
+  rateLimitEnabled: Config.boolean("RATE_LIMIT_ENABLED").pipe(Config.withDefault(true)),
+  // Generous defaults: a whole test suite shares 127.0.0.1; production tunes these down.
+  rateLimitIpPerSecond: Config.number("RATE_LIMIT_IP_PER_SECOND").pipe(Config.withDefault(1000)),
+  rateLimitIpBurst: Config.number("RATE_LIMIT_IP_BURST").pipe(Config.withDefault(5000)),
+  rateLimitUserPerSecond: Config.number("RATE_LIMIT_USER_PER_SECOND").pipe(Config.withDefault(500)),
+  rateLimitUserBurst: Config.number("RATE_LIMIT_USER_BURST").pipe(Config.withDefault(2000)),
+  redisUrl: Config.option(Config.redacted("REDIS_URL")),
+  rateLimitKeyPrefix: Config.string("RATE_LIMIT_KEY_PREFIX").pipe(Config.withDefault("ratelimit:")),
+  trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false))
+})
