@@ -1,0 +1,45 @@
+import { Config, Option, Redacted } from "effect"
+
+/** Observability settings: OTel export, stored-trace retention, metrics scraping, alert evaluation. */
+export interface ObservabilityConfigShape {
+  /** OTel `service.name` of this process's spans. */
+  readonly serviceName: string
+  /** Set: spans are also exported over OTLP/HTTP to `<endpoint>/v1/traces`. */
+  readonly otlpEndpoint: Option.Option<string>
+  /** Stored spans (observability_traces) are pruned to this many rows... */
+  readonly traceRetentionMaxRows: number
+  /** ...and to this age. */
+  readonly traceRetentionMaxAgeHours: number
+  readonly traceFlushIntervalMs: number
+  readonly tracePruneIntervalMs: number
+  /** Set: GET /metrics requires `Authorization: Bearer <token>`. */
+  readonly metricsToken: Option.Option<Redacted.Redacted<string>>
+  readonly alertEvalIntervalMs: number
+  /** Timeout of one alert webhook POST. */
+  readonly alertWebhookTimeoutMs: number
+}
+
+export const ObservabilityConfig: Config.Config<ObservabilityConfigShape> = Config.all({
+  serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("agent-platform")),
+  otlpEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")),
+  traceRetentionMaxRows: Config.integer("TRACE_RETENTION_MAX_ROWS").pipe(Config.withDefault(200_000)),
+  traceRetentionMaxAgeHours: Config.number("TRACE_RETENTION_MAX_AGE_HOURS").pipe(Config.withDefault(72)),
+  traceFlushIntervalMs: Config.integer("TRACE_FLUSH_INTERVAL_MS").pipe(Config.withDefault(1_000)),
+  tracePruneIntervalMs: Config.integer("TRACE_PRUNE_INTERVAL_MS").pipe(Config.withDefault(60_000)),
+  metricsToken: Config.option(Config.redacted("METRICS_TOKEN")),
+  alertEvalIntervalMs: Config.integer("ALERT_EVAL_INTERVAL_MS").pipe(Config.withDefault(15_000)),
+  alertWebhookTimeoutMs: Config.integer("ALERT_WEBHOOK_TIMEOUT_MS").pipe(Config.withDefault(5_000))
+})
+
+/** The defaults (no env), for tests that override a few fields. */
+export const observabilityDefaults: ObservabilityConfigShape = {
+  serviceName: "agent-platform",
+  otlpEndpoint: Option.none(),
+  traceRetentionMaxRows: 200_000,
+  traceRetentionMaxAgeHours: 72,
+  traceFlushIntervalMs: 1_000,
+  tracePruneIntervalMs: 60_000,
+  metricsToken: Option.none(),
+  alertEvalIntervalMs: 15_000,
+  alertWebhookTimeoutMs: 5_000
+}
