@@ -113,7 +113,9 @@ describe("provider embedders against local fake servers", () => {
         openaiApiKey: Option.some(Redacted.make("sk-test")),
         openaiBaseUrl: Option.some(`http://127.0.0.1:${server.port}/v1`)
       })
-      const error = await run(layer, Effect.flip(Effect.flatMap(Embeddings, (e) => e.embed(["x"]))))
+      const error = await Effect.runPromise(
+        Effect.provide(Effect.flip(Effect.flatMap(Embeddings, (e) => e.embed(["x"]))), layer)
+      )
       expect(error.reason).toBe("RateLimited")
     } finally {
       server.stop(true)
