@@ -14,6 +14,11 @@ export interface Principal {
   readonly email: string
   /** projectId → the caller's role in that project. */
   readonly projects: ReadonlyMap<string, Role>
+  readonly displayName?: string | undefined
+  /** The login session (refresh-token family) of a user token: what logout revokes. */
+  readonly sessionId?: string | undefined
+  /** Set for kind "apiKey". */
+  readonly apiKeyId?: string | undefined
 }
 
 export class CurrentUser extends Context.Tag("Auth/CurrentUser")<CurrentUser, Principal>() {}

@@ -1,4 +1,6 @@
 import { HttpApi, OpenApi } from "@effect/platform"
+import { AuthApi } from "../auth/Api.ts"
+import { ProjectsApi } from "../gateway/Api.ts"
 import { HealthApi } from "../health/Api.ts"
 import { SystemApi } from "../system/Api.ts"
 
@@ -9,6 +11,8 @@ import { SystemApi } from "../system/Api.ts"
 export class PlatformApi extends HttpApi.make("platform")
   .add(HealthApi)
   .add(SystemApi)
+  .add(AuthApi)
+  .add(ProjectsApi)
   .annotate(OpenApi.Title, "Agent Platform API")
   .annotate(OpenApi.Version, "0.1.0")
 {}

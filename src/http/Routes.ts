@@ -3,6 +3,7 @@ import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer } from "effect"
 import { SystemRpcs } from "../../rpc/SystemRpcs.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import { AuthenticationLayer, GatewayHttpLive } from "../gateway/GatewayLive.ts"
 import { HealthHttpLive } from "../health/Http.ts"
 import { SystemHttpLive } from "../system/Http.ts"
 import { SystemRpcsLive } from "../system/Rpc.ts"
@@ -16,7 +17,10 @@ import { routeTable } from "./RouteTable.ts"
 const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive)
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(PlatformApi, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide(ApiHandlers)
+  Layer.provide(ApiHandlers),
+  Layer.provide(GatewayHttpLive),
+  // Every group with `.middleware(Authentication)` is served through this one implementation.
+  Layer.provide(AuthenticationLayer)
 )
 
 const DocsRoute = HttpApiScalar.layerHttpLayerRouter({ api: PlatformApi, path: "/docs" })

@@ -1,6 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { JobRecord, JobRequest } from "../../entities/DurableJob.ts"
+import { Authentication } from "../auth/Authentication.ts"
 import { NotFound } from "../http/Errors.ts"
 
 export const JobAccepted = Schema.Struct({ jobId: Schema.String, accepted: Schema.Boolean })
@@ -18,6 +19,7 @@ export class SystemApi extends HttpApiGroup.make("system")
       .addSuccess(JobRecord)
       .addError(NotFound)
   )
+  .middleware(Authentication)
   .annotate(OpenApi.Description, "Durable jobs run by the DurableJob entity (persisted cluster messages)")
 {}
 

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { signUp, type SignedUp } from "../support/auth.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
 
 let platform: TestPlatform
+let user: SignedUp
 
 beforeAll(async () => {
   platform = await startPlatform({ corsOrigins: ["http://app.example"] })
-}, 60_000)
+  user = await signUp(platform.baseUrl)
+}, 90_000)
 afterAll(() => platform.stop())
 
 describe("gateway HTTP skeleton", () => {
@@ -38,7 +41,7 @@ describe("gateway HTTP skeleton", () => {
   test("malformed JSON → 400 JSON without internals", async () => {
     const res = await fetch(`${platform.baseUrl}/system/jobs`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...user.headers },
       body: "{\"jobId\":"
     })
     expect(res.status).toBe(400)
@@ -50,12 +53,18 @@ describe("gateway HTTP skeleton", () => {
   test("wrong types → 400 with field-level issues", async () => {
     const res = await fetch(`${platform.baseUrl}/system/jobs`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...user.headers },
       body: JSON.stringify({ jobId: "x", durationMs: "soon" })
     })
     expect(res.status).toBe(400)
     const body = await res.json()
     expect(body.issues.map((i: { path: Array<string> }) => i.path.join("."))).toContain("durationMs")
+  })
+
+  test("job endpoints need a token", async () => {
+    const res = await fetch(`${platform.baseUrl}/system/jobs/anything`)
+    expect(res.status).toBe(401)
+    expect(await res.json()).toMatchObject({ _tag: "Unauthorized" })
   })
 
   test("request id is echoed when sane and generated otherwise", async () => {

@@ -1,0 +1,83 @@
+import type { HttpServerRequest } from "@effect/platform"
+import { Effect, Option, Redacted } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import { API_KEY_PREFIX, ApiKeys } from "../gateway/ApiKeys.ts"
+import { Unauthorized } from "../http/Errors.ts"
+import type { Principal } from "./CurrentUser.ts"
+import { Principals } from "./Principals.ts"
+import { safeEqual } from "./Secrets.ts"
+import { Tokens } from "./Tokens.ts"
+
+export interface Credentials {
+  /** A JWT, an API key or the service token. */
+  readonly token: string | undefined
+  /** Service calls act for this user (header `x-on-behalf-of`). */
+  readonly onBehalfOf: string | undefined
+}
+
+const BEARER = /^bearer\s+(\S+)\s*$/i
+
+/**
+ * Credentials of a request: `Authorization: Bearer`, else `x-api-key`, else
+ * (only where `allowQuery`, i.e. WebSocket upgrades, which browsers cannot
+ * give headers) `?access_token=`.
+ */
+export const credentialsFrom = (
+  request: HttpServerRequest.HttpServerRequest,
+  options: { readonly allowQuery?: boolean } = {}
+): Credentials => {
+  const bearer = BEARER.exec(request.headers.authorization ?? "")?.[1]
+  let token: string | undefined = bearer ?? request.headers["x-api-key"]
+  if (token === undefined && options.allowQuery) {
+    const query = request.url.indexOf("?")
+    if (query >= 0) token = new URLSearchParams(request.url.slice(query + 1)).get("access_token") ?? undefined
+  }
+  return { token: token || undefined, onBehalfOf: request.headers["x-on-behalf-of"] }
+}
+
+const denied = (message: string) => Effect.fail(new Unauthorized({ message }))
+
+/**
+ * Turns credentials into a `Principal`: the one place every transport (HTTP
+ * middleware, WebSocket upgrades, RPC) authenticates.
+ */
+export class Authenticator extends Effect.Service<Authenticator>()("Auth/Authenticator", {
+  effect: Effect.gen(function*() {
+    const { auth } = yield* AppConfig
+    const tokens = yield* Tokens
+    const principals = yield* Principals
+    const apiKeys = yield* ApiKeys
+    const serviceToken = Option.map(auth.serviceToken, Redacted.value)
+
+    const authenticate = (credentials: Credentials): Effect.Effect<Principal, Unauthorized> =>
+      Effect.suspend(() => {
+        const token = credentials.token
+        if (token === undefined || token.length > 8192) return denied("missing or malformed credentials")
+        if (token.startsWith(API_KEY_PREFIX)) {
+          return Effect.flatMap(apiKeys.resolve(token), Option.match({
+            onNone: () => denied("invalid API key"),
+            onSome: Effect.succeed
+          }))
+        }
+        if (Option.isSome(serviceToken) && safeEqual(token, serviceToken.value)) {
+          return service(credentials.onBehalfOf)
+        }
+        return Effect.flatMap(tokens.verify(token), (claims) =>
+          Effect.flatMap(principals.load(claims.sub, claims.sid), Option.match({
+            onNone: () => denied("session revoked or user disabled"),
+            onSome: Effect.succeed
+          })))
+      })
+
+    const service = (onBehalfOf: string | undefined): Effect.Effect<Principal, Unauthorized> =>
+      onBehalfOf === undefined
+        ? Effect.succeed({ kind: "service", userId: "service", email: "service@internal", projects: new Map() })
+        : Effect.flatMap(principals.load(onBehalfOf, undefined), Option.match({
+          onNone: () => denied("unknown user in x-on-behalf-of"),
+          onSome: (p) => Effect.succeed({ ...p, kind: "service" as const, sessionId: undefined })
+        }))
+
+    return { authenticate } as const
+  }),
+  dependencies: [Tokens.Default, Principals.Default, ApiKeys.Default]
+}) {}

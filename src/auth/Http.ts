@@ -1,0 +1,86 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Option } from "effect"
+import { PlatformApi } from "../http/Api.ts"
+import { Unauthorized } from "../http/Errors.ts"
+import { CurrentUser } from "./CurrentUser.ts"
+import { Passwords } from "./Passwords.ts"
+import { Principals } from "./Principals.ts"
+import { SessionRepo } from "./SessionRepo.ts"
+import { Tokens } from "./Tokens.ts"
+import { UserRepo } from "./UserRepo.ts"
+
+const badCredentials = new Unauthorized({ message: "invalid email or password" })
+
+export const AuthHttpLive = HttpApiBuilder.group(PlatformApi, "auth", (handlers) =>
+  Effect.gen(function*() {
+    const users = yield* UserRepo
+    const sessions = yield* SessionRepo
+    const passwords = yield* Passwords
+    const tokens = yield* Tokens
+    const principals = yield* Principals
+
+    const tokenPair = (user: { id: string; email: string; displayName: string | null }, sessionId: string, refreshToken: string) =>
+      Effect.map(tokens.issue(user, sessionId), ({ expiresIn, token }) => ({
+        accessToken: token,
+        refreshToken,
+        tokenType: "Bearer" as const,
+        expiresIn,
+        user: { id: user.id, email: user.email, displayName: user.displayName }
+      }))
+
+    return handlers
+      .handle("register", ({ payload }) =>
+        Effect.gen(function*() {
+          const passwordHash = yield* passwords.hash(payload.password)
+          const user = yield* users.register({
+            email: payload.email.trim().toLowerCase(),
+            passwordHash,
+            displayName: payload.displayName ?? null
+          })
+          const session = yield* sessions.create(user.id)
+          const pair = yield* tokenPair(user, session.sessionId, session.refreshToken)
+          return { ...pair, projectId: user.projectId }
+        }))
+      .handle("login", ({ payload }) =>
+        Effect.gen(function*() {
+          const found = yield* users.findByEmail(payload.email.trim().toLowerCase())
+          const user = Option.getOrUndefined(found)
+          const ok = yield* passwords.verify(payload.password, user?.passwordHash)
+          if (!ok || user === undefined || user.disabled) return yield* Effect.fail(badCredentials)
+          const session = yield* sessions.create(user.id)
+          return yield* tokenPair(user, session.sessionId, session.refreshToken)
+        }))
+      .handle("refresh", ({ payload }) =>
+        Effect.gen(function*() {
+          const result = yield* sessions.rotate(payload.refreshToken)
+          if (result._tag === "Reused") {
+            yield* principals.invalidateUser(result.userId)
+            yield* Effect.logWarning("refresh token reuse: session revoked").pipe(
+              Effect.annotateLogs({ userId: result.userId, sessionId: result.sessionId })
+            )
+          }
+          if (result._tag !== "Rotated") {
+            return yield* Effect.fail(new Unauthorized({ message: "invalid refresh token" }))
+          }
+          const principal = yield* principals.load(result.userId, result.sessionId)
+          if (Option.isNone(principal)) return yield* Effect.fail(new Unauthorized({ message: "invalid refresh token" }))
+          const { displayName, email, userId } = principal.value
+          return yield* tokenPair({ id: userId, email, displayName: displayName ?? null }, result.sessionId, result.refreshToken)
+        }))
+      .handle("me", () =>
+        Effect.map(CurrentUser, (user) => ({
+          id: user.userId,
+          email: user.email,
+          displayName: user.displayName ?? null,
+          kind: user.kind,
+          projects: Array.from(user.projects, ([projectId, role]) => ({ projectId, role }))
+        })))
+      .handle("logout", () =>
+        Effect.gen(function*() {
+          const user = yield* CurrentUser
+          if (user.sessionId !== undefined) {
+            yield* sessions.revoke(user.sessionId, "logout")
+            yield* principals.invalidateUser(user.userId)
+          }
+        }))
+  }))

@@ -1,0 +1,76 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Option } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import type { Principal, Role } from "./CurrentUser.ts"
+
+interface Entry {
+  readonly principal: Option.Option<Principal>
+  readonly expires: number
+}
+
+const CACHE_LIMIT = 50_000
+
+/**
+ * Loads who a verified token belongs to: the user (not disabled), the session
+ * (not revoked) and the user's project roles, in one query. Results are
+ * cached for `principalCacheTtlMs`; logout and membership changes invalidate
+ * this node's entries at once, other nodes within the TTL.
+ */
+export class Principals extends Effect.Service<Principals>()("Auth/Principals", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const { auth } = yield* AppConfig
+    const cache = new Map<string, Entry>()
+
+    const query = (userId: string, sessionId: string | undefined) =>
+      sql<{
+        id: string
+        email: string
+        displayName: string | null
+        disabled: boolean
+        sessionActive: boolean | null
+        projects: ReadonlyArray<readonly [string, Role]> | string
+      }>`
+        SELECT u.id, u.email, u.display_name, u.disabled,
+          (SELECT s.revoked_at IS NULL FROM auth_sessions s WHERE s.id = ${sessionId ?? ""} AND s.user_id = u.id)
+            AS session_active,
+          COALESCE((SELECT json_agg(json_build_array(m.project_id, m.role)) FROM project_members m
+            WHERE m.user_id = u.id), '[]'::json) AS projects
+        FROM users u WHERE u.id = ${userId}`.pipe(
+        Effect.map((rows): Option.Option<Principal> => {
+          const row = rows[0]
+          if (row === undefined || row.disabled) return Option.none()
+          if (sessionId !== undefined && row.sessionActive !== true) return Option.none()
+          const pairs = typeof row.projects === "string" ? JSON.parse(row.projects) : row.projects
+          return Option.some({
+            kind: "user",
+            userId: row.id,
+            email: row.email,
+            displayName: row.displayName ?? undefined,
+            sessionId,
+            projects: new Map(pairs as ReadonlyArray<readonly [string, Role]>)
+          })
+        }),
+        Effect.orDie
+      )
+
+    /** The principal of a user token; `sessionId` absent for tokens of external issuers. */
+    const load = (userId: string, sessionId: string | undefined) =>
+      Effect.suspend(() => {
+        const key = `${userId}|${sessionId ?? ""}`
+        const hit = cache.get(key)
+        if (hit !== undefined && hit.expires > Date.now()) return Effect.succeed(hit.principal)
+        return Effect.tap(query(userId, sessionId), (principal) => {
+          if (cache.size >= CACHE_LIMIT) cache.clear()
+          cache.set(key, { principal, expires: Date.now() + auth.principalCacheTtlMs })
+        })
+      })
+
+    const invalidateUser = (userId: string) =>
+      Effect.sync(() => {
+        for (const key of cache.keys()) if (key.startsWith(`${userId}|`)) cache.delete(key)
+      })
+
+    return { load, invalidateUser } as const
+  })
+}) {}

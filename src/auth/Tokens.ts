@@ -1,0 +1,106 @@
+import { Effect, Option, Redacted, Schema } from "effect"
+import * as jose from "jose"
+import { AppConfig } from "../config/AppConfig.ts"
+import { Unauthorized } from "../http/Errors.ts"
+
+/** What the gateway reads out of a verified access token. */
+export const AccessClaims = Schema.Struct({
+  sub: Schema.String.pipe(Schema.minLength(1)),
+  /** Session (refresh-token family) id: absent on tokens of external issuers. */
+  sid: Schema.optional(Schema.String),
+  email: Schema.optional(Schema.String),
+  exp: Schema.Number
+})
+export type AccessClaims = typeof AccessClaims.Type
+
+/**
+ * One random key per process when JWT_SECRET_KEY is unset, so every gateway
+ * layer of a dev process (and its tests) agrees; it dies with the process.
+ */
+let processSecret: Uint8Array | undefined
+const devSecret = () => (processSecret ??= crypto.getRandomValues(new Uint8Array(32)))
+
+const unauthorized = (message = "invalid or expired token") => new Unauthorized({ message })
+const decodeClaims = Schema.decodeUnknownOption(AccessClaims)
+
+/** Verified tokens are remembered until they expire: verification is the hot path of every request. */
+const CACHE_LIMIT = 20_000
+
+export class Tokens extends Effect.Service<Tokens>()("Auth/Tokens", {
+  effect: Effect.gen(function*() {
+    const config = yield* AppConfig
+    const auth = config.auth
+    const secret = yield* Option.match(auth.jwtSecret, {
+      onSome: (s) => Effect.succeed(new TextEncoder().encode(Redacted.value(s))),
+      onNone: () =>
+        config.clusterMode === "single"
+          ? Effect.logWarning(
+            "JWT_SECRET_KEY is not set: using a random per-process key; tokens do not survive a restart"
+          ).pipe(Effect.as(devSecret()))
+          : Effect.dieMessage("JWT_SECRET_KEY is required when CLUSTER_MODE is not single")
+    })
+    if (secret.length < 32) yield* Effect.logWarning("JWT_SECRET_KEY is shorter than 32 bytes")
+
+    // External issuers (RS256/ES256): a configured public key and/or a JWKS endpoint.
+    const publicKey = yield* Option.match(auth.jwtPublicKey, {
+      onNone: () => Effect.succeed(undefined),
+      onSome: (pem) => Effect.promise(() => jose.importSPKI(pem, "RS256"))
+    })
+    const jwks = Option.match(auth.jwtJwksUrl, {
+      onNone: () => undefined,
+      onSome: (url) => jose.createRemoteJWKSet(new URL(url))
+    })
+    const asymmetric = ["RS256", "PS256", "ES256"]
+    const options = { issuer: auth.jwtIssuer, audience: auth.jwtAudience, clockTolerance: 5 }
+
+    const cache = new Map<string, AccessClaims>()
+
+    const verifyUncached = async (token: string): Promise<AccessClaims | undefined> => {
+      // The header decides the key; `algorithms` then pins it, so alg=none or an
+      // HS256 token signed with the public key never verifies.
+      const header = jose.decodeProtectedHeader(token)
+      let payload: jose.JWTPayload
+      if (header.alg === "HS256") {
+        payload = (await jose.jwtVerify(token, secret, { ...options, algorithms: ["HS256"] })).payload
+      } else if (header.alg !== undefined && asymmetric.includes(header.alg) && (publicKey || jwks)) {
+        payload = publicKey && (header.alg === "RS256" || !jwks)
+          ? (await jose.jwtVerify(token, publicKey, { ...options, algorithms: ["RS256"] })).payload
+          : (await jose.jwtVerify(token, jwks!, { ...options, algorithms: asymmetric })).payload
+      } else {
+        return undefined
+      }
+      return Option.getOrUndefined(decodeClaims(payload))
+    }
+
+    const verify = (token: string): Effect.Effect<AccessClaims, Unauthorized> =>
+      Effect.suspend(() => {
+        const hit = cache.get(token)
+        if (hit !== undefined) {
+          return hit.exp * 1000 > Date.now() ? Effect.succeed(hit) : Effect.fail(unauthorized("token expired"))
+        }
+        return Effect.tryPromise({ try: () => verifyUncached(token), catch: () => unauthorized() }).pipe(
+          Effect.flatMap((claims) => {
+            if (claims === undefined) return Effect.fail(unauthorized())
+            if (cache.size >= CACHE_LIMIT) cache.clear()
+            cache.set(token, claims)
+            return Effect.succeed(claims)
+          })
+        )
+      })
+
+    const issue = (user: { readonly id: string; readonly email: string }, sessionId: string) =>
+      Effect.promise(() =>
+        new jose.SignJWT({ sid: sessionId, email: user.email })
+          .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+          .setSubject(user.id)
+          .setIssuer(auth.jwtIssuer)
+          .setAudience(auth.jwtAudience)
+          .setIssuedAt()
+          .setJti(crypto.randomUUID())
+          .setExpirationTime(Math.floor(Date.now() / 1000) + auth.accessTokenTtlSeconds)
+          .sign(secret)
+      ).pipe(Effect.map((token) => ({ token, expiresIn: auth.accessTokenTtlSeconds })))
+
+    return { verify, issue } as const
+  })
+}) {}
