@@ -1,7 +1,8 @@
 import { BunRuntime } from "@effect/platform-bun"
-import { Cause, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { AppConfig } from "./config/AppConfig.ts"
 import { LoggingLive } from "./observability/Logging.ts"
+import { startupFailure } from "./StartupFailure.ts"
 import { PlatformLive } from "./Platform.ts"
 
 /**
@@ -16,7 +17,7 @@ const RunnerConfig = Layer.effect(
 )
 
 Layer.launch(PlatformLive).pipe(
-  Effect.tapErrorCause((cause) => Effect.logFatal(`start-up failed: ${Cause.pretty(cause).split("\n")[0]}`)),
+  Effect.tapErrorCause((cause) => Effect.logFatal(`start-up failed: ${startupFailure(cause)}`)),
   Effect.provide(LoggingLive),
   Effect.provide(RunnerConfig),
   BunRuntime.runMain({ disablePrettyLogger: true, disableErrorReporting: true })

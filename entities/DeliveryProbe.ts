@@ -1,0 +1,27 @@
+import { ClusterSchema, Entity } from "@effect/cluster"
+import { Rpc } from "@effect/rpc"
+import { Schema } from "effect"
+
+/**
+ * Delivery guarantees made observable: each `Apply` adds `amount` to the
+ * entity's total exactly once, however many times the cluster delivers it
+ * (at-least-once delivery + an idempotent handler keyed by messageId).
+ * Used by the multi-node fault test and the cluster benchmark; operators can
+ * use it as a canary.
+ */
+export const ApplyPayload = {
+  messageId: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)),
+  amount: Schema.Int
+}
+
+export const ProbeTotals = Schema.Struct({ total: Schema.Int, applied: Schema.Int, deliveries: Schema.Int })
+
+export const DeliveryProbe = Entity.make("DeliveryProbe", [
+  Rpc.make("Apply", {
+    payload: ApplyPayload,
+    success: Schema.Struct({ applied: Schema.Boolean }),
+    primaryKey: (p) => p.messageId
+  }).annotate(ClusterSchema.Persisted, true),
+  // Volatile: not stored, answered by whichever runner owns the entity now.
+  Rpc.make("Totals", { success: ProbeTotals })
+])
