@@ -4,11 +4,12 @@ import { DatabaseLive } from "./db/Database.ts"
 import { EventBusLive } from "./events/EventBusLive.ts"
 import { VectorSupport } from "./db/VectorSupport.ts"
 import { HttpServerLive } from "./http/Server.ts"
+import { DeliveryLive } from "./orchestrator/DeliveryLive.ts"
 import { DeliveryProbeLive } from "./system/DeliveryProbeLive.ts"
 import { DurableJobLive } from "./system/DurableJobLive.ts"
 
 /** Entity handler layers hosted by this process. */
-export const EntitiesLive = Layer.mergeAll(DurableJobLive, DeliveryProbeLive)
+export const EntitiesLive = Layer.mergeAll(DurableJobLive, DeliveryProbeLive, DeliveryLive)
 
 /**
  * The whole platform in one process: HTTP/WS gateway, entities on a

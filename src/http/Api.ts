@@ -2,6 +2,7 @@ import { HttpApi, OpenApi } from "@effect/platform"
 import { AuthApi } from "../auth/Api.ts"
 import { ProjectsApi } from "../gateway/Api.ts"
 import { HealthApi } from "../health/Api.ts"
+import { OrchestratorApi } from "../orchestrator/Api.ts"
 import { SystemApi } from "../system/Api.ts"
 
 /**
@@ -11,6 +12,7 @@ import { SystemApi } from "../system/Api.ts"
 export class PlatformApi extends HttpApi.make("platform")
   .add(HealthApi)
   .add(SystemApi)
+  .add(OrchestratorApi)
   .add(AuthApi)
   .add(ProjectsApi)
   .annotate(OpenApi.Title, "Agent Platform API")

@@ -3,8 +3,10 @@ import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer } from "effect"
 import { SystemRpcs } from "../../rpc/SystemRpcs.ts"
 import { AppConfig } from "../config/AppConfig.ts"
-import { AuthenticationLayer, GatewayHttpLive } from "../gateway/GatewayLive.ts"
+import { AuthenticationLayer, GatewayHttpLive, GatewayServicesLive } from "../gateway/GatewayLive.ts"
+import { EventsSocketRoute } from "../events/EventsSocket.ts"
 import { HealthHttpLive } from "../health/Http.ts"
+import { OrchestratorHttpLive } from "../orchestrator/Http.ts"
 import { SystemHttpLive } from "../system/Http.ts"
 import { SystemRpcsLive } from "../system/Rpc.ts"
 import { JobRepo } from "../system/JobRepo.ts"
@@ -14,7 +16,7 @@ import { RequestContextMiddleware } from "./Middleware.ts"
 import { routeTable } from "./RouteTable.ts"
 
 /** Handler layers of every HttpApi group in `PlatformApi`. */
-const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive)
+const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive, OrchestratorHttpLive)
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(PlatformApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(ApiHandlers),
@@ -39,7 +41,8 @@ const extraRoutes = [
   { method: "GET", path: "/openapi.json" },
   { method: "GET", path: "/docs" },
   { method: "GET", path: "/rpc/ws" },
-  { method: "POST", path: "/rpc" }
+  { method: "POST", path: "/rpc" },
+  { method: "GET", path: "/ws/events" }
 ]
 
 /** Unknown path → 404 JSON; known path, other method → 405 JSON with `Allow`. */
@@ -73,7 +76,10 @@ const CorsLive = Layer.unwrapEffect(
     }))
 )
 
-export const AllRoutes = Layer.mergeAll(ApiRoutes, DocsRoute, RpcRoutes, FallbackRoute).pipe(
+/** Real-time events over WebSocket, authenticated by the same gateway services. */
+const EventsRoute = EventsSocketRoute.pipe(Layer.provide(GatewayServicesLive))
+
+export const AllRoutes = Layer.mergeAll(ApiRoutes, DocsRoute, RpcRoutes, EventsRoute, FallbackRoute).pipe(
   Layer.provide(RequestContextMiddleware),
   Layer.provide(CorsLive)
 )

@@ -1,0 +1,142 @@
+import { Config, Duration, Effect, Layer, Option, Schedule } from "effect"
+import { Delivery } from "../../entities/Delivery.ts"
+import { EventBus } from "../events/EventBus.ts"
+import { A2AFlowRecorder } from "../observability/A2AFlows.ts"
+import { A2AClient, A2ASendError } from "./A2AClient.ts"
+import type { AgentReply, DeliveryRecord, RegistryEntry } from "./Domain.ts"
+import { DeliveryRepo, type StoredRequest } from "./DeliveryRepo.ts"
+import { LocalAgents } from "./LocalAgents.ts"
+import { Registry } from "./Registry.ts"
+
+export const DeliveryConfig = Config.all({
+  backoffBase: Config.duration("ORCHESTRATOR_BACKOFF_BASE").pipe(Config.withDefault("200 millis")),
+  backoffCap: Config.duration("ORCHESTRATOR_BACKOFF_CAP").pipe(Config.withDefault("10 seconds")),
+  attemptTimeout: Config.duration("ORCHESTRATOR_ATTEMPT_TIMEOUT").pipe(Config.withDefault("30 seconds"))
+})
+
+/** Another attempt is due (the schedule decides when); anything else ends the delivery. */
+class RetryLater {
+  readonly _tag = "RetryLater"
+}
+
+/**
+ * The Delivery entity: sends one stored message to its target with bounded
+ * retries. At-least-once: the persisted `Deliver` re-runs after a crash and
+ * the receiver sees the same messageId (the delivery id) again; the record's
+ * `pending → delivered` transition happens once, so a finished delivery is
+ * answered from the record and never re-sent.
+ */
+export const DeliveryLive = Delivery.toLayer(
+  Effect.gen(function*() {
+    const repo = yield* DeliveryRepo
+    const registry = yield* Registry
+    const a2a = yield* A2AClient
+    const local = yield* LocalAgents
+    const bus = yield* EventBus
+    const flows = yield* Effect.serviceOption(A2AFlowRecorder)
+    const config = yield* DeliveryConfig.pipe(Effect.orDie)
+
+    const publish = (record: DeliveryRecord, type: string, extra: Record<string, unknown> = {}) =>
+      bus.publish({
+        topic: `orchestrator/deliveries/${record.deliveryId}`,
+        type,
+        projectId: record.projectId,
+        data: { deliveryId: record.deliveryId, to: record.to, from: record.from, ...extra }
+      })
+
+    const sendTo = (target: RegistryEntry, record: DeliveryRecord, request: StoredRequest) => {
+      const message = {
+        messageId: record.deliveryId,
+        text: request.text,
+        contextId: request.contextId,
+        metadata: request.metadata
+      }
+      if (target.kind === "local") return local.send(target.projectId, target.id, message, config.attemptTimeout)
+      if (target.endpointUrl === null) {
+        return Effect.fail(new A2ASendError({ message: "remote agent has no endpoint", retryable: false }))
+      }
+      return a2a.send(target.endpointUrl, target.protocolVersion === "0.3" ? "0.3" : "1.0", message, config.attemptTimeout)
+    }
+
+    const recordFlow = (record: DeliveryRecord, target: RegistryEntry, started: number, error?: string) =>
+      Option.match(flows, {
+        onNone: () => Effect.void,
+        onSome: (recorder) =>
+          Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
+            recorder.record({
+              from: record.from ?? "orchestrator",
+              to: target.id,
+              method: target.kind === "local" ? "local/execute" : target.protocolVersion === "0.3" ? "message/send" : "SendMessage",
+              durationMs: performance.now() - started,
+              status: error === undefined ? "ok" : "error",
+              projectId: record.projectId,
+              traceId: Option.getOrNull(Option.map(span, (s) => s.traceId)),
+              ...(error === undefined ? {} : { error })
+            }))
+      })
+
+    const deadLetter = (record: DeliveryRecord, reason: string) =>
+      repo.markDeadLettered(record.deliveryId, reason).pipe(
+        Effect.zipRight(publish(record, "delivery.dead_lettered", { reason })),
+        Effect.zipRight(Effect.logWarning("delivery dead-lettered").pipe(
+          Effect.annotateLogs({ deliveryId: record.deliveryId, to: record.to, reason })
+        ))
+      )
+
+    /** One attempt; fails with RetryLater only when another attempt is allowed and useful. */
+    const attempt = (record: DeliveryRecord, request: StoredRequest, target: RegistryEntry) =>
+      Effect.gen(function*() {
+        const n = yield* repo.startAttempt(record.deliveryId)
+        const started = performance.now()
+        const result = yield* Effect.either(sendTo(target, record, request))
+        if (result._tag === "Right") {
+          yield* recordFlow(record, target, started)
+          yield* repo.markDelivered(record.deliveryId, result.right)
+          yield* publish(record, "delivery.delivered", { attempts: n })
+          return result.right satisfies AgentReply
+        }
+        const error = result.left.message
+        yield* recordFlow(record, target, started, error)
+        yield* repo.recordError(record.deliveryId, error)
+        if (!result.left.retryable) return yield* deadLetter(record, `rejected by agent: ${error}`)
+        if (n >= record.maxAttempts) return yield* deadLetter(record, `gave up after ${n} attempts: ${error}`)
+        yield* publish(record, "delivery.retrying", { attempt: n, error })
+        return yield* Effect.fail(new RetryLater())
+      })
+
+    const backoff = Schedule.exponential(config.backoffBase).pipe(
+      Schedule.jittered,
+      Schedule.modifyDelay((_, d) => Duration.min(d, config.backoffCap))
+    )
+
+    const finished = (id: string) =>
+      repo.get(id).pipe(Effect.flatMap(Option.match({
+        onNone: () => Effect.dieMessage(`delivery ${id} vanished`),
+        onSome: (s) => Effect.succeed(s.record)
+      })))
+
+    return Delivery.of({
+      Deliver: Effect.fn("Delivery.Deliver")(function*({ payload }) {
+        const stored = yield* repo.get(payload.deliveryId)
+        if (Option.isNone(stored)) return yield* Effect.dieMessage(`unknown delivery ${payload.deliveryId}`)
+        const { record, request } = stored.value
+        // Redelivered after it finished (duplicate, or crash after the write): answer, do not resend.
+        if (record.status !== "pending") return record
+        const target = yield* registry.find(record.projectId, record.to)
+        if (Option.isNone(target)) {
+          yield* deadLetter(record, `target agent ${record.to} is not registered`)
+          return yield* finished(record.deliveryId)
+        }
+        // No attempts check here: an attempt interrupted by a crash may not have reached the
+        // agent, so a resumed delivery always gets at least one more try (at-least-once).
+        yield* attempt(record, request, target.value).pipe(
+          Effect.retry({ schedule: backoff, while: (e) => e._tag === "RetryLater" }),
+          Effect.catchTag("RetryLater", () => Effect.void)
+        )
+        return yield* finished(record.deliveryId)
+      })
+    })
+  }),
+  // Each delivery is its own entity; idle ones are passivated quickly.
+  { maxIdleTime: "30 seconds", concurrency: 1 }
+).pipe(Layer.provide([DeliveryRepo.Default, Registry.Default, A2AClient.Default, LocalAgents.Default]))

@@ -1,0 +1,70 @@
+import { Config, Effect, Option } from "effect"
+import { Delivery } from "../../entities/Delivery.ts"
+import { Conflict, NotFound } from "../http/Errors.ts"
+import type { DeliveryRecord, MessageRequest } from "./Domain.ts"
+import { DeliveryRepo } from "./DeliveryRepo.ts"
+import { Registry } from "./Registry.ts"
+
+export const RouterConfig = Config.all({
+  maxAttempts: Config.integer("ORCHESTRATOR_MAX_ATTEMPTS").pipe(Config.withDefault(5)),
+  /** How long a sync message waits for its reply before answering with the pending record. */
+  syncWait: Config.duration("ORCHESTRATOR_SYNC_WAIT").pipe(Config.withDefault("60 seconds"))
+})
+
+/** Delivery ids are derived from (project, idempotency key): the same key always names the same delivery. */
+const deliveryIdOf = async (projectId: string, key: string) => {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${projectId}\u0000${key}`))
+  return `dlv_${Buffer.from(digest).toString("hex").slice(0, 32)}`
+}
+
+/**
+ * Accepts messages for delivery: writes the delivery record, then hands it to
+ * the Delivery entity as a persisted message. Callers must have checked the
+ * caller's role in `projectId`.
+ */
+export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
+  effect: Effect.gen(function*() {
+    const repo = yield* DeliveryRepo
+    const registry = yield* Registry
+    const deliveries = yield* Delivery.client
+    const config = yield* RouterConfig.pipe(Effect.orDie)
+
+    const submit = Effect.fn("Router.submit")(function*(req: MessageRequest) {
+      const target = yield* registry.find(req.projectId, req.to)
+      if (Option.isNone(target)) return yield* new NotFound({ message: `agent ${req.to} not found` })
+      const key = req.idempotencyKey ?? crypto.randomUUID()
+      const id = yield* Effect.promise(() => deliveryIdOf(req.projectId, key))
+      const request = {
+        text: req.text,
+        ...(req.contextId ? { contextId: req.contextId } : {}),
+        metadata: req.metadata ?? {}
+      }
+      const stored = yield* repo.create({
+        id,
+        projectId: req.projectId,
+        idempotencyKey: key,
+        from: req.from ?? null,
+        to: req.to,
+        request,
+        maxAttempts: req.maxAttempts ?? config.maxAttempts
+      })
+      if (!stored.created && (stored.record.to !== req.to || stored.request.text !== req.text)) {
+        return yield* new Conflict({ message: "idempotency key already used for a different message" })
+      }
+      const deliver = deliveries(id).Deliver({ deliveryId: id })
+      if (req.mode === "async") {
+        // Persisted before we answer: the entity delivers it even if this process dies now.
+        yield* deliveries(id).Deliver({ deliveryId: id }, { discard: true }).pipe(Effect.orDie)
+        return (yield* repo.get(id)).pipe(Option.map((s) => s.record), Option.getOrElse(() => stored.record))
+      }
+      const replied = yield* deliver.pipe(Effect.orDie, Effect.timeout(config.syncWait), Effect.option)
+      if (Option.isSome(replied)) return replied.value
+      return (yield* repo.get(id)).pipe(Option.map((s) => s.record), Option.getOrElse(() => stored.record))
+    })
+
+    const get = (id: string) => Effect.map(repo.get(id), Option.map((s): DeliveryRecord => s.record))
+
+    return { submit, get, listDeadLetters: repo.listDeadLetters } as const
+  }),
+  dependencies: [DeliveryRepo.Default, Registry.Default]
+}) {}

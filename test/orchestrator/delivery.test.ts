@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { signUp, type SignedUp } from "../support/auth.ts"
+import { startPlatform, type TestPlatform } from "../support/platform.ts"
+import { waitFor } from "../support/process.ts"
+import { type Received, type RemoteAgent, startRemoteAgent } from "./remoteAgent.ts"
+
+let platform: TestPlatform
+let alice: SignedUp
+const agents: Array<RemoteAgent> = []
+const ids: Record<string, string> = {}
+
+const call = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${platform.baseUrl}${path}`, {
+    method,
+    headers: { ...alice.headers, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  return { status: res.status, body: await res.json() }
+}
+
+const register = async (agent: RemoteAgent, name: string) => {
+  const { status, body } = await call("POST", "/orchestrator/register", { projectId: alice.projectId, cardUrl: agent.cardUrl })
+  if (status !== 201) throw new Error(`register ${name}: ${status}`)
+  ids[name] = body.id
+  agents.push(agent)
+  return agent
+}
+
+/** What an agent does when it delegates: calls the orchestrator with the metadata it received. */
+const delegateFrom = (from: string, to: string, message: Received, text: string) =>
+  call("POST", "/orchestrator/delegate", { projectId: alice.projectId, from: ids[from], to: ids[to], text, metadata: message.metadata })
+
+let echo: RemoteAgent
+let researcher: RemoteAgent
+let writer: RemoteAgent
+let pingA: RemoteAgent
+let pingB: RemoteAgent
+const loopStatuses: Array<number> = []
+
+beforeAll(async () => {
+  platform = await startPlatform()
+  alice = await signUp(platform.baseUrl)
+  echo = await register(await startRemoteAgent({ name: "Echo" }), "echo")
+  await register(await startRemoteAgent({ name: "Upper", reply: (m) => m.text.toUpperCase() }), "upper")
+  await register(await startRemoteAgent({ name: "Exclaim", reply: (m) => `${m.text}!` }), "exclaim")
+  // Two agents delegating through the orchestrator: the researcher asks the writer.
+  writer = await register(await startRemoteAgent({ name: "Writer", reply: (m) => `draft about ${m.text}` }), "writer")
+  researcher = await register(
+    await startRemoteAgent({
+      name: "Researcher",
+      reply: async (m) => {
+        const { status, body } = await delegateFrom("researcher", "writer", m, m.text)
+        return status === 200 ? `researched; writer said: ${body.reply}` : `delegation failed: ${status}`
+      }
+    }),
+    "researcher"
+  )
+  // A cycle: A asks B, B asks A back.
+  const pingPong = (self: string, peer: string) => async (m: Received) => {
+    const { status, body } = await delegateFrom(self, peer, m, `${self} -> ${m.text}`)
+    loopStatuses.push(status)
+    return status === 200 ? body.reply : `${self} stopped: ${body._tag}`
+  }
+  pingA = await register(await startRemoteAgent({ name: "PingA", reply: pingPong("pingA", "pingB") }), "pingA")
+  pingB = await register(await startRemoteAgent({ name: "PingB", reply: pingPong("pingB", "pingA") }), "pingB")
+  // Supervisor: delegates once to Upper, then answers with what it got back.
+  await register(
+    await startRemoteAgent({
+      name: "Supervisor",
+      reply: (m) => {
+        const last = /-> (.*)$/.exec(m.text.split("Reply with")[0].trim())
+        return last ? `FINAL: ${last[1]}` : `DELEGATE ${ids.upper}: shout the task`
+      }
+    }),
+    "supervisor"
+  )
+  await register(await startRemoteAgent({ name: "Indecisive", reply: () => `DELEGATE ${ids.echo}: again` }), "indecisive")
+}, 90_000)
+
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.close()))
+  await platform?.stop()
+})
+
+describe("reliable delivery", () => {
+  test("a message is delivered to a remote A2A agent and its reply returned", async () => {
+    const { status, body } = await call("POST", "/orchestrator/message", {
+      projectId: alice.projectId,
+      to: ids.echo,
+      text: "hello",
+      idempotencyKey: "greeting-1"
+    })
+    expect(status).toBe(200)
+    expect(body).toMatchObject({ status: "delivered", attempts: 1, reply: { text: "Echo: hello" } })
+    // The delivery id travels as the A2A messageId: the receiver can deduplicate on it.
+    expect(echo.received.at(-1)?.messageId).toBe(body.deliveryId)
+  })
+
+  test("the same idempotency key is the same message: delivered once, answered from the record", async () => {
+    const before = echo.received.length
+    const again = await call("POST", "/orchestrator/message", {
+      projectId: alice.projectId,
+      to: ids.echo,
+      text: "hello",
+      idempotencyKey: "greeting-1"
+    })
+    expect(again.body).toMatchObject({ status: "delivered", attempts: 1, reply: { text: "Echo: hello" } })
+    expect(echo.received.length).toBe(before)
+    const conflict = await call("POST", "/orchestrator/message", {
+      projectId: alice.projectId,
+      to: ids.echo,
+      text: "something else",
+      idempotencyKey: "greeting-1"
+    })
+    expect(conflict.status).toBe(409)
+  })
+
+  test("async mode answers before delivery; the record shows it delivered", async () => {
+    const { body } = await call("POST", "/orchestrator/message", {
+      projectId: alice.projectId,
+      to: ids.upper,
+      text: "later",
+      mode: "async"
+    })
+    expect(["pending", "delivered"]).toContain(body.status)
+    await waitFor(async () => (await call("GET", `/orchestrator/deliveries/${body.deliveryId}`)).body.status === "delivered", 10_000)
+    expect((await call("GET", `/orchestrator/deliveries/${body.deliveryId}`)).body.reply.text).toBe("LATER")
+  })
+
+  test("an unreachable agent is retried with backoff, then dead-lettered with the reason", async () => {
+    const doomed = await startRemoteAgent({ name: "Doomed" })
+    await register(doomed, "doomed")
+    await doomed.close()
+    const started = performance.now()
+    const { body } = await call("POST", "/orchestrator/message", {
+      projectId: alice.projectId,
+      to: ids.doomed,
+      text: "anyone there?",
+      maxAttempts: 3
+    })
+    const elapsed = performance.now() - started
+    expect(body).toMatchObject({ status: "dead_lettered", attempts: 3, reply: null })
+    expect(body.lastError).toContain("gave up after 3 attempts")
+    // Backoff 200 ms then 400 ms (jittered) between the three attempts.
+    expect(elapsed).toBeGreaterThan(300)
+    const dead = (await call("GET", `/orchestrator/dead-letters?projectId=${alice.projectId}`)).body
+    const letter = dead.find((d: { deliveryId: string }) => d.deliveryId === body.deliveryId)
+    expect(letter).toMatchObject({ to: ids.doomed, attempts: 3, request: { text: "anyone there?" } })
+    expect(letter.reason).toContain("unreachable")
+  })
+
+  test("an unknown target → 404, nothing stored", async () => {
+    const { status } = await call("POST", "/orchestrator/message", { projectId: alice.projectId, to: "nope", text: "x" })
+    expect(status).toBe(404)
+  })
+})
+
+describe("multi-agent patterns", () => {
+  test("delegate: two agents delegating through the orchestrator, hop count in metadata", async () => {
+    const { body } = await call("POST", "/orchestrator/message", { projectId: alice.projectId, to: ids.researcher, text: "otters" })
+    expect(body.reply.text).toBe("researched; writer said: draft about otters")
+    const atWriter = writer.received.at(-1)!
+    expect(atWriter.metadata.orchestrator).toEqual({ hops: 1, visited: [ids.researcher, ids.writer] })
+    expect(researcher.received).toHaveLength(1)
+  })
+
+  test("a delegation cycle is refused with an error, not a hang", async () => {
+    const started = performance.now()
+    const { body } = await call("POST", "/orchestrator/message", { projectId: alice.projectId, to: ids.pingA, text: "ball" })
+    // A → B succeeded (200), B → A was refused (409): the chain unwinds with the error.
+    expect(loopStatuses).toEqual([409, 200])
+    expect(body.reply.text).toBe("pingB stopped: DelegationLoop")
+    expect(pingA.received).toHaveLength(1)
+    expect(pingB.received).toHaveLength(1)
+    expect(performance.now() - started).toBeLessThan(10_000)
+  })
+
+  test("sequential handoff feeds each output to the next agent", async () => {
+    const { status, body } = await call("POST", "/orchestrator/handoff", {
+      projectId: alice.projectId,
+      agents: [ids.upper, ids.exclaim],
+      text: "hand me off"
+    })
+    expect(status).toBe(200)
+    expect(body.output).toBe("HAND ME OFF!")
+    expect(body.steps.map((s: { output: string }) => s.output)).toEqual(["HAND ME OFF", "HAND ME OFF!"])
+  })
+
+  test("fan-out/fan-in: concat merge and an agent merge step", async () => {
+    const concat = (await call("POST", "/orchestrator/fanout", {
+      projectId: alice.projectId,
+      agents: [ids.upper, ids.exclaim, ids.echo],
+      text: "fan",
+      merge: { strategy: "concat", separator: " | " }
+    })).body
+    expect(concat.merged).toBe("FAN | fan! | Echo: fan")
+    const merged = (await call("POST", "/orchestrator/fanout", {
+      projectId: alice.projectId,
+      agents: [ids.upper, ids.exclaim],
+      text: "fan",
+      merge: { strategy: "agent", agent: ids.echo }
+    })).body
+    expect(merged.mergeStep.agent).toBe(ids.echo)
+    expect(merged.merged).toContain("FAN")
+    expect(merged.merged).toContain("fan!")
+  })
+
+  test("supervisor loop delegates to a worker and finishes; a step bound stops one that never does", async () => {
+    const ok = await call("POST", "/orchestrator/supervise", {
+      projectId: alice.projectId,
+      supervisor: ids.supervisor,
+      workers: [ids.upper],
+      text: "make it loud",
+      maxSteps: 4
+    })
+    expect(ok.status).toBe(200)
+    expect(ok.body.output).toBe("SHOUT THE TASK")
+    expect(ok.body.steps).toHaveLength(3)
+    const bounded = await call("POST", "/orchestrator/supervise", {
+      projectId: alice.projectId,
+      supervisor: ids.indecisive,
+      workers: [ids.echo],
+      text: "never ends",
+      maxSteps: 3
+    })
+    expect(bounded.status).toBe(422)
+    expect(bounded.body._tag).toBe("StepLimitExceeded")
+    // Three supervisor turns, each followed by its worker step.
+    expect(bounded.body.steps).toHaveLength(6)
+  })
+})
