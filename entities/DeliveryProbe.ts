@@ -23,5 +23,7 @@ export const DeliveryProbe = Entity.make("DeliveryProbe", [
     primaryKey: (p) => p.messageId
   }).annotate(ClusterSchema.Persisted, true),
   // Volatile: not stored, answered by whichever runner owns the entity now.
-  Rpc.make("Totals", { success: ProbeTotals })
+  Rpc.make("Totals", { success: ProbeTotals }),
+  // Volatile, no I/O: measures the runtime's own messaging cost.
+  Rpc.make("Echo", { payload: { n: Schema.Int }, success: Schema.Int })
 ])

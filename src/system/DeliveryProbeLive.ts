@@ -27,6 +27,7 @@ export const DeliveryProbeLive = DeliveryProbe.toLayer(
               deliveries = delivery_probe_totals.deliveries + 1`
           return { applied }
         })).pipe(Effect.orDie),
+      Echo: ({ payload }) => Effect.succeed(payload.n),
       Totals: () =>
         sql<{ total: string; applied: number; deliveries: number }>`
           SELECT total, applied, deliveries FROM delivery_probe_totals WHERE entity_id = ${entityId}`.pipe(
