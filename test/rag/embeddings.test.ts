@@ -35,7 +35,7 @@ describe("local embedder (GloVe-derived ONNX, offline)", () => {
     expect(Math.hypot(...a)).toBeCloseTo(1, 4)
     expect(cosineSimilarity(a, b)).toBeGreaterThan(cosineSimilarity(a, c) + 0.2)
     expect(cosineSimilarity(c, d)).toBeGreaterThan(cosineSimilarity(c, b) + 0.2)
-  })
+  }, 60_000)
 
   test("identical texts hit the content-hash cache; empty text is a zero vector", async () => {
     const result = await run(local, Effect.gen(function*() {
@@ -51,7 +51,7 @@ describe("local embedder (GloVe-derived ONNX, offline)", () => {
     expect(result.first[2].every((x) => x === 0)).toBe(true)
     expect(result.counters.textsEmbedded).toBe(1)
     expect(result.counters.cacheHits).toBe(1)
-  })
+  }, 60_000)
 
   test("a model path without a model is a clear error", async () => {
     const exit = await Effect.runPromiseExit(

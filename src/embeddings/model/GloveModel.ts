@@ -20,6 +20,7 @@ export const GLOVE_MODEL_ID = "local/glove-100d-sif-v1"
 /** Rank-ordered vocabulary size kept (GloVe lists words by corpus frequency). */
 const VOCAB = 100_000
 const DIM = 100
+export const GLOVE_DIMENSION = DIM
 const SIF_A = 1e-3
 /** GloVe 6B's full vocabulary: used for the Zipf normaliser. */
 const FULL_VOCAB = 400_000

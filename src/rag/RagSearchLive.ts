@@ -1,0 +1,139 @@
+import { Effect, Layer } from "effect"
+import { VectorSupport } from "../db/VectorSupport.ts"
+import { Embeddings } from "../embeddings/Embeddings.ts"
+import { RagRepo, toVectorLiteral } from "./RagRepo.ts"
+import {
+  RagSearch,
+  RagUnavailable,
+  SearchHit,
+  type SearchRequest,
+  SearchResult
+} from "./RagSearch.ts"
+
+/** Reciprocal-rank-fusion constant (Cormack et al.): dampens the weight of top ranks. */
+const RRF_K = 60
+
+interface Row {
+  readonly chunkId: string
+  readonly documentId: string
+  readonly filename: string
+  readonly chunkIndex: number
+  readonly content: string
+  readonly metadata: Record<string, unknown>
+  readonly similarity: number
+  readonly vectorRank: number | null
+  readonly textRank: number | null
+}
+
+export const disabledMessage =
+  "RAG is disabled: this database has no pgvector extension (VECTOR_STORE=disabled). Install pgvector to enable it."
+
+/**
+ * Hybrid retrieval: the vector candidates come from the per-dimension HNSW
+ * index (iterative scan, so the project/collection filter cannot starve the
+ * result), the text candidates from the GIN full-text index; both lists are
+ * fused by reciprocal rank. One statement, one project, one collection.
+ */
+export const makeRagSearch = Effect.gen(function*() {
+  const repo = yield* RagRepo
+  const embeddings = yield* Embeddings
+  const vector = yield* VectorSupport
+  const sql = repo.sql
+
+  const run = (request: SearchRequest, options: { readonly exact: boolean }) =>
+    Effect.gen(function*() {
+      const started = performance.now()
+      const k = request.k ?? 5
+      const mode = request.mode ?? "hybrid"
+      if (!vector.available) return yield* new RagUnavailable({ message: disabledMessage })
+      const modelId = embeddings.modelId
+      const d = Math.trunc(embeddings.dimension)
+      const collection = yield* sql<{ id: string }>`
+        SELECT id FROM rag_collections WHERE project_id = ${request.projectId} AND model_id = ${modelId}`.pipe(Effect.orDie)
+      if (collection.length === 0) return new SearchResult({ query: request.query, mode, modelId, hits: [], tookMs: 0 })
+      const [queryVector] = yield* embeddings.embed([request.query]).pipe(
+        Effect.mapError((e) => new RagUnavailable({ message: `the embedding model is unavailable: ${e.message}` }))
+      )
+      const vec = toVectorLiteral(queryVector)
+      const candidates = Math.min(400, Math.max(k * 4, 40))
+      const dim = sql.literal(String(d))
+      const filters = request.filters ?? {}
+      const where = [
+        sql`c.project_id = ${request.projectId}`,
+        sql`c.collection_id = ${collection[0].id}`,
+        ...(filters.documentIds && filters.documentIds.length > 0 ? [sql`c.document_id IN ${sql.in(filters.documentIds)}`] : []),
+        ...(filters.contentTypes && filters.contentTypes.length > 0
+          ? [sql`c.document_id IN (SELECT id FROM rag_documents WHERE project_id = ${request.projectId}
+              AND content_type IN ${sql.in(filters.contentTypes)})`]
+          : []),
+        ...(filters.metadata && Object.keys(filters.metadata).length > 0
+          ? [sql`c.metadata @> ${JSON.stringify(filters.metadata)}::jsonb`]
+          : [])
+      ]
+      const base = sql.and(where)
+      const vectorCte = mode === "text"
+        ? sql`SELECT NULL::bigint AS id, NULL::bigint AS rank WHERE false`
+        : sql`SELECT s.id, row_number() OVER (ORDER BY s.dist, s.id) AS rank FROM (
+            SELECT c.id, (c.embedding::vector(${dim})) <=> ${vec}::vector(${dim}) AS dist
+            FROM rag_chunks c WHERE ${base} AND c.dimension = ${dim}
+            ORDER BY dist LIMIT ${candidates}) s`
+      const textCte = mode === "vector"
+        ? sql`SELECT NULL::bigint AS id, NULL::bigint AS rank WHERE false`
+        : sql`SELECT s.id, row_number() OVER (ORDER BY s.score DESC, s.id) AS rank FROM (
+            SELECT c.id, ts_rank_cd(c.tsv, q) AS score
+            FROM rag_chunks c, websearch_to_tsquery('english', ${request.query}) q
+            WHERE ${base} AND c.tsv @@ q
+            ORDER BY score DESC LIMIT ${candidates}) s`
+      const rows = yield* sql.withTransaction(
+        Effect.gen(function*() {
+          if (options.exact) yield* sql`SET LOCAL enable_indexscan = off`
+          else {
+            yield* sql.unsafe(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(candidates, 100))}`)
+            yield* sql`SET LOCAL hnsw.iterative_scan = relaxed_order`
+          }
+          return yield* sql<Row>`
+            WITH v AS (${vectorCte}), t AS (${textCte}),
+            ids AS (SELECT id FROM v UNION SELECT id FROM t)
+            SELECT c.id::text AS chunk_id, c.document_id, d.filename, c.chunk_index, c.content, c.metadata,
+              1 - ((c.embedding::vector(${dim})) <=> ${vec}::vector(${dim})) AS similarity,
+              v.rank::int AS vector_rank, t.rank::int AS text_rank
+            FROM ids JOIN rag_chunks c ON c.id = ids.id
+            JOIN rag_documents d ON d.id = c.document_id AND d.project_id = ${request.projectId}
+            LEFT JOIN v ON v.id = c.id LEFT JOIN t ON t.id = c.id`
+        })
+      ).pipe(Effect.orDie)
+      const scored = rows
+        .map((r) => {
+          const similarity = Number(r.similarity)
+          const fused = (r.vectorRank === null ? 0 : 1 / (RRF_K + r.vectorRank)) +
+            (r.textRank === null ? 0 : 1 / (RRF_K + r.textRank))
+          const score = mode === "hybrid" ? fused : mode === "vector" ? similarity : 1 / (r.textRank ?? Infinity)
+          return new SearchHit({ ...r, similarity, score })
+        })
+        .filter((h) => request.minScore === undefined || h.similarity >= request.minScore)
+        .sort((a, b) => b.score - a.score || b.similarity - a.similarity)
+        .slice(0, k)
+      return new SearchResult({
+        query: request.query,
+        mode,
+        modelId,
+        hits: scored,
+        tookMs: Math.round((performance.now() - started) * 100) / 100
+      })
+    }).pipe(
+      Effect.withSpan("RagSearch.search", {
+        attributes: { "rag.project_id": request.projectId, "rag.k": request.k ?? 5, "rag.mode": request.mode ?? "hybrid" }
+      })
+    )
+
+  return {
+    search: (request: SearchRequest) => run(request, { exact: false }),
+    /** Exact (sequential scan) nearest neighbours: the recall baseline of the benchmark. */
+    searchExact: (request: SearchRequest) => run(request, { exact: true })
+  }
+})
+
+export const RagSearchLive = Layer.effect(
+  RagSearch,
+  Effect.map(makeRagSearch, (s) => RagSearch.of({ search: s.search }))
+)

@@ -1,0 +1,53 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
+import { AppConfig } from "../../src/config/AppConfig.ts"
+import { DatabaseLive } from "../../src/db/Database.ts"
+import { VectorSupport } from "../../src/db/VectorSupport.ts"
+import { EmbeddingsConfig } from "../../src/embeddings/EmbeddingsConfig.ts"
+import { EmbeddingsFromConfig } from "../../src/embeddings/EmbeddingsLive.ts"
+import { EventBus } from "../../src/events/EventBus.ts"
+import { DocumentIngestion } from "../../src/rag/DocumentIngestion.ts"
+import { RagConfig, type RagConfigShape } from "../../src/rag/RagConfig.ts"
+import { RagRepo } from "../../src/rag/RagRepo.ts"
+import { RagSearchLive } from "../../src/rag/RagSearchLive.ts"
+import { seedDataDir } from "../support/pgliteTemplate.ts"
+import { makeTempDir } from "../support/tempDir.ts"
+
+/**
+ * The RAG services over a fresh embedded database (PGlite + pgvector), the
+ * real offline embedder and the in-process event bus: no HTTP, no cluster.
+ */
+export const makeRagRuntime = async (rag: Partial<RagConfigShape> = {}) => {
+  const tmp = makeTempDir("rag")
+  await seedDataDir(tmp.dir)
+  const db = DatabaseLive.pipe(Layer.provide(AppConfig.layerWith({ dataDir: tmp.dir })))
+  const layer = Layer.mergeAll(DocumentIngestion.Default, RagSearchLive).pipe(
+    Layer.provideMerge(RagRepo.Default),
+    Layer.provideMerge(EmbeddingsFromConfig.pipe(Layer.provide(EmbeddingsConfig.layerWith({})))),
+    Layer.provideMerge(EventBus.inProcess),
+    Layer.provideMerge(RagConfig.layerWith(rag)),
+    Layer.provideMerge(VectorSupport.Default),
+    Layer.provideMerge(db),
+    Layer.provide(AppConfig.layerWith({ dataDir: tmp.dir })),
+    Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
+  )
+  const runtime = ManagedRuntime.make(layer)
+  return {
+    runtime,
+    dispose: async () => {
+      await runtime.dispose()
+      tmp.remove()
+    }
+  }
+}
+
+/** A user and the projects RAG rows hang off (foreign keys). */
+export const createProjects = (...projectIds: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const userId = `u_${crypto.randomUUID()}`
+    yield* sql`INSERT INTO users (id, email, password_hash) VALUES (${userId}, ${`${userId}@example.test`}, 'x')`
+    for (const id of projectIds) {
+      yield* sql`INSERT INTO projects (id, name, owner_id) VALUES (${id}, ${id}, ${userId})`
+    }
+  })
