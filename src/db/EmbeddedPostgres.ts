@@ -36,7 +36,12 @@ const make = Effect.fn("EmbeddedPostgres.start")(function*(options: {
   yield* acquireDirLock(path.resolve(options.dataDir))
   const db = yield* Effect.acquireRelease(
     Effect.tryPromise({
-      try: () => PGlite.create(dataDir, { extensions: { vector } }),
+      try: () =>
+        PGlite.create(dataDir, {
+          extensions: { vector },
+          // PGlite's default shared_buffers (128MB) doubles the process RSS; a dev database does not need it.
+          postgresqlconf: ["shared_buffers = 32MB"]
+        }),
       catch: (cause) => new EmbeddedPostgresError({ message: `cannot open embedded database at ${dataDir}`, cause })
     }),
     (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
