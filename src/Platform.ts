@@ -4,6 +4,7 @@ import { DatabaseLive } from "./db/Database.ts"
 import { EventBusLive } from "./events/EventBusLive.ts"
 import { VectorSupport } from "./db/VectorSupport.ts"
 import { HttpServerLive } from "./http/Server.ts"
+import { ObservabilityLive } from "./observability/ObservabilityLive.ts"
 import { DeliveryLive } from "./orchestrator/DeliveryLive.ts"
 import { DeliveryProbeLive } from "./system/DeliveryProbeLive.ts"
 import { DurableJobLive } from "./system/DurableJobLive.ts"
@@ -22,6 +23,8 @@ export const PlatformLive = HttpServerLive.pipe(
   Layer.provideMerge(EventBusLive),
   // SingleRunner for `bun run dev`, BunClusterSocket runner/client by CLUSTER_MODE.
   Layer.provideMerge(ClusterLive),
+  // Tracing before the cluster and the server, so their fibers get the OTel tracer.
+  Layer.provideMerge(ObservabilityLive),
   Layer.provideMerge(VectorSupport.Default),
   Layer.provideMerge(DatabaseLive)
 )

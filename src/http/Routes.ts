@@ -6,6 +6,8 @@ import { AppConfig } from "../config/AppConfig.ts"
 import { AuthenticationLayer, GatewayHttpLive, GatewayServicesLive } from "../gateway/GatewayLive.ts"
 import { EventsSocketRoute } from "../events/EventsSocket.ts"
 import { HealthHttpLive } from "../health/Http.ts"
+import { ObservabilityHttpLive } from "../observability/Http.ts"
+import { MetricsRoute } from "../observability/MetricsRoute.ts"
 import { OrchestratorHttpLive } from "../orchestrator/Http.ts"
 import { SystemHttpLive } from "../system/Http.ts"
 import { SystemRpcsLive } from "../system/Rpc.ts"
@@ -16,7 +18,7 @@ import { RequestContextMiddleware } from "./Middleware.ts"
 import { routeTable } from "./RouteTable.ts"
 
 /** Handler layers of every HttpApi group in `PlatformApi`. */
-const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive, OrchestratorHttpLive)
+const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive)
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(PlatformApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(ApiHandlers),
@@ -38,6 +40,7 @@ const RpcRoutes = Layer.mergeAll(
 )
 
 const extraRoutes = [
+  { method: "GET", path: "/metrics" },
   { method: "GET", path: "/openapi.json" },
   { method: "GET", path: "/docs" },
   { method: "GET", path: "/rpc/ws" },
@@ -79,7 +82,7 @@ const CorsLive = Layer.unwrapEffect(
 /** Real-time events over WebSocket, authenticated by the same gateway services. */
 const EventsRoute = EventsSocketRoute.pipe(Layer.provide(GatewayServicesLive))
 
-export const AllRoutes = Layer.mergeAll(ApiRoutes, DocsRoute, RpcRoutes, EventsRoute, FallbackRoute).pipe(
+export const AllRoutes = Layer.mergeAll(ApiRoutes, DocsRoute, RpcRoutes, MetricsRoute, EventsRoute, FallbackRoute).pipe(
   Layer.provide(RequestContextMiddleware),
   Layer.provide(CorsLive)
 )

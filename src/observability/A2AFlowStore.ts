@@ -1,0 +1,135 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Layer, Metric, MetricLabel, Option, Schema } from "effect"
+import { A2AFlowRecorder, type A2AFlow } from "./A2AFlows.ts"
+import { A2AMetrics } from "./Metrics.ts"
+
+export const A2ANode = Schema.Struct({
+  id: Schema.String,
+  sent: Schema.Int,
+  received: Schema.Int,
+  errors: Schema.Int
+})
+
+export const A2AEdge = Schema.Struct({
+  from: Schema.String,
+  to: Schema.String,
+  methods: Schema.Array(Schema.String),
+  count: Schema.Int,
+  errorCount: Schema.Int,
+  p50Ms: Schema.Number,
+  p95Ms: Schema.Number,
+  avgMs: Schema.Number,
+  lastAt: Schema.Date
+})
+
+export class A2AGraph extends Schema.Class<A2AGraph>("A2AGraph")({
+  nodes: Schema.Array(A2ANode),
+  edges: Schema.Array(A2AEdge),
+  totalMessages: Schema.Int
+}) {}
+
+export interface A2AQuery {
+  readonly projectIds: ReadonlyArray<string> | "all"
+  readonly from?: Date | undefined
+  readonly to?: Date | undefined
+  readonly agent?: string | undefined
+}
+
+/** SQL side of agent-to-agent flows: every hop one a2a_flows row; the graph is aggregated on read. */
+export class A2AFlowStore extends Effect.Service<A2AFlowStore>()("Observability/A2AFlowStore", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    const record = (flow: A2AFlow) =>
+      Effect.gen(function*() {
+        const span = yield* Effect.option(Effect.currentSpan)
+        const traceId = flow.traceId ?? Option.getOrNull(Option.map(span, (s) => s.traceId))
+        yield* sql`INSERT INTO a2a_flows ${
+          sql.insert({
+            fromAgent: flow.from,
+            toAgent: flow.to,
+            method: flow.method,
+            durationMs: flow.durationMs,
+            status: flow.status,
+            error: flow.error?.slice(0, 500) ?? null,
+            projectId: flow.projectId,
+            traceId
+          })
+        }`
+        yield* Metric.increment(A2AMetrics.messages).pipe(
+          Effect.tagMetrics({ from: flow.from, to: flow.to, status: flow.status })
+        )
+      }).pipe(
+        // Observability must never fail the hop it observes.
+        Effect.catchAllCause((cause) => Effect.logWarning("recording an A2A flow failed", cause))
+      )
+
+    const graph = (query: A2AQuery) =>
+      Effect.gen(function*() {
+        const conditions = []
+        if (query.projectIds !== "all") {
+          conditions.push(query.projectIds.length === 0 ? sql`FALSE` : sql`project_id IN ${sql.in(query.projectIds)}`)
+        }
+        if (query.from) conditions.push(sql`created_at >= ${query.from}`)
+        if (query.to) conditions.push(sql`created_at <= ${query.to}`)
+        if (query.agent) conditions.push(sql`(from_agent = ${query.agent} OR to_agent = ${query.agent})`)
+        const where = conditions.length > 0 ? sql`WHERE ${sql.and(conditions)}` : sql``
+        const rows = yield* sql<{
+          fromAgent: string
+          toAgent: string
+          methods: Array<string>
+          count: string | number
+          errorCount: string | number
+          p50: number
+          p95: number
+          avgMs: number
+          lastAt: Date | string
+        }>`
+          SELECT from_agent, to_agent, array_agg(DISTINCT method) AS methods, count(*) AS count,
+                 count(*) FILTER (WHERE status = 'error') AS error_count,
+                 percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
+                 percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95,
+                 avg(duration_ms) AS avg_ms, max(created_at) AS last_at
+          FROM a2a_flows ${where}
+          GROUP BY from_agent, to_agent ORDER BY count(*) DESC LIMIT 1000`
+        const round = (n: number) => Math.round(Number(n) * 1000) / 1000
+        const edges = rows.map((r) => ({
+          from: r.fromAgent,
+          to: r.toAgent,
+          methods: r.methods,
+          count: Number(r.count),
+          errorCount: Number(r.errorCount),
+          p50Ms: round(r.p50),
+          p95Ms: round(r.p95),
+          avgMs: round(r.avgMs),
+          lastAt: r.lastAt instanceof Date ? r.lastAt : new Date(r.lastAt)
+        }))
+        const nodes = new Map<string, { id: string; sent: number; received: number; errors: number }>()
+        const node = (id: string) => {
+          const existing = nodes.get(id)
+          if (existing) return existing
+          const created = { id, sent: 0, received: 0, errors: 0 }
+          nodes.set(id, created)
+          return created
+        }
+        for (const e of edges) {
+          node(e.from).sent += e.count
+          node(e.to).received += e.count
+          node(e.to).errors += e.errorCount
+        }
+        return new A2AGraph({
+          nodes: [...nodes.values()],
+          edges,
+          totalMessages: edges.reduce((n, e) => n + e.count, 0)
+        })
+      })
+
+    return { record, graph } as const
+  })
+}) {}
+
+/** The SQL-backed `A2AFlowRecorder` (the contract other services depend on). */
+export const A2AFlowRecorderLive = Layer.effect(
+  A2AFlowRecorder,
+  Effect.map(A2AFlowStore, (store) => A2AFlowRecorder.of({ record: store.record }))
+)

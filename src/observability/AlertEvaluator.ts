@@ -1,0 +1,177 @@
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { Duration, Effect, Layer, Metric, Schedule } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import { type AlertRule, AlertRepo, type AlertStateRow } from "./AlertRepo.ts"
+import { AlertMetrics } from "./Metrics.ts"
+import { MetricsExposition } from "./MetricsExposition.ts"
+import { allSamples, type Sample } from "./Prometheus.ts"
+
+interface Point {
+  readonly at: number
+  readonly value: number
+}
+
+/** Sum of the series of `rule.metric` whose labels include the rule's labels (null: no such series yet). */
+export const currentValue = (rule: Pick<AlertRule, "metric" | "labels">, samples: ReadonlyArray<Sample>) => {
+  let sum = 0
+  let found = false
+  for (const s of samples) {
+    if (s.name !== rule.metric) continue
+    if (!Object.entries(rule.labels).every(([k, v]) => s.labels[k] === v)) continue
+    sum += s.value
+    found = true
+  }
+  return found ? sum : null
+}
+
+/** The rule's value over its window, from the points sampled so far (oldest first, last = now). */
+export const aggregate = (rule: Pick<AlertRule, "aggregation" | "windowSeconds">, points: ReadonlyArray<Point>) => {
+  const last = points[points.length - 1]
+  if (last === undefined) return null
+  const start = last.at - rule.windowSeconds * 1000
+  const inWindow = points.filter((p) => p.at >= start)
+  // Baseline of increase/rate: the newest point at or before the window start, else the oldest seen.
+  const baseline = [...points].reverse().find((p) => p.at <= start) ?? points[0]
+  const values = inWindow.map((p) => p.value)
+  switch (rule.aggregation) {
+    case "last":
+      return last.value
+    case "avg":
+      return values.reduce((a, b) => a + b, 0) / values.length
+    case "min":
+      return Math.min(...values)
+    case "max":
+      return Math.max(...values)
+    case "increase":
+    case "rate": {
+      // A counter that went down was reset (process restart): count from zero.
+      const increase = last.value >= baseline.value ? last.value - baseline.value : last.value
+      return rule.aggregation === "increase" ? increase : increase / rule.windowSeconds
+    }
+  }
+}
+
+export const breached = (comparison: AlertRule["comparison"], value: number, threshold: number) => {
+  switch (comparison) {
+    case "gt":
+      return value > threshold
+    case "gte":
+      return value >= threshold
+    case "lt":
+      return value < threshold
+    case "lte":
+      return value <= threshold
+    case "eq":
+      return value === threshold
+    case "neq":
+      return value !== threshold
+  }
+}
+
+/**
+ * Evaluates every enabled rule each ALERT_EVAL_INTERVAL_MS against this
+ * process's metrics. A rule that starts breaching opens an incident and POSTs
+ * one `firing` notification; when it stops, one `resolved`. The state and what
+ * the webhook was last told live in alert_states, so a restart neither repeats
+ * nor loses a notification; a failed delivery is retried on the next tick.
+ */
+export const AlertEvaluatorLive = Layer.scopedDiscard(
+  Effect.gen(function*() {
+    const config = (yield* AppConfig).observability
+    const repo = yield* AlertRepo
+    const exposition = yield* MetricsExposition
+    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)
+    const history = new Map<string, Array<Point>>()
+
+    const notify = (rule: AlertRule, state: AlertStateRow, now: Date) =>
+      HttpClientRequest.post(rule.webhookUrl).pipe(
+        HttpClientRequest.setHeader("x-alert-incident", state.incidentId ?? ""),
+        HttpClientRequest.bodyUnsafeJson({
+          status: state.state === "firing" ? "firing" : "resolved",
+          incidentId: state.incidentId,
+          rule: {
+            id: rule.id,
+            projectId: rule.projectId,
+            name: rule.name,
+            metric: rule.metric,
+            labels: rule.labels,
+            aggregation: rule.aggregation,
+            comparison: rule.comparison,
+            threshold: rule.threshold,
+            windowSeconds: rule.windowSeconds
+          },
+          value: state.value,
+          startsAt: state.state === "firing" ? state.since.toISOString() : undefined,
+          endsAt: state.state === "ok" ? state.since.toISOString() : undefined,
+          evaluatedAt: now.toISOString()
+        }),
+        client.execute,
+        Effect.scoped,
+        Effect.timeout(Duration.millis(config.alertWebhookTimeoutMs)),
+        Effect.as(null),
+        Effect.catchAll((e) => Effect.succeed(`${e._tag}: webhook delivery failed`)),
+        Effect.tap((error) =>
+          Metric.increment(AlertMetrics.notifications).pipe(
+            Effect.tagMetrics({
+              status: state.state === "firing" ? "firing" : "resolved",
+              outcome: error === null ? "delivered" : "failed"
+            })
+          )
+        )
+      )
+
+    const evaluateRule = (rule: AlertRule, previous: AlertStateRow | undefined, samples: ReadonlyArray<Sample>) =>
+      Effect.gen(function*() {
+        const now = new Date()
+        const points = history.get(rule.id) ?? []
+        const observed = currentValue(rule, samples)
+        // A counter series that does not exist yet has counted nothing: increase/rate start from 0.
+        const value = observed === null && (rule.aggregation === "increase" || rule.aggregation === "rate") ? 0 : observed
+        if (value !== null) points.push({ at: now.getTime(), value })
+        // Keep the window plus one older point (the baseline of increase/rate).
+        const start = now.getTime() - rule.windowSeconds * 1000
+        while (points.length > 1 && points[1].at <= start) points.shift()
+        history.set(rule.id, points)
+        const aggregated = aggregate(rule, points)
+        const firing = aggregated !== null && breached(rule.comparison, aggregated, rule.threshold)
+        const prevState = previous?.state ?? "ok"
+        const nextState = firing ? "firing" : "ok"
+        const transitioned = nextState !== prevState
+        const state: AlertStateRow = {
+          ruleId: rule.id,
+          state: nextState,
+          incidentId: transitioned && firing ? crypto.randomUUID() : previous?.incidentId ?? null,
+          value: aggregated,
+          since: transitioned || previous === undefined ? now : previous.since,
+          notifiedState: previous?.notifiedState ?? null,
+          lastError: previous?.lastError ?? null
+        }
+        // Dedupe: one notification per state change. A rule that was never firing has nothing to resolve.
+        const owed = state.notifiedState !== state.state && !(state.state === "ok" && state.notifiedState === null)
+        if (!owed) return yield* repo.saveState(state)
+        const error = yield* notify(rule, state, now)
+        yield* repo.saveState({ ...state, notifiedState: error === null ? state.state : state.notifiedState, lastError: error })
+        if (error !== null) {
+          yield* Effect.logWarning("alert webhook failed").pipe(Effect.annotateLogs({ ruleId: rule.id, error }))
+        }
+      }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("alert evaluation failed", cause)))
+
+    const tick = Effect.gen(function*() {
+      const rules = yield* repo.list("all", true)
+      if (rules.length === 0) return
+      const states = yield* repo.states
+      const samples = allSamples(yield* exposition.families)
+      for (const id of history.keys()) if (!rules.some((r) => r.id === id)) history.delete(id)
+      yield* Effect.forEach(rules, (rule) => evaluateRule(rule, states.get(rule.id), samples), {
+        concurrency: 8,
+        discard: true
+      })
+    }).pipe(
+      Effect.catchAllCause((cause) => Effect.logWarning("alert tick failed", cause)),
+      // Background work: its SQL would otherwise be a stream of one-span traces.
+      Effect.withTracerEnabled(false)
+    )
+
+    yield* tick.pipe(Effect.repeat(Schedule.spaced(Duration.millis(config.alertEvalIntervalMs))), Effect.forkScoped)
+  })
+).pipe(Layer.provide(FetchHttpClient.layer))

@@ -1,0 +1,121 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Layer, Option } from "effect"
+import { CurrentUser } from "../auth/CurrentUser.ts"
+import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
+import { AppConfig } from "../config/AppConfig.ts"
+import { PlatformApi } from "../http/Api.ts"
+import { NotFound } from "../http/Errors.ts"
+import { A2AFlowStore } from "./A2AFlowStore.ts"
+import { AlertRepo } from "./AlertRepo.ts"
+import { MetricsExposition } from "./MetricsExposition.ts"
+import { SpanBuffer, type SpanRow } from "./SpanSink.ts"
+import { TraceStore, type Visibility } from "./TraceStore.ts"
+
+/** Whose data the caller may read: one project (checked) or all of theirs; the service token sees everything. */
+const visibility = (projectId: string | undefined) =>
+  Effect.gen(function*() {
+    if (projectId !== undefined) {
+      yield* requireProjectRole(projectId, "viewer")
+      return { _tag: "Projects", ids: [projectId] } satisfies Visibility
+    }
+    const user = yield* CurrentUser
+    // The platform's own service token (not one acting on behalf of a user) reads every project.
+    if (user.kind === "service" && user.userId === "service") return { _tag: "All" } satisfies Visibility
+    return { _tag: "Projects", ids: yield* visibleProjectIds } satisfies Visibility
+  })
+
+const projectScope = (v: Visibility) => (v._tag === "All" ? "all" as const : v.ids)
+
+const alertNotFound = () => new NotFound({ message: "alert rule not found" })
+
+/** A rule of a project the caller is not a member of does not exist for them. */
+const findRule = (repo: AlertRepo, id: string, minimum: "viewer" | "developer") =>
+  repo.find(id).pipe(
+    Effect.orDie,
+    Effect.flatMap(Option.match({ onNone: () => Effect.fail(alertNotFound()), onSome: Effect.succeed })),
+    Effect.tap((rule) => requireProjectRole(rule.projectId, minimum, "alert rule"))
+  )
+
+export const ObservabilityHttpLive = HttpApiBuilder.group(PlatformApi, "observability", (handlers) =>
+  Effect.gen(function*() {
+    const config = (yield* AppConfig).observability
+    const traces = yield* TraceStore
+    const buffer = yield* SpanBuffer
+    const flows = yield* A2AFlowStore
+    const alerts = yield* AlertRepo
+    const exposition = yield* MetricsExposition
+
+    return handlers
+      .handle("health", () =>
+        Effect.gen(function*() {
+          const stored = yield* traces.count.pipe(Effect.option)
+          const rules = yield* alerts.list("all").pipe(Effect.option)
+          return {
+            status: Option.isSome(stored) && Option.isSome(rules) ? "ok" as const : "degraded" as const,
+            serviceName: config.serviceName,
+            otlpExport: Option.isSome(config.otlpEndpoint),
+            storedSpans: Option.getOrElse(stored, () => 0),
+            droppedSpans: buffer.dropped(),
+            retention: { maxRows: config.traceRetentionMaxRows, maxAgeHours: config.traceRetentionMaxAgeHours },
+            alerts: Option.match(rules, {
+              onNone: () => ({ rules: 0, firing: 0 }),
+              onSome: (r) => ({ rules: r.length, firing: r.filter((x) => x.state === "firing").length })
+            })
+          }
+        }))
+      .handle("listTraces", ({ urlParams }) =>
+        Effect.gen(function*() {
+          const v = yield* visibility(urlParams.projectId)
+          const spans = yield* traces.search({ ...urlParams, limit: urlParams.limit ?? 100 }, v).pipe(Effect.orDie)
+          return { spans, count: spans.length }
+        }))
+      .handle("getTrace", ({ path }) =>
+        Effect.gen(function*() {
+          const v = yield* visibility(undefined)
+          const spans = /^[0-9a-f]{32}$/.test(path.traceId)
+            ? yield* traces.search({ traceId: path.traceId, limit: 5000 }, v).pipe(Effect.orDie)
+            : []
+          if (spans.length === 0) return yield* Effect.fail(new NotFound({ message: "trace not found" }))
+          return { spans, count: spans.length }
+        }))
+      .handle("ingestTraces", ({ payload }) =>
+        Effect.gen(function*() {
+          yield* requireProjectRole(payload.projectId, "developer")
+          const rows = payload.spans.map((s): SpanRow => ({
+            ...s,
+            attributes: { ...s.attributes },
+            projectId: payload.projectId,
+            source: "ingested"
+          }))
+          yield* traces.insert(rows).pipe(Effect.orDie)
+          return { accepted: rows.length }
+        }))
+      .handle("a2aFlows", ({ urlParams }) =>
+        Effect.gen(function*() {
+          const v = yield* visibility(urlParams.projectId)
+          return yield* flows.graph({ ...urlParams, projectIds: projectScope(v) }).pipe(Effect.orDie)
+        }))
+      .handle("metrics", () => exposition.text.pipe(Effect.orDie))
+      .handle("listAlerts", ({ urlParams }) =>
+        Effect.gen(function*() {
+          const v = yield* visibility(urlParams.projectId)
+          return { rules: yield* alerts.list(projectScope(v)).pipe(Effect.orDie) }
+        }))
+      .handle("createAlert", ({ payload }) =>
+        Effect.gen(function*() {
+          yield* requireProjectRole(payload.projectId, "developer")
+          return yield* alerts.create(payload).pipe(Effect.orDie)
+        }))
+      .handle("getAlert", ({ path }) => findRule(alerts, path.id, "viewer"))
+      .handle("updateAlert", ({ path, payload }) =>
+        Effect.gen(function*() {
+          yield* findRule(alerts, path.id, "developer")
+          const updated = yield* alerts.update(path.id, payload).pipe(Effect.orDie)
+          return yield* Option.match(updated, { onNone: () => Effect.fail(alertNotFound()), onSome: Effect.succeed })
+        }))
+      .handle("deleteAlert", ({ path }) =>
+        Effect.gen(function*() {
+          yield* findRule(alerts, path.id, "developer")
+          yield* alerts.remove(path.id).pipe(Effect.orDie)
+        }))
+  })).pipe(Layer.provide(Layer.mergeAll(A2AFlowStore.Default, AlertRepo.Default, MetricsExposition.Default)))

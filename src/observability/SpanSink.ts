@@ -1,0 +1,146 @@
+import { type Attributes, type Context as OtelContext, type HrTime, SpanKind, SpanStatusCode } from "@opentelemetry/api"
+import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { Effect } from "effect"
+import { recordGenAiSpan } from "./GenAi.ts"
+import { HttpMetrics } from "./Metrics.ts"
+
+/** One span as stored in observability_traces. */
+export interface SpanRow {
+  readonly traceId: string
+  readonly spanId: string
+  readonly parentSpanId: string | null
+  readonly service: string
+  readonly operation: string
+  readonly kind: string
+  readonly status: "ok" | "error"
+  readonly startTime: Date
+  readonly durationMs: number
+  readonly attributes: Record<string, unknown>
+  readonly projectId: string | null
+  readonly source: "internal" | "ingested"
+}
+
+const kindNames: Record<number, string> = {
+  [SpanKind.INTERNAL]: "internal",
+  [SpanKind.SERVER]: "server",
+  [SpanKind.CLIENT]: "client",
+  [SpanKind.PRODUCER]: "producer",
+  [SpanKind.CONSUMER]: "consumer"
+}
+
+const hrToMs = (t: HrTime) => t[0] * 1e3 + t[1] / 1e6
+
+// Spans are readable by project members: keep credentials and query strings (tokens) out.
+const droppedAttribute = (key: string) =>
+  key === "url.query" ||
+  key === "http.request.header.authorization" ||
+  key === "http.request.header.cookie" ||
+  key === "http.request.header.x-api-key" ||
+  key === "http.response.header.set-cookie" ||
+  key === "code.stacktrace"
+
+const MAX_ATTRIBUTE_CHARS = 2_000
+const PROJECT_PATH = /^\/projects\/([^/?#]+)/
+
+const sanitize = (attributes: Attributes): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined || droppedAttribute(key)) continue
+    if (key === "url.full" && typeof value === "string") {
+      out[key] = value.split("?", 1)[0]
+    } else if (typeof value === "string" && value.length > MAX_ATTRIBUTE_CHARS) {
+      out[key] = value.slice(0, MAX_ATTRIBUTE_CHARS) + "…"
+    } else {
+      out[key] = value
+    }
+  }
+  return out
+}
+
+/** The project a span belongs to: an explicit `project.id` attribute, else a `/projects/:id/...` URL. */
+const projectOf = (attributes: Attributes): string | null => {
+  const explicit = attributes["project.id"]
+  if (typeof explicit === "string" && explicit.length > 0) return explicit
+  const path = attributes["url.path"]
+  if (typeof path === "string") {
+    const match = PROJECT_PATH.exec(path)
+    if (match) return decodeURIComponent(match[1])
+  }
+  return null
+}
+
+export const toSpanRow = (span: ReadableSpan): SpanRow => {
+  const attributes = sanitize(span.attributes)
+  if (span.status.code === SpanStatusCode.ERROR && span.status.message) {
+    attributes["error.message"] = span.status.message.slice(0, 500)
+  }
+  const service = span.resource.attributes["service.name"]
+  return {
+    traceId: span.spanContext().traceId,
+    spanId: span.spanContext().spanId,
+    parentSpanId: span.parentSpanContext?.spanId ?? null,
+    service: typeof service === "string" ? service : "unknown",
+    operation: span.name,
+    kind: kindNames[span.kind] ?? "internal",
+    status: span.status.code === SpanStatusCode.ERROR ? "error" : "ok",
+    startTime: new Date(hrToMs(span.startTime)),
+    durationMs: Math.round(hrToMs(span.duration) * 1000) / 1000,
+    attributes,
+    projectId: projectOf(span.attributes),
+    source: "internal"
+  }
+}
+
+/**
+ * Ended spans waiting to be written to SQL. Bounded: when the writer falls
+ * behind, new spans are dropped (and counted) rather than growing memory.
+ */
+export class SpanBuffer extends Effect.Service<SpanBuffer>()("Observability/SpanBuffer", {
+  sync: () => {
+    let queue: Array<SpanRow> = []
+    let dropped = 0
+    const capacity = 20_000
+    return {
+      offer: (row: SpanRow) => {
+        if (queue.length >= capacity) dropped++
+        else queue.push(row)
+      },
+      /** Everything buffered so far (the buffer is emptied). */
+      drain: Effect.sync(() => {
+        const rows = queue
+        queue = []
+        return rows
+      }),
+      dropped: () => dropped
+    }
+  }
+}) {}
+
+/**
+ * OTel span processor: converts each ended span to a row for the SQL store,
+ * and derives metrics from spans: HTTP request rate/latency from server spans
+ * (they carry method, matched route and status, so no extra middleware is
+ * needed), LLM tokens/cost and tool errors from GenAI-convention spans.
+ */
+export class StoringSpanProcessor implements SpanProcessor {
+  constructor(private readonly buffer: SpanBuffer) {}
+
+  onStart(_span: Span, _parentContext: OtelContext): void {}
+
+  onEnd(span: ReadableSpan): void {
+    const durationMs = hrToMs(span.duration)
+    if (span.kind === SpanKind.SERVER) HttpMetrics.recordServerSpan(span.attributes, durationMs)
+    if (span.attributes["gen_ai.operation.name"] !== undefined || span.attributes["gen_ai.usage.input_tokens"] !== undefined) {
+      recordGenAiSpan(span.attributes, durationMs, span.status.code === SpanStatusCode.ERROR)
+    }
+    this.buffer.offer(toSpanRow(span))
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve()
+  }
+}

@@ -1,0 +1,126 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Schema } from "effect"
+import type { SpanRow } from "./SpanSink.ts"
+
+export class StoredSpan extends Schema.Class<StoredSpan>("StoredSpan")({
+  traceId: Schema.String,
+  spanId: Schema.String,
+  parentSpanId: Schema.NullOr(Schema.String),
+  service: Schema.String,
+  operation: Schema.String,
+  kind: Schema.NullOr(Schema.String),
+  status: Schema.String,
+  startTime: Schema.Date,
+  durationMs: Schema.Number,
+  attributes: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  projectId: Schema.NullOr(Schema.String),
+  source: Schema.String
+}) {}
+
+export interface SpanFilter {
+  readonly traceId?: string | undefined
+  readonly service?: string | undefined
+  readonly operation?: string | undefined
+  readonly status?: string | undefined
+  readonly minDurationMs?: number | undefined
+  readonly maxDurationMs?: number | undefined
+  readonly from?: Date | undefined
+  readonly to?: Date | undefined
+  readonly limit: number
+}
+
+/**
+ * Who may read which spans: `all` (a service principal) or the caller's
+ * projects. A span with a project is visible to that project's members; a
+ * platform span (no project: HTTP, SQL, cluster) is visible when its trace
+ * holds a span of a visible project that this platform recorded itself —
+ * ingested spans never open up someone else's trace.
+ */
+export type Visibility = { readonly _tag: "All" } | { readonly _tag: "Projects"; readonly ids: ReadonlyArray<string> }
+
+const parseAttributes = (value: unknown): Record<string, unknown> => {
+  if (typeof value === "string") {
+    try {
+      const parsed: unknown = JSON.parse(value)
+      return parsed !== null && typeof parsed === "object" ? parsed as Record<string, unknown> : {}
+    } catch {
+      return {}
+    }
+  }
+  return value !== null && typeof value === "object" ? value as Record<string, unknown> : {}
+}
+
+export class TraceStore extends Effect.Service<TraceStore>()("Observability/TraceStore", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // Result-name transforms would camelCase the keys inside `attributes` (gen_ai.usage.input_tokens...).
+    const raw = sql.withoutTransforms()
+
+    const toSpan = (row: Record<string, unknown>) =>
+      new StoredSpan({
+        traceId: String(row.trace_id),
+        spanId: String(row.span_id),
+        parentSpanId: row.parent_span_id == null ? null : String(row.parent_span_id),
+        service: String(row.service),
+        operation: String(row.operation),
+        kind: row.kind == null ? null : String(row.kind),
+        status: String(row.status),
+        startTime: row.start_time instanceof Date ? row.start_time : new Date(String(row.start_time)),
+        durationMs: Number(row.duration_ms),
+        attributes: parseAttributes(row.attributes),
+        projectId: row.project_id == null ? null : String(row.project_id),
+        source: String(row.source)
+      })
+
+    const visibleClause = (visibility: Visibility) => {
+      if (visibility._tag === "All") return raw`TRUE`
+      if (visibility.ids.length === 0) return raw`FALSE`
+      return raw`(project_id IN ${raw.in(visibility.ids)} OR (project_id IS NULL AND source = 'internal' AND trace_id IN (
+        SELECT trace_id FROM observability_traces WHERE project_id IN ${raw.in(visibility.ids)} AND source = 'internal')))`
+    }
+
+    const insert = (rows: ReadonlyArray<SpanRow>) =>
+      rows.length === 0 ? Effect.void : sql`INSERT INTO observability_traces ${
+        sql.insert(rows.map((r) => ({ ...r, attributes: JSON.stringify(r.attributes) })))
+      }`.pipe(Effect.asVoid)
+
+    const search = (filter: SpanFilter, visibility: Visibility) => {
+      const conditions = [visibleClause(visibility)]
+      if (filter.traceId !== undefined) conditions.push(raw`trace_id = ${filter.traceId}`)
+      if (filter.service !== undefined) conditions.push(raw`service = ${filter.service}`)
+      if (filter.operation !== undefined) conditions.push(raw`operation = ${filter.operation}`)
+      if (filter.status !== undefined) conditions.push(raw`status = ${filter.status}`)
+      if (filter.minDurationMs !== undefined) conditions.push(raw`duration_ms >= ${filter.minDurationMs}`)
+      if (filter.maxDurationMs !== undefined) conditions.push(raw`duration_ms <= ${filter.maxDurationMs}`)
+      if (filter.from !== undefined) conditions.push(raw`start_time >= ${filter.from}`)
+      if (filter.to !== undefined) conditions.push(raw`start_time <= ${filter.to}`)
+      const order = filter.traceId !== undefined ? raw`ORDER BY start_time ASC` : raw`ORDER BY start_time DESC`
+      return raw<Record<string, unknown>>`
+        SELECT trace_id, span_id, parent_span_id, service, operation, kind, status, start_time, duration_ms,
+               attributes, project_id, source
+        FROM observability_traces WHERE ${raw.and(conditions)} ${order} LIMIT ${filter.limit}`.pipe(
+        Effect.map((rows) => rows.map(toSpan))
+      )
+    }
+
+    /** Bounded retention: older than `maxAgeHours`, then everything beyond the newest `maxRows`. */
+    const prune = (maxRows: number, maxAgeHours: number) =>
+      Effect.gen(function*() {
+        const cutoff = new Date(Date.now() - maxAgeHours * 3_600_000)
+        const [aged] = yield* sql<{ n: string | number }>`
+          WITH d AS (DELETE FROM observability_traces WHERE start_time < ${cutoff} RETURNING 1) SELECT count(*) AS n FROM d`
+        const [edge] = yield* sql<{ id: string | number }>`
+          SELECT id FROM observability_traces ORDER BY id DESC OFFSET ${maxRows} LIMIT 1`
+        if (edge === undefined) return Number(aged?.n ?? 0)
+        const [overflow] = yield* sql<{ n: string | number }>`
+          WITH d AS (DELETE FROM observability_traces WHERE id <= ${edge.id} RETURNING 1) SELECT count(*) AS n FROM d`
+        return Number(aged?.n ?? 0) + Number(overflow?.n ?? 0)
+      })
+
+    const count = sql<{ n: string | number }>`SELECT count(*) AS n FROM observability_traces`.pipe(
+      Effect.map(([row]) => Number(row?.n ?? 0))
+    )
+
+    return { insert, search, prune, count } as const
+  })
+}) {}

@@ -1,0 +1,89 @@
+import { NodeSdk } from "@effect/opentelemetry"
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type Sampler,
+  SamplingDecision,
+  type SpanProcessor
+} from "@opentelemetry/sdk-trace-base"
+import { Duration, Effect, Layer, Metric, Option, Schedule } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import { TraceMetrics } from "./Metrics.ts"
+import { SpanBuffer, StoringSpanProcessor } from "./SpanSink.ts"
+import { TraceStore } from "./TraceStore.ts"
+
+/**
+ * Root spans that are background noise: the cluster polls its SQL storage
+ * every few hundred ms, and each poll would otherwise be a one-span trace.
+ * The same queries made inside a request, an entity message or a workflow
+ * are kept (they have a parent).
+ */
+const backgroundRoot: Sampler = {
+  shouldSample: (_context, _traceId, spanName) => ({
+    decision: spanName === "sql.execute" ? SamplingDecision.NOT_RECORD : SamplingDecision.RECORD_AND_SAMPLED
+  }),
+  toString: () => "DropBackgroundSqlRoots"
+}
+
+/**
+ * OpenTelemetry tracing for every Effect span of the process (HTTP server and
+ * client spans, SQL, entity messages, workflow activities, `Effect.fn`):
+ * spans go to the SQL store (observability_traces, via SpanBuffer) and, when
+ * OTEL_EXPORTER_OTLP_ENDPOINT is set, to an OTLP/HTTP collector.
+ */
+export const TracingLive = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const config = (yield* AppConfig).observability
+    const buffer = yield* SpanBuffer
+    const processors: Array<SpanProcessor> = [new StoringSpanProcessor(buffer)]
+    if (Option.isSome(config.otlpEndpoint)) {
+      const base = config.otlpEndpoint.value.replace(/\/+$/, "")
+      processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: `${base}/v1/traces` })))
+    }
+    return NodeSdk.layer(() => ({
+      resource: { serviceName: config.serviceName },
+      spanProcessor: processors,
+      tracerConfig: { sampler: new ParentBasedSampler({ root: backgroundRoot }) }
+    }))
+  })
+)
+
+/**
+ * Moves buffered spans into SQL in batches and prunes to the retention
+ * bounds. Runs with tracing off: its own inserts must not become spans.
+ */
+export const TraceWriterLive = Layer.scopedDiscard(
+  Effect.gen(function*() {
+    const config = (yield* AppConfig).observability
+    const buffer = yield* SpanBuffer
+    const store = yield* TraceStore
+    const flush = Effect.gen(function*() {
+      const rows = yield* buffer.drain
+      // Chunks keep each INSERT's parameter count well under Postgres' 65535 limit.
+      for (let i = 0; i < rows.length; i += 500) yield* store.insert(rows.slice(i, i + 500))
+      yield* Metric.incrementBy(TraceMetrics.stored, rows.length)
+      yield* Metric.set(TraceMetrics.dropped, buffer.dropped())
+    }).pipe(
+      Effect.catchAllCause((cause) => Effect.logWarning("storing spans failed", cause)),
+      Effect.withTracerEnabled(false)
+    )
+    const prune = store.prune(config.traceRetentionMaxRows, config.traceRetentionMaxAgeHours).pipe(
+      Effect.tap((n) => (n > 0 ? Effect.logDebug("pruned stored spans").pipe(Effect.annotateLogs({ n })) : Effect.void)),
+      Effect.catchAllCause((cause) => Effect.logWarning("pruning spans failed", cause)),
+      Effect.withTracerEnabled(false)
+    )
+    yield* flush.pipe(Effect.repeat(Schedule.spaced(Duration.millis(config.traceFlushIntervalMs))), Effect.forkScoped)
+    yield* prune.pipe(Effect.repeat(Schedule.spaced(Duration.millis(config.tracePruneIntervalMs))), Effect.forkScoped)
+    // Last flush on shutdown: the spans of the final requests are not lost.
+    yield* Effect.addFinalizer(() => flush)
+  })
+)
+
+/** Flushes now (tests and the ingest endpoint read their own writes). */
+export const flushSpans = Effect.gen(function*() {
+  const buffer = yield* SpanBuffer
+  const store = yield* TraceStore
+  const rows = yield* buffer.drain
+  for (let i = 0; i < rows.length; i += 500) yield* store.insert(rows.slice(i, i + 500))
+}).pipe(Effect.withTracerEnabled(false))
