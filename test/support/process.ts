@@ -23,7 +23,7 @@ export const spawnPlatform = async (env: Record<string, string>, entry = "src/ma
     const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
     throw new Error(`${entry} did not become healthy: ${e instanceof Error ? e.message : e}\n${stdout.slice(-3000)}\n${stderr.slice(-3000)}`)
   }
-  return { proc, baseUrl, kill: (signal: NodeJS.Signals = "SIGKILL") => killAndWait(proc, signal) }
+  return { proc, baseUrl, wsUrl: baseUrl.replace("http", "ws"), kill: (signal: NodeJS.Signals = "SIGKILL") => killAndWait(proc, signal) }
 }
 
 export const killAndWait = async (proc: Subprocess, signal: NodeJS.Signals = "SIGKILL") => {
