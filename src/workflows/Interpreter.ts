@@ -1,0 +1,281 @@
+import { Activity, DurableClock, DurableDeferred } from "@effect/workflow"
+import { Deferred, Effect, Either, Option, Schema } from "effect"
+import { ApprovalDecision, WorkflowRun } from "../../entities/WorkflowRun.ts"
+import { type ActionStep, type Definition, type Step } from "./Definition.ts"
+import { StepFailed, WorkflowRunFailed } from "./Errors.ts"
+import { RunEvents } from "./RunEvents.ts"
+import { SubworkflowLauncher } from "./SubworkflowLauncher.ts"
+import { evaluate, render } from "./Template.ts"
+import { listDependencies, validate } from "./Validation.ts"
+import { WorkflowRepo } from "./WorkflowRepo.ts"
+import { runAction } from "./backends/StepBackends.ts"
+import { truthy } from "./Expression.ts"
+
+/** Mutable state of one run's interpretation; rebuilt identically on every replay. */
+interface RunState {
+  readonly runId: string
+  readonly projectId: string
+  readonly depth: number
+  readonly input: unknown
+  readonly steps: Record<string, { output: unknown; status: string }>
+  readonly vars: Record<string, unknown>
+}
+
+interface Loop {
+  readonly index: number
+  readonly item: unknown
+}
+
+const scopeOf = (s: RunState, loop: Loop | undefined) => ({
+  input: s.input,
+  steps: s.steps,
+  vars: s.vars,
+  run: { id: s.runId },
+  ...(loop && { loop })
+})
+
+const now = () => new Date().toISOString()
+
+const backoffMs = (step: Step, attempt: number) => {
+  const initial = step.retry?.initialDelayMs ?? 200
+  const factor = step.retry?.backoffFactor ?? 2
+  return Math.min(initial * Math.pow(factor, attempt - 2), 60_000)
+}
+
+const isAction = (s: Step): s is ActionStep =>
+  s.type === "agent" || s.type === "tool" || s.type === "rag" || s.type === "sql" || s.type === "http"
+
+const failRun = (stepId: string | null, message: string, attempts = 0) =>
+  new WorkflowRunFailed({ stepId, message, attempts })
+
+export const approvalDeferred = (key: string) => DurableDeferred.make(`approval/${key}`, { success: ApprovalDecision })
+
+/**
+ * Walks a run's pinned definition inside the durable `WorkflowRun`. Every
+ * action is an Activity named after its key (`fetch`, `each[2].fetch`), so a
+ * replay after a crash or a resume returns journaled results instead of
+ * calling backends again; control flow (conditions, loops, `set`) is pure
+ * and recomputed from those results.
+ */
+export const interpret = Effect.fn("Workflows.interpret")(function*(runId: string) {
+  const repo = yield* WorkflowRepo
+  const events = yield* RunEvents
+  const launcher = yield* SubworkflowLauncher
+  const spec = yield* repo.runSpec(runId)
+  if (Option.isNone(spec)) return yield* failRun(null, `run ${runId} does not exist`)
+  const validated = validate(spec.value.definition)
+  if (Either.isLeft(validated)) return yield* failRun(null, "the run's definition is no longer valid")
+  const definition: Definition = validated.right.definition
+  const state: RunState = {
+    runId,
+    projectId: spec.value.projectId,
+    depth: spec.value.depth,
+    input: spec.value.input ?? {},
+    steps: {},
+    vars: {}
+  }
+  const emit = (type: string, data: Record<string, unknown>) => events.publish(state.projectId, runId, type, data)
+  const record = (key: string, step: Step, result: Record<string, unknown>) =>
+    repo.recordStep(runId, key, { stepId: step.id, type: step.type, ...result })
+
+  const checkCancelled = (step: Step) =>
+    Effect.flatMap(repo.isCancelRequested(runId), (cancelled) =>
+      cancelled ? Effect.fail(failRun(step.id, "run was cancelled")) : Effect.void)
+
+  const actionActivity = (step: ActionStep, key: string, loop: Loop | undefined) => {
+    const scope = scopeOf(state, loop)
+    const activity = Activity.make({
+      name: `step/${key}`,
+      success: Schema.Unknown,
+      error: StepFailed,
+      execute: Effect.gen(function*() {
+        const attempt = yield* Activity.CurrentAttempt
+        if (attempt > 1) yield* Effect.sleep(backoffMs(step, attempt))
+        yield* record(key, step, { status: "running", attempt, startedAt: now() })
+        yield* emit("step.started", { key, stepId: step.id, attempt })
+        const action = runAction(step, { projectId: state.projectId, runId, stepKey: key, scope }, step.timeoutMs)
+        const bounded = step.timeoutMs !== undefined && step.type !== "http" && step.type !== "tool"
+          ? Effect.timeoutFail(action, {
+            duration: step.timeoutMs,
+            onTimeout: () => new StepFailed({ stepId: step.id, message: `timed out after ${step.timeoutMs} ms`, retryable: true })
+          })
+          : action
+        const output = yield* bounded.pipe(
+          Effect.mapError((e) =>
+            e._tag === "StepFailed" ? e : new StepFailed({
+              stepId: step.id,
+              message: e.message,
+              retryable: e._tag === "BackendError" && e.retryable
+            })
+          ),
+          Effect.tapError((e) =>
+            Effect.zipRight(
+              record(key, step, { status: "failed", attempt, error: e.message, completedAt: now() }),
+              emit("step.failed", { key, stepId: step.id, attempt, error: e.message, retryable: e.retryable })
+            )
+          )
+        )
+        yield* record(key, step, { status: "completed", attempt, output, completedAt: now() })
+        yield* emit("step.completed", { key, stepId: step.id, attempt })
+        return output
+      })
+    })
+    const maxAttempts = step.retry?.maxAttempts ?? 1
+    let attempts = 0
+    const counted = Effect.suspend(() => {
+      attempts++
+      return activity
+    })
+    const withRetry = (maxAttempts > 1 ? Activity.retry(counted, { times: maxAttempts - 1, while: (e) => e.retryable }) : counted).pipe(
+      Effect.mapError((e) =>
+        failRun(step.id, `step '${step.id}' failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${e.message}`, attempts)
+      )
+    )
+    const compensation = "compensate" in step ? step.compensate : undefined
+    if (compensation === undefined) return withRetry
+    return WorkflowRun.withCompensation(withRetry, (output) =>
+      Activity.make({
+        name: `compensate/${key}`,
+        success: Schema.Unknown,
+        error: StepFailed,
+        execute: runAction(
+          compensation,
+          {
+            projectId: state.projectId,
+            runId,
+            stepKey: `compensate/${key}`,
+            scope: { ...scope, steps: { ...state.steps, [step.id]: { output, status: "completed" } } }
+          },
+          undefined
+        ).pipe(Effect.mapError((e) => new StepFailed({ stepId: step.id, message: e.message, retryable: false })))
+      }).pipe(
+        Effect.matchEffect({
+          onSuccess: () => record(`compensate/${key}`, step, { status: "compensated", completedAt: now() }),
+          onFailure: (e) =>
+            Effect.zipRight(
+              record(`compensate/${key}`, step, { status: "compensation_failed", error: e.message, completedAt: now() }),
+              Effect.logWarning("workflow compensation failed", { runId, key, error: e.message })
+            )
+        })
+      ))
+  }
+
+  const runStep = (step: Step, prefix: string, loop: Loop | undefined): Effect.Effect<unknown, WorkflowRunFailed, any> =>
+    Effect.gen(function*() {
+      yield* checkCancelled(step)
+      const key = `${prefix}${step.id}`
+      const scope = scopeOf(state, loop)
+      let output: unknown
+      if (isAction(step)) {
+        output = yield* actionActivity(step, key, loop)
+      } else {
+        switch (step.type) {
+          case "set": {
+            const values = render(step.values, scope) as Record<string, unknown>
+            Object.assign(state.vars, values)
+            output = values
+            break
+          }
+          case "wait": {
+            yield* record(key, step, { status: "waiting", startedAt: now() })
+            yield* DurableClock.sleep({ name: key, duration: step.durationMs })
+            output = { waitedMs: step.durationMs }
+            break
+          }
+          case "approval": {
+            const message = step.message === undefined ? undefined : render(step.message, scope)
+            yield* record(key, step, { status: "waiting", approval: true, message, startedAt: now() })
+            yield* repo.setStatus(runId, "waiting")
+            yield* emit("approval.requested", { key, stepId: step.id, message })
+            const decision = yield* DurableDeferred.await(approvalDeferred(key))
+            yield* repo.setStatus(runId, "running")
+            output = decision
+            if (!decision.approved && step.onReject !== "continue") {
+              yield* record(key, step, { status: "failed", approval: true, output, error: "rejected", completedAt: now() })
+              return yield* failRun(step.id, `approval '${step.id}' was rejected${decision.comment ? `: ${decision.comment}` : ""}`)
+            }
+            break
+          }
+          case "subworkflow": {
+            const childRunId = yield* launcher.prepare({
+              parentRunId: runId,
+              projectId: state.projectId,
+              depth: state.depth,
+              step,
+              key,
+              input: step.input === undefined ? {} : render(step.input, scope)
+            })
+            yield* record(key, step, { status: "running", childRunId, startedAt: now() })
+            output = yield* WorkflowRun.execute({ runId: childRunId }).pipe(
+              Effect.mapError((e) => failRun(step.id, `sub-workflow step '${step.id}' failed: ${e.message}`, e.attempts))
+            )
+            break
+          }
+          case "condition": {
+            const value = truthy(evaluate(step.if, scope))
+            yield* runList(value ? step.then : step.else ?? [], prefix, loop)
+            output = { branch: value ? "then" : "else" }
+            break
+          }
+          case "parallel": {
+            output = yield* Effect.all(step.branches.map((b) => runList(b, prefix, loop)), { concurrency: "unbounded" })
+            break
+          }
+          case "loop": {
+            const items = step.forEach === undefined ? undefined : evaluate(step.forEach, scope)
+            if (items !== undefined && !Array.isArray(items)) {
+              return yield* failRun(step.id, `loop '${step.id}': forEach did not evaluate to a list`)
+            }
+            if (items !== undefined && items.length > step.maxIterations) {
+              return yield* failRun(step.id, `loop '${step.id}': ${items.length} items exceed maxIterations ${step.maxIterations}`)
+            }
+            const results: Array<unknown> = []
+            let truncated = step.while !== undefined
+            for (let index = 0; index < (items?.length ?? step.maxIterations); index++) {
+              const iteration: Loop = { index, item: items?.[index] ?? null }
+              if (step.while !== undefined && !truthy(evaluate(step.while, scopeOf(state, iteration)))) {
+                truncated = false
+                break
+              }
+              results.push(yield* runList(step.steps, `${prefix}${step.id}[${index}].`, iteration))
+            }
+            output = { iterations: results.length, results, truncated }
+            break
+          }
+        }
+        yield* record(key, step, { status: "completed", output, completedAt: now() })
+      }
+      state.steps[step.id] = { output, status: "completed" }
+      return output
+    })
+
+  /** A list runs in order, or as a DAG when dependencies say so; its value is its last step's output. */
+  const runList = (steps: ReadonlyArray<Step>, prefix: string, loop: Loop | undefined): Effect.Effect<unknown, WorkflowRunFailed, any> =>
+    Effect.gen(function*() {
+      const deps = listDependencies(steps)
+      const sequential = steps.every((s, i) => {
+        const d = deps.get(s.id)!
+        return i === 0 ? d.size === 0 : d.size === 1 && d.has(steps[i - 1].id)
+      })
+      let last: unknown = null
+      if (sequential) {
+        for (const s of steps) last = yield* runStep(s, prefix, loop)
+        return last
+      }
+      const done = new Map<string, Deferred.Deferred<void>>()
+      for (const s of steps) done.set(s.id, yield* Deferred.make<void>())
+      const outputs = yield* Effect.forEach(steps, (s) =>
+        Effect.gen(function*() {
+          for (const d of deps.get(s.id)!) yield* Deferred.await(done.get(d)!)
+          const out = yield* runStep(s, prefix, loop)
+          yield* Deferred.succeed(done.get(s.id)!, undefined)
+          return out
+        }), { concurrency: "unbounded" })
+      return outputs[outputs.length - 1] ?? null
+    })
+
+  yield* repo.setStatus(runId, "running")
+  yield* emit("run.started", { workflowRunId: runId })
+  const last = yield* runList(definition.steps, "", undefined)
+  return definition.output === undefined ? last : render(definition.output, scopeOf(state, undefined))
+})

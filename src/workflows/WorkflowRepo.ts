@@ -1,0 +1,241 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Option, Schema } from "effect"
+
+export const RunStatus = Schema.Literal("pending", "running", "waiting", "completed", "failed", "cancelled")
+export type RunStatus = typeof RunStatus.Type
+export const TERMINAL: ReadonlyArray<RunStatus> = ["completed", "failed", "cancelled"]
+
+export class WorkflowRecord extends Schema.Class<WorkflowRecord>("WorkflowRecord")({
+  id: Schema.String,
+  projectId: Schema.String,
+  name: Schema.String,
+  description: Schema.String,
+  version: Schema.Int,
+  definition: Schema.Unknown,
+  scheduleCron: Schema.NullOr(Schema.String),
+  createdBy: Schema.NullOr(Schema.String),
+  createdAt: Schema.Date,
+  updatedAt: Schema.Date
+}) {}
+
+export class RunRecord extends Schema.Class<RunRecord>("WorkflowRunRecord")({
+  id: Schema.String,
+  workflowId: Schema.NullOr(Schema.String),
+  projectId: Schema.String,
+  workflowVersion: Schema.Int,
+  status: RunStatus,
+  trigger: Schema.String,
+  input: Schema.Unknown,
+  output: Schema.Unknown,
+  stepResults: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  error: Schema.NullOr(Schema.String),
+  parentRunId: Schema.NullOr(Schema.String),
+  depth: Schema.Int,
+  cancelRequested: Schema.Boolean,
+  startedAt: Schema.Date,
+  completedAt: Schema.NullOr(Schema.Date),
+  updatedAt: Schema.Date
+}) {}
+
+// Rows carry Date objects: decode against the classes' type side, then construct.
+const decodeWorkflowRow = Schema.decodeUnknown(Schema.typeSchema(Schema.Struct(WorkflowRecord.fields)))
+const decodeRunRow = Schema.decodeUnknown(Schema.typeSchema(Schema.Struct(RunRecord.fields)))
+const decodeWorkflow = (u: unknown) => Effect.map(decodeWorkflowRow(u), (r) => new WorkflowRecord(r))
+const decodeRun = (u: unknown) => Effect.map(decodeRunRow(u), (r) => new RunRecord(r))
+
+const WORKFLOW_COLS = "id, project_id, name, description, version, definition, schedule_cron, created_by, created_at, updated_at"
+const RUN_COLS =
+  "id, workflow_id, project_id, workflow_version, status, trigger, input, output, step_results, error, parent_run_id, depth, cancel_requested, started_at, completed_at, updated_at"
+
+export interface NewRun {
+  readonly id: string
+  readonly workflowId: string | null
+  readonly projectId: string
+  readonly version: number
+  readonly definition: unknown
+  readonly input: unknown
+  readonly trigger: string
+  readonly parentRunId: string | null
+  readonly depth: number
+  readonly idempotencyKey: string | null
+  readonly createdBy: string | null
+}
+
+/**
+ * Workflows, their immutable versions and runs. Every read a caller can reach
+ * is scoped by project ids; the engine's own reads (by run id) are not.
+ * SQL failures are defects here: they never reach a client as text.
+ */
+export class WorkflowRepo extends Effect.Service<WorkflowRepo>()("Workflows/WorkflowRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const json = (v: unknown) => JSON.stringify(v ?? null)
+    const one = <A>(decode: (u: unknown) => Effect.Effect<A, unknown>) => (rows: ReadonlyArray<unknown>) =>
+      rows.length === 0 ? Effect.succeed(Option.none<A>()) : Effect.map(decode(rows[0]), Option.some)
+
+    const createWorkflow = (w: {
+      id: string
+      projectId: string
+      name: string
+      description: string
+      definition: unknown
+      scheduleCron: string | null
+      createdBy: string
+    }) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const rows = yield* sql.unsafe(
+          `INSERT INTO workflows (id, project_id, name, description, version, definition, schedule_cron, created_by)
+           VALUES ($1, $2, $3, $4, 1, $5::jsonb, $6, $7) RETURNING ${WORKFLOW_COLS}`,
+          [w.id, w.projectId, w.name, w.description, json(w.definition), w.scheduleCron, w.createdBy]
+        )
+        yield* sql`INSERT INTO workflow_versions (workflow_id, version, definition, created_by)
+                   VALUES (${w.id}, 1, ${json(w.definition)}::jsonb, ${w.createdBy})`
+        return yield* decodeWorkflow(rows[0])
+      })).pipe(Effect.orDie)
+
+    /** Appends a version; the row's `version` is bumped atomically so concurrent PUTs never collide. */
+    const updateWorkflow = (id: string, w: {
+      name: string | undefined
+      description: string | undefined
+      definition: unknown
+      scheduleCron: string | null
+      createdBy: string
+    }) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const rows = yield* sql.unsafe(
+          `UPDATE workflows SET version = version + 1, definition = $2::jsonb, schedule_cron = $3,
+             name = COALESCE($4, name), description = COALESCE($5, description), updated_at = now()
+           WHERE id = $1 RETURNING ${WORKFLOW_COLS}`,
+          [id, json(w.definition), w.scheduleCron, w.name ?? null, w.description ?? null]
+        )
+        const updated = yield* decodeWorkflow(rows[0])
+        yield* sql`INSERT INTO workflow_versions (workflow_id, version, definition, created_by)
+                   VALUES (${id}, ${updated.version}, ${json(w.definition)}::jsonb, ${w.createdBy})`
+        return updated
+      })).pipe(Effect.orDie)
+
+    const findWorkflow = (id: string, projectIds: ReadonlyArray<string>) =>
+      sql.unsafe(`SELECT ${WORKFLOW_COLS} FROM workflows WHERE id = $1 AND project_id = ANY($2)`, [id, projectIds]).pipe(
+        Effect.flatMap(one(decodeWorkflow)),
+        Effect.orDie
+      )
+
+    const listWorkflows = (projectIds: ReadonlyArray<string>) =>
+      sql.unsafe(`SELECT ${WORKFLOW_COLS} FROM workflows WHERE project_id = ANY($1) ORDER BY created_at DESC, id LIMIT 500`, [projectIds]).pipe(
+        Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeWorkflow(r))),
+        Effect.orDie
+      )
+
+    const findVersion = (workflowId: string, version: number) =>
+      sql<{ definition: unknown }>`SELECT definition FROM workflow_versions WHERE workflow_id = ${workflowId} AND version = ${version}`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0]?.definition)),
+        Effect.orDie
+      )
+
+    /** Inserts a run; with an idempotency key already used in the project, returns that run instead. */
+    const createRun = (r: NewRun) =>
+      Effect.gen(function*() {
+        const rows = yield* sql.unsafe(
+          `INSERT INTO workflow_executions (id, workflow_id, project_id, workflow_version, status, definition, input, trigger, parent_run_id, depth, idempotency_key, created_by)
+           VALUES ($1, $2, $3, $4, 'pending', $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11)
+           ON CONFLICT DO NOTHING RETURNING ${RUN_COLS}`,
+          [r.id, r.workflowId, r.projectId, r.version, json(r.definition), json(r.input ?? {}), r.trigger, r.parentRunId, r.depth, r.idempotencyKey, r.createdBy]
+        )
+        if (rows.length > 0) return { run: yield* decodeRun(rows[0]), created: true }
+        const existing = yield* sql.unsafe(
+          `SELECT ${RUN_COLS} FROM workflow_executions WHERE id = $1 OR (project_id = $2 AND idempotency_key = $3)`,
+          [r.id, r.projectId, r.idempotencyKey]
+        )
+        return { run: yield* decodeRun(existing[0]), created: false }
+      }).pipe(Effect.orDie)
+
+    const findRun = (id: string) =>
+      sql.unsafe(`SELECT ${RUN_COLS} FROM workflow_executions WHERE id = $1`, [id]).pipe(
+        Effect.flatMap(one(decodeRun)),
+        Effect.orDie
+      )
+
+    const findRunScoped = (id: string, projectIds: ReadonlyArray<string>) =>
+      Effect.map(findRun(id), Option.filter((r) => projectIds.includes(r.projectId)))
+
+    /** The engine's view of a run: the pinned definition snapshot and the input. */
+    const runSpec = (id: string) =>
+      sql<{ projectId: string; definition: unknown; input: unknown; depth: number; workflowId: string | null }>`
+        SELECT project_id, definition, input, depth, workflow_id FROM workflow_executions WHERE id = ${id}`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0])),
+        Effect.orDie
+      )
+
+    const listRuns = (workflowId: string, limit: number) =>
+      sql.unsafe(`SELECT ${RUN_COLS} FROM workflow_executions WHERE workflow_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2`, [workflowId, limit]).pipe(
+        Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRun(r))),
+        Effect.orDie
+      )
+
+    const setStatus = (id: string, status: RunStatus) =>
+      sql`UPDATE workflow_executions SET status = ${status}, updated_at = now()
+          WHERE id = ${id} AND status NOT IN ('completed', 'failed', 'cancelled')`.pipe(Effect.asVoid, Effect.orDie)
+
+    /** Merges one step's result: a single UPDATE, so parallel branches never lose each other's writes. */
+    const recordStep = (id: string, key: string, result: unknown) =>
+      sql`UPDATE workflow_executions
+          SET step_results = step_results || jsonb_build_object(${key}::text, ${json(result)}::jsonb), updated_at = now()
+          WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie)
+
+    const finish = (id: string, status: "completed" | "failed" | "cancelled", output: unknown, error: string | null) =>
+      sql`UPDATE workflow_executions
+          SET status = ${status}, output = ${json(output)}::jsonb, error = ${error}, completed_at = now(), updated_at = now()
+          WHERE id = ${id} AND status NOT IN ('completed', 'failed', 'cancelled')`.pipe(Effect.asVoid, Effect.orDie)
+
+    const requestCancel = (id: string) =>
+      sql`UPDATE workflow_executions SET cancel_requested = TRUE, updated_at = now()
+          WHERE id = ${id} AND status NOT IN ('completed', 'failed', 'cancelled')`.pipe(Effect.asVoid, Effect.orDie)
+
+    const isCancelRequested = (id: string) =>
+      sql<{ cancelRequested: boolean }>`SELECT cancel_requested FROM workflow_executions WHERE id = ${id}`.pipe(
+        Effect.map((rows) => rows[0]?.cancelRequested === true),
+        Effect.orDie
+      )
+
+    const childRuns = (parentRunId: string) =>
+      sql<{ id: string; status: RunStatus }>`SELECT id, status FROM workflow_executions WHERE parent_run_id = ${parentRunId}`.pipe(
+        Effect.orDie
+      )
+
+    const scheduled = sql<{ id: string; projectId: string; scheduleCron: string; version: number; definition: unknown; createdBy: string | null }>`
+      SELECT id, project_id, schedule_cron, version, definition, created_by FROM workflows WHERE schedule_cron IS NOT NULL`.pipe(Effect.orDie)
+
+    /** True for exactly one caller per (workflow, tick), across every node. */
+    const claimTick = (workflowId: string, tickAt: Date, runId: string) =>
+      sql`INSERT INTO workflow_schedule_ticks (workflow_id, tick_at, run_id) VALUES (${workflowId}, ${tickAt}, ${runId})
+          ON CONFLICT DO NOTHING RETURNING run_id`.pipe(Effect.map((rows) => rows.length === 1), Effect.orDie)
+
+    const lastTick = (workflowId: string) =>
+      sql<{ tickAt: Date }>`SELECT max(tick_at) AS tick_at FROM workflow_schedule_ticks WHERE workflow_id = ${workflowId}`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0]?.tickAt)),
+        Effect.orDie
+      )
+
+    return {
+      createWorkflow,
+      updateWorkflow,
+      findWorkflow,
+      listWorkflows,
+      findVersion,
+      createRun,
+      findRun,
+      findRunScoped,
+      runSpec,
+      listRuns,
+      setStatus,
+      recordStep,
+      finish,
+      requestCancel,
+      isCancelRequested,
+      childRuns,
+      scheduled,
+      claimTick,
+      lastTick
+    } as const
+  })
+}) {}

@@ -1,0 +1,41 @@
+import { Cause, Effect, Exit, Layer, Option } from "effect"
+import { WorkflowRun } from "../../entities/WorkflowRun.ts"
+import { interpret } from "./Interpreter.ts"
+import { RunEvents } from "./RunEvents.ts"
+import { SubworkflowLauncher } from "./SubworkflowLauncher.ts"
+import { WorkflowRepo } from "./WorkflowRepo.ts"
+
+/**
+ * Registers `WorkflowRun` with the engine and keeps `workflow_executions`
+ * in step with it: completed / failed / cancelled when the body ends. An
+ * interruption alone is a suspension (approval, delay, restart), not an end.
+ */
+export const WorkflowRunLive = WorkflowRun.toLayer(
+  Effect.fn("WorkflowRun.run")(function*({ runId }) {
+    const repo = yield* WorkflowRepo
+    const events = yield* RunEvents
+    return yield* interpret(runId).pipe(
+      Effect.onExit((exit) =>
+        Effect.gen(function*() {
+          const spec = yield* repo.runSpec(runId)
+          const projectId = Option.match(spec, { onNone: () => "", onSome: (s) => s.projectId })
+          if (Exit.isSuccess(exit)) {
+            yield* repo.finish(runId, "completed", exit.value, null)
+            yield* events.publish(projectId, runId, "run.completed", {})
+            return
+          }
+          if (Cause.isInterruptedOnly(exit.cause)) return
+          const failure = Cause.failureOption(exit.cause)
+          const cancelled = yield* repo.isCancelRequested(runId)
+          const message = Option.match(failure, {
+            onNone: () => "internal error while running the workflow",
+            onSome: (e) => e.message
+          })
+          if (Option.isNone(failure)) yield* Effect.logError("workflow run died", { runId, cause: Cause.pretty(exit.cause) })
+          yield* repo.finish(runId, cancelled ? "cancelled" : "failed", null, cancelled ? "run was cancelled" : message)
+          yield* events.publish(projectId, runId, cancelled ? "run.cancelled" : "run.failed", { error: message })
+        })
+      )
+    )
+  })
+).pipe(Layer.provide(Layer.mergeAll(WorkflowRepo.Default, RunEvents.Default, SubworkflowLauncher.Default)))

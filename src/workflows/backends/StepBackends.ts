@@ -1,0 +1,99 @@
+import { type Context, Effect, Option } from "effect"
+import { AppConfig } from "../../config/AppConfig.ts"
+import { ToolCatalog, type ToolResult } from "../../tools/ToolCatalog.ts"
+import type { ActionStep, CompensationAction } from "../Definition.ts"
+import { BackendError, BackendNotConfigured } from "../Errors.ts"
+import { WorkflowAgentPort } from "../ports/AgentPort.ts"
+import { WorkflowRagPort } from "../ports/RagPort.ts"
+import { WorkflowSqlPort } from "../ports/SqlPort.ts"
+import { render, renderString } from "../Template.ts"
+import { httpCall } from "./HttpCall.ts"
+
+export interface ActionContext {
+  readonly projectId: string
+  readonly runId: string
+  readonly stepKey: string
+  readonly scope: Readonly<Record<string, unknown>>
+}
+
+/** A tool's answer as a step output: its structured content, else its text (JSON when it parses). */
+const toolOutput = (result: ToolResult): unknown => {
+  if (result.structuredContent !== undefined) return result.structuredContent
+  const text = result.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("\n")
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+const backend = <I, S>(tag: Context.Tag<I, S>, name: string) =>
+  Effect.serviceOption(tag).pipe(
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.fail(new BackendNotConfigured({ backend: name })),
+      onSome: Effect.succeed
+    }))
+  )
+
+/**
+ * Runs one action (agent, tool, RAG, SQL, HTTP) with its templates rendered
+ * against the run's variables. Backends are looked up when the step runs:
+ * a deployment without, say, the SQL service fails SQL steps with a typed
+ * `BackendNotConfigured` instead of failing to start.
+ */
+export const runAction = (
+  step: ActionStep | CompensationAction,
+  ctx: ActionContext,
+  timeoutMs: number | undefined
+): Effect.Effect<unknown, BackendError | BackendNotConfigured, AppConfig> => {
+  switch (step.type) {
+    case "http":
+      return Effect.flatMap(AppConfig, (config) =>
+        httpCall({
+          url: renderString(step.url, ctx.scope),
+          method: step.method ?? "GET",
+          headers: step.headers
+            ? Object.fromEntries(Object.entries(step.headers).map(([k, v]) => [k, renderString(v, ctx.scope)]))
+            : {},
+          body: step.body === undefined ? undefined : render(step.body, ctx.scope),
+          timeoutMs: timeoutMs ?? config.workflows.httpTimeoutMs,
+          maxResponseBytes: config.workflows.httpMaxResponseBytes,
+          allow: config.workflows.httpAllow
+        }))
+    case "tool":
+      return Effect.flatMap(backend(ToolCatalog, "tools"), (tools) =>
+        tools.call(ctx.projectId, step.tool, render(step.arguments ?? {}, ctx.scope), timeoutMs ? { timeoutMs } : {}).pipe(
+          Effect.mapError((e) =>
+            new BackendError({
+              message: `tool ${step.tool}: ${e.message}`,
+              retryable: e._tag === "ToolExecutionFailed" || e._tag === "ToolTimeout"
+            })
+          ),
+          Effect.flatMap((result) =>
+            result.isError
+              ? Effect.fail(new BackendError({ message: `tool ${step.tool} returned an error: ${JSON.stringify(toolOutput(result)).slice(0, 300)}`, retryable: true }))
+              : Effect.succeed(toolOutput(result))
+          )
+        ))
+    case "agent":
+      return Effect.flatMap(backend(WorkflowAgentPort, "agents"), (agents) =>
+        agents.invoke({
+          projectId: ctx.projectId,
+          agentId: step.agentId,
+          input: render(step.input, ctx.scope),
+          runId: ctx.runId,
+          stepKey: ctx.stepKey
+        }))
+    case "rag":
+      return Effect.flatMap(backend(WorkflowRagPort, "rag"), (rag) =>
+        rag.query({ projectId: ctx.projectId, query: renderString(step.query, ctx.scope), topK: step.topK ?? 5 }))
+    case "sql":
+      return Effect.flatMap(backend(WorkflowSqlPort, "sql"), (sql) =>
+        sql.query({
+          projectId: ctx.projectId,
+          connectionId: step.connectionId,
+          query: step.query,
+          params: (step.params ?? []).map((p) => render(p, ctx.scope))
+        }))
+  }
+}
