@@ -1,0 +1,211 @@
+import type { SqlClient, SqlError } from "@effect/sql"
+import type { Connection } from "@effect/sql/SqlConnection"
+import { Effect } from "effect"
+import type { PlanHint, TableInfo } from "./Domain.ts"
+import {
+  type Driver,
+  hintMissingIndex,
+  hintSeqScan,
+  hintSort,
+  hintTemporary,
+  jsonRows,
+  mapSqlError,
+  withTimeoutBackstop
+} from "./DriverSupport.ts"
+
+/** MariaDB max_statement_time exceeded (1969), MySQL max_execution_time exceeded (3024). */
+const TIMEOUT_ERRNOS = [1969, 3024, "ER_STATEMENT_TIMEOUT", "ER_QUERY_TIMEOUT"]
+
+type Flavor = "mariadb" | "mysql"
+
+/**
+ * MySQL and MariaDB. User statements go through `execute` (a server-side
+ * prepared statement: one statement only, parameters bound by the server);
+ * session settings through `query`. Read-only work runs in
+ * START TRANSACTION READ ONLY with sql_select_limit and a statement timeout
+ * (MariaDB max_statement_time, MySQL max_execution_time).
+ */
+export const makeMysqlDriver = (client: SqlClient.SqlClient, flavor: Flavor): Driver => {
+  const control = (conn: Connection, sql: string) => conn.executeUnprepared(sql, [], undefined)
+  const timeoutSetting = (ms: number) =>
+    flavor === "mariadb"
+      ? `max_statement_time = ${(Math.max(ms, 1) / 1000).toFixed(3)}`
+      : `max_execution_time = ${Math.floor(ms)}`
+  const timeoutReset = flavor === "mariadb" ? "max_statement_time = DEFAULT" : "max_execution_time = DEFAULT"
+
+  const inTransaction = <A>(
+    options: { readonly readOnly: boolean; readonly commit: boolean; readonly timeoutMs: number; readonly rowCap?: number },
+    body: (conn: Connection) => Effect.Effect<A, SqlError.SqlError>
+  ) =>
+    Effect.scoped(Effect.gen(function*() {
+      const conn = yield* client.reserve
+      const limit = options.rowCap === undefined ? "DEFAULT" : String(Math.floor(options.rowCap))
+      yield* control(conn, `SET SESSION ${timeoutSetting(options.timeoutMs)}, SESSION sql_select_limit = ${limit}`)
+      // Pool connections are reused: put the session back however the body ends.
+      yield* Effect.addFinalizer(() =>
+        Effect.ignore(Effect.zipRight(
+          control(conn, `SET SESSION ${timeoutReset}, SESSION sql_select_limit = DEFAULT`),
+          control(conn, "SET SESSION TRANSACTION READ WRITE")
+        ))
+      )
+      if (options.readOnly) {
+        // START TRANSACTION READ ONLY alone does not stop DDL: it commits implicitly and runs
+        // outside the transaction (measured on MariaDB 10.11). A read-only session refuses it.
+        yield* control(conn, "SET SESSION TRANSACTION READ ONLY")
+      }
+      yield* control(conn, options.readOnly ? "START TRANSACTION READ ONLY" : "START TRANSACTION")
+      let committed = false
+      yield* Effect.addFinalizer(() => committed ? Effect.void : Effect.ignore(control(conn, "ROLLBACK")))
+      const result = yield* body(conn)
+      if (options.commit) {
+        yield* control(conn, "COMMIT")
+        committed = true
+      }
+      return result
+    }))
+
+  const read: Driver["read"] = (stmt, params, limits) =>
+    inTransaction(
+      { readOnly: true, commit: false, timeoutMs: limits.timeoutMs, rowCap: limits.maxRows + 1 },
+      (conn) => conn.execute(stmt.text, params, undefined)
+    ).pipe(
+      Effect.map((raw) => {
+        const rows = jsonRows(raw)
+        const truncated = rows.length > limits.maxRows
+        const kept = truncated ? rows.slice(0, limits.maxRows) : rows
+        return { columns: Object.keys(kept[0] ?? {}), rows: kept, rowCount: kept.length, truncated }
+      }),
+      Effect.mapError(mapSqlError(limits.timeoutMs, TIMEOUT_ERRNOS)),
+      withTimeoutBackstop(limits.timeoutMs)
+    )
+
+  const write: Driver["write"] = (stmt, params, limits) =>
+    inTransaction(
+      { readOnly: false, commit: true, timeoutMs: limits.timeoutMs },
+      (conn) => conn.executeRaw(stmt.text, params)
+    ).pipe(
+      Effect.map((raw) => {
+        if (Array.isArray(raw)) {
+          const rows = jsonRows(raw)
+          return {
+            columns: Object.keys(rows[0] ?? {}),
+            rows: rows.slice(0, limits.maxRows),
+            rowCount: rows.length,
+            truncated: rows.length > limits.maxRows
+          }
+        }
+        const header = raw as { affectedRows?: number }
+        return { columns: [], rows: [], rowCount: header.affectedRows ?? 0, truncated: false }
+      }),
+      Effect.mapError(mapSqlError(limits.timeoutMs, TIMEOUT_ERRNOS)),
+      withTimeoutBackstop(limits.timeoutMs)
+    )
+
+  const explain: Driver["explain"] = (stmt, params, options) =>
+    inTransaction({ readOnly: !options.analyze, commit: false, timeoutMs: options.timeoutMs }, (conn) =>
+      // MariaDB's ANALYZE runs the statement and adds r_rows; MySQL 8 spells it EXPLAIN ANALYZE (a text tree).
+      conn.execute(
+        options.analyze ? (flavor === "mariadb" ? `ANALYZE ${stmt.text}` : `EXPLAIN ANALYZE ${stmt.text}`) : `EXPLAIN ${stmt.text}`,
+        params,
+        undefined
+      )).pipe(
+        Effect.map((raw) => {
+          const plan = jsonRows(raw)
+          return { plan, hints: mysqlHints(plan, options.largeTableRows) }
+        }),
+        Effect.mapError(mapSqlError(options.timeoutMs, TIMEOUT_ERRNOS)),
+        withTimeoutBackstop(options.timeoutMs)
+      )
+
+  const introspect: Driver["introspect"] = inTransaction({ readOnly: true, commit: false, timeoutMs: 30_000 }, (conn) =>
+    Effect.gen(function*() {
+      const q = (sql: string) => conn.executeUnprepared(sql, [], undefined) as Effect.Effect<ReadonlyArray<Row>, SqlError.SqlError>
+      const columns = yield* q(`
+        SELECT c.TABLE_NAME AS tbl, t.TABLE_TYPE AS kind, c.COLUMN_NAME AS name, c.COLUMN_TYPE AS type,
+               c.IS_NULLABLE AS nullable, c.COLUMN_DEFAULT AS dflt, c.COLUMN_KEY AS col_key
+        FROM information_schema.COLUMNS c
+        JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
+        WHERE c.TABLE_SCHEMA = DATABASE() ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION`)
+      const stats = yield* q(`
+        SELECT TABLE_NAME AS tbl, INDEX_NAME AS name, NON_UNIQUE AS non_unique, COLUMN_NAME AS col
+        FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()
+        ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`)
+      const refs = yield* q(`
+        SELECT TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, COLUMN_NAME AS col,
+               REFERENCED_TABLE_NAME AS ref_tbl, REFERENCED_COLUMN_NAME AS ref_col
+        FROM information_schema.KEY_COLUMN_USAGE
+        WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL
+        ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`)
+      return assemble(columns, stats, refs)
+    })).pipe(Effect.mapError(mapSqlError(30_000, TIMEOUT_ERRNOS)))
+
+  const ping: Driver["ping"] = client.unsafe("SELECT 1").pipe(Effect.asVoid, Effect.mapError(mapSqlError(5_000)))
+
+  return { read, write, explain, introspect, ping }
+}
+
+type Row = Record<string, unknown>
+
+const mysqlHints = (plan: ReadonlyArray<Row>, largeTableRows: number) => {
+  const hints: Array<PlanHint> = []
+  for (const step of plan) {
+    const table = step.table === null || step.table === undefined ? undefined : String(step.table)
+    const rows = Number(step.r_rows ?? step.rows ?? 0)
+    const extra = String(step.Extra ?? "")
+    if (table && step.type === "ALL" && rows >= largeTableRows) {
+      hints.push(hintSeqScan(table, rows))
+      if (extra.includes("Using where") && (step.key === null || step.key === undefined)) {
+        hints.push(hintMissingIndex(table, []))
+      }
+    }
+    if (extra.includes("Using filesort") && rows >= largeTableRows) hints.push(hintSort(rows, table))
+    if (extra.includes("Using temporary")) hints.push(hintTemporary(table))
+  }
+  return hints
+}
+
+const assemble = (
+  columns: ReadonlyArray<Row>,
+  stats: ReadonlyArray<Row>,
+  refs: ReadonlyArray<Row>
+): ReadonlyArray<TableInfo> => {
+  const indexes = new Map<string, Map<string, { name: string; columns: Array<string>; unique: boolean }>>()
+  for (const s of stats) {
+    const byName = indexes.get(String(s.tbl)) ?? new Map()
+    const entry = byName.get(String(s.name)) ?? { name: String(s.name), columns: [], unique: Number(s.non_unique) === 0 }
+    entry.columns.push(String(s.col))
+    byName.set(String(s.name), entry)
+    indexes.set(String(s.tbl), byName)
+  }
+  const fks = new Map<string, Map<string, { columns: Array<string>; referencedTable: string; referencedColumns: Array<string> }>>()
+  for (const r of refs) {
+    const byName = fks.get(String(r.tbl)) ?? new Map()
+    const entry = byName.get(String(r.name)) ?? { columns: [], referencedTable: String(r.ref_tbl), referencedColumns: [] }
+    entry.columns.push(String(r.col))
+    entry.referencedColumns.push(String(r.ref_col))
+    byName.set(String(r.name), entry)
+    fks.set(String(r.tbl), byName)
+  }
+  const tables = new Map<string, TableInfo>()
+  for (const c of columns) {
+    const name = String(c.tbl)
+    const t = tables.get(name) ?? {
+      schema: null,
+      name,
+      kind: String(c.kind).includes("VIEW") ? "view" as const : "table" as const,
+      columns: [],
+      primaryKey: indexes.get(name)?.get("PRIMARY")?.columns ?? [],
+      foreignKeys: [...(fks.get(name)?.values() ?? [])],
+      indexes: [...(indexes.get(name)?.values() ?? [])]
+    }
+    ;(t.columns as Array<TableInfo["columns"][number]>).push({
+      name: String(c.name),
+      type: String(c.type),
+      nullable: c.nullable === "YES",
+      default: c.dflt === null || c.dflt === undefined ? null : String(c.dflt),
+      primaryKey: c.col_key === "PRI"
+    })
+    tables.set(name, t)
+  }
+  return [...tables.values()]
+}

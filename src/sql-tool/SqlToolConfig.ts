@@ -1,0 +1,33 @@
+import { Config, Context, Effect, Layer } from "effect"
+
+export interface SqlToolConfigShape {
+  /** Connections per target database pool. */
+  readonly poolSize: number
+  /** A pool unused this long is closed (and reopened on next use). */
+  readonly poolIdleMs: number
+  readonly defaultMaxRows: number
+  readonly defaultTimeoutMs: number
+  /** EXPLAIN hints call a table "large" from this many rows. */
+  readonly largeTableRows: number
+  readonly schemaCacheMs: number
+}
+
+/**
+ * The SQL tool's own settings (SQL_TOOL_*), kept beside the service rather
+ * than in AppConfig; the encryption key is read by ConnectionSecrets.
+ */
+export class SqlToolConfig extends Context.Tag("SqlTool/Config")<SqlToolConfig, SqlToolConfigShape>() {
+  static readonly config: Config.Config<SqlToolConfigShape> = Config.all({
+    poolSize: Config.integer("SQL_TOOL_POOL_SIZE").pipe(Config.withDefault(4)),
+    poolIdleMs: Config.integer("SQL_TOOL_POOL_IDLE_MS").pipe(Config.withDefault(5 * 60_000)),
+    defaultMaxRows: Config.integer("SQL_TOOL_MAX_ROWS").pipe(Config.withDefault(1_000)),
+    defaultTimeoutMs: Config.integer("SQL_TOOL_STATEMENT_TIMEOUT_MS").pipe(Config.withDefault(15_000)),
+    largeTableRows: Config.integer("SQL_TOOL_LARGE_TABLE_ROWS").pipe(Config.withDefault(10_000)),
+    schemaCacheMs: Config.integer("SQL_TOOL_SCHEMA_CACHE_MS").pipe(Config.withDefault(5 * 60_000))
+  })
+
+  static readonly layer = Layer.effect(SqlToolConfig, Effect.orDie(SqlToolConfig.config))
+
+  static readonly layerWith = (overrides: Partial<SqlToolConfigShape>) =>
+    Layer.effect(SqlToolConfig, Effect.map(Effect.orDie(SqlToolConfig.config), (c) => ({ ...c, ...overrides })))
+}

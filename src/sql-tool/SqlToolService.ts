@@ -1,0 +1,231 @@
+import { Effect, Either, Option, Redacted } from "effect"
+import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
+import { CurrentUser } from "../auth/CurrentUser.ts"
+import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound, ServiceUnavailable } from "../http/Errors.ts"
+import { ConnectionPools } from "./ConnectionPools.ts"
+import { ConnectionRepo, type StoredConnection } from "./ConnectionRepo.ts"
+import { ConnectionSecrets } from "./ConnectionSecrets.ts"
+import { describeTarget, parseConnectionString } from "./ConnectionTarget.ts"
+import {
+  type ConnectFailed,
+  type CreateConnectionRequest,
+  ExplainResult,
+  QueryFailed,
+  QueryResult,
+  type QueryRejected,
+  SchemaInfo,
+  type SqlParam,
+  type StatementTimedOut
+} from "./Domain.ts"
+import type { Driver, DriverError } from "./DriverSupport.ts"
+import { guardStatement } from "./SqlGuard.ts"
+import { SqlToolConfig } from "./SqlToolConfig.ts"
+
+export type SqlToolError =
+  | QueryRejected
+  | QueryFailed
+  | NotFound
+  | Forbidden
+  | ServiceUnavailable
+  | GatewayTimeout
+
+/** Internal driver failures in the caller's terms: unreachable → 503, too slow → 504. */
+const toWire = <A, E extends { readonly _tag: string }, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, Exclude<E, ConnectFailed | StatementTimedOut> | ServiceUnavailable | GatewayTimeout, R> =>
+  Effect.catchAll(effect, (e): Effect.Effect<never, Exclude<E, ConnectFailed | StatementTimedOut> | ServiceUnavailable | GatewayTimeout> => {
+    if (e._tag === "ConnectFailed") {
+      const reason = (e as unknown as ConnectFailed).reason
+      return Effect.fail(new ServiceUnavailable({ message: `could not connect to the database: ${reason}` }))
+    }
+    if (e._tag === "StatementTimedOut") {
+      const ms = (e as unknown as StatementTimedOut).timeoutMs
+      return Effect.fail(new GatewayTimeout({ message: `statement timed out after ${ms} ms` }))
+    }
+    return Effect.fail(e as Exclude<E, ConnectFailed | StatementTimedOut>)
+  })
+
+export interface RunOptions {
+  readonly sql: string
+  readonly params: ReadonlyArray<SqlParam>
+  readonly mode: "read" | "write"
+  readonly maxRows?: number | undefined
+  readonly timeoutMs?: number | undefined
+}
+
+/**
+ * Connections, execution, schema and EXPLAIN. The `*For` functions are the
+ * core without a caller (SqlQueryTool runs them read-only for an agent);
+ * the others check the caller's project role first.
+ */
+export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/SqlToolService", {
+  effect: Effect.gen(function*() {
+    const repo = yield* ConnectionRepo
+    const secrets = yield* ConnectionSecrets
+    const pools = yield* ConnectionPools
+    const config = yield* SqlToolConfig
+    const schemaCache = new Map<string, SchemaInfo>()
+
+    const targetOf = (stored: StoredConnection) =>
+      secrets.open(stored.secret, [stored.info.projectId, stored.info.id]).pipe(
+        Effect.mapError(() => new ServiceUnavailable({ message: "stored connection cannot be decrypted with the configured key" })),
+        Effect.flatMap((secret) =>
+          Either.match(parseConnectionString(Redacted.value(secret)), {
+            onLeft: () => Effect.fail(new ServiceUnavailable({ message: "stored connection is unreadable" })),
+            onRight: (target) => Effect.succeed({ target, writable: stored.info.writable })
+          })
+        )
+      )
+
+    const withDriver = <A>(
+      stored: StoredConnection,
+      f: (driver: Driver) => Effect.Effect<A, DriverError | ServiceUnavailable>
+    ) => pools.withDriver(stored.info.id, targetOf(stored), f)
+
+    const notFound = () => new NotFound({ message: "sql connection not found" })
+
+    const findIn = (projectId: string, idOrName: string) =>
+      Effect.flatMap(repo.find(idOrName), (found) =>
+        Option.isSome(found) && found.value.info.projectId === projectId
+          ? Effect.succeed(found.value)
+          : Effect.flatMap(repo.findByName(projectId, idOrName), Option.match({
+            onNone: () => Effect.fail(notFound()),
+            onSome: Effect.succeed
+          })))
+
+    const executeFor = Effect.fn("SqlTool.execute")(function*(stored: StoredConnection, options: RunOptions) {
+      const started = performance.now()
+      const stmt = yield* guardStatement(stored.info.dialect, options.sql, options.mode)
+      const limits = {
+        maxRows: options.maxRows ?? config.defaultMaxRows,
+        timeoutMs: options.timeoutMs ?? config.defaultTimeoutMs
+      }
+      const raw = yield* toWire(withDriver(stored, (driver) =>
+        options.mode === "read" ? driver.read(stmt, options.params, limits) : driver.write(stmt, options.params, limits)))
+      if (options.mode === "write") schemaCache.delete(stored.info.id)
+      return new QueryResult({ ...raw, mode: options.mode, elapsedMs: Math.round((performance.now() - started) * 100) / 100 })
+    })
+
+    const explainFor = Effect.fn("SqlTool.explain")(function*(
+      stored: StoredConnection,
+      options: { readonly sql: string; readonly params: ReadonlyArray<SqlParam>; readonly analyze: boolean }
+    ) {
+      const stmt = yield* guardStatement(stored.info.dialect, options.sql, options.analyze ? "write" : "read")
+      const raw = yield* toWire(withDriver(stored, (driver) =>
+        driver.explain(stmt, options.params, {
+          analyze: options.analyze,
+          timeoutMs: config.defaultTimeoutMs,
+          largeTableRows: config.largeTableRows
+        })))
+      return new ExplainResult({ dialect: stored.info.dialect, analyzed: options.analyze, ...raw })
+    })
+
+    const schemaFor = Effect.fn("SqlTool.schema")(function*(stored: StoredConnection, refresh: boolean) {
+      const cached = schemaCache.get(stored.info.id)
+      if (!refresh && cached && Date.now() - Date.parse(cached.cachedAt) < config.schemaCacheMs) return cached
+      const tables = yield* toWire(withDriver(stored, (driver) => driver.introspect))
+      const info = new SchemaInfo({
+        connectionId: stored.info.id,
+        dialect: stored.info.dialect,
+        tables,
+        cachedAt: new Date().toISOString()
+      })
+      schemaCache.set(stored.info.id, info)
+      return info
+    })
+
+    // --- caller-checked operations (HTTP) ---
+
+    const resolveFor = (id: string, minimum: "viewer" | "developer" | "admin") =>
+      Effect.flatMap(repo.find(id), Option.match({
+        onNone: () => Effect.fail(notFound()),
+        onSome: (stored) => Effect.as(requireProjectRole(stored.info.projectId, minimum, "sql connection"), stored)
+      }))
+
+    /** Write mode and EXPLAIN ANALYZE: admins only, on connections saved as writable. */
+    const requireWrite = (stored: StoredConnection) =>
+      Effect.zipRight(
+        requireProjectRole(stored.info.projectId, "admin", "sql connection"),
+        stored.info.writable
+          ? Effect.void
+          : Effect.fail(new Forbidden({ message: "this connection is read-only; write mode needs a connection saved as writable" }))
+      )
+
+    const create = Effect.fn("SqlTool.createConnection")(function*(request: CreateConnectionRequest) {
+      yield* requireProjectRole(request.projectId, "admin")
+      const user = yield* CurrentUser
+      const target = yield* Either.match(parseConnectionString(Redacted.value(request.connectionString)), {
+        onLeft: (message) => Effect.fail(new BadRequest({ message })),
+        onRight: Effect.succeed
+      })
+      const id = crypto.randomUUID()
+      const secret = yield* secrets.seal(request.connectionString, [request.projectId, id])
+      if (request.verify) {
+        yield* pools.withDriver(id, Effect.succeed({ target, writable: request.writable }), (d) => d.ping).pipe(
+          toWire,
+          Effect.tapError(() => pools.close(id))
+        )
+      }
+      const saved = yield* repo.insert({
+        id,
+        projectId: request.projectId,
+        name: request.name,
+        dialect: target.dialect,
+        target: describeTarget(target),
+        secret,
+        writable: request.writable,
+        createdBy: user.userId
+      })
+      if (Option.isNone(saved)) {
+        yield* pools.close(id)
+        return yield* Effect.fail(new Conflict({ message: `a connection named ${request.name} already exists in this project` }))
+      }
+      yield* Effect.logInfo("sql connection created").pipe(
+        Effect.annotateLogs({ connectionId: id, dialect: target.dialect, target: saved.value.info.target })
+      )
+      return saved.value.info
+    })
+
+    const list = (projectId: string | undefined) =>
+      projectId === undefined
+        ? Effect.flatMap(visibleProjectIds, repo.listForProjects)
+        : Effect.zipRight(requireProjectRole(projectId, "viewer"), repo.listForProjects([projectId]))
+
+    const remove = Effect.fn("SqlTool.deleteConnection")(function*(id: string) {
+      const stored = yield* resolveFor(id, "admin")
+      yield* repo.remove(stored.info.id)
+      yield* pools.close(stored.info.id)
+      schemaCache.delete(stored.info.id)
+    })
+
+    const execute = (id: string, options: RunOptions) =>
+      Effect.gen(function*() {
+        const stored = yield* resolveFor(id, "developer")
+        if (options.mode === "write") yield* requireWrite(stored)
+        return yield* executeFor(stored, options)
+      })
+
+    const explain = (id: string, options: { readonly sql: string; readonly params: ReadonlyArray<SqlParam>; readonly analyze: boolean }) =>
+      Effect.gen(function*() {
+        const stored = yield* resolveFor(id, "developer")
+        if (options.analyze) yield* requireWrite(stored)
+        return yield* explainFor(stored, options)
+      })
+
+    const schema = (id: string, refresh: boolean) => Effect.flatMap(resolveFor(id, "viewer"), (s) => schemaFor(s, refresh))
+
+    return {
+      create,
+      list,
+      remove,
+      execute,
+      explain,
+      schema,
+      findIn,
+      executeFor,
+      explainFor,
+      schemaFor
+    } as const
+  }),
+  dependencies: [ConnectionRepo.Default, ConnectionSecrets.Default, ConnectionPools.Default]
+}) {}

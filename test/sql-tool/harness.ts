@@ -1,0 +1,73 @@
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted, String as Str } from "effect"
+import { CurrentUser, type Role } from "../../src/auth/CurrentUser.ts"
+import { ConnectionPools } from "../../src/sql-tool/ConnectionPools.ts"
+import { ConnectionRepo } from "../../src/sql-tool/ConnectionRepo.ts"
+import { ConnectionSecrets } from "../../src/sql-tool/ConnectionSecrets.ts"
+import { SqlQueryTool } from "../../src/sql-tool/SqlQueryTool.ts"
+import { SqlToolConfig, type SqlToolConfigShape } from "../../src/sql-tool/SqlToolConfig.ts"
+import { SqlToolService } from "../../src/sql-tool/SqlToolService.ts"
+import coreTables from "../../sql/0001_core_tables.ts"
+import sqlConnections from "../../sql/0060_sql_connections.ts"
+import { createTestDatabase } from "../support/postgres.ts"
+
+/**
+ * The SQL tool's services over a fresh platform database on the real
+ * PostgreSQL (only the migrations it needs: core tables + its own), with one
+ * user owning one project. No HTTP: `as(role)` provides the caller.
+ */
+export const startSqlTool = async (overrides: Partial<SqlToolConfigShape> = {}) => {
+  const platformDb = await createTestDatabase("sqltool_platform")
+  const PlatformSql = PgClient.layer({
+    url: Redacted.make(platformDb.url),
+    maxConnections: 4,
+    transformQueryNames: Str.camelToSnake,
+    transformResultNames: Str.snakeToCamel
+  })
+  const Services = SqlQueryTool.DefaultWithoutDependencies.pipe(
+    Layer.provideMerge(SqlToolService.DefaultWithoutDependencies),
+    Layer.provideMerge(Layer.mergeAll(ConnectionRepo.Default, ConnectionSecrets.Default, ConnectionPools.Default)),
+    Layer.provideMerge(SqlToolConfig.layerWith({ largeTableRows: 1_000, ...overrides })),
+    Layer.provideMerge(PlatformSql),
+    Layer.provide(Logger.minimumLogLevel(LogLevel.Error)),
+    Layer.orDie
+  )
+  const runtime = ManagedRuntime.make(Services)
+  const userId = `u_${crypto.randomUUID().slice(0, 8)}`
+  const projectId = `p_${crypto.randomUUID().slice(0, 8)}`
+  const otherProjectId = `p_${crypto.randomUUID().slice(0, 8)}`
+  await runtime.runPromise(Effect.gen(function*() {
+    yield* coreTables
+    yield* sqlConnections
+    const sql = yield* PgClient.PgClient
+    yield* sql`INSERT INTO users (id, email, password_hash) VALUES (${userId}, ${`${userId}@example.test`}, 'x')`
+    for (const id of [projectId, otherProjectId]) {
+      yield* sql`INSERT INTO projects (id, name, owner_id) VALUES (${id}, ${id}, ${userId})`
+    }
+  }))
+  const as = (role: Role, project = projectId) =>
+    Effect.provideService(CurrentUser, {
+      kind: "user",
+      userId,
+      email: `${userId}@example.test`,
+      projects: new Map([[project, role]])
+    })
+  return {
+    runtime,
+    projectId,
+    otherProjectId,
+    userId,
+    as,
+    run: <A, E>(effect: Effect.Effect<A, E, SqlToolService | SqlQueryTool | ConnectionPools | PgClient.PgClient>) =>
+      runtime.runPromise(effect),
+    /** Either of the effect: tests assert on failures as values. */
+    attempt: <A, E>(effect: Effect.Effect<A, E, SqlToolService | SqlQueryTool | ConnectionPools | PgClient.PgClient>) =>
+      runtime.runPromise(Effect.either(effect)),
+    stop: async () => {
+      await runtime.dispose()
+      await platformDb.drop()
+    }
+  }
+}
+
+export type SqlToolHarness = Awaited<ReturnType<typeof startSqlTool>>
