@@ -1,4 +1,4 @@
-import { HttpApiScalar, HttpLayerRouter, HttpServerRequest } from "@effect/platform"
+import { HttpApiScalar, HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer } from "effect"
 import { SystemRpcs } from "../../rpc/SystemRpcs.ts"
@@ -59,9 +59,11 @@ const FallbackRoute = HttpLayerRouter.use((router) => {
       const path = request.url.split("?", 1)[0]
       const allowed = table.allowedMethods(path)
       if (allowed.length > 0 && request.method !== "OPTIONS") {
-        return jsonError(405, "MethodNotAllowed", `${request.method} is not allowed on ${path}`, {
-          allowed
-        }).pipe((r) => ({ ...r, headers: { ...r.headers, allow: allowed.join(", ") } }) as typeof r)
+        return HttpServerResponse.setHeader(
+          jsonError(405, "MethodNotAllowed", `${request.method} is not allowed on ${path}`, { allowed }),
+          "allow",
+          allowed.join(", ")
+        )
       }
       return jsonError(404, "NotFound", `no route for ${request.method} ${path}`)
     })
