@@ -1,0 +1,30 @@
+import { Context, Effect, Layer, Option } from "effect"
+import type { McpTransportConfig } from "../../entities/McpSession.ts"
+
+export interface McpServerDefinition {
+  readonly id: string
+  readonly projectId: string
+  readonly name: string
+  readonly transport: McpTransportConfig
+}
+
+/**
+ * Where an `McpSession` entity finds its server's definition by entity id.
+ * The entity reads it on activation (and after `Disconnect`) instead of
+ * receiving it in messages, so secrets never travel through the cluster.
+ */
+export class McpServerSource extends Context.Tag("Mcp/McpServerSource")<
+  McpServerSource,
+  {
+    readonly get: (serverId: string) => Effect.Effect<Option.Option<McpServerDefinition>>
+    /** Best-effort status report (`tool_instances.status` / `last_error`). */
+    readonly report: (serverId: string, status: "connected" | "error", lastError: string | null) => Effect.Effect<void>
+  }
+>() {
+  /** Fixed definitions: benchmarks and tests that run the entity without the Tools repository. */
+  static readonly fromList = (servers: ReadonlyArray<McpServerDefinition>) =>
+    Layer.succeed(McpServerSource, {
+      get: (id) => Effect.succeed(Option.fromNullable(servers.find((s) => s.id === id))),
+      report: () => Effect.void
+    })
+}
