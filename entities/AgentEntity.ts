@@ -1,0 +1,29 @@
+import { ClusterSchema, Entity } from "@effect/cluster"
+import { Rpc } from "@effect/rpc"
+import { Schema } from "effect"
+import { TaskState } from "../src/a2a/Model.ts"
+
+/**
+ * One agent = one entity (id = agent id), sharded across runners. Its state
+ * is the task history in SQL (agent_tasks / agent_messages), so it can be
+ * passivated when idle and resumed anywhere.
+ *
+ * `Execute` is persisted: a task accepted by the gateway survives a crash and
+ * runs (again, from the start) after restart; the handler answers an already
+ * finished task without re-running it. `Cancel` is volatile and reaches the
+ * running task's fiber on the runner that hosts the agent.
+ */
+export const TaskOutcome = Schema.Struct({ taskId: Schema.String, state: TaskState })
+export type TaskOutcome = typeof TaskOutcome.Type
+
+export const AgentEntity = Entity.make("Agent", [
+  Rpc.make("Execute", {
+    payload: { taskId: Schema.String },
+    success: TaskOutcome,
+    primaryKey: (p) => p.taskId
+  }).annotate(ClusterSchema.Persisted, true),
+  Rpc.make("Cancel", {
+    payload: { taskId: Schema.String },
+    success: TaskOutcome
+  })
+])

@@ -1,0 +1,99 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Option, Schema } from "effect"
+import { Agent, type AgentSkill, AgentSettings } from "./Domain.ts"
+import { ProviderName } from "../llm/Types.ts"
+
+const Row = Schema.Struct({
+  id: Schema.String,
+  projectId: Schema.String,
+  name: Schema.String,
+  description: Schema.String,
+  provider: ProviderName,
+  model: Schema.String,
+  systemPrompt: Schema.String,
+  tools: Schema.Array(Schema.String),
+  skills: Schema.Array(Schema.Struct({
+    id: Schema.String,
+    name: Schema.String,
+    description: Schema.String,
+    tags: Schema.Array(Schema.String),
+    examples: Schema.Array(Schema.String)
+  })),
+  config: AgentSettings,
+  createdAt: Schema.DateFromSelf,
+  updatedAt: Schema.DateFromSelf
+})
+
+export interface AgentFields {
+  readonly name: string
+  readonly description: string
+  readonly provider: ProviderName
+  readonly model: string
+  readonly systemPrompt: string
+  readonly tools: ReadonlyArray<string>
+  readonly skills: ReadonlyArray<AgentSkill>
+  readonly config: typeof AgentSettings.Type
+}
+
+const COLUMNS = "id, project_id, name, description, provider, model, system_prompt, tools, skills, config, created_at, updated_at"
+
+/**
+ * The `agents` table. Every read a caller can reach is scoped by the caller's
+ * project ids; `findInternal` is for the entity, which acts for a task the
+ * gateway already authorised.
+ */
+export class AgentRepo extends Effect.Service<AgentRepo>()("Agents/AgentRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const decode = Schema.decodeUnknown(Row)
+    const toAgent = (row: unknown) =>
+      decode(row).pipe(
+        Effect.map((r) => new Agent({ ...r, createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() })),
+        Effect.orDie
+      )
+    const one = (rows: ReadonlyArray<unknown>) =>
+      rows.length === 0 ? Effect.succeed(Option.none<Agent>()) : Effect.map(toAgent(rows[0]), Option.some)
+
+    const create = (projectId: string, fields: AgentFields, createdBy: string | null) =>
+      sql`
+        INSERT INTO agents (id, project_id, name, description, provider, model, system_prompt, tools, skills, config, created_by)
+        VALUES (${`agt_${crypto.randomUUID()}`}, ${projectId}, ${fields.name}, ${fields.description}, ${fields.provider},
+                ${fields.model}, ${fields.systemPrompt}, ${JSON.stringify(fields.tools)}::jsonb,
+                ${JSON.stringify(fields.skills)}::jsonb, ${JSON.stringify(fields.config)}::jsonb,
+                (SELECT id FROM users WHERE id = ${createdBy}))
+        RETURNING ${sql.literal(COLUMNS)}`.pipe(Effect.orDie, Effect.flatMap((rows) => toAgent(rows[0])))
+
+    const list = (projectIds: ReadonlyArray<string>, projectId?: string) => {
+      const scope = projectId === undefined ? projectIds : projectIds.filter((p) => p === projectId)
+      if (scope.length === 0) return Effect.succeed([] as Array<Agent>)
+      return sql`SELECT ${sql.literal(COLUMNS)} FROM agents WHERE ${sql.in("project_id", scope)} ORDER BY created_at, id`.pipe(
+        Effect.orDie,
+        Effect.flatMap((rows) => Effect.forEach(rows, toAgent))
+      )
+    }
+
+    const find = (id: string, projectIds: ReadonlyArray<string>) =>
+      projectIds.length === 0
+        ? Effect.succeed(Option.none<Agent>())
+        : sql`SELECT ${sql.literal(COLUMNS)} FROM agents WHERE id = ${id} AND ${sql.in("project_id", projectIds)}`.pipe(
+          Effect.orDie,
+          Effect.flatMap(one)
+        )
+
+    const findInternal = (id: string) =>
+      sql`SELECT ${sql.literal(COLUMNS)} FROM agents WHERE id = ${id}`.pipe(Effect.orDie, Effect.flatMap(one))
+
+    const update = (id: string, fields: AgentFields) =>
+      sql`
+        UPDATE agents SET name = ${fields.name}, description = ${fields.description}, provider = ${fields.provider},
+          model = ${fields.model}, system_prompt = ${fields.systemPrompt}, tools = ${JSON.stringify(fields.tools)}::jsonb,
+          skills = ${JSON.stringify(fields.skills)}::jsonb, config = ${JSON.stringify(fields.config)}::jsonb, updated_at = now()
+        WHERE id = ${id}
+        RETURNING ${sql.literal(COLUMNS)}`.pipe(Effect.orDie, Effect.flatMap(one))
+
+    const remove = (id: string) =>
+      sql`DELETE FROM agents WHERE id = ${id} RETURNING id`.pipe(Effect.orDie, Effect.map((rows) => rows.length > 0))
+
+    return { create, list, find, findInternal, update, remove } as const
+  })
+}) {}

@@ -1,0 +1,98 @@
+import { Schema } from "effect"
+import { ProviderName } from "../llm/Types.ts"
+
+/** An A2A skill the agent advertises on its card. */
+export const AgentSkill = Schema.Struct({
+  id: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)),
+  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)),
+  description: Schema.String.pipe(Schema.maxLength(2000)),
+  tags: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  examples: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
+})
+export type AgentSkill = typeof AgentSkill.Type
+
+export const AgentSettings = Schema.Struct({
+  temperature: Schema.optional(Schema.Number.pipe(Schema.between(0, 2))),
+  maxTokens: Schema.optional(Schema.Int.pipe(Schema.between(1, 200_000))),
+  maxSteps: Schema.optional(Schema.Int.pipe(Schema.between(1, 50)))
+})
+
+export class Agent extends Schema.Class<Agent>("Agent")({
+  id: Schema.String,
+  projectId: Schema.String,
+  name: Schema.String,
+  description: Schema.String,
+  provider: ProviderName,
+  model: Schema.String,
+  systemPrompt: Schema.String,
+  /** Names of tools (ToolCatalog) the agent may call. */
+  tools: Schema.Array(Schema.String),
+  skills: Schema.Array(AgentSkill),
+  config: AgentSettings,
+  createdAt: Schema.String,
+  updatedAt: Schema.String
+}) {}
+
+const Name = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))
+const Model = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))
+const Prompt = Schema.String.pipe(Schema.maxLength(100_000))
+const Tools = Schema.Array(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128))).pipe(Schema.maxItems(128))
+const Skills = Schema.Array(AgentSkill).pipe(Schema.maxItems(64))
+
+export const CreateAgent = Schema.Struct({
+  projectId: Schema.String,
+  /** Start from a template; explicit fields override it. */
+  templateId: Schema.optional(Schema.String),
+  name: Schema.optional(Name),
+  description: Schema.optional(Schema.String.pipe(Schema.maxLength(2000))),
+  provider: Schema.optional(ProviderName),
+  model: Schema.optional(Model),
+  systemPrompt: Schema.optional(Prompt),
+  tools: Schema.optional(Tools),
+  skills: Schema.optional(Skills),
+  config: Schema.optional(AgentSettings)
+})
+export type CreateAgent = typeof CreateAgent.Type
+
+export const UpdateAgent = Schema.Struct({
+  name: Schema.optional(Name),
+  description: Schema.optional(Schema.String.pipe(Schema.maxLength(2000))),
+  provider: Schema.optional(ProviderName),
+  model: Schema.optional(Model),
+  systemPrompt: Schema.optional(Prompt),
+  tools: Schema.optional(Tools),
+  skills: Schema.optional(Skills),
+  config: Schema.optional(AgentSettings)
+})
+export type UpdateAgent = typeof UpdateAgent.Type
+
+export const AgentTemplate = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  description: Schema.String,
+  provider: ProviderName,
+  model: Schema.String,
+  systemPrompt: Schema.String,
+  tools: Schema.Array(Schema.String),
+  skills: Schema.Array(AgentSkill)
+})
+export type AgentTemplate = typeof AgentTemplate.Type
+
+/** One execution of an agent on a task: tokens and cost as recorded in agent_runs. */
+export const AgentRun = Schema.Struct({
+  id: Schema.String,
+  taskId: Schema.String,
+  agentId: Schema.String,
+  requestedProvider: Schema.String,
+  provider: Schema.String,
+  model: Schema.String,
+  status: Schema.String,
+  steps: Schema.Int,
+  inputTokens: Schema.Int,
+  outputTokens: Schema.Int,
+  costUsd: Schema.Number,
+  error: Schema.NullOr(Schema.String),
+  startedAt: Schema.String,
+  durationMs: Schema.Number
+})
+export type AgentRun = typeof AgentRun.Type
