@@ -97,19 +97,20 @@ export const toSpanRow = (span: ReadableSpan): SpanRow => {
  */
 export class SpanBuffer extends Effect.Service<SpanBuffer>()("Observability/SpanBuffer", {
   sync: () => {
-    let queue: Array<SpanRow> = []
+    // Ended spans are converted to rows when drained, off the request path.
+    let queue: Array<ReadableSpan> = []
     let dropped = 0
     const capacity = 20_000
     return {
-      offer: (row: SpanRow) => {
+      offer: (span: ReadableSpan) => {
         if (queue.length >= capacity) dropped++
-        else queue.push(row)
+        else queue.push(span)
       },
-      /** Everything buffered so far (the buffer is emptied). */
+      /** Everything buffered so far, as rows (the buffer is emptied). */
       drain: Effect.sync(() => {
-        const rows = queue
+        const spans = queue
         queue = []
-        return rows
+        return spans.map(toSpanRow)
       }),
       dropped: () => dropped
     }
@@ -133,7 +134,7 @@ export class StoringSpanProcessor implements SpanProcessor {
     if (span.attributes["gen_ai.operation.name"] !== undefined || span.attributes["gen_ai.usage.input_tokens"] !== undefined) {
       recordGenAiSpan(span.attributes, durationMs, span.status.code === SpanStatusCode.ERROR)
     }
-    this.buffer.offer(toSpanRow(span))
+    this.buffer.offer(span)
   }
 
   forceFlush(): Promise<void> {

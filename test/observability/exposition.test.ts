@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test"
-import { Effect, Metric, MetricBoundaries } from "effect"
+import { Effect, Logger, Metric, MetricBoundaries } from "effect"
 import parsePrometheusTextFormat from "parse-prometheus-text-format"
 import { aggregate, breached, currentValue } from "../../src/observability/AlertEvaluator.ts"
+import { correlatedJsonLogger } from "../../src/observability/Logging.ts"
 import { allSamples, familiesFromEffect, processFamilies, render } from "../../src/observability/Prometheus.ts"
 
 // Unique names: the Effect metric registry is process-global and shared with other suites.
@@ -101,5 +102,35 @@ describe("alert rule arithmetic", () => {
     expect(breached("lte", 5, 4)).toBe(false)
     expect(breached("eq", 4, 4)).toBe(true)
     expect(breached("neq", 4, 4)).toBe(false)
+  })
+})
+
+describe("structured logs", () => {
+  test("a JSON line carries the current trace id, span id and request id", async () => {
+    const lines: Array<string> = []
+    const capture = Logger.replace(Logger.defaultLogger, Logger.map(correlatedJsonLogger, (line) => lines.push(line)))
+    const span = await Effect.runPromise(
+      Effect.gen(function*() {
+        yield* Effect.logInfo("outside any span")
+        return yield* Effect.withSpan(
+          Effect.gen(function*() {
+            yield* Effect.logWarning("inside").pipe(Effect.annotateLogs({ requestId: "req-42", n: 1 }))
+            return yield* Effect.currentSpan
+          }),
+          "unit.work"
+        )
+      }).pipe(Effect.provide(capture))
+    )
+    const [outside, inside] = lines.map((l) => JSON.parse(l))
+    expect(outside.message).toBe("outside any span")
+    expect(outside.traceId).toBeUndefined()
+    expect(inside).toMatchObject({
+      message: "inside",
+      logLevel: "WARN",
+      traceId: span.traceId,
+      spanId: span.spanId,
+      requestId: "req-42",
+      annotations: { requestId: "req-42", n: 1 }
+    })
   })
 })
