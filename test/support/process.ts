@@ -17,7 +17,7 @@ export const spawnPlatform = async (env: Record<string, string>, entry = "src/ma
   })
   const baseUrl = `http://127.0.0.1:${port}`
   try {
-    await waitFor(async () => (await fetch(`${baseUrl}/health`)).status === 200, 30_000, () => proc.exitCode !== null)
+    await waitFor(async () => (await fetch(`${baseUrl}/health`)).status === 200, 90_000, () => proc.exitCode !== null)
   } catch (e) {
     proc.kill("SIGKILL")
     const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
