@@ -8,9 +8,10 @@ import { ObservabilityLive } from "./observability/ObservabilityLive.ts"
 import { DeliveryLive } from "./orchestrator/DeliveryLive.ts"
 import { DeliveryProbeLive } from "./system/DeliveryProbeLive.ts"
 import { DurableJobLive } from "./system/DurableJobLive.ts"
+import { WorkflowEngineLive, WorkflowHostLive } from "./workflows/WorkflowsLive.ts"
 
 /** Entity handler layers hosted by this process. */
-export const EntitiesLive = Layer.mergeAll(DurableJobLive, DeliveryProbeLive, DeliveryLive)
+export const EntitiesLive = Layer.mergeAll(DurableJobLive, DeliveryProbeLive, DeliveryLive, WorkflowHostLive)
 
 /**
  * The whole platform in one process: HTTP/WS gateway, entities on a
@@ -19,6 +20,8 @@ export const EntitiesLive = Layer.mergeAll(DurableJobLive, DeliveryProbeLive, De
  */
 export const PlatformLive = HttpServerLive.pipe(
   Layer.provide(hostedOnly(EntitiesLive)),
+  // Durable workflows (ClusterWorkflowEngine) over the cluster's sharding and message storage.
+  Layer.provideMerge(WorkflowEngineLive),
   // Redis pub/sub when REDIS_URL is set, in-process otherwise.
   Layer.provideMerge(EventBusLive),
   // SingleRunner for `bun run dev`, BunClusterSocket runner/client by CLUSTER_MODE.

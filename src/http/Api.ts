@@ -5,6 +5,7 @@ import { HealthApi } from "../health/Api.ts"
 import { ObservabilityApi } from "../observability/Api.ts"
 import { OrchestratorApi } from "../orchestrator/Api.ts"
 import { SystemApi } from "../system/Api.ts"
+import { WorkflowsApi } from "../workflows/Api.ts"
 
 /**
  * The platform's REST surface: one HttpApi, one group per service. A service
@@ -17,6 +18,7 @@ export class PlatformApi extends HttpApi.make("platform")
   .add(AuthApi)
   .add(ProjectsApi)
   .add(ObservabilityApi)
+  .add(WorkflowsApi)
   .annotate(OpenApi.Title, "Agent Platform API")
   .annotate(OpenApi.Version, "0.1.0")
 {}

@@ -12,13 +12,14 @@ import { OrchestratorHttpLive } from "../orchestrator/Http.ts"
 import { SystemHttpLive } from "../system/Http.ts"
 import { SystemRpcsLive } from "../system/Rpc.ts"
 import { JobRepo } from "../system/JobRepo.ts"
+import { WorkflowsHttpLive } from "../workflows/Http.ts"
 import { PlatformApi } from "./Api.ts"
 import { jsonError } from "./ErrorResponses.ts"
 import { RequestContextMiddleware } from "./Middleware.ts"
 import { routeTable } from "./RouteTable.ts"
 
 /** Handler layers of every HttpApi group in `PlatformApi`. */
-const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive)
+const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive, WorkflowsHttpLive)
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(PlatformApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(ApiHandlers),

@@ -1,5 +1,7 @@
 import type { Attributes } from "@opentelemetry/api"
-import { Effect, MetricLabel } from "effect"
+import { Effect, MetricLabel, Schema } from "effect"
+import { costUsd } from "../llm/Pricing.ts"
+import { ProviderName } from "../llm/Types.ts"
 import { LlmMetrics, ToolMetrics } from "./Metrics.ts"
 
 /**
@@ -17,7 +19,8 @@ import { LlmMetrics, ToolMetrics } from "./Metrics.ts"
  *   catalog.call(projectId, name, args).pipe(withToolSpan(name, { projectId }))
  *
  * Spans you make yourself count too when they carry these attributes:
- * `gen_ai.operation.name` marks the call (one request), `gen_ai.usage.*` the usage.
+ * `gen_ai.operation.name` marks the call (one request), `gen_ai.usage.*` the
+ * usage; without `gen_ai.usage.cost_usd` the cost comes from src/llm/Pricing.ts.
  */
 export const GenAi = {
   system: "gen_ai.system",
@@ -97,6 +100,7 @@ export const withToolSpan = (tool: string, options: { readonly projectId?: strin
 export const annotateProject = (projectId: string) => Effect.annotateCurrentSpan(GenAi.projectId, projectId)
 
 const label = MetricLabel.make
+const isProvider = Schema.is(ProviderName)
 const str = (v: unknown, fallback = "unknown") => (typeof v === "string" && v.length > 0 ? v : fallback)
 const nonNegative = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : 0)
 
@@ -127,6 +131,11 @@ export const recordGenAiSpan = (attributes: Attributes, durationMs: number, fail
     LlmMetrics.tokens.unsafeUpdate(input, [...labels, label("type", "input")])
     LlmMetrics.tokens.unsafeUpdate(output, [...labels, label("type", "output")])
   }
-  const cost = nonNegative(attributes[GenAi.costUsd])
+  // Spans without a cost attribute are priced from the platform's list prices (0 for local/unknown models).
+  const cost = attributes[GenAi.costUsd] !== undefined
+    ? nonNegative(attributes[GenAi.costUsd])
+    : isProvider(system) && (input > 0 || output > 0)
+    ? costUsd(system, model, { inputTokens: input, outputTokens: output })
+    : 0
   if (cost > 0) LlmMetrics.cost.unsafeUpdate(cost, [label("gen_ai_system", system), label("model", model)])
 }

@@ -1,4 +1,3 @@
-import { HttpApiSchema } from "@effect/platform"
 import { Data, Schema } from "effect"
 
 /**
@@ -33,13 +32,3 @@ export class BackendNotConfigured extends Data.TaggedError("BackendNotConfigured
     return `the ${this.backend} backend is not configured in this deployment`
   }
 }
-
-/** The definition failed validation: every problem is listed. */
-export class InvalidDefinition extends Schema.TaggedError<InvalidDefinition>()(
-  "BadRequest",
-  {
-    message: Schema.String,
-    issues: Schema.Array(Schema.Struct({ path: Schema.String, message: Schema.String }))
-  },
-  HttpApiSchema.annotations({ status: 400 })
-) {}

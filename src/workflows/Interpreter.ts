@@ -1,5 +1,6 @@
-import { Activity, DurableClock, DurableDeferred } from "@effect/workflow"
-import { Deferred, Effect, Either, Option, Schema } from "effect"
+import { Activity, DurableClock, DurableDeferred, type Workflow, type WorkflowEngine } from "@effect/workflow"
+import { Deferred, Effect, Either, Option, Schema, type Scope } from "effect"
+import type { AppConfig } from "../config/AppConfig.ts"
 import { ApprovalDecision, WorkflowRun } from "../../entities/WorkflowRun.ts"
 import { type ActionStep, type Definition, type Step } from "./Definition.ts"
 import { StepFailed, WorkflowRunFailed } from "./Errors.ts"
@@ -35,6 +36,14 @@ const scopeOf = (s: RunState, loop: Loop | undefined) => ({
 })
 
 const now = () => new Date().toISOString()
+
+/** What interpreting a step needs: the engine's context (provided by it) and the platform config. */
+type StepEnv =
+  | WorkflowEngine.WorkflowEngine
+  | WorkflowEngine.WorkflowInstance
+  | Workflow.Execution<"WorkflowRun">
+  | Scope.Scope
+  | AppConfig
 
 const backoffMs = (step: Step, attempt: number) => {
   const initial = step.retry?.initialDelayMs ?? 200
@@ -160,7 +169,7 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
       ))
   }
 
-  const runStep = (step: Step, prefix: string, loop: Loop | undefined): Effect.Effect<unknown, WorkflowRunFailed, any> =>
+  const runStep = (step: Step, prefix: string, loop: Loop | undefined): Effect.Effect<unknown, WorkflowRunFailed, StepEnv> =>
     Effect.gen(function*() {
       yield* checkCancelled(step)
       const key = `${prefix}${step.id}`
@@ -250,7 +259,7 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
     })
 
   /** A list runs in order, or as a DAG when dependencies say so; its value is its last step's output. */
-  const runList = (steps: ReadonlyArray<Step>, prefix: string, loop: Loop | undefined): Effect.Effect<unknown, WorkflowRunFailed, any> =>
+  const runList = (steps: ReadonlyArray<Step>, prefix: string, loop: Loop | undefined): Effect.Effect<unknown, WorkflowRunFailed, StepEnv> =>
     Effect.gen(function*() {
       const deps = listDependencies(steps)
       const sequential = steps.every((s, i) => {

@@ -1,5 +1,5 @@
 import { Effect, Either, Option } from "effect"
-import { InvalidDefinition } from "./Errors.ts"
+import { BadRequest } from "../http/Errors.ts"
 import { type Problem, validate, type Validated } from "./Validation.ts"
 import { WorkflowRepo } from "./WorkflowRepo.ts"
 
@@ -24,7 +24,7 @@ export class WorkflowDefinitions extends Effect.Service<WorkflowDefinitions>()("
     ) {
       const validated = validate(raw)
       if (Either.isLeft(validated)) {
-        return yield* new InvalidDefinition({ message: "invalid workflow definition", issues: validated.left })
+        return yield* new BadRequest({ message: "invalid workflow definition", issues: validated.left })
       }
       const problems: Array<Problem> = []
       for (const sub of validated.right.subworkflows) {
@@ -57,7 +57,7 @@ export class WorkflowDefinitions extends Effect.Service<WorkflowDefinitions>()("
           frontier = next
         }
       }
-      if (problems.length > 0) return yield* new InvalidDefinition({ message: "invalid workflow definition", issues: problems })
+      if (problems.length > 0) return yield* new BadRequest({ message: "invalid workflow definition", issues: problems })
       return validated.right satisfies Validated
     })
 

@@ -1,6 +1,9 @@
 import { ClusterWorkflowEngine } from "@effect/cluster"
 import { Layer } from "effect"
+import { CronSchedulerLive } from "./CronScheduler.ts"
+import { WorkflowRepo } from "./WorkflowRepo.ts"
 import { WorkflowRunLive } from "./WorkflowRunLive.ts"
+import { WorkflowRuns } from "./WorkflowRuns.ts"
 
 /**
  * The durable engine on the process's cluster (Sharding + MessageStorage):
@@ -9,5 +12,8 @@ import { WorkflowRunLive } from "./WorkflowRunLive.ts"
  */
 export const WorkflowEngineLive = ClusterWorkflowEngine.layer
 
-/** What a process hosting shards registers: the `WorkflowRun` workflow. */
-export const WorkflowHostLive = WorkflowRunLive
+/** What a process hosting shards registers: the `WorkflowRun` workflow and the cron scheduler singleton. */
+export const WorkflowHostLive = Layer.merge(
+  WorkflowRunLive,
+  CronSchedulerLive.pipe(Layer.provide(Layer.merge(WorkflowRepo.Default, WorkflowRuns.Default)))
+)

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test"
 import { Effect, Logger, Metric, MetricBoundaries } from "effect"
 import parsePrometheusTextFormat from "parse-prometheus-text-format"
 import { aggregate, breached, currentValue } from "../../src/observability/AlertEvaluator.ts"
+import { recordGenAiSpan } from "../../src/observability/GenAi.ts"
 import { correlatedJsonLogger } from "../../src/observability/Logging.ts"
 import { allSamples, familiesFromEffect, processFamilies, render } from "../../src/observability/Prometheus.ts"
 
@@ -132,5 +133,32 @@ describe("structured logs", () => {
       requestId: "req-42",
       annotations: { requestId: "req-42", n: 1 }
     })
+  })
+})
+
+describe("metrics derived from GenAI spans", () => {
+  test("tokens, list-price cost, requests and tool errors", () => {
+    const model = `gpt-4o-mini-${suffix}`
+    recordGenAiSpan({ "gen_ai.system": "openai", "gen_ai.request.model": model, "gen_ai.operation.name": "chat" }, 12, false)
+    // The usage arrives on another span of the same call (how LanguageModel.generate reports it).
+    recordGenAiSpan({
+      "gen_ai.system": "openai",
+      "gen_ai.request.model": model,
+      "gen_ai.usage.input_tokens": 1_000_000,
+      "gen_ai.usage.output_tokens": 1_000_000
+    }, 40, false)
+    const tool = `lookup_${suffix}`
+    recordGenAiSpan({ "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool, "error.type": "ToolTimeout" }, 5, true)
+    recordGenAiSpan({ "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool }, 5, false)
+
+    const samples = allSamples(familiesFromEffect(Metric.unsafeSnapshot()))
+    const value = (name: string, labels: Record<string, string>) => currentValue({ metric: name, labels }, samples)
+    expect(value("llm_tokens_total", { model, type: "input" })).toBe(1_000_000)
+    expect(value("llm_tokens_total", { model, type: "output" })).toBe(1_000_000)
+    // gpt-4o-mini list price: $0.15 in + $0.60 out per million tokens.
+    expect(value("llm_cost_usd_total", { model, gen_ai_system: "openai" })).toBeCloseTo(0.75, 9)
+    expect(value("llm_requests_total", { model, status: "ok" })).toBe(1)
+    expect(value("tool_calls_total", { tool })).toBe(2)
+    expect(value("tool_errors_total", { tool, error: "ToolTimeout" })).toBe(1)
   })
 })

@@ -1,0 +1,142 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Layer, Option } from "effect"
+import { CurrentUser } from "../auth/CurrentUser.ts"
+import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
+import { BadRequest, NotFound } from "../http/Errors.ts"
+import { PlatformApi } from "../http/Api.ts"
+import { WorkflowDefinitions } from "./WorkflowDefinitions.ts"
+import { type RunRecord, type WorkflowRecord, WorkflowRepo } from "./WorkflowRepo.ts"
+import { WorkflowRuns } from "./WorkflowRuns.ts"
+
+const newWorkflowId = () => `wf_${crypto.randomUUID().replaceAll("-", "")}`
+
+const orNotFound = <A>(what: string) => (o: Option.Option<A>) =>
+  Option.match(o, { onNone: () => Effect.fail(new NotFound({ message: `${what} not found` })), onSome: Effect.succeed })
+
+export const WorkflowsHttpLive = HttpApiBuilder.group(PlatformApi, "workflows", (handlers) =>
+  Effect.gen(function*() {
+    const repo = yield* WorkflowRepo
+    const runs = yield* WorkflowRuns
+    const definitions = yield* WorkflowDefinitions
+
+    /** A workflow the caller can see (any role); others' answer 404. */
+    const visibleWorkflow = (id: string) =>
+      Effect.flatMap(visibleProjectIds, (ids) => repo.findWorkflow(id, ids)).pipe(Effect.flatMap(orNotFound<WorkflowRecord>("workflow")))
+
+    const visibleRun = (runId: string) =>
+      Effect.flatMap(visibleProjectIds, (ids) => repo.findRunScoped(runId, ids)).pipe(Effect.flatMap(orNotFound<RunRecord>("run")))
+
+    const executeStored = (workflow: WorkflowRecord, o: { input?: unknown; version?: number; idempotencyKey?: string }, trigger: "api" | "orchestrator") =>
+      Effect.gen(function*() {
+        yield* requireProjectRole(workflow.projectId, "developer", "workflow")
+        const user = yield* CurrentUser
+        const version = o.version ?? workflow.version
+        const definition = version === workflow.version
+          ? workflow.definition
+          : yield* Effect.flatMap(repo.findVersion(workflow.id, version), orNotFound(`version ${version} of workflow ${workflow.id}`))
+        const { run } = yield* runs.start({
+          projectId: workflow.projectId,
+          workflowId: workflow.id,
+          version,
+          definition,
+          input: o.input ?? {},
+          trigger,
+          idempotencyKey: o.idempotencyKey ?? null,
+          createdBy: user.userId
+        })
+        return run
+      })
+
+    return handlers
+      .handle("listWorkflows", ({ urlParams }) =>
+        Effect.flatMap(visibleProjectIds, (ids) =>
+          repo.listWorkflows(urlParams.projectId === undefined ? ids : ids.filter((id) => id === urlParams.projectId))))
+      .handle("createWorkflow", ({ payload }) =>
+        Effect.gen(function*() {
+          yield* requireProjectRole(payload.projectId, "developer")
+          const user = yield* CurrentUser
+          const { definition } = yield* definitions.check(payload.projectId, payload.definition, null)
+          return yield* repo.createWorkflow({
+            id: newWorkflowId(),
+            projectId: payload.projectId,
+            name: payload.name,
+            description: payload.description ?? "",
+            definition,
+            scheduleCron: definition.schedule?.cron ?? null,
+            createdBy: user.userId
+          })
+        }))
+      .handle("getWorkflow", ({ path }) => visibleWorkflow(path.id))
+      .handle("updateWorkflow", ({ path, payload }) =>
+        Effect.gen(function*() {
+          const workflow = yield* visibleWorkflow(path.id)
+          yield* requireProjectRole(workflow.projectId, "developer", "workflow")
+          const user = yield* CurrentUser
+          const { definition } = yield* definitions.check(workflow.projectId, payload.definition, workflow.id)
+          return yield* repo.updateWorkflow(workflow.id, {
+            name: payload.name,
+            description: payload.description,
+            definition,
+            scheduleCron: definition.schedule?.cron ?? null,
+            createdBy: user.userId
+          })
+        }))
+      .handle("executeWorkflow", ({ path, payload }) =>
+        Effect.flatMap(visibleWorkflow(path.id), (workflow) => executeStored(workflow, payload, "api")))
+      .handle("executeAny", ({ payload }) =>
+        Effect.gen(function*() {
+          if ((payload.workflowId === undefined) === (payload.definition === undefined)) {
+            return yield* new BadRequest({ message: "give exactly one of workflowId or definition" })
+          }
+          if (payload.workflowId !== undefined) {
+            return yield* executeStored(yield* visibleWorkflow(payload.workflowId), payload, "orchestrator")
+          }
+          if (payload.projectId === undefined) {
+            return yield* new BadRequest({ message: "an inline definition needs a projectId" })
+          }
+          yield* requireProjectRole(payload.projectId, "developer")
+          const user = yield* CurrentUser
+          const { definition } = yield* definitions.check(payload.projectId, payload.definition, null)
+          const { run } = yield* runs.start({
+            projectId: payload.projectId,
+            workflowId: null,
+            version: 1,
+            definition,
+            input: payload.input ?? {},
+            trigger: "orchestrator",
+            idempotencyKey: payload.idempotencyKey ?? null,
+            createdBy: user.userId
+          })
+          return run
+        }))
+      .handle("workflowStatus", ({ path }) =>
+        Effect.gen(function*() {
+          const workflow = yield* visibleWorkflow(path.id)
+          const [latest] = yield* repo.listRuns(workflow.id, 1)
+          if (latest === undefined) return yield* new NotFound({ message: `workflow ${workflow.id} has no runs yet` })
+          return latest
+        }))
+      .handle("listRuns", ({ path, urlParams }) =>
+        Effect.flatMap(visibleWorkflow(path.id), (workflow) => repo.listRuns(workflow.id, urlParams.limit ?? 50)))
+      .handle("getRun", ({ path }) => visibleRun(path.runId))
+      .handle("cancelRun", ({ path }) =>
+        Effect.gen(function*() {
+          const run = yield* visibleRun(path.runId)
+          yield* requireProjectRole(run.projectId, "developer", "run")
+          yield* runs.cancel(run)
+          return yield* Effect.flatMap(repo.findRun(run.id), orNotFound<RunRecord>("run"))
+        }))
+      .handle("signalRun", ({ path, payload }) =>
+        Effect.gen(function*() {
+          const run = yield* visibleRun(path.runId)
+          yield* requireProjectRole(run.projectId, "developer", "run")
+          const user = yield* CurrentUser
+          const { key } = yield* runs.signal(run, payload.stepId, {
+            approved: payload.approved,
+            by: user.email,
+            ...(payload.comment !== undefined && { comment: payload.comment }),
+            ...(payload.data !== undefined && { data: payload.data })
+          })
+          return { runId: run.id, key, approved: payload.approved }
+        }))
+  })).pipe(Layer.provide(Layer.mergeAll(WorkflowRepo.Default, WorkflowRuns.Default, WorkflowDefinitions.Default)))
