@@ -121,12 +121,23 @@ export class ConnectionPools extends Effect.Service<ConnectionPools>()("SqlTool/
           return [fresh, true] as const
         }))
         if (created) {
-          const opened = yield* Effect.exit(openDriver(target, writable, config.poolSize, entry.scope))
-          yield* Deferred.done(entry.driver, opened)
-          if (Exit.isFailure(opened)) yield* closeEntry(id, entry)
+          // Interruptible on purpose: closing a failed tedious pool inside an uninterruptible
+          // region never returns (measured); an interrupted open still settles the Deferred.
+          yield* openDriver(target, writable, config.poolSize, entry.scope).pipe(
+            Effect.exit,
+            Effect.flatMap((opened) =>
+              Effect.zipRight(Deferred.done(entry.driver, opened), Exit.isFailure(opened) ? closeEntry(id, entry) : Effect.void)
+            ),
+            Effect.onInterrupt(() =>
+              Effect.zipRight(
+                Deferred.fail(entry.driver, new ConnectFailed({ reason: "connection attempt interrupted" })),
+                Effect.forkDaemon(closeEntry(id, entry))
+              )
+            )
+          )
         }
         return entry
-      }).pipe(Effect.uninterruptible)
+      })
 
     /** Runs `f` with the pool of connection `id`, opening it on first use. */
     const withDriver = <A, E, R>(
@@ -134,22 +145,22 @@ export class ConnectionPools extends Effect.Service<ConnectionPools>()("SqlTool/
       target: Effect.Effect<{ readonly target: ConnectionTarget; readonly writable: boolean }, E, R>,
       f: (driver: Driver) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | ConnectFailed, R> =>
-      Effect.acquireUseRelease(
-        Effect.gen(function*() {
-          const cached = entries.get(id)
-          if (cached) return cached
-          const t = yield* target
-          return yield* acquire(id, t.target, t.writable)
-        }).pipe(Effect.tap((entry) => Effect.sync(() => {
-          entry.inUse++
-          entry.lastUsed = Date.now()
-        }))),
-        (entry) => Effect.flatMap(Deferred.await(entry.driver), f),
-        (entry) => Effect.sync(() => {
-          entry.inUse--
-          entry.lastUsed = Date.now()
-        })
-      )
+      Effect.gen(function*() {
+        // Opening stays outside acquireUseRelease: its acquire step is uninterruptible.
+        const entry = entries.get(id) ?? (yield* Effect.flatMap(target, (t) => acquire(id, t.target, t.writable)))
+        return yield* Effect.acquireUseRelease(
+          Effect.sync(() => {
+            entry.inUse++
+            entry.lastUsed = Date.now()
+          }),
+          () => Effect.flatMap(Deferred.await(entry.driver), f),
+          () =>
+            Effect.sync(() => {
+              entry.inUse--
+              entry.lastUsed = Date.now()
+            })
+        )
+      })
 
     const close = (id: string) =>
       Effect.suspend(() => {

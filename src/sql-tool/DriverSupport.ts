@@ -70,7 +70,9 @@ const connectCodes = new Set([
   "SQLITE_CANTOPEN"
 ])
 
-const describeConnectCode = (code: string | undefined) => {
+const describeConnectCode = (code: string | undefined, message: string) => {
+  // tedious reports every socket failure as ESOCKET; its message says which.
+  if (code === "ESOCKET" && /could not connect|ECONNREFUSED/i.test(message)) return "connection refused"
   switch (code) {
     case "ECONNREFUSED":
       return "connection refused"
@@ -116,8 +118,13 @@ const scrub = (text: string) => text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s'"]*@[^\
 
 export const connectFailed = (error: unknown) => {
   const cause = (error && typeof error === "object" && "cause" in error ? (error as SqlError.SqlError) : undefined)
-  const code = cause ? causeOf(cause).code : undefined
-  return new ConnectFailed({ reason: describeConnectCode(typeof code === "string" ? code : undefined) })
+  const inner = cause ? causeOf(cause) : {}
+  return new ConnectFailed({
+    reason: describeConnectCode(
+      typeof inner.code === "string" ? inner.code : undefined,
+      typeof inner.message === "string" ? inner.message : ""
+    )
+  })
 }
 
 /** A driver failure as the caller should see it; `timeoutCodes` mark statement timeouts. */

@@ -37,7 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop()
   await Promise.all(Object.values(targets).map((t) => t.drop()))
-})
+}, 60_000)
 
 const readOnly = (dialect: string, sql: string) =>
   h.attempt(h.as("admin")(Effect.flatMap(SqlToolService, (s) =>
