@@ -10,9 +10,9 @@ import { type RemoteAgent, startRemoteAgent } from "../orchestrator/remoteAgent.
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"
 
 /** A WebSocket subscriber that records every frame; resolves once the server said "subscribed". */
-const subscribe = async (url: string, headers: Record<string, string> = {}) => {
+const subscribe = async (url: string) => {
   const frames: Array<PlatformEvent & { type: string }> = []
-  const ws = new WebSocket(url, { headers })
+  const ws = new WebSocket(url)
   await new Promise<void>((resolve, reject) => {
     ws.onmessage = (m) => {
       const frame = JSON.parse(String(m.data))
@@ -69,7 +69,7 @@ describe("/ws/events", () => {
   test("in-process: a registration reaches its project's subscribers only", async () => {
     const wsUrl = `${platform.wsUrl}/ws/events?topics=orchestrator/`
     const aliceSocket = await subscribe(`${wsUrl}&access_token=${alice.token}`)
-    const bobSocket = await subscribe(wsUrl, bob.headers)
+    const bobSocket = await subscribe(`${wsUrl}&access_token=${bob.token}`)
     expect((await register(platform, alice)).status).toBe(201)
     expect((await register(platform, bob)).status).toBe(201)
     await waitFor(() => aliceSocket.frames.length >= 1 && bobSocket.frames.length >= 1, 5_000)

@@ -1,0 +1,121 @@
+/**
+ * Orchestrator costs, measured side by side in one run:
+ * - reliable routing: sync POST /orchestrator/message (delivery row + persisted
+ *   entity message + A2A SendMessage + reply persisted) vs the same SendMessage
+ *   sent directly to the agent (no orchestrator);
+ * - event fan-out latency to a /ws/events subscriber: Redis pub/sub vs in-process.
+ */
+import { Option, Redacted } from "effect"
+import { startRemoteAgent } from "../orchestrator/remoteAgent.ts"
+import { signUp } from "../support/auth.ts"
+import { startPlatform, type TestPlatform } from "../support/platform.ts"
+import type { BenchResult } from "./BenchResult.ts"
+
+const MESSAGES = 100
+const CONCURRENCY = 10
+
+const pool = async (n: number, concurrency: number, f: (i: number) => Promise<void>) => {
+  let next = 0
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) await f(next++)
+  }))
+}
+
+const throughput = async (f: (i: number) => Promise<void>) => {
+  await pool(20, CONCURRENCY, f) // warm-up
+  const started = performance.now()
+  await pool(MESSAGES, CONCURRENCY, f)
+  return MESSAGES / ((performance.now() - started) / 1000)
+}
+
+const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+/**
+ * Median publish→WebSocket delivery latency (event `at`, stamped when published,
+ * to arrival; same machine clock) over `count` registrations.
+ */
+const eventLatency = async (platform: TestPlatform, count: number) => {
+  const user = await signUp(platform.baseUrl)
+  const agent = await startRemoteAgent({ name: "Latency" })
+  const ws = new WebSocket(`${platform.wsUrl}/ws/events?topics=orchestrator/agents/&access_token=${user.token}`)
+  const latencies: Array<number> = []
+  await new Promise<void>((resolve) => {
+    ws.onmessage = (m) => {
+      const frame = JSON.parse(String(m.data))
+      if (frame.type === "subscribed") resolve()
+      else latencies.push(Date.now() - frame.at)
+    }
+  })
+  for (let i = 0; i < count; i++) {
+    const seen = latencies.length
+    await fetch(`${platform.baseUrl}/orchestrator/register`, {
+      method: "POST",
+      headers: { ...user.headers, "content-type": "application/json" },
+      body: JSON.stringify({ projectId: user.projectId, cardUrl: agent.cardUrl })
+    })
+    while (latencies.length === seen) await Bun.sleep(1)
+  }
+  ws.close()
+  await agent.close()
+  return median(latencies)
+}
+
+export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
+  const platform = await startPlatform()
+  const redisPlatform = await startPlatform({ redisUrl: Option.some(Redacted.make("redis://127.0.0.1:6379")) })
+  const agent = await startRemoteAgent({ name: "Echo" })
+  try {
+    const user = await signUp(platform.baseUrl)
+    const headers = { ...user.headers, "content-type": "application/json" }
+    const reg = await fetch(`${platform.baseUrl}/orchestrator/register`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ projectId: user.projectId, cardUrl: agent.cardUrl })
+    })
+    const agentId = (await reg.json()).id as string
+
+    const routed = await throughput(async (i) => {
+      const res = await fetch(`${platform.baseUrl}/orchestrator/message`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ projectId: user.projectId, to: agentId, text: `m${i}` })
+      })
+      if ((await res.json()).status !== "delivered") throw new Error("not delivered")
+    })
+    const direct = await throughput(async (i) => {
+      const res = await fetch(`${agent.baseUrl}/a2a`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "a2a-version": "1.0" },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: i,
+          method: "SendMessage",
+          params: { message: { messageId: crypto.randomUUID(), role: "ROLE_USER", parts: [{ text: `m${i}` }] } }
+        })
+      })
+      await res.json()
+    })
+
+    const inProcess = await eventLatency(platform, 30)
+    const viaRedis = await eventLatency(redisPlatform, 30)
+
+    return [
+      {
+        name: `orchestrator: reliable sync message (${MESSAGES} msgs, concurrency ${CONCURRENCY})`,
+        candidate: { label: "via /orchestrator/message", value: routed, unit: "msg/s" },
+        baseline: { label: "direct SendMessage", value: direct, unit: "msg/s" },
+        ratio: routed / direct
+      },
+      {
+        name: "events: publish → /ws/events subscriber, median latency",
+        candidate: { label: "Redis pub/sub", value: viaRedis, unit: "ms" },
+        baseline: { label: "in-process", value: inProcess, unit: "ms" },
+        ratio: viaRedis / inProcess
+      }
+    ]
+  } finally {
+    await agent.close()
+    await platform.stop()
+    await redisPlatform.stop()
+  }
+}
