@@ -4,6 +4,7 @@ import { ProjectsApi } from "../gateway/Api.ts"
 import { HealthApi } from "../health/Api.ts"
 import { ObservabilityApi } from "../observability/Api.ts"
 import { OrchestratorApi } from "../orchestrator/Api.ts"
+import { RagApi } from "../rag/Api.ts"
 import { SystemApi } from "../system/Api.ts"
 import { WorkflowsApi } from "../workflows/Api.ts"
 
@@ -18,6 +19,7 @@ export class PlatformApi extends HttpApi.make("platform")
   .add(AuthApi)
   .add(ProjectsApi)
   .add(ObservabilityApi)
+  .add(RagApi)
   .add(WorkflowsApi)
   .annotate(OpenApi.Title, "Agent Platform API")
   .annotate(OpenApi.Version, "0.1.0")

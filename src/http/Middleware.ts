@@ -28,6 +28,8 @@ export const RequestContextMiddleware = HttpLayerRouter.middleware(
         const header = request.headers["x-request-id"]
         const requestId = header && REQUEST_ID.test(header) ? header : crypto.randomUUID()
         const started = performance.now()
+        // Ties the server span (GET /observability/traces) to the request id clients and logs see.
+        yield* Effect.annotateCurrentSpan("request.id", requestId)
         const response = yield* httpEffect.pipe(
           HttpIncomingMessage.withMaxBodySize(maxBody),
           Effect.catchAllDefect((defect) =>

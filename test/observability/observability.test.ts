@@ -84,6 +84,7 @@ describe("traces", () => {
     const roots = spans.filter((s) => !ids.has(s.parentSpanId ?? ""))
     expect(roots.map((s) => [s.operation, s.parentSpanId])).toEqual([["http.server POST", callerSpan]])
     expect(roots[0].attributes["http.route"]).toBe("/system/jobs")
+    expect(roots[0].attributes["request.id"]).toBe(res.headers.get("x-request-id"))
 
     const byId = new Map(spans.map((s) => [s.spanId, s]))
     const chain = (s: Span): Array<string> => {
