@@ -228,4 +228,15 @@ describe("multi-agent patterns", () => {
     // Three supervisor turns, each followed by its worker step.
     expect(bounded.body.steps).toHaveLength(6)
   })
+
+  test("every hop is recorded as an A2A flow for Observability", async () => {
+    const { status, body } = await call("GET", `/observability/a2a?projectId=${alice.projectId}`)
+    expect(status).toBe(200)
+    const edge = (from: string, to: string) =>
+      body.edges.find((e: { from: string; to: string }) => e.from === from && e.to === to)
+    // The researcher's delegation to the writer, as an A2A SendMessage hop.
+    expect(edge(ids.researcher, ids.writer)).toMatchObject({ count: 1, errorCount: 0, methods: ["SendMessage"] })
+    // The three failed attempts against the unreachable agent.
+    expect(edge("orchestrator", ids.doomed)).toMatchObject({ count: 3, errorCount: 3 })
+  })
 })
