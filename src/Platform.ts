@@ -8,10 +8,12 @@ import { ObservabilityLive } from "./observability/ObservabilityLive.ts"
 import { DeliveryLive } from "./orchestrator/DeliveryLive.ts"
 import { DeliveryProbeLive } from "./system/DeliveryProbeLive.ts"
 import { DurableJobLive } from "./system/DurableJobLive.ts"
+import { RagIngestionLive } from "./rag/IngestionEntityLive.ts"
+import { RagLive } from "./rag/RagLive.ts"
 import { WorkflowEngineLive, WorkflowHostLive } from "./workflows/WorkflowsLive.ts"
 
 /** Entity handler layers hosted by this process. */
-export const EntitiesLive = Layer.mergeAll(DurableJobLive, DeliveryProbeLive, DeliveryLive, WorkflowHostLive)
+export const EntitiesLive = Layer.mergeAll(DurableJobLive, DeliveryProbeLive, DeliveryLive, WorkflowHostLive, RagIngestionLive)
 
 /**
  * The whole platform in one process: HTTP/WS gateway, entities on a
@@ -20,6 +22,8 @@ export const EntitiesLive = Layer.mergeAll(DurableJobLive, DeliveryProbeLive, De
  */
 export const PlatformLive = HttpServerLive.pipe(
   Layer.provide(hostedOnly(EntitiesLive)),
+  // Embeddings (shared with semantic search elsewhere), RagSearch (the rag_search tool), ingestion.
+  Layer.provideMerge(RagLive),
   // Durable workflows (ClusterWorkflowEngine) over the cluster's sharding and message storage.
   Layer.provideMerge(WorkflowEngineLive),
   // Redis pub/sub when REDIS_URL is set, in-process otherwise.

@@ -9,6 +9,7 @@ import { HealthHttpLive } from "../health/Http.ts"
 import { ObservabilityHttpLive } from "../observability/Http.ts"
 import { MetricsRoute } from "../observability/MetricsRoute.ts"
 import { OrchestratorHttpLive } from "../orchestrator/Http.ts"
+import { RagHttpLive } from "../rag/Http.ts"
 import { SystemHttpLive } from "../system/Http.ts"
 import { SystemRpcsLive } from "../system/Rpc.ts"
 import { JobRepo } from "../system/JobRepo.ts"
@@ -19,7 +20,7 @@ import { RequestContextMiddleware } from "./Middleware.ts"
 import { routeTable } from "./RouteTable.ts"
 
 /** Handler layers of every HttpApi group in `PlatformApi`. */
-const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive, WorkflowsHttpLive)
+const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive, RagHttpLive, WorkflowsHttpLive)
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(PlatformApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(ApiHandlers),

@@ -1,6 +1,5 @@
 import { Data, Effect, Option, Schedule, Stream } from "effect"
 import { createHash } from "node:crypto"
-import { VectorSupport } from "../db/VectorSupport.ts"
 import { Embeddings } from "../embeddings/Embeddings.ts"
 import { contentHash } from "../embeddings/EmbeddingsLive.ts"
 import { EventBus } from "../events/EventBus.ts"
@@ -9,7 +8,7 @@ import { detectKind, extractSections, kindContentType } from "./Extraction.ts"
 import { RagConfig } from "./RagConfig.ts"
 import { type RagDocument, RagRepo } from "./RagRepo.ts"
 import { RagUnavailable } from "./RagSearch.ts"
-import { disabledMessage } from "./RagSearchLive.ts"
+import { disabledMessage, ragEnabled } from "./RagSearchLive.ts"
 
 /** Why an upload was refused. Nothing is stored for a rejected upload. */
 export class DocumentRejected extends Data.TaggedError("DocumentRejected")<{
@@ -41,11 +40,11 @@ export class DocumentIngestion extends Effect.Service<DocumentIngestion>()("Rag/
     const repo = yield* RagRepo
     const embeddings = yield* Embeddings
     const events = yield* EventBus
-    const vector = yield* VectorSupport
+    const enabled = yield* ragEnabled
     const config = yield* RagConfig
 
     const accept = Effect.fn("DocumentIngestion.accept")(function*(upload: Upload) {
-      if (!vector.available) return yield* new RagUnavailable({ message: disabledMessage })
+      if (!enabled) return yield* new RagUnavailable({ message: disabledMessage })
       if (upload.bytes.length > config.maxDocumentBytes) {
         return yield* new DocumentRejected({
           reason: "TooLarge",

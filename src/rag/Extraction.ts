@@ -88,7 +88,8 @@ interface TextItem {
 const extractPdf = (bytes: Uint8Array) =>
   Effect.tryPromise({
     // pdf.js takes ownership of (detaches) the buffer it is given: hand it a copy.
-    try: () => getDocumentProxy(bytes.slice(), { verbosity: 0 }),
+    // (A plain Uint8Array copy: pdf.js rejects Node Buffers, which is what file reads return.)
+    try: () => getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 }),
     catch: (e) =>
       e instanceof Error && e.name === "PasswordException"
         ? new ExtractionError({ reason: "Encrypted", message: "the PDF is password-protected" })

@@ -1,4 +1,5 @@
 import { Effect, Layer } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
 import { VectorSupport } from "../db/VectorSupport.ts"
 import { Embeddings } from "../embeddings/Embeddings.ts"
 import { RagRepo, toVectorLiteral } from "./RagRepo.ts"
@@ -26,7 +27,14 @@ interface Row {
 }
 
 export const disabledMessage =
-  "RAG is disabled: this database has no pgvector extension (VECTOR_STORE=disabled). Install pgvector to enable it."
+  "RAG is disabled: VECTOR_STORE=disabled or this database has no pgvector extension. Install pgvector and set VECTOR_STORE=required to enable it."
+
+/** RAG answers only with pgvector present and not switched off by configuration. */
+export const ragEnabled = Effect.gen(function*() {
+  const vector = yield* VectorSupport
+  const config = yield* AppConfig
+  return vector.available && config.vectorStore !== "disabled"
+})
 
 /**
  * Hybrid retrieval: the vector candidates come from the per-dimension HNSW
@@ -37,7 +45,7 @@ export const disabledMessage =
 export const makeRagSearch = Effect.gen(function*() {
   const repo = yield* RagRepo
   const embeddings = yield* Embeddings
-  const vector = yield* VectorSupport
+  const enabled = yield* ragEnabled
   const sql = repo.sql
 
   const run = (request: SearchRequest, options: { readonly exact: boolean }) =>
@@ -45,7 +53,7 @@ export const makeRagSearch = Effect.gen(function*() {
       const started = performance.now()
       const k = request.k ?? 5
       const mode = request.mode ?? "hybrid"
-      if (!vector.available) return yield* new RagUnavailable({ message: disabledMessage })
+      if (!enabled) return yield* new RagUnavailable({ message: disabledMessage })
       const modelId = embeddings.modelId
       const d = Math.trunc(embeddings.dimension)
       const collection = yield* sql<{ id: string }>`

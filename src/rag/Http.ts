@@ -1,0 +1,114 @@
+import { FileSystem, HttpApiBuilder } from "@effect/platform"
+import { Effect, Layer, Option } from "effect"
+import { CurrentUser } from "../auth/CurrentUser.ts"
+import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
+import { EmbeddingsStats } from "../embeddings/EmbeddingsLive.ts"
+import { PlatformApi } from "../http/Api.ts"
+import { BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable } from "../http/Errors.ts"
+import { UnprocessableDocument, UnsupportedDocumentType } from "./Api.ts"
+import { type DocumentRejected, DocumentIngestion } from "./DocumentIngestion.ts"
+import { RagIngestion } from "./IngestionEntity.ts"
+import { RagRepo } from "./RagRepo.ts"
+import { RagSearch, type RagUnavailable } from "./RagSearch.ts"
+import { disabledMessage, ragEnabled } from "./RagSearchLive.ts"
+
+const rejected = (e: DocumentRejected) =>
+  e.reason === "TooLarge"
+    ? new PayloadTooLarge({ message: e.message })
+    : e.reason === "Unsupported"
+    ? new UnsupportedDocumentType({ message: e.message })
+    : new UnprocessableDocument({ message: e.message, reason: e.reason })
+
+const unavailable = (e: RagUnavailable) => new ServiceUnavailable({ message: e.message })
+
+export const RagHttpLive = HttpApiBuilder.group(PlatformApi, "rag", (handlers) =>
+  Effect.gen(function*() {
+    const ingestion = yield* DocumentIngestion
+    const repo = yield* RagRepo
+    const rag = yield* RagSearch
+    const enabled = yield* ragEnabled
+    const embeddingStats = yield* EmbeddingsStats
+    const ingestJobs = yield* RagIngestion.client
+
+    /** A document of a project the caller can see; anything else is 404 (no existence leak). */
+    const visibleDocument = (id: string) =>
+      Effect.gen(function*() {
+        const user = yield* CurrentUser
+        const found = yield* repo.findById(id)
+        if (Option.isNone(found) || !user.projects.has(found.value.projectId)) {
+          return yield* new NotFound({ message: `document ${id} not found` })
+        }
+        return found.value
+      })
+
+    return handlers
+      .handle("uploadDocument", ({ payload }) =>
+        Effect.gen(function*() {
+          yield* requireProjectRole(payload.projectId, "developer")
+          const fs = yield* FileSystem.FileSystem
+          const bytes = yield* fs.readFile(payload.file.path).pipe(
+            Effect.mapError(() => new BadRequest({ message: "the uploaded file could not be read" }))
+          )
+          const accepted = yield* ingestion.accept({
+            projectId: payload.projectId,
+            filename: payload.file.name,
+            contentType: payload.file.contentType,
+            bytes,
+            ...(payload.metadata ? { metadata: payload.metadata } : {})
+          }).pipe(
+            Effect.catchTags({ DocumentRejected: (e) => Effect.fail(rejected(e)), RagUnavailable: (e) => Effect.fail(unavailable(e)) })
+          )
+          if (!accepted.deduplicated) {
+            // Persisted before we answer: the ingestion survives a crash from here on.
+            yield* ingestJobs(accepted.document.id).Ingest({ documentId: accepted.document.id }, { discard: true }).pipe(
+              Effect.orDie
+            )
+          }
+          return accepted
+        }))
+      .handle("listDocuments", ({ urlParams }) =>
+        Effect.gen(function*() {
+          const ids = urlParams.projectId === undefined
+            ? yield* visibleProjectIds
+            : yield* Effect.as(requireProjectRole(urlParams.projectId, "viewer"), [urlParams.projectId])
+          const documents = yield* repo.list(ids, { limit: urlParams.limit ?? 100, offset: urlParams.offset ?? 0 })
+          return { documents }
+        }))
+      .handle("getDocument", ({ path }) => visibleDocument(path.id))
+      .handle("deleteDocument", ({ path }) =>
+        Effect.gen(function*() {
+          const doc = yield* visibleDocument(path.id)
+          yield* requireProjectRole(doc.projectId, "developer")
+          yield* repo.remove(doc.projectId, doc.id)
+        }))
+      .handle("query", ({ payload }) =>
+        Effect.zipRight(
+          requireProjectRole(payload.projectId, "viewer"),
+          rag.search(payload).pipe(Effect.mapError(unavailable))
+        ))
+      .handle("embeddingStats", ({ urlParams }) =>
+        Effect.gen(function*() {
+          yield* requireProjectRole(urlParams.projectId, "viewer")
+          if (!enabled) return yield* new ServiceUnavailable({ message: disabledMessage })
+          const counters = yield* embeddingStats.snapshot
+          const totals = yield* repo.stats(urlParams.projectId)
+          const collections = yield* repo.collections(urlParams.projectId)
+          return {
+            projectId: urlParams.projectId,
+            modelId: counters.modelId,
+            provider: counters.provider,
+            dimension: counters.dimension,
+            documents: totals.documents,
+            readyDocuments: totals.ready,
+            chunks: totals.chunks,
+            collections: collections.map((c) => ({ ...c, searchable: c.modelId === counters.modelId })),
+            cache: {
+              persistentEntries: totals.cacheEntries,
+              memoryEntries: counters.cacheEntries,
+              hits: counters.cacheHits,
+              textsEmbedded: counters.textsEmbedded,
+              batches: counters.batches
+            }
+          }
+        }))
+  })).pipe(Layer.provide(RagRepo.Default))
