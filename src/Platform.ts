@@ -4,6 +4,7 @@ import { DatabaseLive } from "./db/Database.ts"
 import { EventBusLive } from "./events/EventBusLive.ts"
 import { VectorSupport } from "./db/VectorSupport.ts"
 import { HttpServerLive } from "./http/Server.ts"
+import { SqlToolLive } from "./sql-tool/SqlQueryTool.ts"
 import { ObservabilityLive } from "./observability/ObservabilityLive.ts"
 import { DeliveryLive } from "./orchestrator/DeliveryLive.ts"
 import { DeliveryProbeLive } from "./system/DeliveryProbeLive.ts"
@@ -24,6 +25,8 @@ export const PlatformLive = HttpServerLive.pipe(
   Layer.provide(hostedOnly(EntitiesLive)),
   // Embeddings (shared with semantic search elsewhere), RagSearch (the rag_search tool), ingestion.
   Layer.provideMerge(RagLive),
+  // SQL tool connections/pools: its HTTP group and the sql_query built-in (looked up by the Tools service above).
+  Layer.provideMerge(SqlToolLive),
   // Durable workflows (ClusterWorkflowEngine) over the cluster's sharding and message storage.
   Layer.provideMerge(WorkflowEngineLive),
   // Redis pub/sub when REDIS_URL is set, in-process otherwise.

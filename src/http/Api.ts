@@ -5,6 +5,7 @@ import { HealthApi } from "../health/Api.ts"
 import { ObservabilityApi } from "../observability/Api.ts"
 import { OrchestratorApi } from "../orchestrator/Api.ts"
 import { RagApi } from "../rag/Api.ts"
+import { SqlToolApi } from "../sql-tool/Api.ts"
 import { SystemApi } from "../system/Api.ts"
 import { WorkflowsApi } from "../workflows/Api.ts"
 
@@ -21,6 +22,7 @@ export class PlatformApi extends HttpApi.make("platform")
   .add(ObservabilityApi)
   .add(RagApi)
   .add(WorkflowsApi)
+  .add(SqlToolApi)
   .annotate(OpenApi.Title, "Agent Platform API")
   .annotate(OpenApi.Version, "0.1.0")
 {}

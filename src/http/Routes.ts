@@ -10,6 +10,7 @@ import { ObservabilityHttpLive } from "../observability/Http.ts"
 import { MetricsRoute } from "../observability/MetricsRoute.ts"
 import { OrchestratorHttpLive } from "../orchestrator/Http.ts"
 import { RagHttpLive } from "../rag/Http.ts"
+import { SqlToolHttpLive } from "../sql-tool/Http.ts"
 import { SystemHttpLive } from "../system/Http.ts"
 import { SystemRpcsLive } from "../system/Rpc.ts"
 import { JobRepo } from "../system/JobRepo.ts"
@@ -20,7 +21,7 @@ import { RequestContextMiddleware } from "./Middleware.ts"
 import { routeTable } from "./RouteTable.ts"
 
 /** Handler layers of every HttpApi group in `PlatformApi`. */
-const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive, RagHttpLive, WorkflowsHttpLive)
+const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive, RagHttpLive, WorkflowsHttpLive, SqlToolHttpLive)
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(PlatformApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(ApiHandlers),

@@ -118,7 +118,8 @@ describe("orchestrator registry", () => {
     expect(search.matches).toEqual([])
   })
 
-  test("skill search by tag and by skill name", async () => {
+  // Generous timeout: the first semantic query may build the local embedding model.
+  test("skill search by tag and by skill name", { timeout: 90_000 }, async () => {
     const byTag = await (await call(alice, "GET", "/orchestrator/agents/search?tag=french")).json()
     expect(byTag.matches).toHaveLength(1)
     expect(byTag.matches[0]).toMatchObject({ skillId: "translate", matchedBy: "tag", agent: { name: "Translator" } })
@@ -132,6 +133,17 @@ describe("orchestrator registry", () => {
     if (!byText.semantic) {
       expect(byText.matches.every((m: { matchedBy: string }) => m.matchedBy !== "semantic")).toBe(true)
     }
+  })
+
+  test("semantic skill search (when the platform has an Embeddings service)", { timeout: 90_000 }, async () => {
+    // No word of the query is in a skill name or description: only meaning can match it.
+    const res = await (await call(alice, "GET", `/orchestrator/agents/search?q=${encodeURIComponent("convert english into french")}`)).json()
+    if (!res.semantic) {
+      expect(res.matches).toEqual([])
+      return
+    }
+    expect(res.matches[0]).toMatchObject({ skillId: "translate", matchedBy: "semantic" })
+    expect(res.matches[0].score).toBeGreaterThan(0.3)
   })
 
   test("refresh marks an agent unreachable when its card goes away", async () => {
