@@ -32,8 +32,6 @@ const toStored = (row: typeof Row.Type): StoredConnection => ({
   })
 })
 
-export class DuplicateName extends Error {}
-
 export class ConnectionRepo extends Effect.Service<ConnectionRepo>()("SqlTool/ConnectionRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient

@@ -241,6 +241,3 @@ export const guardStatement = (dialect: Dialect, sql: string, mode: "read" | "wr
   }).pipe(
     Effect.withSpan("SqlGuard.check", { attributes: { "db.system": dialect, mode } })
   )
-
-/** EXPLAIN targets: the same policy as execution (read mode unless analyze was authorised). */
-export const guardExplainTarget = guardStatement

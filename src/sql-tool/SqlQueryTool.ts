@@ -51,5 +51,3 @@ export const SqlToolLive = SqlQueryTool.DefaultWithoutDependencies.pipe(
   Layer.provideMerge(SqlToolService.Default),
   Layer.provide(SqlToolConfig.layer)
 )
-
-export { QueryResult }

@@ -26,7 +26,7 @@ beforeAll(async () => {
   ;[platform, pg, sqlite] = await Promise.all([startPlatform(), createPostgresTarget(), createSqliteTarget()])
   owner = await signUp(platform.baseUrl)
   stranger = await signUp(platform.baseUrl)
-}, 90_000)
+}, 120_000)
 
 afterAll(async () => {
   await platform?.stop()
