@@ -4,6 +4,7 @@ import { DatabaseLive } from "./db/Database.ts"
 import { EventBusLive } from "./events/EventBusLive.ts"
 import { VectorSupport } from "./db/VectorSupport.ts"
 import { HttpServerLive } from "./http/Server.ts"
+import { ToolsEntitiesLive, ToolsServicesLive } from "./tools/ToolsLive.ts"
 import { SqlToolLive } from "./sql-tool/SqlQueryTool.ts"
 import { ObservabilityLive } from "./observability/ObservabilityLive.ts"
 import { DeliveryLive } from "./orchestrator/DeliveryLive.ts"
@@ -14,7 +15,7 @@ import { RagLive } from "./rag/RagLive.ts"
 import { WorkflowEngineLive, WorkflowHostLive } from "./workflows/WorkflowsLive.ts"
 
 /** Entity handler layers hosted by this process. */
-export const EntitiesLive = Layer.mergeAll(DurableJobLive, DeliveryProbeLive, DeliveryLive, WorkflowHostLive, RagIngestionLive)
+export const EntitiesLive = Layer.mergeAll(DurableJobLive, DeliveryProbeLive, DeliveryLive, WorkflowHostLive, RagIngestionLive, ToolsEntitiesLive)
 
 /**
  * The whole platform in one process: HTTP/WS gateway, entities on a
@@ -23,6 +24,8 @@ export const EntitiesLive = Layer.mergeAll(DurableJobLive, DeliveryProbeLive, De
  */
 export const PlatformLive = HttpServerLive.pipe(
   Layer.provide(hostedOnly(EntitiesLive)),
+  // ToolCatalog for agents and workflows; the registry behind it (tools HTTP group, /mcp).
+  Layer.provideMerge(ToolsServicesLive),
   // Embeddings (shared with semantic search elsewhere), RagSearch (the rag_search tool), ingestion.
   Layer.provideMerge(RagLive),
   // SQL tool connections/pools: its HTTP group and the sql_query built-in (looked up by the Tools service above).

@@ -7,6 +7,7 @@ import { OrchestratorApi } from "../orchestrator/Api.ts"
 import { RagApi } from "../rag/Api.ts"
 import { SqlToolApi } from "../sql-tool/Api.ts"
 import { SystemApi } from "../system/Api.ts"
+import { ToolsApi } from "../tools/Api.ts"
 import { WorkflowsApi } from "../workflows/Api.ts"
 
 /**
@@ -23,6 +24,7 @@ export class PlatformApi extends HttpApi.make("platform")
   .add(RagApi)
   .add(WorkflowsApi)
   .add(SqlToolApi)
+  .add(ToolsApi)
   .annotate(OpenApi.Title, "Agent Platform API")
   .annotate(OpenApi.Version, "0.1.0")
 {}

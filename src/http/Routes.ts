@@ -13,6 +13,8 @@ import { RagHttpLive } from "../rag/Http.ts"
 import { SqlToolHttpLive } from "../sql-tool/Http.ts"
 import { SystemHttpLive } from "../system/Http.ts"
 import { SystemRpcsLive } from "../system/Rpc.ts"
+import { MCP_PATH, PlatformMcpLive } from "../mcp/PlatformMcpServer.ts"
+import { ToolsHttpLive } from "../tools/Http.ts"
 import { JobRepo } from "../system/JobRepo.ts"
 import { WorkflowsHttpLive } from "../workflows/Http.ts"
 import { PlatformApi } from "./Api.ts"
@@ -21,7 +23,7 @@ import { RequestContextMiddleware } from "./Middleware.ts"
 import { routeTable } from "./RouteTable.ts"
 
 /** Handler layers of every HttpApi group in `PlatformApi`. */
-const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive, RagHttpLive, WorkflowsHttpLive, SqlToolHttpLive)
+const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive, RagHttpLive, WorkflowsHttpLive, SqlToolHttpLive, ToolsHttpLive)
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(PlatformApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(ApiHandlers),
@@ -42,7 +44,13 @@ const RpcRoutes = Layer.mergeAll(
   Layer.provide(RpcSerialization.layerNdjson)
 )
 
+/** The platform as an MCP server (Streamable HTTP), bearer-authenticated like the REST API. */
+const McpRoute = PlatformMcpLive.pipe(Layer.provide(GatewayServicesLive))
+
 const extraRoutes = [
+  { method: "GET", path: MCP_PATH },
+  { method: "POST", path: MCP_PATH },
+  { method: "DELETE", path: MCP_PATH },
   { method: "GET", path: "/metrics" },
   { method: "GET", path: "/openapi.json" },
   { method: "GET", path: "/docs" },
@@ -87,7 +95,7 @@ const CorsLive = Layer.unwrapEffect(
 /** Real-time events over WebSocket, authenticated by the same gateway services. */
 const EventsRoute = EventsSocketRoute.pipe(Layer.provide(GatewayServicesLive))
 
-export const AllRoutes = Layer.mergeAll(ApiRoutes, DocsRoute, RpcRoutes, MetricsRoute, EventsRoute, FallbackRoute).pipe(
+export const AllRoutes = Layer.mergeAll(ApiRoutes, DocsRoute, RpcRoutes, MetricsRoute, EventsRoute, FallbackRoute, McpRoute).pipe(
   Layer.provide(RequestContextMiddleware),
   Layer.provide(CorsLive)
 )

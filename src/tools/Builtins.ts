@@ -1,7 +1,9 @@
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import { RagSearch } from "../rag/RagSearch.ts"
+import { SqlQueryInput, SqlQueryTool } from "../sql-tool/SqlQueryTool.ts"
 import { httpCall, isAllowedUrl } from "./HttpCall.ts"
-import type { ToolExecutionFailed, ToolResult, ToolSpec, ToolTimeout } from "./ToolCatalog.ts"
+import { ToolExecutionFailed, type ToolResult, type ToolSpec, ToolTimeout } from "./ToolCatalog.ts"
 
 /** A tool implemented by the platform itself; arguments arrive validated against `spec.inputSchema`. */
 export interface BuiltinTool {
@@ -56,6 +58,85 @@ const httpFetch = (allow: ReadonlyArray<string>, maxBytes: number): BuiltinTool 
   }
 })
 
+const json = (value: unknown): ToolResult => ({
+  content: [{ type: "text", text: JSON.stringify(value) }],
+  structuredContent: value,
+  isError: false
+})
+
+/** A failure the model can act on (bad query, unknown connection): a tool-level error, not an exception. */
+const toolError = (message: string): ToolResult => ({ content: [{ type: "text", text: message }], isError: true })
+
+const ragSearch = (rag: typeof RagSearch.Service): BuiltinTool => ({
+  spec: {
+    name: "rag_search",
+    description: "Search this project's documents; returns the most relevant chunks with their source document.",
+    source: "builtin",
+    inputSchema: {
+      type: "object",
+      properties: {
+        query: { type: "string", minLength: 1, maxLength: 4000, description: "What to look for" },
+        k: { type: "integer", minimum: 1, maximum: 50, default: 5, description: "How many chunks" },
+        mode: { type: "string", enum: ["hybrid", "vector", "text"], default: "hybrid" }
+      },
+      required: ["query"],
+      additionalProperties: false
+    }
+  },
+  run: (projectId, args, timeoutMs) =>
+    rag.search({
+      projectId,
+      query: String(args.query),
+      k: typeof args.k === "number" ? args.k : 5,
+      ...(args.mode === "hybrid" || args.mode === "vector" || args.mode === "text" ? { mode: args.mode } : {})
+    }).pipe(
+      Effect.map((result) =>
+        json({
+          hits: result.hits.map((h) => ({
+            documentId: h.documentId,
+            filename: h.filename,
+            chunkIndex: h.chunkIndex,
+            content: h.content,
+            score: h.score,
+            metadata: h.metadata
+          }))
+        })
+      ),
+      Effect.catchTag("RagUnavailable", (e) => Effect.fail(new ToolExecutionFailed({ tool: "rag_search", message: e.message }))),
+      Effect.timeoutFail({
+        duration: timeoutMs,
+        onTimeout: () => new ToolTimeout({ tool: "rag_search", timeoutMs, message: `no answer within ${timeoutMs} ms` })
+      })
+    )
+})
+
+const decodeSqlInput = Schema.decodeUnknownEither(SqlQueryInput)
+
+const sqlQuery = (tool: typeof SqlQueryTool.Service): BuiltinTool => ({
+  spec: tool.spec,
+  run: (projectId, args, timeoutMs) => {
+    const input = decodeSqlInput(args)
+    if (input._tag === "Left") return Effect.succeed(toolError("invalid sql_query arguments"))
+    return tool.query(projectId, input.right).pipe(
+      Effect.map((r) => json({ columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated })),
+      Effect.catchAll((e): Effect.Effect<ToolResult, ToolExecutionFailed | ToolTimeout> => {
+        switch (e._tag) {
+          case "ServiceUnavailable":
+            return Effect.fail(new ToolExecutionFailed({ tool: "sql_query", message: e.message }))
+          case "GatewayTimeout":
+            return Effect.fail(new ToolTimeout({ tool: "sql_query", timeoutMs, message: e.message }))
+          default:
+            return Effect.succeed(toolError(`${e._tag}: ${e.message}`))
+        }
+      }),
+      Effect.timeoutFail({
+        duration: timeoutMs,
+        onTimeout: () => new ToolTimeout({ tool: "sql_query", timeoutMs, message: `no answer within ${timeoutMs} ms` })
+      })
+    )
+  }
+})
+
 /**
  * http_fetch always; rag_search and sql_query join when their services are
  * part of the process (they are looked up optionally, so the Tools service
@@ -66,6 +147,10 @@ export const BuiltinToolsLive = Layer.effect(
   Effect.gen(function*() {
     const { tools } = yield* AppConfig
     const all: Array<BuiltinTool> = [httpFetch(tools.httpFetchAllow, tools.httpMaxResponseBytes)]
+    const rag = yield* Effect.serviceOption(RagSearch)
+    if (Option.isSome(rag)) all.push(ragSearch(rag.value))
+    const sql = yield* Effect.serviceOption(SqlQueryTool)
+    if (Option.isSome(sql)) all.push(sqlQuery(sql.value))
     return new Map(all.map((t) => [t.spec.name, t] as const))
   })
 )

@@ -146,9 +146,11 @@ export class ToolRegistry extends Effect.Service<ToolRegistry>()("Tools/ToolRegi
             PersistenceError: clusterFailure(name),
             // Errors name the tool as the caller knows it (server-qualified).
             ToolNotFound: () => Effect.fail(notFound(name)),
-            ToolInvalidArguments: (e) => Effect.fail(new ToolInvalidArguments({ ...e, tool: name })),
-            ToolTimeout: (e) => Effect.fail(new ToolTimeout({ ...e, tool: name })),
-            ToolExecutionFailed: (e) => Effect.fail(new ToolExecutionFailed({ ...e, tool: name }))
+            // `message` is not an own enumerable field of an error: spread would lose it.
+            ToolInvalidArguments: (e) =>
+              Effect.fail(new ToolInvalidArguments({ tool: name, message: e.message, issues: e.issues })),
+            ToolTimeout: (e) => Effect.fail(new ToolTimeout({ tool: name, message: e.message, timeoutMs: e.timeoutMs })),
+            ToolExecutionFailed: (e) => Effect.fail(new ToolExecutionFailed({ tool: name, message: e.message }))
           })
         )
       })

@@ -18,8 +18,8 @@ const HttpToolRow = Schema.Struct({
   projectId: Schema.String,
   name: Schema.String,
   description: Schema.String,
-  inputSchema: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
-  config: HttpToolConfig,
+  inputSchema: Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  config: Schema.parseJson(HttpToolConfig),
   createdAt: Schema.DateFromSelf
 })
 export type HttpToolRow = typeof HttpToolRow.Type
@@ -28,7 +28,7 @@ const McpServerRow = Schema.Struct({
   id: Schema.String,
   projectId: Schema.String,
   name: Schema.String,
-  config: Schema.Struct({ transport: McpTransportConfig }),
+  config: Schema.parseJson(Schema.Struct({ transport: McpTransportConfig })),
   status: Schema.String,
   lastError: Schema.NullOr(Schema.String),
   createdAt: Schema.DateFromSelf
@@ -51,8 +51,10 @@ export class ToolRepo extends Effect.Service<ToolRepo>()("Tools/ToolRepo", {
     const sql = yield* SqlClient.SqlClient
     const decodeTool = Schema.decodeUnknown(HttpToolRow)
     const decodeServer = Schema.decodeUnknown(McpServerRow)
-    const toolColumns = sql`id, project_id, name, description, input_schema, config, created_at`
-    const serverColumns = sql`id, project_id, name, config, status, last_error, created_at`
+    // JSON columns are read as text: the client's snake→camel result transform would
+    // otherwise rewrite keys inside them (env names, schema property names).
+    const toolColumns = sql`id, project_id, name, description, input_schema::text AS input_schema, config::text AS config, created_at`
+    const serverColumns = sql`id, project_id, name, config::text AS config, status, last_error, created_at`
 
     const conflictOr = (what: string) => (e: SqlError.SqlError) =>
       isUniqueViolation(e) ? Effect.fail(new Conflict({ message: `${what} already exists in this project` })) : Effect.die(e)

@@ -1,0 +1,158 @@
+import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListResourcesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema
+} from "@modelcontextprotocol/sdk/types.js"
+import { Effect, Either, Layer, Runtime } from "effect"
+import { AgentRepo } from "../agents/AgentRepo.ts"
+import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
+import type { Principal, Role } from "../auth/CurrentUser.ts"
+import { hasRole } from "../auth/ProjectAccess.ts"
+import { jsonError } from "../http/ErrorResponses.ts"
+import type { ToolContent, ToolResult } from "../tools/ToolCatalog.ts"
+import { ToolRegistry } from "../tools/ToolRegistry.ts"
+
+export const MCP_PATH = "/mcp"
+
+const SERVER_INFO = { name: "agent-platform", version: "0.1.0" } as const
+
+/** The platform's `ToolContent` back to MCP content blocks. */
+const toMcpContent = (block: ToolContent) => {
+  switch (block.type) {
+    case "text":
+      return { type: "text" as const, text: block.text }
+    case "image":
+      return { type: "image" as const, data: block.data, mimeType: block.mimeType }
+    case "resource_link":
+      return { type: "resource_link" as const, uri: block.uri, name: block.name ?? block.uri, ...(block.mimeType ? { mimeType: block.mimeType } : {}) }
+    case "resource":
+      return {
+        type: "resource" as const,
+        resource: { uri: block.uri, text: block.text ?? "", ...(block.mimeType ? { mimeType: block.mimeType } : {}) }
+      }
+  }
+}
+
+const toMcpResult = (result: ToolResult) => ({
+  content: result.content.map(toMcpContent),
+  ...(result.structuredContent !== undefined && typeof result.structuredContent === "object" && result.structuredContent !== null
+    ? { structuredContent: result.structuredContent as Record<string, unknown> }
+    : {}),
+  isError: result.isError
+})
+
+const toolFailure = (message: string) => ({ content: [{ type: "text" as const, text: message }], isError: true })
+
+/**
+ * The project a request acts in: `?projectId=`, else `x-project-id`, else the
+ * caller's only project. Ambiguity is an error, not a guess.
+ */
+const projectOf = (request: HttpServerRequest.HttpServerRequest, principal: Principal): Either.Either<string, string> => {
+  const query = request.url.indexOf("?")
+  const fromQuery = query >= 0 ? new URLSearchParams(request.url.slice(query + 1)).get("projectId") : null
+  const chosen = fromQuery ?? request.headers["x-project-id"]
+  if (chosen) return Either.right(chosen)
+  const projects = [...principal.projects.keys()]
+  return projects.length === 1 ? Either.right(projects[0]) : Either.left("choose a project with ?projectId= or the x-project-id header")
+}
+
+/**
+ * The platform as an MCP server over Streamable HTTP at `/mcp`: the
+ * project's tools (its MCP servers' tools, HTTP tools, built-ins) as MCP
+ * tools, its agents as resources. Bearer-authenticated like the REST API;
+ * listing needs membership, calling needs the developer role.
+ *
+ * Stateless (one SDK server per request, JSON responses, no session id): any
+ * node can answer any request, so it scales with the gateway. The price is no
+ * server-to-client streaming (progress, sampling) on this endpoint.
+ */
+export const PlatformMcpRoute = HttpLayerRouter.use((router) =>
+  Effect.gen(function*() {
+    const registry = yield* ToolRegistry
+    const authenticator = yield* Authenticator
+    const agents = yield* AgentRepo
+    const runtime = yield* Effect.runtime<never>()
+    const runPromise = <A, E>(effect: Effect.Effect<A, E>, signal?: AbortSignal) =>
+      Runtime.runPromise(runtime)(effect, signal ? { signal } : undefined)
+
+    const makeServer = (projectId: string, role: Role) => {
+      const server = new Server(SERVER_INFO, { capabilities: { tools: {}, resources: {} } })
+      server.setRequestHandler(ListToolsRequestSchema, async (_req, extra) => {
+        const tools = await runPromise(registry.listTools([projectId]), extra.signal)
+        return {
+          tools: tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema as { type: "object" } }))
+        }
+      })
+      server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+        if (!hasRole(role, "developer")) return toolFailure("calling tools requires the developer role in this project")
+        const outcome = await runPromise(
+          Effect.either(registry.call(projectId, req.params.name, req.params.arguments ?? {})),
+          extra.signal
+        )
+        if (Either.isRight(outcome)) return toMcpResult(outcome.right)
+        const error = outcome.left
+        // Unknown tool is a protocol error; everything else is a tool error the model can read and act on.
+        if (error._tag === "ToolNotFound") throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${req.params.name}`)
+        return toolFailure(error.message)
+      })
+      server.setRequestHandler(ListResourcesRequestSchema, async (_req, extra) => {
+        const list = await runPromise(agents.list([projectId]), extra.signal)
+        return {
+          resources: list.map((a) => ({
+            uri: `agent://${a.id}`,
+            name: a.name,
+            description: a.description,
+            mimeType: "application/json"
+          }))
+        }
+      })
+      server.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
+        const id = req.params.uri.startsWith("agent://") ? req.params.uri.slice("agent://".length) : ""
+        const found = await runPromise(agents.find(id, [projectId]), extra.signal)
+        if (found._tag === "None") throw new McpError(ErrorCode.InvalidParams, `Resource not found: ${req.params.uri}`)
+        const a = found.value
+        const card = { id: a.id, name: a.name, description: a.description, provider: a.provider, model: a.model }
+        return { contents: [{ uri: req.params.uri, mimeType: "application/json", text: JSON.stringify(card) }] }
+      })
+      return server
+    }
+
+    const handle = Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const principal = yield* Effect.either(authenticator.authenticate(credentialsFrom(request)))
+      if (Either.isLeft(principal)) {
+        return HttpServerResponse.setHeader(
+          jsonError(401, "Unauthorized", principal.left.message),
+          "www-authenticate",
+          "Bearer"
+        )
+      }
+      const project = projectOf(request, principal.right)
+      if (Either.isLeft(project)) return jsonError(400, "BadRequest", project.left)
+      const role = principal.right.projects.get(project.right)
+      // Not a member: the project does not exist for this caller.
+      if (role === undefined) return jsonError(404, "NotFound", "project not found")
+      const web = yield* HttpServerRequest.toWeb(request)
+      const server = makeServer(project.right, role)
+      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
+      return yield* Effect.acquireUseRelease(
+        Effect.promise(() => server.connect(transport)),
+        () => Effect.promise(() => transport.handleRequest(web)),
+        () => Effect.promise(() => server.close())
+      ).pipe(Effect.map(HttpServerResponse.fromWeb))
+    }).pipe(Effect.catchTag("RequestError", () => Effect.succeed(jsonError(400, "BadRequest", "unreadable request"))))
+
+    yield* router.add("POST", MCP_PATH, handle)
+    yield* router.add("GET", MCP_PATH, handle)
+    yield* router.add("DELETE", MCP_PATH, handle)
+  })
+)
+
+/** `/mcp` with its dependencies; needs the registry and the gateway's `Authenticator`. */
+export const PlatformMcpLive = PlatformMcpRoute.pipe(Layer.provide(AgentRepo.Default))

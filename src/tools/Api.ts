@@ -1,0 +1,185 @@
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { McpPromptInfo, McpResourceInfo, McpSessionStatus, McpToolInfo, McpTransportConfig } from "../../entities/McpSession.ts"
+import { Authentication } from "../auth/Authentication.ts"
+import { BadRequest, Conflict, Forbidden, NotFound } from "../http/Errors.ts"
+import {
+  ToolExecutionFailed,
+  ToolInvalidArguments,
+  ToolNotFound,
+  ToolResult,
+  ToolTimeout
+} from "./ToolCatalog.ts"
+
+/** Names that are safe as LLM function names and never contain the MCP separator `__`. */
+const ToolName = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, {
+    message: () => "name must be 1-64 characters: letters, digits, '_' or '-', starting with a letter"
+  }),
+  Schema.filter((s) => !s.includes("__"), { message: () => "name must not contain '__'" })
+)
+const ServerName = Schema.String.pipe(
+  Schema.pattern(/^[a-z][a-z0-9-]{0,31}$/, {
+    message: () => "name must be 1-32 characters: lowercase letters, digits or '-', starting with a letter"
+  })
+)
+const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+export const ToolView = Schema.Struct({
+  /** What `POST /tools/{id}/execute` takes: the HTTP tool's id, otherwise the tool's name. */
+  id: Schema.String,
+  name: Schema.String,
+  description: Schema.String,
+  inputSchema: JsonObject,
+  source: Schema.Literal("mcp", "http", "builtin"),
+  projectId: Schema.String,
+  serverId: Schema.optional(Schema.String)
+})
+
+export const RegisterHttpToolRequest = Schema.Struct({
+  projectId: Schema.String,
+  name: ToolName,
+  description: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(2000)), { default: () => "" }),
+  /** JSON Schema of the arguments object; arguments are validated against it before every call. */
+  inputSchema: JsonObject,
+  url: Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/, { message: () => "url must be an absolute http(s) URL" })),
+  method: Schema.optionalWith(Schema.Literal("GET", "POST", "PUT"), { default: () => "POST" as const }),
+  /** Sent with every call (e.g. an API key); stored, never returned. */
+  headers: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
+  timeoutMs: Schema.optional(Schema.Int.pipe(Schema.between(1, 600_000)))
+})
+
+export const HttpToolView = Schema.Struct({
+  id: Schema.String,
+  projectId: Schema.String,
+  name: Schema.String,
+  description: Schema.String,
+  inputSchema: JsonObject,
+  url: Schema.String,
+  method: Schema.String,
+  /** Names only: header values may be secrets. */
+  headerNames: Schema.Array(Schema.String),
+  createdAt: Schema.Date
+})
+
+export const ExecuteToolRequest = Schema.Struct({
+  projectId: Schema.String,
+  arguments: Schema.optionalWith(Schema.Unknown, { default: () => ({}) }),
+  /** Inactivity budget; MCP progress notifications restart it. */
+  timeoutMs: Schema.optional(Schema.Int.pipe(Schema.between(1, 3_600_000)))
+})
+
+export const RegisterMcpServerRequest = Schema.Struct({
+  projectId: Schema.String,
+  name: ServerName,
+  transport: McpTransportConfig
+})
+
+/** A transport as shown back: env keys and header names, never their values. */
+export const McpTransportView = Schema.Union(
+  Schema.Struct({
+    type: Schema.Literal("stdio"),
+    command: Schema.String,
+    args: Schema.Array(Schema.String),
+    envKeys: Schema.Array(Schema.String)
+  }),
+  Schema.Struct({ type: Schema.Literal("http"), url: Schema.String, headerNames: Schema.Array(Schema.String) })
+)
+
+export const McpServerView = Schema.Struct({
+  id: Schema.String,
+  projectId: Schema.String,
+  name: Schema.String,
+  transport: McpTransportView,
+  status: Schema.String,
+  lastError: Schema.NullOr(Schema.String),
+  createdAt: Schema.Date
+})
+
+export const McpServerDetail = Schema.Struct({
+  server: McpServerView,
+  session: McpSessionStatus,
+  tools: Schema.Array(McpToolInfo),
+  resources: Schema.Array(McpResourceInfo),
+  prompts: Schema.Array(McpPromptInfo)
+})
+
+export const RegisterMcpServerResult = Schema.Struct({
+  server: McpServerView,
+  /** The first connection's outcome: registration succeeds even when the server is down. */
+  session: McpSessionStatus,
+  tools: Schema.Array(Schema.String)
+})
+
+const ProjectQuery = Schema.Struct({ projectId: Schema.optional(Schema.String) })
+
+/**
+ * Tools of a project: MCP servers' tools, registered HTTP tools, built-ins;
+ * MCP server registration. Reading needs membership, executing and
+ * registering HTTP tools needs developer, registering an MCP server (which
+ * starts processes) needs admin.
+ */
+export class ToolsApi extends HttpApiGroup.make("tools")
+  .add(
+    HttpApiEndpoint.get("listTools", "/tools")
+      .setUrlParams(ProjectQuery)
+      .addSuccess(Schema.Struct({ tools: Schema.Array(ToolView) }))
+      .addError(NotFound)
+      .addError(Forbidden)
+  )
+  .add(
+    HttpApiEndpoint.post("registerHttpTool", "/tools")
+      .setPayload(RegisterHttpToolRequest)
+      .addSuccess(HttpToolView, { status: 201 })
+      .addError(BadRequest)
+      .addError(NotFound)
+      .addError(Forbidden)
+      .addError(Conflict)
+  )
+  .add(
+    HttpApiEndpoint.post("executeTool", "/tools/:id/execute")
+      .setPath(Schema.Struct({ id: Schema.String }))
+      .setPayload(ExecuteToolRequest)
+      .addSuccess(ToolResult)
+      .addError(NotFound)
+      .addError(Forbidden)
+      .addError(ToolNotFound)
+      .addError(ToolInvalidArguments)
+      .addError(ToolExecutionFailed)
+      .addError(ToolTimeout)
+  )
+  .add(
+    HttpApiEndpoint.get("listMcpServers", "/tools/mcp/servers")
+      .setUrlParams(ProjectQuery)
+      .addSuccess(Schema.Struct({ servers: Schema.Array(McpServerView) }))
+      .addError(NotFound)
+      .addError(Forbidden)
+  )
+  .add(
+    HttpApiEndpoint.get("getMcpServer", "/tools/mcp/servers/:serverId")
+      .setPath(Schema.Struct({ serverId: Schema.String }))
+      .addSuccess(McpServerDetail)
+      .addError(NotFound)
+      .addError(Forbidden)
+      .addError(ToolExecutionFailed)
+  )
+  .add(
+    HttpApiEndpoint.del("deleteMcpServer", "/tools/mcp/servers/:serverId")
+      .setPath(Schema.Struct({ serverId: Schema.String }))
+      .addSuccess(Schema.Void, { status: 204 })
+      .addError(NotFound)
+      .addError(Forbidden)
+  )
+  .add(
+    HttpApiEndpoint.post("registerMcpServer", "/tools/mcp/register")
+      .setPayload(RegisterMcpServerRequest)
+      .addSuccess(RegisterMcpServerResult, { status: 201 })
+      .addError(ToolExecutionFailed)
+      .addError(BadRequest)
+      .addError(NotFound)
+      .addError(Forbidden)
+      .addError(Conflict)
+  )
+  .middleware(Authentication)
+  .annotate(OpenApi.Description, "Tool registry: MCP servers (stdio / Streamable HTTP), HTTP tools, built-ins; safe execution")
+{}

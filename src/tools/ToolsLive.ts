@@ -1,0 +1,14 @@
+import { Layer } from "effect"
+import { McpSessionLive } from "../mcp/McpSessionLive.ts"
+import { ToolCatalogLive, ToolRegistry } from "./ToolRegistry.ts"
+import { McpServerSourceLive } from "./ToolRepo.ts"
+
+/** The McpSession entity, reading server definitions from the registry tables. */
+export const ToolsEntitiesLive = McpSessionLive.pipe(Layer.provide(McpServerSourceLive))
+
+/**
+ * `ToolCatalog` (for agents and workflows) and the `ToolRegistry` behind it
+ * (for the tools HTTP group and `/mcp`): one registry per process. Built-ins
+ * pick up `RagSearch` and `SqlQueryTool` when they are provided below this.
+ */
+export const ToolsServicesLive = ToolCatalogLive.pipe(Layer.provideMerge(ToolRegistry.Default))
