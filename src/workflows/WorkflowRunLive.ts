@@ -31,7 +31,12 @@ export const WorkflowRunLive = WorkflowRun.toLayer(
             onNone: () => "internal error while running the workflow",
             onSome: (e) => e.message
           })
-          if (Option.isNone(failure)) yield* Effect.logError("workflow run died", { runId, cause: Cause.pretty(exit.cause) })
+          if (Option.isNone(failure)) {
+            const defect = Cause.squash(exit.cause)
+            // SqlError keeps the driver's message in `cause`: log it (server side only, never on the wire).
+            const detail = defect instanceof Error && defect.cause instanceof Error ? defect.cause.message : String(defect)
+            yield* Effect.logError("workflow run died", { runId, detail, cause: Cause.pretty(exit.cause) })
+          }
           yield* repo.finish(runId, cancelled ? "cancelled" : "failed", null, cancelled ? "run was cancelled" : message)
           yield* events.publish(projectId, runId, cancelled ? "run.cancelled" : "run.failed", { error: message })
         })

@@ -19,12 +19,13 @@ import { makeTempDir } from "../support/tempDir.ts"
  */
 export const startEngine = async <R>(
   backends: Layer.Layer<R, never, never>,
-  workflows: Partial<AppConfigShape["workflows"]> = {}
+  workflows: Partial<AppConfigShape["workflows"]> = {},
+  overrides: Partial<AppConfigShape> = {}
 ) => {
   const tmp = makeTempDir("wf-engine")
-  await seedDataDir(tmp.dir)
+  if (overrides.databaseUrl === undefined) await seedDataDir(tmp.dir)
   const base = Effect.runSync(Effect.map(AppConfig.config, (c) => c.workflows).pipe(Effect.orDie))
-  const config = AppConfig.layerWith({ dataDir: tmp.dir, workflows: { ...base, ...workflows } })
+  const config = AppConfig.layerWith({ dataDir: tmp.dir, ...overrides, workflows: { ...base, ...workflows } })
   const layer = Layer.mergeAll(WorkflowHostLive, WorkflowRuns.Default, WorkflowRepo.Default, WorkflowDefinitions.Default).pipe(
     Layer.provide(backends),
     Layer.provideMerge(WorkflowEngineLive),

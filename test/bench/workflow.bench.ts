@@ -1,0 +1,129 @@
+/**
+ * Per-step cost of durable workflow runs: steps/s of runs of sequential tool
+ * steps (an in-process tool, so only the engine is measured) through the
+ * durable `WorkflowRun` — each step an Activity persisted as cluster messages
+ * and replies plus its step record — on the embedded PGlite and on the local
+ * PostgreSQL 15. Baseline, side by side: the same steps (template rendering +
+ * tool call) run as plain Effects, no durability.
+ */
+import { Effect, Layer, Option, Redacted } from "effect"
+import { WorkflowRun } from "../../entities/WorkflowRun.ts"
+import { ToolCatalog } from "../../src/tools/ToolCatalog.ts"
+import { runAction } from "../../src/workflows/backends/StepBackends.ts"
+import type { ActionStep } from "../../src/workflows/Definition.ts"
+import { WorkflowDefinitions } from "../../src/workflows/WorkflowDefinitions.ts"
+import { WorkflowRepo } from "../../src/workflows/WorkflowRepo.ts"
+import { newRunId } from "../../src/workflows/WorkflowRuns.ts"
+import { startEngine } from "../workflows/engineHarness.ts"
+import { createTestDatabase } from "../support/postgres.ts"
+import type { BenchResult } from "./BenchResult.ts"
+
+const STEPS = 10
+const RUNS = 12
+const CONCURRENT_RUNS = 4
+
+const Tools = Layer.succeed(ToolCatalog, {
+  list: () => Effect.succeed([]),
+  call: (_p, _name, args) => Effect.succeed({ content: [{ type: "text" as const, text: JSON.stringify(args) }], isError: false })
+})
+
+const definition = {
+  steps: Array.from({ length: STEPS }, (_, i) => ({
+    id: `s${i}`,
+    type: "tool",
+    tool: "echo",
+    arguments: { n: i, prev: i === 0 ? "{{input.seed}}" : `{{steps.s${i - 1}.output.n}}` }
+  }))
+}
+
+const measure = async (label: string, overrides: Parameters<typeof startEngine>[2], concurrentRuns: number) => {
+  const engine = await startEngine(Tools, {}, overrides)
+  try {
+    const checked = await engine.runtime.runPromise(
+      Effect.flatMap(WorkflowDefinitions, (d) => d.check(engine.projectId, definition, null))
+    )
+    const runOnce = (seed: number) =>
+      Effect.gen(function*() {
+        const repo = yield* WorkflowRepo
+        const id = newRunId()
+        yield* repo.createRun({
+          id, workflowId: null, projectId: engine.projectId, version: 1, definition: checked.definition,
+          input: { seed }, trigger: "api", parentRunId: null, depth: 0, idempotencyKey: null, createdBy: null
+        })
+        const output = yield* WorkflowRun.execute({ runId: id })
+        if ((output as { n?: number }).n !== STEPS - 1) return yield* Effect.dieMessage("unexpected run output")
+      })
+    // Warm up: engine registration, prepared statements, JIT.
+    await engine.runtime.runPromise(runOnce(-1))
+    const total = RUNS * STEPS
+    const t0 = performance.now()
+    await engine.runtime.runPromise(Effect.forEach(Array.from({ length: RUNS }, (_, i) => i), runOnce, { discard: true }))
+    const sequentialMs = performance.now() - t0
+    const t1 = performance.now()
+    await engine.runtime.runPromise(
+      Effect.forEach(Array.from({ length: RUNS }, (_, i) => i), runOnce, { concurrency: concurrentRuns, discard: true })
+    )
+    const concurrentMs = performance.now() - t1
+
+    // Baseline: the same steps as plain Effects (render + tool call), no journal.
+    const steps = checked.definition.steps as ReadonlyArray<ActionStep>
+    const plainRun = (seed: number) =>
+      Effect.gen(function*() {
+        const outputs: Record<string, { output: unknown; status: string }> = {}
+        for (const step of steps) {
+          const output = yield* runAction(step, {
+            projectId: engine.projectId, runId: "plain", stepKey: step.id,
+            scope: { input: { seed }, steps: outputs, vars: {}, run: { id: "plain" } }
+          }, undefined)
+          outputs[step.id] = { output, status: "completed" }
+        }
+      }).pipe(Effect.provide(Tools))
+    const t2 = performance.now()
+    await engine.runtime.runPromise(
+      Effect.forEach(Array.from({ length: RUNS }, (_, i) => i), plainRun, { discard: true })
+    )
+    const plainMs = performance.now() - t2
+    const perSec = (ms: number) => (total / ms) * 1000
+    const results: Array<BenchResult> = [
+      {
+        name: `workflow steps/s, ${label}, ${RUNS} runs × ${STEPS} steps, one run at a time`,
+        candidate: { label: "durable", value: perSec(sequentialMs), unit: "steps/s" },
+        baseline: { label: "plain Effect", value: perSec(plainMs), unit: "steps/s" },
+        ratio: perSec(sequentialMs) / perSec(plainMs)
+      },
+      {
+        name: `workflow steps/s, ${label}, ${concurrentRuns} runs at a time`,
+        candidate: { label: "durable", value: perSec(concurrentMs), unit: "steps/s" },
+        baseline: { label: "plain Effect", value: perSec(plainMs), unit: "steps/s" },
+        ratio: perSec(concurrentMs) / perSec(plainMs)
+      },
+      {
+        name: `workflow per-step overhead, ${label}`,
+        candidate: { label: "durable", value: sequentialMs / total, unit: "ms/step" },
+        baseline: { label: "plain Effect", value: plainMs / total, unit: "ms/step" },
+        ratio: (sequentialMs / total) / (plainMs / total)
+      }
+    ]
+    return results
+  } finally {
+    await engine.stop()
+  }
+}
+
+export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
+  const results: Array<BenchResult> = []
+  // The embedded database is one shared session: concurrent runs interleave statements
+  // ("portal does not exist"), so it is measured one run at a time only.
+  results.push(...(await measure("embedded PGlite", {}, 1)).filter((r) => !r.name.includes("runs at a time")))
+  const db = await createTestDatabase("bench_wf")
+  try {
+    // Real Postgres has no pgvector here: the RAG tables are not this benchmark's concern.
+    results.push(...await measure("PostgreSQL 15", {
+      databaseUrl: Option.some(Redacted.make(db.url)),
+      vectorStore: "disabled"
+    }, CONCURRENT_RUNS))
+  } finally {
+    await db.drop()
+  }
+  return results
+}
