@@ -1,4 +1,4 @@
-import { Config, Effect, Option } from "effect"
+import { Config, Effect, Fiber, Option } from "effect"
 import { Delivery } from "../../entities/Delivery.ts"
 import { Conflict, NotFound } from "../http/Errors.ts"
 import type { DeliveryRecord, MessageRequest } from "./Domain.ts"
@@ -51,13 +51,15 @@ export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
       if (!stored.created && (stored.record.to !== req.to || stored.request.text !== req.text)) {
         return yield* new Conflict({ message: "idempotency key already used for a different message" })
       }
-      const deliver = deliveries(id).Deliver({ deliveryId: id })
       if (req.mode === "async") {
         // Persisted before we answer: the entity delivers it even if this process dies now.
         yield* deliveries(id).Deliver({ deliveryId: id }, { discard: true }).pipe(Effect.orDie)
         return (yield* repo.get(id)).pipe(Option.map((s) => s.record), Option.getOrElse(() => stored.record))
       }
-      const replied = yield* deliver.pipe(Effect.orDie, Effect.timeout(config.syncWait), Effect.option)
+      // The call runs in its own fiber: a caller that gives up (timeout, closed connection)
+      // must not interrupt the delivery itself, which would cancel it in the entity.
+      const call = yield* deliveries(id).Deliver({ deliveryId: id }).pipe(Effect.orDie, Effect.forkDaemon)
+      const replied = yield* Fiber.join(call).pipe(Effect.timeout(config.syncWait), Effect.option)
       if (Option.isSome(replied)) return replied.value
       return (yield* repo.get(id)).pipe(Option.map((s) => s.record), Option.getOrElse(() => stored.record))
     })

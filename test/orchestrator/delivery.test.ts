@@ -149,6 +149,28 @@ describe("reliable delivery", () => {
     expect(letter.reason).toContain("unreachable")
   })
 
+  test("a caller that hangs up does not cancel its delivery", async () => {
+    const slowpoke = await register(await startRemoteAgent({
+      name: "Slowpoke",
+      reply: async (m) => {
+        await Bun.sleep(800)
+        return `slow ${m.text}`
+      }
+    }), "slowpoke")
+    const body = JSON.stringify({ projectId: alice.projectId, to: ids.slowpoke, text: "x", idempotencyKey: "hang-up-1" })
+    const aborted = await fetch(`${platform.baseUrl}/orchestrator/message`, {
+      method: "POST",
+      headers: { ...alice.headers, "content-type": "application/json" },
+      body,
+      signal: AbortSignal.timeout(200)
+    }).then(() => false, () => true)
+    expect(aborted).toBe(true)
+    // Asking again with the same key answers from the same delivery, which went through once.
+    const again = await call("POST", "/orchestrator/message", JSON.parse(body))
+    expect(again.body).toMatchObject({ status: "delivered", attempts: 1, reply: { text: "slow x" } })
+    expect(slowpoke.received).toHaveLength(1)
+  })
+
   test("an unknown target → 404, nothing stored", async () => {
     const { status } = await call("POST", "/orchestrator/message", { projectId: alice.projectId, to: "nope", text: "x" })
     expect(status).toBe(404)
