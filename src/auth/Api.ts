@@ -4,7 +4,12 @@ import { Conflict, Unauthorized } from "../http/Errors.ts"
 import { Authentication } from "./Authentication.ts"
 import { Role } from "./CurrentUser.ts"
 
-export const Email = Schema.String.pipe(
+/** Text bound for SQL: PostgreSQL rejects NUL in TEXT, so it is a 400 here rather than a 500 there. */
+export const SqlText = Schema.String.pipe(
+  Schema.filter((s) => !s.includes("\u0000"), { message: () => "must not contain NUL characters" })
+)
+
+export const Email = SqlText.pipe(
   Schema.maxLength(254, { message: () => "email is too long" }),
   Schema.pattern(/^\s*[^\s@]+@[^\s@]+\.[^\s@]+\s*$/, { message: () => "not a valid email address" })
 )
@@ -39,16 +44,16 @@ export const NewPassword = Schema.String.pipe(
 export const RegisterRequest = Schema.Struct({
   email: Email,
   password: NewPassword,
-  displayName: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)))
+  displayName: Schema.optional(SqlText.pipe(Schema.minLength(1), Schema.maxLength(100)))
 })
 
 export const LoginRequest = Schema.Struct({
-  email: Schema.String.pipe(Schema.maxLength(254)),
+  email: SqlText.pipe(Schema.maxLength(254)),
   password: Schema.String.pipe(Schema.maxLength(1024))
 })
 
 export const RefreshRequest = Schema.Struct({
-  refreshToken: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(512))
+  refreshToken: SqlText.pipe(Schema.minLength(1), Schema.maxLength(512))
 })
 
 export const UserView = Schema.Struct({

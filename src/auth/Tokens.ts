@@ -2,12 +2,13 @@ import { Effect, Option, Redacted, Schema } from "effect"
 import * as jose from "jose"
 import { AppConfig } from "../config/AppConfig.ts"
 import { Unauthorized } from "../http/Errors.ts"
+import { SqlText } from "./Api.ts"
 
 /** What the gateway reads out of a verified access token. */
 export const AccessClaims = Schema.Struct({
-  sub: Schema.String.pipe(Schema.minLength(1)),
+  sub: SqlText.pipe(Schema.minLength(1), Schema.maxLength(200)),
   /** Session (refresh-token family) id: absent on tokens of external issuers. */
-  sid: Schema.optional(Schema.String),
+  sid: Schema.optional(SqlText.pipe(Schema.maxLength(200))),
   email: Schema.optional(Schema.String),
   exp: Schema.Number
 })
@@ -62,10 +63,13 @@ export class Tokens extends Effect.Service<Tokens>()("Auth/Tokens", {
       let payload: jose.JWTPayload
       if (header.alg === "HS256") {
         payload = (await jose.jwtVerify(token, secret, { ...options, algorithms: ["HS256"] })).payload
-      } else if (header.alg !== undefined && asymmetric.includes(header.alg) && (publicKey || jwks)) {
-        payload = publicKey && (header.alg === "RS256" || !jwks)
-          ? (await jose.jwtVerify(token, publicKey, { ...options, algorithms: ["RS256"] })).payload
-          : (await jose.jwtVerify(token, jwks!, { ...options, algorithms: asymmetric })).payload
+      } else if (header.alg !== undefined && asymmetric.includes(header.alg)) {
+        const viaKey = publicKey && header.alg === "RS256"
+          ? await jose.jwtVerify(token, publicKey, { ...options, algorithms: ["RS256"] }).catch(() => undefined)
+          : undefined
+        if (viaKey) payload = viaKey.payload
+        else if (jwks) payload = (await jose.jwtVerify(token, jwks, { ...options, algorithms: asymmetric })).payload
+        else return undefined
       } else {
         return undefined
       }

@@ -1,16 +1,18 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "../auth/Authentication.ts"
+import { SqlText } from "../auth/Api.ts"
 import { Role } from "../auth/CurrentUser.ts"
 import { Conflict, Forbidden, NotFound } from "../http/Errors.ts"
 
-const Name = Schema.String.pipe(
+const Name = SqlText.pipe(
   Schema.filter((s) => s.trim().length > 0, { message: () => "name must not be blank" }),
   Schema.maxLength(200)
 )
-const ProjectPath = Schema.Struct({ projectId: Schema.String })
-const MemberPath = Schema.Struct({ projectId: Schema.String, userId: Schema.String })
-const KeyPath = Schema.Struct({ projectId: Schema.String, keyId: Schema.String })
+const Id = SqlText.pipe(Schema.maxLength(200))
+const ProjectPath = Schema.Struct({ projectId: Id })
+const MemberPath = Schema.Struct({ projectId: Id, userId: Id })
+const KeyPath = Schema.Struct({ projectId: Id, keyId: Id })
 
 export const ProjectView = Schema.Struct({
   id: Schema.String,
@@ -30,7 +32,7 @@ export const MemberView = Schema.Struct({
 })
 
 export const AddMemberRequest = Schema.Struct({
-  email: Schema.String.pipe(Schema.maxLength(254)),
+  email: SqlText.pipe(Schema.maxLength(254)),
   role: Role
 })
 

@@ -4,12 +4,15 @@ import { Authenticator } from "../auth/Authenticator.ts"
 import { AuthHttpLive } from "../auth/Http.ts"
 import { Passwords } from "../auth/Passwords.ts"
 import { Principals } from "../auth/Principals.ts"
+import { RequireAuthentication } from "../auth/RequireAuthentication.ts"
 import { SessionRepo } from "../auth/SessionRepo.ts"
 import { Tokens } from "../auth/Tokens.ts"
 import { UserRepo } from "../auth/UserRepo.ts"
 import { ApiKeys } from "./ApiKeys.ts"
 import { ProjectsHttpLive } from "./Http.ts"
 import { ProjectRepo } from "./ProjectRepo.ts"
+import { RateLimiter } from "./RateLimiter.ts"
+import { RateLimitMiddleware } from "./RateLimitMiddleware.ts"
 
 /**
  * One instance of each gateway service per process: the middleware, the
@@ -37,3 +40,12 @@ export const AuthenticationLayer = AuthenticationLive.pipe(Layer.provide(Gateway
 export const GatewayHttpLive = Layer.mergeAll(AuthHttpLive, ProjectsHttpLive).pipe(
   Layer.provide(GatewayServicesLive)
 )
+
+/** Global token-bucket limits per IP and per caller (in Redis when configured). */
+export const RateLimitLive = RateLimitMiddleware.pipe(
+  Layer.provide(RateLimiter.layer),
+  Layer.provide(GatewayServicesLive)
+)
+
+/** For HttpLayerRouter routes (WebSocket, RPC): 401 before the handler, `CurrentUser` inside it. */
+export const RequireAuthenticationLive = RequireAuthentication.layer.pipe(Layer.provide(GatewayServicesLive))

@@ -4,7 +4,8 @@ import {
   HttpLayerRouter,
   HttpServerError,
   HttpServerRequest,
-  HttpServerResponse
+  HttpServerResponse,
+  Multipart
 } from "@effect/platform"
 import { Cause, Effect, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
@@ -30,12 +31,24 @@ export const RequestContextMiddleware = HttpLayerRouter.middleware(
         const started = performance.now()
         // Ties the server span (GET /observability/traces) to the request id clients and logs see.
         yield* Effect.annotateCurrentSpan("request.id", requestId)
-        const response = yield* httpEffect.pipe(
+        // platform-bun's multipart reader dies on a body-less request (null stream): answer it here.
+        const emptyMultipart = request.headers["content-type"]?.toLowerCase().startsWith("multipart/") === true &&
+          (request.headers["content-length"] ?? "0") === "0" && !request.headers["transfer-encoding"]
+        const response = yield* (emptyMultipart
+          ? Effect.succeed(jsonError(400, "BadRequest", "multipart request without a body", { requestId }))
+          : httpEffect).pipe(
           HttpIncomingMessage.withMaxBodySize(maxBody),
           Effect.catchAllDefect((defect) =>
             // A body that is not valid JSON surfaces as a RequestError defect from the decoder.
             HttpServerError.isServerError(defect) && defect._tag === "RequestError" && defect.reason === "Decode"
               ? Effect.succeed(jsonError(400, "BadRequest", "request body is not valid JSON", { requestId }))
+              // A multipart content-type on a JSON endpoint, or a broken/oversized form, is the client's error.
+              : defect instanceof Multipart.MultipartError && defect.reason !== "InternalError"
+              ? Effect.succeed(
+                defect.reason === "Parse"
+                  ? jsonError(400, "BadRequest", "request body is not valid multipart form data", { requestId })
+                  : jsonError(413, "PayloadTooLarge", `multipart body rejected: ${defect.reason}`, { requestId })
+              )
               : Effect.logError("unhandled defect", Cause.die(defect)).pipe(
                 Effect.as(jsonError(500, "InternalError", "internal server error", { requestId }))
               )

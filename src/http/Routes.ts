@@ -3,7 +3,7 @@ import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer } from "effect"
 import { SystemRpcs } from "../../rpc/SystemRpcs.ts"
 import { AppConfig } from "../config/AppConfig.ts"
-import { AuthenticationLayer, GatewayHttpLive, GatewayServicesLive } from "../gateway/GatewayLive.ts"
+import { AuthenticationLayer, GatewayHttpLive, GatewayServicesLive, RateLimitLive, RequireAuthenticationLive } from "../gateway/GatewayLive.ts"
 import { EventsSocketRoute } from "../events/EventsSocket.ts"
 import { HealthHttpLive } from "../health/Http.ts"
 import { ObservabilityHttpLive } from "../observability/Http.ts"
@@ -39,6 +39,8 @@ const RpcRoutes = Layer.mergeAll(
   RpcServer.layerHttpRouter({ group: SystemRpcs, path: "/rpc/ws", protocol: "websocket" }),
   RpcServer.layerHttpRouter({ group: SystemRpcs, path: "/rpc", protocol: "http" })
 ).pipe(
+  // Same tokens as the REST API; `?access_token=` for browsers' WebSockets.
+  Layer.provide(RequireAuthenticationLive),
   Layer.provide(SystemRpcsLive),
   Layer.provide(JobRepo.Default),
   Layer.provide(RpcSerialization.layerNdjson)
@@ -97,5 +99,6 @@ const EventsRoute = EventsSocketRoute.pipe(Layer.provide(GatewayServicesLive))
 
 export const AllRoutes = Layer.mergeAll(ApiRoutes, DocsRoute, RpcRoutes, MetricsRoute, EventsRoute, FallbackRoute, McpRoute).pipe(
   Layer.provide(RequestContextMiddleware),
+  Layer.provide(RateLimitLive),
   Layer.provide(CorsLive)
 )

@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { Option, Redacted } from "effect"
 import * as jose from "jose"
 import { authConfig, signUp, type SignedUp } from "../support/auth.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
+
+// Sign-ups hash passwords (argon2id): slow on a busy CI machine.
+setDefaultTimeout(30_000)
 
 const SECRET = "test-secret-0123456789-abcdefghijklmnop"
 const auth = authConfig({ jwtSecret: Option.some(Redacted.make(SECRET)) })

@@ -4,12 +4,15 @@ import { spawnPlatform, waitFor } from "../support/process.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 
 const tmp = makeTempDir("durability")
+// Both processes accept the same service token (the RPC routes need credentials).
+const serviceToken = `svc-${crypto.randomUUID()}`
+const auth = { authorization: `Bearer ${serviceToken}` }
 afterAll(() => tmp.remove())
 
 const getJob = async (baseUrl: string, jobId: string) => {
   const res = await fetch(`${baseUrl}/rpc`, {
     method: "POST",
-    headers: { "content-type": "application/ndjson" },
+    headers: { "content-type": "application/ndjson", ...auth },
     body: JSON.stringify({ _tag: "Request", id: "1", tag: "GetJob", payload: { jobId }, headers: [] }) + "\n"
   })
   const exit = JSON.parse((await res.text()).trim().split("\n")[0]).exit
@@ -19,14 +22,14 @@ const getJob = async (baseUrl: string, jobId: string) => {
 const submitJob = (baseUrl: string, jobId: string, durationMs: number) =>
   fetch(`${baseUrl}/rpc`, {
     method: "POST",
-    headers: { "content-type": "application/ndjson" },
+    headers: { "content-type": "application/ndjson", ...auth },
     body: JSON.stringify({ _tag: "Request", id: "1", tag: "SubmitJob", payload: { jobId, durationMs }, headers: [] }) + "\n"
   })
 
 describe("persisted entity messages survive a crash", () => {
   test("kill -9 mid-work, restart: the job completes and its data is still there", async () => {
     await seedDataDir(tmp.dir)
-    const env = { DATA_DIR: tmp.dir }
+    const env = { DATA_DIR: tmp.dir, SERVICE_AUTH_TOKEN: serviceToken }
     const first = await spawnPlatform(env)
     const jobId = `crash-${crypto.randomUUID()}`
     try {

@@ -107,5 +107,6 @@ describe("gateway HTTP skeleton", () => {
     } finally {
       await small.stop()
     }
-  })
+    // Starts a second platform: more than the default 5 s on a busy machine.
+  }, 60_000)
 })

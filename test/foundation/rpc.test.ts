@@ -1,20 +1,24 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Chunk, Effect, Stream } from "effect"
 import { SystemRpcs } from "../../rpc/SystemRpcs.ts"
+import { signUp, type SignedUp } from "../support/auth.ts"
 import { runLive } from "../support/effect.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
 import { httpProtocol, withRpcClient, wsProtocol } from "../support/rpcClient.ts"
 import { waitFor } from "../support/process.ts"
 
 let platform: TestPlatform
+let user: SignedUp
 beforeAll(async () => {
   platform = await startPlatform()
-}, 60_000)
+  user = await signUp(platform.baseUrl)
+}, 90_000)
 afterAll(() => platform.stop())
 
 const transports = () => [
-  ["WebSocket", wsProtocol(`${platform.wsUrl}/rpc/ws`)],
-  ["HTTP", httpProtocol(`${platform.baseUrl}/rpc`)]
+  // Browsers cannot set headers on a WebSocket handshake: the token rides in the query.
+  ["WebSocket", wsProtocol(`${platform.wsUrl}/rpc/ws?access_token=${user.token}`)],
+  ["HTTP", httpProtocol(`${platform.baseUrl}/rpc`, user.headers)]
 ] as const
 
 describe("SystemRpcs served over WebSocket and HTTP", () => {
@@ -38,17 +42,18 @@ describe("SystemRpcs served over WebSocket and HTTP", () => {
   test("a job submitted over RPC runs on the DurableJob entity; unknown job is a typed NotFound", async () => {
     const jobId = `rpc-${crypto.randomUUID()}`
     await runLive(
-      withRpcClient(SystemRpcs, wsProtocol(`${platform.wsUrl}/rpc/ws`), (client) =>
+      withRpcClient(SystemRpcs, wsProtocol(`${platform.wsUrl}/rpc/ws?access_token=${user.token}`), (client) =>
         client.SubmitJob({ jobId, durationMs: 10 }))
     )
     await waitFor(async () => {
       const job = await runLive(
-        withRpcClient(SystemRpcs, httpProtocol(`${platform.baseUrl}/rpc`), (client) => client.GetJob({ jobId }))
+        withRpcClient(SystemRpcs, httpProtocol(`${platform.baseUrl}/rpc`, user.headers), (client) =>
+          client.GetJob({ jobId }))
       )
       return job.status === "completed" && job.attempts === 1
     }, 15_000)
     const missing = await runLive(
-      withRpcClient(SystemRpcs, httpProtocol(`${platform.baseUrl}/rpc`), (client) =>
+      withRpcClient(SystemRpcs, httpProtocol(`${platform.baseUrl}/rpc`, user.headers), (client) =>
         Effect.flip(client.GetJob({ jobId: "nope" })))
     )
     expect(missing._tag).toBe("NotFound")
@@ -58,11 +63,24 @@ describe("SystemRpcs served over WebSocket and HTTP", () => {
     // Bypass the typed client (it validates before sending) to exercise the server's decoding.
     const res = await fetch(`${platform.baseUrl}/rpc`, {
       method: "POST",
-      headers: { "content-type": "application/ndjson" },
+      headers: { "content-type": "application/ndjson", ...user.headers },
       body: JSON.stringify({ _tag: "Request", id: "1", tag: "Ticks", payload: { count: 0, intervalMs: 1 }, headers: [] }) + "\n"
     })
     const text = await res.text()
     expect(text).toContain("Expected a number between 1 and 1000")
     expect(text).toContain("\"_tag\":\"Exit\"")
+  })
+
+  test("without a token: 401 over HTTP and before the WebSocket upgrade", async () => {
+    const res = await fetch(`${platform.baseUrl}/rpc`, {
+      method: "POST",
+      headers: { "content-type": "application/ndjson" },
+      body: JSON.stringify({ _tag: "Request", id: "1", tag: "Ping", payload: {}, headers: [] }) + "\n"
+    })
+    expect(res.status).toBe(401)
+    const upgrade = await fetch(`${platform.baseUrl}/rpc/ws`, {
+      headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": btoa("0123456789abcdef") }
+    })
+    expect(upgrade.status).toBe(401)
   })
 })

@@ -1,0 +1,36 @@
+import { HttpLayerRouter, HttpServerRequest } from "@effect/platform"
+import { Effect, Either } from "effect"
+import { jsonError } from "../http/ErrorResponses.ts"
+import { Authenticator, credentialsFrom } from "./Authenticator.ts"
+import { CurrentUser } from "./CurrentUser.ts"
+
+/**
+ * The caller of a raw route (WebSocket upgrade, RPC, streaming endpoint):
+ * same tokens as the HttpApi middleware, plus `?access_token=` because
+ * browsers cannot set headers on a WebSocket handshake.
+ */
+export const authenticateRequest = Effect.gen(function*() {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const authenticator = yield* Authenticator
+  return yield* authenticator.authenticate(credentialsFrom(request, { allowQuery: true }))
+})
+
+/**
+ * Route middleware for HttpLayerRouter routes: answers 401 before the
+ * handler (so before any WebSocket upgrade) and provides `CurrentUser`.
+ * Use: `MyRoutes.pipe(Layer.provide(RequireAuthenticationLive))` (src/gateway/GatewayLive.ts).
+ */
+export const RequireAuthentication = HttpLayerRouter.middleware<{ provides: CurrentUser }>()(
+  Effect.gen(function*() {
+    const authenticator = yield* Authenticator
+    return (httpEffect) =>
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const principal = yield* Effect.either(
+          authenticator.authenticate(credentialsFrom(request, { allowQuery: true }))
+        )
+        if (Either.isLeft(principal)) return jsonError(401, "Unauthorized", principal.left.message)
+        return yield* Effect.provideService(httpEffect, CurrentUser, principal.right)
+      })
+  })
+)

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
+import { Effect, ManagedRuntime, Option, Redacted } from "effect"
+import { RateLimiter } from "../../src/gateway/RateLimiter.ts"
+import { authConfig, signUp } from "../support/auth.ts"
+import { startPlatform, type TestPlatform } from "../support/platform.ts"
+
+// Sign-ups hash passwords (argon2id): slow on a busy CI machine.
+setDefaultTimeout(30_000)
+
+const REDIS_URL = "redis://127.0.0.1:6379"
+
+/** A prefix no other test (or earlier run) shares, so buckets start full. */
+const uniquePrefix = () => `ratelimit-test:${crypto.randomUUID()}:`
+
+let platform: TestPlatform
+
+beforeAll(async () => {
+  platform = await startPlatform({
+    auth: authConfig({
+      // The HTTP path runs on Redis here; the in-memory store is checked directly below.
+      redisUrl: Option.some(Redacted.make(REDIS_URL)),
+      rateLimitKeyPrefix: uniquePrefix(),
+      rateLimitIpPerSecond: 1,
+      rateLimitIpBurst: 40,
+      rateLimitUserPerSecond: 0.2,
+      rateLimitUserBurst: 5
+    })
+  })
+}, 90_000)
+afterAll(() => platform.stop())
+
+const me = (headers: Record<string, string> = {}) => fetch(`${platform.baseUrl}/auth/me`, { headers })
+
+describe("HTTP rate limits (Redis-backed)", () => {
+  test("per user: the 6th request of a 5-token bucket → 429 with Retry-After; another user is unaffected", async () => {
+    const [alice, bob] = await Promise.all([signUp(platform.baseUrl), signUp(platform.baseUrl)])
+    for (let i = 0; i < 5; i++) expect((await me(alice.headers)).status).toBe(200)
+    const limited = await me(alice.headers)
+    expect(limited.status).toBe(429)
+    // 0.2 tokens/s: the next one is ~5 s away.
+    const retryAfter = Number(limited.headers.get("retry-after"))
+    expect(retryAfter).toBeGreaterThanOrEqual(4)
+    expect(retryAfter).toBeLessThanOrEqual(6)
+    expect(await limited.json()).toMatchObject({ _tag: "TooManyRequests", retryAfterSeconds: retryAfter })
+    expect((await me(bob.headers)).status).toBe(200)
+  })
+
+  test("per IP: anonymous floods hit 429; health checks are never limited; tokens refill", async () => {
+    let limited: Response | undefined
+    for (let i = 0; i < 60 && limited === undefined; i++) {
+      const res = await me()
+      if (res.status === 429) limited = res
+      else expect(res.status).toBe(401)
+    }
+    expect(limited).toBeDefined()
+    expect(Number(limited!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+    expect((await fetch(`${platform.baseUrl}/health`)).status).toBe(200)
+    await Bun.sleep(Number(limited!.headers.get("retry-after")) * 1000 + 100)
+    expect((await me()).status).toBe(401)
+  })
+})
+
+describe("token bucket stores", () => {
+  const bucket = { rate: 2, burst: 3 }
+  const spend = (rt: ManagedRuntime.ManagedRuntime<RateLimiter, never>, key: string, n: number) =>
+    rt.runPromise(Effect.forEach(Array.from({ length: n }), () => RateLimiter.consume(key, bucket)))
+
+  test("in-memory: burst, then refusal with the time to the next token", async () => {
+    const rt = ManagedRuntime.make(RateLimiter.memory)
+    try {
+      const decisions = await spend(rt, "k", 4)
+      expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false])
+      expect(decisions[3].retryAfterMs).toBeGreaterThan(0)
+      expect(decisions[3].retryAfterMs).toBeLessThanOrEqual(500)
+      expect((await spend(rt, "other", 1))[0].allowed).toBe(true)
+    } finally {
+      await rt.dispose()
+    }
+  })
+
+  test("Redis: two gateway nodes (two clients) share one bucket", async () => {
+    const prefix = uniquePrefix()
+    const nodeA = ManagedRuntime.make(RateLimiter.redis(REDIS_URL, prefix))
+    const nodeB = ManagedRuntime.make(RateLimiter.redis(REDIS_URL, prefix))
+    try {
+      expect((await spend(nodeA, "user:1", 2)).every((d) => d.allowed)).toBe(true)
+      const [third, fourth] = await spend(nodeB, "user:1", 2)
+      expect(third.allowed).toBe(true)
+      expect(fourth.allowed).toBe(false)
+      expect(fourth.retryAfterMs).toBeGreaterThan(0)
+      expect(fourth.retryAfterMs).toBeLessThanOrEqual(500)
+      // Refills on Redis' clock: after 600 ms at 2/s there is a token again.
+      await Bun.sleep(600)
+      expect((await spend(nodeA, "user:1", 1))[0].allowed).toBe(true)
+    } finally {
+      await Promise.all([nodeA.dispose(), nodeB.dispose()])
+    }
+  })
+
+  test("Redis unreachable: fail open rather than take the API down", async () => {
+    const rt = ManagedRuntime.make(RateLimiter.redis("redis://127.0.0.1:1", uniquePrefix()))
+    try {
+      expect((await spend(rt, "k", 1))[0].allowed).toBe(true)
+    } finally {
+      await rt.dispose()
+    }
+  })
+})
