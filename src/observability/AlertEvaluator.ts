@@ -1,5 +1,7 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { Duration, Effect, Layer, Metric, Schedule } from "effect"
+import { SqlClient } from "@effect/sql"
+import type { Connection } from "@effect/sql/SqlConnection"
+import { Duration, Effect, ExecutionStrategy, Exit, Layer, Metric, Option, Schedule, Scope } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { type AlertRule, AlertRepo, type AlertStateRow } from "./AlertRepo.ts"
 import { AlertMetrics } from "./Metrics.ts"
@@ -68,12 +70,60 @@ export const breached = (comparison: AlertRule["comparison"], value: number, thr
   }
 }
 
+/** Advisory-lock key of the alert evaluator ("alrt"). */
+const EVALUATOR_LOCK = 0x616c7274
+
+/**
+ * Whether this process is the cluster's alert evaluator: on a shared Postgres
+ * every node would otherwise evaluate the same rules and flap their state, so
+ * the holder of a session advisory lock (on a connection reserved for it)
+ * evaluates, and another node takes over when that session ends. The embedded
+ * database is a single process: always the evaluator.
+ */
+export const makeLeadership = Effect.gen(function*() {
+  const config = yield* AppConfig
+  if (Option.isNone(config.databaseUrl)) return Effect.succeed(true)
+  const sql = yield* SqlClient.SqlClient
+  const scope = yield* Effect.scope
+  let held: { readonly conn: Connection; readonly scope: Scope.CloseableScope } | undefined
+  let leader = false
+  const release = Effect.suspend(() => {
+    const h = held
+    held = undefined
+    leader = false
+    if (h === undefined) return Effect.void
+    // The reserved connection goes back to the pool, not away: drop the session's lock first.
+    return h.conn.execute("SELECT pg_advisory_unlock_all()", [], undefined).pipe(
+      Effect.ignore,
+      Effect.zipRight(Scope.close(h.scope, Exit.void))
+    )
+  })
+  yield* Effect.addFinalizer(() => release)
+  return Effect.gen(function*() {
+    if (held === undefined) {
+      const connScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+      const conn = yield* Scope.extend(sql.reserve, connScope)
+      held = { conn, scope: connScope }
+    }
+    // Once acquired the lock is held by this session for good: check the session is still alive.
+    const rows = yield* held.conn.execute(
+      leader ? "SELECT true AS locked" : "SELECT pg_try_advisory_lock($1) AS locked",
+      leader ? [] : [EVALUATOR_LOCK],
+      undefined
+    )
+    leader = (rows[0] as { locked?: boolean } | undefined)?.locked === true
+    return leader
+  }).pipe(Effect.catchAll(() => Effect.as(release, false)))
+})
+
 /**
  * Evaluates every enabled rule each ALERT_EVAL_INTERVAL_MS against this
  * process's metrics. A rule that starts breaching opens an incident and POSTs
  * one `firing` notification; when it stops, one `resolved`. The state and what
  * the webhook was last told live in alert_states, so a restart neither repeats
  * nor loses a notification; a failed delivery is retried on the next tick.
+ * One node of a cluster evaluates (see makeLeadership), against its own
+ * process metrics plus the cluster-wide ones read from SQL.
  */
 export const AlertEvaluatorLive = Layer.scopedDiscard(
   Effect.gen(function*() {
@@ -82,6 +132,7 @@ export const AlertEvaluatorLive = Layer.scopedDiscard(
     const exposition = yield* MetricsExposition
     const client = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)
     const history = new Map<string, Array<Point>>()
+    const isLeader = yield* makeLeadership
 
     const notify = (rule: AlertRule, state: AlertStateRow, now: Date) =>
       HttpClientRequest.post(rule.webhookUrl).pipe(
@@ -157,6 +208,7 @@ export const AlertEvaluatorLive = Layer.scopedDiscard(
       }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("alert evaluation failed", cause)))
 
     const tick = Effect.gen(function*() {
+      if (!(yield* isLeader)) return history.clear()
       const rules = yield* repo.list("all", true)
       if (rules.length === 0) return
       const states = yield* repo.states
