@@ -1,0 +1,81 @@
+/**
+ * Authenticated `GET /auth/me` on the whole platform (request ids, CORS,
+ * per-IP + per-user token buckets, JWT verification, principal lookup,
+ * HttpApi encoding) vs a bare `Bun.serve` hello-world, both loaded by the
+ * same autocannon (a separate Node process, so the load generator does not
+ * share the servers' event loop), alternated in one run.
+ */
+import * as path from "node:path"
+import type { BenchResult } from "./BenchResult.ts"
+import { authConfig, signUp } from "../support/auth.ts"
+import { startPlatform } from "../support/platform.ts"
+
+const AUTOCANNON = path.resolve(import.meta.dir, "../../node_modules/autocannon/autocannon.js")
+const CONNECTIONS = 50
+const SECONDS = Number(process.env.GATEWAY_BENCH_SECONDS ?? 8)
+
+interface Load {
+  readonly requestsPerSecond: number
+  readonly p99Ms: number
+  readonly non2xx: number
+  readonly errors: number
+}
+
+const autocannon = async (url: string, headers: Record<string, string>, seconds: number): Promise<Load> => {
+  const args = [AUTOCANNON, "-j", "-c", String(CONNECTIONS), "-d", String(seconds)]
+  for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`)
+  const proc = Bun.spawn(["node", ...args, url], { stdout: "pipe", stderr: "ignore" })
+  const out = await new Response(proc.stdout).text()
+  await proc.exited
+  const result = JSON.parse(out)
+  return {
+    requestsPerSecond: result.requests.average,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors
+  }
+}
+
+export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
+  const hello = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("hello world") })
+  // Limits stay in the request path (their cost is measured) but far above what one machine can send.
+  const platform = await startPlatform({
+    auth: authConfig({ rateLimitIpPerSecond: 1e9, rateLimitIpBurst: 1e9, rateLimitUserPerSecond: 1e9, rateLimitUserBurst: 1e9 })
+  })
+  try {
+    const user = await signUp(platform.baseUrl)
+    const baselineUrl = `http://127.0.0.1:${hello.port}/`
+    const candidateUrl = `${platform.baseUrl}/auth/me`
+    // Warm-up: JIT, connection pools, the token and principal caches.
+    await autocannon(baselineUrl, {}, 2)
+    await autocannon(candidateUrl, user.headers, 2)
+
+    const baseline: Array<Load> = []
+    const candidate: Array<Load> = []
+    // Alternate so drifting machine load hits both sides alike.
+    for (let round = 0; round < 2; round++) {
+      baseline.push(await autocannon(baselineUrl, {}, SECONDS / 2))
+      candidate.push(await autocannon(candidateUrl, user.headers, SECONDS / 2))
+    }
+    const bad = candidate.reduce((n, l) => n + l.non2xx + l.errors, 0)
+    if (bad > 0) throw new Error(`${bad} candidate requests were not 2xx: the benchmark would measure errors`)
+
+    const mean = (xs: ReadonlyArray<Load>) => xs.reduce((s, l) => s + l.requestsPerSecond, 0) / xs.length
+    const cand = mean(candidate)
+    const base = mean(baseline)
+    const ratio = cand / base
+    return [{
+      name: `gateway: authenticated GET /auth/me vs Bun.serve hello (autocannon -c ${CONNECTIONS}, p99 ${
+        Math.max(...candidate.map((l) => l.p99Ms))
+      } ms vs ${Math.max(...baseline.map((l) => l.p99Ms))} ms)`,
+      candidate: { label: "GET /auth/me", value: cand, unit: "req/s" },
+      baseline: { label: "Bun.serve hello", value: base, unit: "req/s" },
+      ratio,
+      target: ">= 0.5x",
+      met: ratio >= 0.5
+    }]
+  } finally {
+    hello.stop(true)
+    await platform.stop()
+  }
+}
