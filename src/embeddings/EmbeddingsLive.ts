@@ -161,7 +161,7 @@ const providerFor = Effect.gen(function*() {
 })
 
 /** `Embeddings` + `EmbeddingsStats` from an `EmbeddingsConfig`. */
-export const EmbeddingsFromConfig = Layer.effectContext(
+export const EmbeddingsFromConfig = Layer.scopedContext(
   Effect.map(providerFor, ({ embeddings, stats }) =>
     Context.make(Embeddings, embeddings).pipe(Context.add(EmbeddingsStats, stats)))
 )

@@ -1,12 +1,11 @@
 import { GoogleGenerativeAI } from "@google/generative-ai"
-import { env, type FeatureExtractionPipeline, pipeline } from "@huggingface/transformers"
 import { Effect, Option, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import OpenAI from "openai"
 import { EmbeddingsError } from "./Embeddings.ts"
 import type { EmbeddingsConfigShape } from "./EmbeddingsConfig.ts"
-import { ensureGloveModel, GLOVE_DIMENSION, GLOVE_MODEL_ID } from "./model/GloveModel.ts"
+import { GLOVE_DIMENSION, GLOVE_MODEL_ID } from "./model/GloveModel.ts"
 
 /**
  * A raw embedder: one batch in, one vector per text out (not yet normalised).
@@ -45,8 +44,9 @@ const dimensionFor = (config: EmbeddingsConfigShape, model: string) =>
   })
 
 /**
- * transformers.js on onnxruntime, offline: the GloVe-derived default (built
- * on first use) or the model directory EMBEDDINGS_MODEL_PATH names.
+ * transformers.js on onnxruntime, offline, in a worker thread: the
+ * GloVe-derived default (built on first use) or the model directory
+ * EMBEDDINGS_MODEL_PATH names (e.g. all-MiniLM-L6-v2).
  */
 export const localProvider = (config: EmbeddingsConfigShape) =>
   Effect.gen(function*() {
@@ -68,31 +68,68 @@ export const localProvider = (config: EmbeddingsConfigShape) =>
           )
         })
     })
-    // Loaded on first use, not at start-up: building the default model takes seconds
+    // Started on first use, not at start-up: building the default model takes seconds
     // the first time, and most processes (and tests) never embed anything.
-    let loading: Promise<FeatureExtractionPipeline> | undefined
-    const load = () => {
-      loading ??= (async () => {
-        if (id === GLOVE_MODEL_ID) ensureGloveModel(root)
-        // Offline only: a missing file is an error, never a download.
-        env.allowRemoteModels = false
-        env.allowLocalModels = true
-        env.localModelPath = root
-        return pipeline("feature-extraction", id, { dtype: "fp32", local_files_only: true })
-      })().catch((e) => {
-        loading = undefined
-        throw new EmbeddingsError({ reason: "Unavailable", message: `could not load the local embedding model ${id}`, cause: e })
-      })
-      return loading
+    let worker: Promise<Worker> | undefined
+    let nextId = 0
+    const pending = new Map<number, { resolve: (v: Float32Array) => void; reject: (e: unknown) => void }>()
+    const failAll = (error: unknown) => {
+      for (const p of pending.values()) p.reject(error)
+      pending.clear()
     }
+    const start = () => {
+      worker ??= new Promise<Worker>((resolve, reject) => {
+        // ref: false — never the reason a process stays alive.
+        const w = new Worker(new URL("./LocalEmbedWorker.ts", import.meta.url).href, { ref: false })
+        w.onmessage = (event: MessageEvent) => {
+          const m = event.data as
+            | { type: "ready" }
+            | { type: "error"; message: string }
+            | { type: "result"; requestId: number; data?: Float32Array; error?: string }
+          if (m.type === "ready") resolve(w)
+          else if (m.type === "error") {
+            worker = undefined
+            w.terminate()
+            reject(new Error(m.message))
+          } else {
+            const p = pending.get(m.requestId)
+            pending.delete(m.requestId)
+            if (m.data) p?.resolve(m.data)
+            else p?.reject(new Error(m.error))
+          }
+        }
+        w.onerror = (event) => {
+          // A crashed worker is replaced on the next call.
+          worker = undefined
+          const error = new Error(`embedding worker crashed: ${event.message}`)
+          failAll(error)
+          reject(error)
+        }
+        w.postMessage({ type: "init", root, id, build: id === GLOVE_MODEL_ID })
+      })
+      return worker
+    }
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(async () => {
+        const w = worker
+        worker = undefined
+        failAll(new Error("embedder closed"))
+        if (w) (await w.catch(() => undefined))?.terminate()
+      })
+    )
     return {
       provider: "local",
       modelId: id.startsWith("local/") ? id : `local/${id}`,
       dimension,
       embedBatch: async (texts) => {
-        const extractor = await load()
-        const out = await extractor([...texts], { pooling: "mean", normalize: true })
-        const data = out.data as Float32Array
+        const w = await start().catch((e) => {
+          throw new EmbeddingsError({ reason: "Unavailable", message: `could not load the local embedding model ${id}`, cause: e })
+        })
+        const requestId = nextId++
+        const data = await new Promise<Float32Array>((resolve, reject) => {
+          pending.set(requestId, { resolve, reject })
+          w.postMessage({ type: "embed", requestId, texts: [...texts] })
+        })
         return texts.map((_, i) => data.subarray(i * dimension, (i + 1) * dimension))
       }
     } satisfies EmbeddingProvider

@@ -103,11 +103,16 @@ export class DocumentIngestion extends Effect.Service<DocumentIngestion>()("Rag/
       for (let i = stored; i < chunks.length; i += config.ingestBatchSize) {
         batches.push(chunks.slice(i, i + config.ingestBatchSize))
       }
+      // Local models re-embed faster than the database can look vectors up; paid
+      // providers do not: only their vectors go to the persistent cache.
+      const persistentCache = !embeddings.modelId.startsWith("local/")
       const embedBatch = (batch: ReadonlyArray<Chunk>) =>
         Effect.gen(function*() {
           const texts = batch.map(embeddingText)
           const hashes = texts.map(contentHash)
-          const cached = yield* repo.cacheGet(embeddings.modelId, hashes)
+          const cached = persistentCache
+            ? yield* repo.cacheGet(embeddings.modelId, hashes)
+            : new Map<string, Float32Array>()
           const missing = texts.flatMap((t, i) => (cached.has(hashes[i]) ? [] : [i]))
           const fresh = yield* embeddings.embed(missing.map((i) => texts[i])).pipe(
             // A provider asking us to slow down is not a reason to fail the document.
@@ -118,19 +123,25 @@ export class DocumentIngestion extends Effect.Service<DocumentIngestion>()("Rag/
           )
           const added = missing.map((i, j) => ({ hash: hashes[i], embedding: fresh[j] }))
           for (const a of added) cached.set(a.hash, a.embedding)
-          return { added, rows: batch.map((c, i) => ({ ...c, contentHash: hashes[i], embedding: cached.get(hashes[i])! })) }
+          return {
+            added: persistentCache ? added : [],
+            rows: batch.map((c, i) => ({ ...c, contentHash: hashes[i], embedding: cached.get(hashes[i])! }))
+          }
         })
-      // Embedding batch n+1 (onnxruntime threads / provider I/O) overlaps writing batch n.
+      // Embedding batch n+1 (in the embedder's worker thread, or provider I/O) overlaps writing batch n.
       yield* Stream.fromIterable(batches).pipe(
         Stream.mapEffect(embedBatch),
         Stream.buffer({ capacity: 2 }),
         Stream.runForEach(({ added, rows }) =>
           Effect.gen(function*() {
             yield* repo.sql.withTransaction(
-              Effect.zipRight(repo.insertChunks(target, rows), repo.cachePut(embeddings.modelId, added))
+              Effect.all([
+                repo.insertChunks(target, rows),
+                repo.cachePut(embeddings.modelId, added),
+                repo.setStatus(documentId, { status: "processing", chunksEmbedded: stored + rows.length })
+              ], { discard: true })
             ).pipe(Effect.orDie)
             stored += rows.length
-            yield* repo.setStatus(documentId, { status: "processing", chunksEmbedded: stored })
             yield* publish(doc, "rag.ingestion.progress", { chunkCount: chunks.length, chunksEmbedded: stored })
           })
         )

@@ -7,6 +7,8 @@ export interface RagConfigShape {
   readonly chunkOverlapTokens: number
   /** Chunks embedded and written per step of an ingestion (one progress event each). */
   readonly ingestBatchSize: number
+  /** HNSW candidate list size at query time (pgvector hnsw.ef_search): recall vs latency. */
+  readonly hnswEfSearch: number
 }
 
 export class RagConfig extends Context.Tag("Rag/RagConfig")<RagConfig, RagConfigShape>() {
@@ -14,7 +16,8 @@ export class RagConfig extends Context.Tag("Rag/RagConfig")<RagConfig, RagConfig
     maxDocumentBytes: Config.integer("RAG_MAX_DOCUMENT_BYTES").pipe(Config.withDefault(10 * 1024 * 1024)),
     chunkMaxTokens: Config.integer("RAG_CHUNK_TOKENS").pipe(Config.withDefault(200)),
     chunkOverlapTokens: Config.integer("RAG_CHUNK_OVERLAP_TOKENS").pipe(Config.withDefault(40)),
-    ingestBatchSize: Config.integer("RAG_INGEST_BATCH").pipe(Config.withDefault(64))
+    ingestBatchSize: Config.integer("RAG_INGEST_BATCH").pipe(Config.withDefault(64)),
+    hnswEfSearch: Config.integer("RAG_HNSW_EF_SEARCH").pipe(Config.withDefault(100))
   })
 
   static readonly layer = Layer.effect(RagConfig, RagConfig.config)

@@ -2,6 +2,7 @@ import { Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { VectorSupport } from "../db/VectorSupport.ts"
 import { Embeddings } from "../embeddings/Embeddings.ts"
+import { RagConfig } from "./RagConfig.ts"
 import { RagRepo, toVectorLiteral } from "./RagRepo.ts"
 import {
   RagSearch,
@@ -46,7 +47,21 @@ export const makeRagSearch = Effect.gen(function*() {
   const repo = yield* RagRepo
   const embeddings = yield* Embeddings
   const enabled = yield* ragEnabled
+  const config = yield* RagConfig
   const sql = repo.sql
+  // A project's collection for this model never changes id once created: remember found ones.
+  const collections = new Map<string, string>()
+  const collectionOf = (projectId: string) =>
+    collections.has(projectId)
+      ? Effect.succeed(collections.get(projectId))
+      : sql<{ id: string }>`
+          SELECT id FROM rag_collections WHERE project_id = ${projectId} AND model_id = ${embeddings.modelId}`.pipe(
+          Effect.orDie,
+          Effect.map((rows) => {
+            if (rows.length > 0) collections.set(projectId, rows[0].id)
+            return rows[0]?.id
+          })
+        )
 
   const run = (request: SearchRequest, options: { readonly exact: boolean }) =>
     Effect.gen(function*() {
@@ -56,9 +71,8 @@ export const makeRagSearch = Effect.gen(function*() {
       if (!enabled) return yield* new RagUnavailable({ message: disabledMessage })
       const modelId = embeddings.modelId
       const d = Math.trunc(embeddings.dimension)
-      const collection = yield* sql<{ id: string }>`
-        SELECT id FROM rag_collections WHERE project_id = ${request.projectId} AND model_id = ${modelId}`.pipe(Effect.orDie)
-      if (collection.length === 0) return new SearchResult({ query: request.query, mode, modelId, hits: [], tookMs: 0 })
+      const collectionId = yield* collectionOf(request.projectId)
+      if (collectionId === undefined) return new SearchResult({ query: request.query, mode, modelId, hits: [], tookMs: 0 })
       const [queryVector] = yield* embeddings.embed([request.query]).pipe(
         Effect.mapError((e) => new RagUnavailable({ message: `the embedding model is unavailable: ${e.message}` }))
       )
@@ -68,7 +82,7 @@ export const makeRagSearch = Effect.gen(function*() {
       const filters = request.filters ?? {}
       const where = [
         sql`c.project_id = ${request.projectId}`,
-        sql`c.collection_id = ${collection[0].id}`,
+        sql`c.collection_id = ${collectionId}`,
         ...(filters.documentIds && filters.documentIds.length > 0 ? [sql`c.document_id IN ${sql.in(filters.documentIds)}`] : []),
         ...(filters.contentTypes && filters.contentTypes.length > 0
           ? [sql`c.document_id IN (SELECT id FROM rag_documents WHERE project_id = ${request.projectId}
@@ -94,10 +108,11 @@ export const makeRagSearch = Effect.gen(function*() {
             ORDER BY score DESC LIMIT ${candidates}) s`
       const rows = yield* sql.withTransaction(
         Effect.gen(function*() {
-          if (options.exact) yield* sql`SET LOCAL enable_indexscan = off`
+          // Transaction-local settings (one round trip): the embedded database is one shared session.
+          if (options.exact) yield* sql`SELECT set_config('enable_indexscan', 'off', true)`
           else {
-            yield* sql.unsafe(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(candidates, 100))}`)
-            yield* sql`SET LOCAL hnsw.iterative_scan = relaxed_order`
+            const ef = String(Math.min(1000, Math.max(candidates, config.hnswEfSearch)))
+            yield* sql`SELECT set_config('hnsw.ef_search', ${ef}, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`
           }
           return yield* sql<Row>`
             WITH v AS (${vectorCte}), t AS (${textCte}),

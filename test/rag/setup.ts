@@ -28,7 +28,7 @@ export const makeRagRuntime = async (rag: Partial<RagConfigShape> = {}) => {
     Layer.provideMerge(RagConfig.layerWith(rag)),
     Layer.provideMerge(VectorSupport.Default),
     Layer.provideMerge(db),
-    Layer.provide(AppConfig.layerWith({ dataDir: tmp.dir })),
+    Layer.provideMerge(AppConfig.layerWith({ dataDir: tmp.dir })),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
   )
   const runtime = ManagedRuntime.make(layer)
