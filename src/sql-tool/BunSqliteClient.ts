@@ -12,8 +12,6 @@ import { Effect, Scope } from "effect"
  * SQLITE_OPEN_READONLY and `query_only`, so the engine itself refuses writes.
  */
 export interface BunSqliteClient extends SqlClient.SqlClient {
-  /** sqlite3_stmt_readonly: the engine's own verdict on whether a statement writes. */
-  readonly isReadOnlyStatement: (sql: string) => Effect.Effect<boolean, SqlError.SqlError>
   /** Rows changed by the last write on this handle. */
   readonly changes: Effect.Effect<number, SqlError.SqlError>
 }
@@ -81,18 +79,6 @@ export const makeBunSqlite = (options: BunSqliteOptions) =>
       spanAttributes: [["db.system.name", "sqlite"]]
     })
     const extra = {
-      isReadOnlyStatement: (sql: string) =>
-        Effect.try({
-          try: () => {
-            const statement = db.prepare(sql)
-            try {
-              return statement.readonly
-            } finally {
-              statement.finalize()
-            }
-          },
-          catch: fail("Failed to prepare statement")
-        }),
       changes: Effect.try({
         try: () => Number((db.query("SELECT changes() AS n").get() as { n: number }).n),
         catch: fail("Failed to read changes")

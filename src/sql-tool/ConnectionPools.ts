@@ -11,6 +11,7 @@ import { makeMssqlDriver } from "./MssqlDriver.ts"
 import { makeMysqlDriver } from "./MysqlDriver.ts"
 import { makePgDriver } from "./PgDriver.ts"
 import { makeSqliteDriver } from "./SqliteDriver.ts"
+import { makeSqliteWorkerRunner } from "./SqliteWorkerRunner.ts"
 import { SqlToolConfig } from "./SqlToolConfig.ts"
 
 interface Entry {
@@ -61,7 +62,7 @@ const openDriver = (target: ConnectionTarget, writable: boolean, poolSize: numbe
         return Effect.gen(function*() {
           const reader = yield* makeBunSqlite({ filename: target.filename, readonly: true })
           const writer = writable ? yield* makeBunSqlite({ filename: target.filename, readonly: false }) : undefined
-          return makeSqliteDriver(reader, writer)
+          return makeSqliteDriver(reader, writer, yield* makeSqliteWorkerRunner(target.filename))
         })
       case "mssql":
         return Effect.map(

@@ -1,6 +1,7 @@
 import type { SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import type { BunSqliteClient } from "./BunSqliteClient.ts"
+import type { SqliteWorkerRunner } from "./SqliteWorkerRunner.ts"
 import { type PlanHint, QueryFailed, type TableInfo } from "./Domain.ts"
 import {
   type Driver,
@@ -15,30 +16,26 @@ import {
 const quoteIdent = (name: string) => `"${name.replaceAll("\"", "\"\"")}"`
 
 /**
- * SQLite through two handles on the same file: reads use one opened
- * SQLITE_OPEN_READONLY with `query_only`, and SQLite's own
- * sqlite3_stmt_readonly verdict is checked before running; writes (writable
- * connections only) use a read-write handle in a transaction.
- *
- * Gap: bun:sqlite runs a statement synchronously, so a statement timeout
- * cannot interrupt it; the row cap (LIMIT on the wrapped query) bounds what
- * is returned, not how long an aggregate over a huge table runs.
+ * SQLite. User reads run in a worker thread on a handle opened
+ * SQLITE_OPEN_READONLY with `query_only`, after SQLite's own
+ * sqlite3_stmt_readonly verdict; the worker is terminated at the statement
+ * timeout. Schema and EXPLAIN use a read-only handle on this thread (bounded
+ * work); writes (admins, writable connections) use a read-write handle in a
+ * transaction on this thread, so they have no statement timeout.
  */
-export const makeSqliteDriver = (reader: BunSqliteClient, writer: BunSqliteClient | undefined): Driver => {
+export const makeSqliteDriver = (
+  reader: BunSqliteClient,
+  writer: BunSqliteClient | undefined,
+  runner: SqliteWorkerRunner
+): Driver => {
   const q = (client: BunSqliteClient, sql: string, params: ReadonlyArray<unknown> = []) =>
     client.unsafe<Record<string, unknown>>(sql, params)
-
-  const refuseWrites = (sql: string) =>
-    Effect.flatMap(reader.isReadOnlyStatement(sql), (readOnly) =>
-      readOnly
-        ? Effect.void
-        : Effect.fail(new QueryFailed({ message: "SQLite reports that the statement writes to the database", code: "SQLITE_READONLY" })))
 
   const read: Driver["read"] = (stmt, params, limits) =>
     Effect.gen(function*() {
       const wrapped = stmt.isSelect ? `SELECT * FROM (\n${stmt.text}\n) LIMIT ?` : stmt.text
-      yield* refuseWrites(wrapped).pipe(Effect.mapError((e) => e instanceof QueryFailed ? e : mapSqlError(limits.timeoutMs)(e)))
-      const raw = yield* q(reader, wrapped, stmt.isSelect ? [...params, limits.maxRows + 1] : params).pipe(Effect.mapError(mapSqlError(limits.timeoutMs)))
+      // Off the main thread, so the statement timeout can stop it (see SqliteWorkerRunner).
+      const raw = yield* runner.run(wrapped, stmt.isSelect ? [...params, limits.maxRows + 1] : params, limits.timeoutMs)
       const rows = jsonRows(raw)
       const truncated = rows.length > limits.maxRows
       const kept = truncated ? rows.slice(0, limits.maxRows) : rows

@@ -171,6 +171,20 @@ describe("execution limits", () => {
     expect((await read("mysql", "SELECT 1 AS one"))._tag).toBe("Right")
   })
 
+  test("a runaway SQLite query is stopped at its timeout without blocking the process", async () => {
+    const started = Date.now()
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 20)
+    const endless = await read("sqlite", "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) AS n FROM c", { timeoutMs: 400 })
+    clearInterval(timer)
+    expect(endless._tag === "Left" && endless.left._tag).toBe("GatewayTimeout")
+    expect(Date.now() - started).toBeLessThan(10_000)
+    // The event loop kept running while SQLite spun in its worker.
+    expect(ticks).toBeGreaterThan(3)
+    const after = await read("sqlite", "SELECT count(*) AS n FROM victims")
+    expect(after._tag === "Right" && Number(after.right.rows[0].n)).toBe(3)
+  })
+
   test("database errors come back as QueryFailed with the engine's message", async () => {
     const missing = await read("postgres", "SELECT * FROM no_such_table")
     expect(missing._tag === "Left" && missing.left._tag).toBe("QueryFailed")
