@@ -128,6 +128,25 @@ describe("SQL tool over HTTP", () => {
     expect(text).not.toContain(MARKER)
   })
 
+  test("agents reach the connection through the sql_query built-in tool", async () => {
+    const listed = await call(owner, "GET", `/tools?projectId=${owner.projectId}`)
+    expect((await listed.json()).tools.map((t: { name: string }) => t.name)).toContain("sql_query")
+    const res = await call(owner, "POST", "/tools/sql_query/execute", {
+      projectId: owner.projectId,
+      arguments: { connection: "warehouse", sql: "SELECT name FROM victims WHERE id = $1", params: [3] }
+    })
+    expect(res.status).toBe(200)
+    const result = await res.json()
+    expect(result.isError).toBe(false)
+    expect(JSON.stringify(result.content)).toContain("carol")
+    const write = await call(owner, "POST", "/tools/sql_query/execute", {
+      projectId: owner.projectId,
+      arguments: { connection: "warehouse", sql: "DELETE FROM victims" }
+    })
+    expect((await write.json()).isError).toBe(true)
+    expect(await pg.exec("SELECT count(*)::int AS n FROM victims")).toEqual([{ n: 3 }])
+  })
+
   test("DELETE /sql/connections/{id} removes it", async () => {
     expect((await call(owner, "DELETE", `/sql/connections/${sqliteId}`)).status).toBe(204)
     expect((await call(owner, "POST", "/sql/execute", { connectionId: sqliteId, sql: "SELECT 1" })).status).toBe(404)
