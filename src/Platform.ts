@@ -1,5 +1,6 @@
 import { Layer } from "effect"
 import { ClusterLive, hostedOnly } from "./cluster/ClusterLive.ts"
+import { AgentEntityLayer } from "./agents/AgentsLive.ts"
 import { DatabaseLive } from "./db/Database.ts"
 import { EventBusLive } from "./events/EventBusLive.ts"
 import { VectorSupport } from "./db/VectorSupport.ts"
@@ -15,7 +16,7 @@ import { RagLive } from "./rag/RagLive.ts"
 import { WorkflowEngineLive, WorkflowHostLive } from "./workflows/WorkflowsLive.ts"
 
 /** Entity handler layers hosted by this process. */
-export const EntitiesLive = Layer.mergeAll(DurableJobLive, DeliveryProbeLive, DeliveryLive, WorkflowHostLive, RagIngestionLive, ToolsEntitiesLive)
+export const EntitiesLive = Layer.mergeAll(DurableJobLive, AgentEntityLayer, DeliveryProbeLive, DeliveryLive, WorkflowHostLive, RagIngestionLive, ToolsEntitiesLive)
 
 /**
  * The whole platform in one process: HTTP/WS gateway, entities on a

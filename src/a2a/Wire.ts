@@ -9,7 +9,12 @@ const fromV1State = (s: string): TaskState | undefined => {
   const m = /^TASK_STATE_(.+)$/.exec(s)
   return m ? (m[1].toLowerCase().replace("_", "-") as TaskState) : undefined
 }
-export const parseStateFilter = (s: string): TaskState | undefined => fromV1State(s) ?? (s as TaskState)
+const STATES: ReadonlySet<string> = new Set(["submitted", "working", "input-required", "completed", "canceled", "failed", "rejected", "auth-required"])
+/** `TASK_STATE_UNSPECIFIED` / "" (what clients send for "any") → no filter. */
+export const parseStateFilter = (s: string): TaskState | undefined => {
+  const state = fromV1State(s) ?? s
+  return STATES.has(state) ? (state as TaskState) : undefined
+}
 
 const v1Part = (p: Part) => {
   const meta = p.metadata ? { metadata: p.metadata } : {}

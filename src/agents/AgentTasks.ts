@@ -162,6 +162,15 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
         return toEvents(stored, live)
       }))
 
+    /** Waits until the task is terminal (push notifications). */
+    const awaitEnd = (agentId: string, taskId: string) =>
+      Effect.scoped(Effect.gen(function*() {
+        const live = yield* subscribeProgress(agentId, taskId).pipe(Effect.provideService(EventBus, bus))
+        const now = yield* load(taskId)
+        if (!isTerminal(now.task.status.state)) yield* Stream.runDrain(progressUntilEnd(agentId, taskId, live))
+        return yield* load(taskId)
+      }))
+
     const cancel = (stored: StoredTask) =>
       Effect.gen(function*() {
         if (isTerminal(stored.task.status.state)) {
@@ -179,6 +188,7 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
       stream,
       subscribe,
       cancel,
+      awaitEnd,
       get: repo.get,
       load,
       list: repo.list,

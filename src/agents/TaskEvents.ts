@@ -36,12 +36,9 @@ export const subscribeProgress = (agentId: string, taskId: string) =>
   Effect.gen(function*() {
     const bus = yield* EventBus
     const topic = taskTopic(agentId, taskId)
-    const queue = yield* Stream.toQueue(bus.subscribe(topic).pipe(Stream.filter((e) => e.topic === topic)), {
-      strategy: "unbounded"
-    })
-    // Let the forked subscriber attach before the caller starts the work.
-    yield* Effect.yieldNow()
-    return Stream.fromQueue(queue).pipe(Stream.flattenTake, Stream.map((e) => e.data as TaskProgress))
+    // toPull subscribes now, in the caller's scope: nothing published after this returns is missed.
+    const pull = yield* Stream.toPull(bus.subscribe(topic).pipe(Stream.filter((e) => e.topic === topic)))
+    return Stream.repeatEffectChunkOption(pull).pipe(Stream.map((e) => e.data as TaskProgress))
   })
 
 export type { A2aMessage }

@@ -137,15 +137,20 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
       )
 
     const list = (filter: {
-      readonly agentId: string
+      readonly agentId?: string | undefined
+      /** Without agentId: every agent of these projects. */
+      readonly projectIds?: ReadonlyArray<string> | undefined
       readonly contextId?: string | undefined
       readonly state?: TaskState | undefined
       readonly limit: number
       readonly offset: number
     }) =>
       Effect.gen(function*() {
+        if (filter.agentId === undefined && (filter.projectIds ?? []).length === 0) {
+          return { tasks: [] as Array<StoredTask>, total: 0 }
+        }
         const where = [
-          sql`agent_id = ${filter.agentId}`,
+          filter.agentId !== undefined ? sql`agent_id = ${filter.agentId}` : sql.in("project_id", filter.projectIds ?? []),
           ...(filter.contextId ? [sql`context_id = ${filter.contextId}`] : []),
           ...(filter.state ? [sql`state = ${filter.state}`] : [])
         ]

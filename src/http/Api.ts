@@ -1,4 +1,5 @@
 import { HttpApi, OpenApi } from "@effect/platform"
+import { AgentsApi } from "../agents/Api.ts"
 import { AuthApi } from "../auth/Api.ts"
 import { ProjectsApi } from "../gateway/Api.ts"
 import { HealthApi } from "../health/Api.ts"
@@ -19,6 +20,7 @@ export class PlatformApi extends HttpApi.make("platform")
   .add(SystemApi)
   .add(OrchestratorApi)
   .add(AuthApi)
+  .add(AgentsApi)
   .add(ProjectsApi)
   .add(ObservabilityApi)
   .add(RagApi)

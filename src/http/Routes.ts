@@ -5,6 +5,10 @@ import { SystemRpcs } from "../../rpc/SystemRpcs.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { AuthenticationLayer, GatewayHttpLive, GatewayServicesLive, RateLimitLive, RequireAuthenticationLive } from "../gateway/GatewayLive.ts"
 import { EventsSocketRoute } from "../events/EventsSocket.ts"
+import { A2A_ROUTES } from "../a2a/Routes.ts"
+import { AgentRoutesLive } from "../agents/AgentsLive.ts"
+import { CHAT_SOCKET_PATH } from "../agents/ChatSocket.ts"
+import { AgentsHttpLive } from "../agents/Http.ts"
 import { HealthHttpLive } from "../health/Http.ts"
 import { ObservabilityHttpLive } from "../observability/Http.ts"
 import { MetricsRoute } from "../observability/MetricsRoute.ts"
@@ -23,7 +27,7 @@ import { RequestContextMiddleware } from "./Middleware.ts"
 import { routeTable } from "./RouteTable.ts"
 
 /** Handler layers of every HttpApi group in `PlatformApi`. */
-const ApiHandlers = Layer.mergeAll(HealthHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive, RagHttpLive, WorkflowsHttpLive, SqlToolHttpLive, ToolsHttpLive)
+const ApiHandlers = Layer.mergeAll(HealthHttpLive, AgentsHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive, RagHttpLive, WorkflowsHttpLive, SqlToolHttpLive, ToolsHttpLive)
 
 const ApiRoutes = HttpLayerRouter.addHttpApi(PlatformApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(ApiHandlers),
@@ -50,6 +54,8 @@ const RpcRoutes = Layer.mergeAll(
 const McpRoute = PlatformMcpLive.pipe(Layer.provide(GatewayServicesLive))
 
 const extraRoutes = [
+  ...A2A_ROUTES,
+  { method: "GET", path: CHAT_SOCKET_PATH },
   { method: "GET", path: MCP_PATH },
   { method: "POST", path: MCP_PATH },
   { method: "DELETE", path: MCP_PATH },
@@ -97,7 +103,10 @@ const CorsLive = Layer.unwrapEffect(
 /** Real-time events over WebSocket, authenticated by the same gateway services. */
 const EventsRoute = EventsSocketRoute.pipe(Layer.provide(GatewayServicesLive))
 
-export const AllRoutes = Layer.mergeAll(ApiRoutes, DocsRoute, RpcRoutes, MetricsRoute, EventsRoute, FallbackRoute, McpRoute).pipe(
+/** A2A JSON-RPC + cards and the chat WebSocket, authenticated by the gateway services. */
+const AgentsRoutes = AgentRoutesLive.pipe(Layer.provide(GatewayServicesLive))
+
+export const AllRoutes = Layer.mergeAll(ApiRoutes, AgentsRoutes, DocsRoute, RpcRoutes, MetricsRoute, EventsRoute, FallbackRoute, McpRoute).pipe(
   Layer.provide(RequestContextMiddleware),
   Layer.provide(RateLimitLive),
   Layer.provide(CorsLive)

@@ -23,7 +23,7 @@ beforeAll(async () => {
       skills: [],
       config: {}
     }, "u1")))
-}, 60_000)
+}, 240_000)
 afterAll(() => env.dispose())
 
 const userMessage = (text: string, contextId?: string): A2aMessage => ({

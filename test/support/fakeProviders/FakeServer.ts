@@ -4,7 +4,7 @@
  * its provider's real wire format so the real SDKs parse it.
  */
 export type FakeTurn =
-  | { readonly kind: "text"; readonly text: string; readonly usage?: { input: number; output: number } }
+  | { readonly kind: "text"; readonly text: string; readonly usage?: { input: number; output: number }; readonly chunkDelayMs?: number }
   | { readonly kind: "tools"; readonly calls: ReadonlyArray<{ name: string; args: unknown }>; readonly text?: string }
   | { readonly kind: "error"; readonly status: number }
   /** Holds the response open for `ms` before answering with `then`. */

@@ -55,7 +55,7 @@ export const startFakeOpenAi = (): FakeProvider =>
       frames.push(frame({ ...base, choices: [{ index: 0, delta: {}, finish_reason: calls.length > 0 ? "tool_calls" : "stop" }] }))
       if (body.stream_options?.include_usage) frames.push(frame({ ...base, choices: [], usage }))
       frames.push("data: [DONE]\n\n")
-      return sse(frames)
+      return sse(frames, turn.kind === "text" ? turn.chunkDelayMs ?? 0 : 0)
     },
     (status) => ({ error: { message: `fake error ${status}`, type: status === 429 ? "rate_limit_exceeded" : "server_error", code: null } }),
     lastUserText

@@ -1,0 +1,10 @@
+import type { Option } from "effect"
+import type { Principal } from "../auth/CurrentUser.ts"
+import type { Agent } from "../agents/Domain.ts"
+
+/** Who calls which A2A endpoint: the per-agent endpoint fixes `agent`, the platform one resolves it per call. */
+export interface CallContext {
+  readonly principal: Principal
+  readonly agent: Option.Option<Agent>
+  readonly baseUrl: string
+}

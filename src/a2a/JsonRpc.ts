@@ -1,0 +1,108 @@
+import { HttpServerResponse } from "@effect/platform"
+import type { Rpc, RpcGroup } from "@effect/rpc"
+import { RpcSchema } from "@effect/rpc"
+import { Cause, Effect, Either, ParseResult, Schema, Stream } from "effect"
+import { A2aCodes, A2aError, A2aRpcs } from "../../rpc/A2aRpcs.ts"
+import type { CallContext } from "./CallContext.ts"
+
+type Rpcs = RpcGroup.Rpcs<typeof A2aRpcs>
+export type A2aMethod = Rpcs["_tag"]
+type PayloadOf<K extends A2aMethod> = Rpc.Payload<Extract<Rpcs, { readonly _tag: K }>>
+
+/** One implementation per Rpc of the group: a Stream for streaming Rpcs, an Effect otherwise. */
+export type A2aHandlers = {
+  readonly [K in A2aMethod]: (
+    payload: PayloadOf<K>,
+    ctx: CallContext
+  ) => [Rpc.IsStream<Rpcs, K>] extends [true] ? Stream.Stream<unknown, A2aError> : Effect.Effect<unknown, A2aError>
+}
+
+type JsonRpcId = string | number | null
+
+const response = (id: JsonRpcId, body: { result: unknown } | { error: { code: number; message: string; data?: unknown } }) =>
+  ({ jsonrpc: "2.0", id, ...body })
+
+const errorBody = (e: A2aError) => ({
+  error: { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) }
+})
+
+const fail = (id: JsonRpcId, code: number, message: string, data?: unknown) =>
+  HttpServerResponse.unsafeJson(response(id, { error: { code, message, ...(data === undefined ? {} : { data }) } }))
+
+const encoder = new TextEncoder()
+const sseFrame = (value: unknown) => encoder.encode(`data: ${JSON.stringify(value)}\n\n`)
+
+/** Defects become -32603 without details; they are logged with their cause. */
+const internal = <A>(cause: Cause.Cause<A2aError>) =>
+  Cause.failureOption(cause).pipe((failure) =>
+    failure._tag === "Some"
+      ? Effect.succeed(failure.value)
+      : Effect.logError("A2A handler defect", cause).pipe(
+        Effect.as(new A2aError({ code: A2aCodes.InternalError, message: "Internal error" }))
+      )
+  )
+
+/**
+ * JSON-RPC 2.0 over HTTP for the A2A RpcGroup: the `method` selects the Rpc
+ * by tag (-32601 when there is none), its payload schema decodes `params`
+ * (-32602 with the issues), streaming Rpcs answer as SSE (one JSON-RPC
+ * response per event), others as one JSON response. Errors carry the A2A
+ * codes of the `A2aError` the handler failed with.
+ */
+export const dispatch = (
+  body: string,
+  ctx: CallContext,
+  handlers: A2aHandlers,
+  onDone: (method: string, ok: boolean, error?: string) => Effect.Effect<void>
+): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
+  Effect.gen(function*() {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(body)
+    } catch {
+      return fail(null, A2aCodes.ParseError, "Parse error: the body is not valid JSON")
+    }
+    if (Array.isArray(parsed)) return fail(null, A2aCodes.InvalidRequest, "Invalid Request: batches are not supported")
+    if (typeof parsed !== "object" || parsed === null) return fail(null, A2aCodes.InvalidRequest, "Invalid Request")
+    const req = parsed as Record<string, unknown>
+    const rawId = req.id
+    const idOk = rawId === undefined || rawId === null || typeof rawId === "string" || typeof rawId === "number"
+    const id: JsonRpcId = idOk ? ((rawId as JsonRpcId | undefined) ?? null) : null
+    if (req.jsonrpc !== "2.0" || typeof req.method !== "string" || !idOk) {
+      return fail(id, A2aCodes.InvalidRequest, "Invalid Request: expected jsonrpc \"2.0\", a string method and a string/number id")
+    }
+    const method = req.method
+    const rpc = A2aRpcs.requests.get(method)
+    if (rpc === undefined) return fail(id, A2aCodes.MethodNotFound, `Method not found: ${method}`)
+    const decoded = yield* Effect.either(Schema.decodeUnknown(rpc.payloadSchema as Schema.Schema<unknown, unknown>)(req.params ?? {}, { onExcessProperty: "ignore" }))
+    if (Either.isLeft(decoded)) {
+      const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((i) => ({ path: i.path.join("."), message: i.message }))
+      return fail(id, A2aCodes.InvalidParams, "Invalid params", issues)
+    }
+    const handler = handlers[method as A2aMethod] as (p: unknown, c: CallContext) => Effect.Effect<unknown, A2aError> | Stream.Stream<unknown, A2aError>
+    if (RpcSchema.isStreamSchema(rpc.successSchema)) {
+      const events = handler(decoded.right, ctx) as Stream.Stream<unknown, A2aError>
+      const frames = events.pipe(
+        Stream.map((result) => sseFrame(response(id, { result }))),
+        Stream.catchAllCause((cause) =>
+          Stream.fromEffect(internal(cause).pipe(
+            Effect.tap((e) => onDone(method, false, e.message)),
+            Effect.map((e) => sseFrame(response(id, errorBody(e))))
+          ))
+        ),
+        Stream.ensuring(onDone(method, true))
+      )
+      return HttpServerResponse.stream(frames, {
+        contentType: "text/event-stream",
+        headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+      })
+    }
+    const result = yield* Effect.exit(handler(decoded.right, ctx) as Effect.Effect<unknown, A2aError>)
+    if (result._tag === "Success") {
+      yield* onDone(method, true)
+      return HttpServerResponse.unsafeJson(response(id, { result: result.value }))
+    }
+    const error = yield* internal(result.cause)
+    yield* onDone(method, false, error.message)
+    return HttpServerResponse.unsafeJson(response(id, errorBody(error)))
+  })

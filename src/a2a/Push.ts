@@ -1,0 +1,54 @@
+import { Effect, Option } from "effect"
+import { AgentTasks } from "../agents/AgentTasks.ts"
+import type { StoredTask } from "../agents/TaskRepo.ts"
+import { renderTask } from "./Wire.ts"
+
+/**
+ * A2A push notifications: configs are stored per task; when the task ends
+ * each config's URL gets one POST of the final task (v1.0 `{ task }` body,
+ * `X-A2A-Notification-Token` when the client set a token). Delivery is best
+ * effort with a timeout; a failure is logged, never surfaced to the caller.
+ */
+export class PushNotifier extends Effect.Service<PushNotifier>()("A2a/PushNotifier", {
+  effect: Effect.gen(function*() {
+    const tasks = yield* AgentTasks
+
+    const deliver = (taskId: string) =>
+      Effect.gen(function*() {
+        const stored = yield* tasks.get(taskId)
+        if (Option.isNone(stored)) return
+        const configs = yield* tasks.pushConfigs(taskId)
+        const body = JSON.stringify({ task: renderTask("1.0", stored.value.task) })
+        yield* Effect.forEach(configs, (c) =>
+          Effect.tryPromise((signal) =>
+            fetch(c.url, {
+              method: "POST",
+              signal,
+              headers: {
+                "content-type": "application/json",
+                ...(c.token ? { "x-a2a-notification-token": c.token } : {})
+              },
+              body
+            })
+          ).pipe(
+            Effect.timeout("10 seconds"),
+            Effect.catchAll((e) => Effect.logWarning("push notification failed").pipe(Effect.annotateLogs({ taskId, error: String(e) })))
+          ), { concurrency: 4, discard: true })
+      })
+
+    /** Stores the config and, once per registration, watches the task to deliver its end. */
+    const register = (stored: StoredTask, config: { id?: string | undefined; url: string; token?: string | undefined; authentication?: unknown }) =>
+      Effect.gen(function*() {
+        const id = config.id ?? crypto.randomUUID()
+        yield* tasks.putPushConfig(stored.task.id, { ...config, id })
+        yield* tasks.awaitEnd(stored.agentId, stored.task.id).pipe(
+          Effect.zipRight(deliver(stored.task.id)),
+          Effect.catchAllCause((cause) => Effect.logWarning("push watcher ended", cause)),
+          Effect.forkDaemon
+        )
+        return id
+      })
+
+    return { register } as const
+  })
+}) {}

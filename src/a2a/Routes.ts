@@ -1,0 +1,93 @@
+import { HttpLayerRouter, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Layer, Option } from "effect"
+import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
+import type { Principal } from "../auth/CurrentUser.ts"
+import { AgentRepo } from "../agents/AgentRepo.ts"
+import { AgentTasks } from "../agents/AgentTasks.ts"
+import { jsonError } from "../http/ErrorResponses.ts"
+import { A2AFlowRecorder } from "../observability/A2AFlows.ts"
+import { agentCard, platformCard } from "./AgentCard.ts"
+import { makeA2aHandlers } from "./Handlers.ts"
+import { dispatch } from "./JsonRpc.ts"
+import { PushNotifier } from "./Push.ts"
+
+/** Paths served here, for the 404/405 fallback's route table. */
+export const A2A_ROUTES = [
+  { method: "GET", path: "/.well-known/agent-card.json" },
+  { method: "GET", path: "/agents/:id/.well-known/agent-card.json" },
+  { method: "POST", path: "/agents/:id/a2a" },
+  { method: "POST", path: "/a2a" },
+  { method: "POST", path: "/a2a/message" }
+]
+
+const baseUrlOf = (request: HttpServerRequest.HttpServerRequest) => {
+  const proto = request.headers["x-forwarded-proto"] === "https" ? "https" : "http"
+  return `${proto}://${request.headers.host ?? "localhost"}`
+}
+
+/**
+ * A2A over HTTP: agent cards (platform: public; per agent: the caller's
+ * agents only, others 404) and the JSON-RPC endpoints (platform `/a2a`,
+ * seed `/a2a/message`, per agent `/agents/{id}/a2a`). Every call is recorded
+ * as an A2A hop when an A2AFlowRecorder is provided.
+ */
+export const A2aRoutes = HttpLayerRouter.use((router) =>
+  Effect.gen(function*() {
+    const authenticator = yield* Authenticator
+    const agents = yield* AgentRepo
+    const handlers = yield* makeA2aHandlers
+    const recorder = yield* Effect.serviceOption(A2AFlowRecorder)
+
+    const authenticate = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      authenticator.authenticate(credentialsFrom(request)).pipe(Effect.either))
+
+    const visibleAgent = (principal: Principal, id: string) => agents.find(id, [...principal.projects.keys()])
+
+    const rpc = (agentId: Option.Option<string>) =>
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const auth = yield* authenticate
+        if (auth._tag === "Left") return jsonError(401, "Unauthorized", auth.left.message)
+        const principal = auth.right
+        const agent = Option.isSome(agentId) ? yield* visibleAgent(principal, agentId.value) : Option.none()
+        if (Option.isSome(agentId) && Option.isNone(agent)) return jsonError(404, "NotFound", "agent not found")
+        const body = yield* Effect.orElseSucceed(request.text, () => "")
+        const started = performance.now()
+        const onDone = (method: string, ok: boolean, error?: string) =>
+          Option.match(recorder, {
+            onNone: () => Effect.void,
+            onSome: (r) =>
+              r.record({
+                from: request.headers["x-a2a-caller"] ?? `${principal.kind}:${principal.userId}`,
+                to: Option.match(agent, { onNone: () => "platform", onSome: (a) => a.id }),
+                method,
+                durationMs: performance.now() - started,
+                status: ok ? "ok" : "error",
+                projectId: Option.getOrNull(Option.map(agent, (a) => a.projectId)),
+                traceId: null,
+                ...(error === undefined ? {} : { error })
+              })
+          })
+        return yield* dispatch(body, { principal, agent, baseUrl: baseUrlOf(request) }, handlers, onDone)
+      })
+
+    yield* router.add("GET", "/.well-known/agent-card.json", Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
+      HttpServerResponse.unsafeJson(platformCard(baseUrlOf(request)))))
+    yield* router.add(
+      "GET",
+      "/agents/:id/.well-known/agent-card.json",
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const { params } = yield* HttpRouter.RouteContext
+        const auth = yield* authenticate
+        if (auth._tag === "Left") return jsonError(401, "Unauthorized", auth.left.message)
+        const agent = yield* visibleAgent(auth.right, params.id ?? "")
+        if (Option.isNone(agent)) return jsonError(404, "NotFound", "agent not found")
+        return HttpServerResponse.unsafeJson(agentCard(agent.value, baseUrlOf(request)))
+      })
+    )
+    yield* router.add("POST", "/a2a", rpc(Option.none()))
+    yield* router.add("POST", "/a2a/message", rpc(Option.none()))
+    yield* router.add("POST", "/agents/:id/a2a", Effect.flatMap(HttpRouter.RouteContext, ({ params }) => rpc(Option.some(params.id ?? ""))))
+  })
+).pipe(Layer.provide(PushNotifier.Default), Layer.provide(AgentTasks.Default), Layer.provide(AgentRepo.Default))

@@ -1,0 +1,99 @@
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Authentication } from "../auth/Authentication.ts"
+import { BadRequest, Forbidden, GatewayTimeout, NotFound } from "../http/Errors.ts"
+import { Agent, AgentRun, AgentTemplate, CreateAgent, UpdateAgent } from "./Domain.ts"
+
+const AgentPath = Schema.Struct({ id: Schema.String })
+
+export const ExecuteRequest = Schema.Struct({
+  /** The task, in words (the seed's `task`); `input` is accepted as an alias. */
+  task: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200_000))),
+  input: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200_000))),
+  context: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  /** Continue a conversation: tasks of one context share their transcript. */
+  contextId: Schema.optional(Schema.String.pipe(Schema.maxLength(128))),
+  /** false: answer 202 with the submitted task at once. */
+  wait: Schema.optionalWith(Schema.Boolean, { default: () => true })
+})
+
+export const ExecuteResult = Schema.Struct({
+  taskId: Schema.String,
+  contextId: Schema.String,
+  state: Schema.String,
+  output: Schema.NullOr(Schema.String),
+  usage: Schema.NullOr(Schema.Struct({ inputTokens: Schema.Int, outputTokens: Schema.Int, costUsd: Schema.Number, steps: Schema.Int, provider: Schema.String }))
+})
+
+export const Capabilities = Schema.Struct({
+  agentId: Schema.String,
+  name: Schema.String,
+  description: Schema.String,
+  capabilities: Schema.Array(Schema.Struct({
+    name: Schema.String,
+    description: Schema.String,
+    input_schema: Schema.Unknown,
+    output_schema: Schema.Unknown
+  })),
+  skills: Schema.Array(Schema.Unknown),
+  tools: Schema.Array(Schema.String),
+  endpoints: Schema.Record({ key: Schema.String, value: Schema.String }),
+  health_url: Schema.String
+})
+
+/**
+ * Agents of a project: CRUD, templates, synchronous execution and the seed's
+ * capabilities view. Other projects' agents answer 404.
+ */
+export class AgentsApi extends HttpApiGroup.make("agents")
+  .add(
+    HttpApiEndpoint.get("list", "/agents")
+      .setUrlParams(Schema.Struct({ projectId: Schema.optional(Schema.String) }))
+      .addSuccess(Schema.Array(Agent))
+  )
+  .add(HttpApiEndpoint.get("templates", "/agents/templates").addSuccess(Schema.Array(AgentTemplate)))
+  .add(
+    HttpApiEndpoint.post("create", "/agents")
+      .setPayload(CreateAgent)
+      .addSuccess(Agent, { status: 201 })
+      .addError(NotFound)
+      .addError(Forbidden)
+      .addError(BadRequest)
+  )
+  .add(HttpApiEndpoint.get("get", "/agents/:id").setPath(AgentPath).addSuccess(Agent).addError(NotFound))
+  .add(
+    HttpApiEndpoint.put("update", "/agents/:id")
+      .setPath(AgentPath)
+      .setPayload(UpdateAgent)
+      .addSuccess(Agent)
+      .addError(NotFound)
+      .addError(Forbidden)
+  )
+  .add(
+    HttpApiEndpoint.del("remove", "/agents/:id")
+      .setPath(AgentPath)
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(NotFound)
+      .addError(Forbidden)
+  )
+  .add(
+    HttpApiEndpoint.post("execute", "/agents/:id/execute")
+      .setPath(AgentPath)
+      .setPayload(ExecuteRequest)
+      .addSuccess(ExecuteResult)
+      .addSuccess(ExecuteResult.annotations({ identifier: "ExecuteAccepted" }), { status: 202 })
+      .addError(NotFound)
+      .addError(Forbidden)
+      .addError(BadRequest)
+      .addError(GatewayTimeout)
+  )
+  .add(HttpApiEndpoint.get("capabilities", "/agents/:id/capabilities").setPath(AgentPath).addSuccess(Capabilities).addError(NotFound))
+  .add(
+    HttpApiEndpoint.get("runs", "/agents/:id/runs")
+      .setPath(AgentPath)
+      .addSuccess(Schema.Array(AgentRun))
+      .addError(NotFound)
+  )
+  .middleware(Authentication)
+  .annotate(OpenApi.Description, "AI agents: each runs as a sharded Agent entity; tasks, usage and cost are recorded")
+{}

@@ -1,0 +1,153 @@
+import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Layer, Option, Schema, Stream } from "effect"
+import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
+import type { Principal } from "../auth/CurrentUser.ts"
+import { hasRole } from "../auth/ProjectAccess.ts"
+import { jsonError } from "../http/ErrorResponses.ts"
+import { isTerminal, type TaskEvent, textOf } from "../a2a/Model.ts"
+import { AgentRepo } from "./AgentRepo.ts"
+import { AgentTasks } from "./AgentTasks.ts"
+
+export const CHAT_SOCKET_PATH = "/ws/chat"
+
+const ClientMessage = Schema.Union(
+  Schema.Struct({
+    type: Schema.Literal("chat"),
+    /** Client-chosen id: several chats run concurrently on one socket. */
+    sessionId: Schema.optional(Schema.String.pipe(Schema.maxLength(128))),
+    agentId: Schema.String,
+    text: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200_000)),
+    contextId: Schema.optional(Schema.String.pipe(Schema.maxLength(128)))
+  }),
+  /** After a reconnect: continue streaming a task that is still running (or get its result). */
+  Schema.Struct({ type: Schema.Literal("resume"), sessionId: Schema.optional(Schema.String), taskId: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("cancel"), taskId: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("ping") })
+)
+const decodeClient = Schema.decodeUnknownEither(Schema.parseJson(ClientMessage))
+
+/**
+ * `GET /ws/chat`: chat with agents over one WebSocket, tokens streamed as
+ * they are generated. Each `chat` runs as its own fiber (concurrent
+ * sessions); a dropped client reconnects with the same token and sends
+ * `resume` with the task id to get the rest of the stream (tasks run in the
+ * Agent entity, independent of the socket).
+ */
+export const ChatSocketRoute = HttpLayerRouter.use((router) =>
+  Effect.gen(function*() {
+    const authenticator = yield* Authenticator
+    const agents = yield* AgentRepo
+    const tasks = yield* AgentTasks
+    yield* router.add(
+      "GET",
+      CHAT_SOCKET_PATH,
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const auth = yield* authenticator.authenticate(credentialsFrom(request, { allowQuery: true })).pipe(Effect.either)
+        if (auth._tag === "Left") return jsonError(401, "Unauthorized", auth.left.message)
+        if ((request.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+          return jsonError(426, "UpgradeRequired", "connect with a WebSocket")
+        }
+        const principal: Principal = auth.right
+        const socket = yield* Effect.orDie(request.upgrade)
+        const write = yield* socket.writer
+        const send = (value: unknown) => write(JSON.stringify(value)).pipe(Effect.catchAll(() => Effect.void))
+
+        const forward = (sessionId: string, events: Stream.Stream<TaskEvent, { readonly message: string; readonly code?: number }>) =>
+          events.pipe(
+            Stream.runForEach((e) => {
+              switch (e.kind) {
+                case "task":
+                  return send({ type: "task", sessionId, taskId: e.task.id, contextId: e.task.contextId, state: e.task.status.state })
+                case "artifact-update":
+                  return e.lastChunk && e.artifact.parts.length === 0
+                    ? Effect.void
+                    : send({ type: "token", sessionId, taskId: e.taskId, text: textOf(e.artifact.parts) })
+                case "status-update":
+                  return e.final
+                    ? send({
+                      type: "done",
+                      sessionId,
+                      taskId: e.taskId,
+                      state: e.status.state,
+                      output: e.status.message ? textOf(e.status.message.parts) : null
+                    })
+                    : send({ type: "status", sessionId, taskId: e.taskId, state: e.status.state })
+                case "message":
+                  return Effect.void
+              }
+            }),
+            Effect.catchAll((e) => send({ type: "error", sessionId, message: e.message, ...(e.code ? { code: e.code } : {}) }))
+          )
+
+        const visibleTask = (taskId: string) =>
+          Effect.map(tasks.get(taskId), Option.filter((t) => principal.projects.has(t.projectId)))
+
+        const onMessage = (raw: string) =>
+          Effect.gen(function*() {
+            const parsed = decodeClient(raw)
+            if (parsed._tag === "Left") return yield* send({ type: "error", message: "invalid message" })
+            const msg = parsed.right
+            switch (msg.type) {
+              case "ping":
+                return yield* send({ type: "pong", at: Date.now() })
+              case "chat": {
+                const sessionId = msg.sessionId ?? crypto.randomUUID()
+                const agent = yield* agents.find(msg.agentId, [...principal.projects.keys()])
+                if (Option.isNone(agent)) return yield* send({ type: "error", sessionId, message: "agent not found" })
+                if (!hasRole(principal.projects.get(agent.value.projectId), "developer")) {
+                  return yield* send({ type: "error", sessionId, message: "chatting with this agent requires the developer role" })
+                }
+                const events = tasks.stream({
+                  agent: agent.value,
+                  message: {
+                    messageId: crypto.randomUUID(),
+                    role: "user",
+                    parts: [{ kind: "text", text: msg.text }],
+                    ...(msg.contextId ? { contextId: msg.contextId } : {})
+                  },
+                  createdBy: principal.kind === "user" ? principal.userId : null
+                })
+                // Each chat is its own fiber: sessions stream concurrently on one socket.
+                yield* Effect.forkScoped(forward(sessionId, events))
+                return
+              }
+              case "resume": {
+                const sessionId = msg.sessionId ?? msg.taskId
+                const task = yield* visibleTask(msg.taskId)
+                if (Option.isNone(task)) return yield* send({ type: "error", sessionId, message: "task not found" })
+                const t = task.value.task
+                if (isTerminal(t.status.state)) {
+                  return yield* send({
+                    type: "done",
+                    sessionId,
+                    taskId: t.id,
+                    state: t.status.state,
+                    output: t.status.message ? textOf(t.status.message.parts) : null
+                  })
+                }
+                yield* Effect.forkScoped(forward(sessionId, tasks.subscribe(msg.taskId)))
+                return
+              }
+              case "cancel": {
+                const task = yield* visibleTask(msg.taskId)
+                if (Option.isNone(task)) return yield* send({ type: "error", message: "task not found" })
+                return yield* tasks.cancel(task.value).pipe(
+                  Effect.matchEffect({
+                    onFailure: (e) => send({ type: "error", taskId: msg.taskId, message: e.message, code: e.code }),
+                    onSuccess: () => Effect.void
+                  })
+                )
+              }
+            }
+          })
+
+        yield* send({ type: "ready" })
+        yield* socket.runRaw((data) => onMessage(typeof data === "string" ? data : new TextDecoder().decode(data))).pipe(
+          Effect.catchAll(() => Effect.void)
+        )
+        return HttpServerResponse.empty()
+      }).pipe(Effect.scoped)
+    )
+  })
+).pipe(Layer.provide(AgentTasks.Default), Layer.provide(AgentRepo.Default))

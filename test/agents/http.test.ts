@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { signUp, type SignedUp } from "../support/auth.ts"
+import { startPlatform, type TestPlatform } from "../support/platform.ts"
+
+let platform: TestPlatform
+let owner: SignedUp
+let stranger: SignedUp
+
+beforeAll(async () => {
+  platform = await startPlatform()
+  owner = await signUp(platform.baseUrl)
+  stranger = await signUp(platform.baseUrl)
+}, 240_000)
+afterAll(() => platform?.stop())
+
+const api = async (method: string, path: string, user: SignedUp, body?: unknown) => {
+  const res = await fetch(`${platform.baseUrl}${path}`, {
+    method,
+    headers: { ...user.headers, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  const text = await res.text()
+  return { status: res.status, body: text === "" ? undefined : JSON.parse(text) }
+}
+
+/** Collects chat frames until `until` matches one. */
+const openChat = async (token: string) => {
+  const ws = new WebSocket(`${platform.wsUrl}/ws/chat?access_token=${token}`)
+  const frames: Array<any> = []
+  const waiters: Array<{ pred: (f: any) => boolean; resolve: (f: any) => void }> = []
+  ws.onmessage = (e) => {
+    const frame = JSON.parse(String(e.data))
+    frames.push(frame)
+    for (const w of [...waiters]) {
+      if (w.pred(frame)) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve(frame)
+      }
+    }
+  }
+  const next = (pred: (f: any) => boolean, timeoutMs = 20_000) =>
+    new Promise<any>((resolve, reject) => {
+      const seen = frames.find(pred)
+      if (seen) return resolve(seen)
+      waiters.push({ pred, resolve })
+      setTimeout(() => reject(new Error(`no frame matched within ${timeoutMs} ms: ${JSON.stringify(frames.slice(-5))}`)), timeoutMs)
+    })
+  await next((f) => f.type === "ready")
+  return { ws, frames, next, send: (m: unknown) => ws.send(JSON.stringify(m)) }
+}
+
+describe("agents REST", () => {
+  test("CRUD with tenancy: create, list, get, update, delete; other projects' agents are 404", async () => {
+    const created = await api("POST", "/agents", owner, { projectId: owner.projectId, name: "Support", systemPrompt: "help", tools: ["echo"] })
+    expect(created.status).toBe(201)
+    expect(created.body).toMatchObject({ name: "Support", provider: "local", model: "local", tools: ["echo"], projectId: owner.projectId })
+    const id = created.body.id
+    expect((await api("GET", "/agents", owner)).body.map((a: any) => a.id)).toContain(id)
+    expect((await api("GET", `/agents/${id}`, owner)).body.systemPrompt).toBe("help")
+    const updated = await api("PUT", `/agents/${id}`, owner, { name: "Support v2", config: { temperature: 0.2 } })
+    expect(updated.body).toMatchObject({ name: "Support v2", config: { temperature: 0.2 } })
+    // Another tenant: the agent does not exist for them, and they cannot create in this project.
+    expect((await api("GET", `/agents/${id}`, stranger)).status).toBe(404)
+    expect((await api("PUT", `/agents/${id}`, stranger, { name: "x" })).status).toBe(404)
+    expect((await api("GET", "/agents", stranger)).body).toEqual([])
+    expect((await api("POST", "/agents", stranger, { projectId: owner.projectId, name: "x" })).status).toBe(404)
+    expect((await api("DELETE", `/agents/${id}`, owner)).status).toBe(204)
+    expect((await api("GET", `/agents/${id}`, owner)).status).toBe(404)
+    expect((await fetch(`${platform.baseUrl}/agents`)).status).toBe(401)
+  })
+
+  test("validation: bad provider and missing name are 400", async () => {
+    expect((await api("POST", "/agents", owner, { projectId: owner.projectId, name: "x", provider: "nope" })).status).toBe(400)
+    expect((await api("POST", "/agents", owner, { projectId: owner.projectId })).status).toBe(400)
+    expect((await api("POST", "/agents", owner, { projectId: owner.projectId, templateId: "missing" })).status).toBe(400)
+  })
+
+  test("templates, create from template, capabilities and execute (local fallback says so)", async () => {
+    const templates = await api("GET", "/agents/templates", owner)
+    expect(templates.body.map((t: any) => t.id)).toContain("echo")
+    const agent = (await api("POST", "/agents", owner, { projectId: owner.projectId, templateId: "researcher", name: "R" })).body
+    expect(agent).toMatchObject({ name: "R", tools: ["rag_search"], systemPrompt: expect.stringContaining("research") })
+    const caps = await api("GET", `/agents/${agent.id}/capabilities`, owner)
+    expect(caps.body.capabilities.map((c: any) => c.name)).toEqual(["research", "tool:rag_search"])
+    expect(caps.body.endpoints.a2a).toBe(`/agents/${agent.id}/a2a`)
+    const run = await api("POST", `/agents/${agent.id}/execute`, owner, { task: "what is A2A?" })
+    expect(run.status).toBe(200)
+    expect(run.body.state).toBe("completed")
+    expect(run.body.output).toContain("local fallback")
+    expect(run.body.usage).toMatchObject({ provider: "local", costUsd: 0 })
+    // Continue the conversation in the same context.
+    const again = await api("POST", `/agents/${agent.id}/execute`, owner, { task: "and more?", contextId: run.body.contextId })
+    expect(again.body.contextId).toBe(run.body.contextId)
+    const accepted = await api("POST", `/agents/${agent.id}/execute`, owner, { task: "later", wait: false })
+    expect(["submitted", "working", "completed"]).toContain(accepted.body.state)
+    expect((await api("POST", `/agents/${agent.id}/execute`, stranger, { task: "x" })).status).toBe(404)
+  })
+})
+
+describe("WebSocket chat", () => {
+  test("streams tokens for concurrent sessions; reconnect + resume returns the task's result", async () => {
+    const agent = (await api("POST", "/agents", owner, { projectId: owner.projectId, templateId: "echo" })).body
+    const chat = await openChat(owner.token)
+    chat.send({ type: "chat", sessionId: "s1", agentId: agent.id, text: "first session" })
+    chat.send({ type: "chat", sessionId: "s2", agentId: agent.id, text: "second session" })
+    const done1 = await chat.next((f) => f.type === "done" && f.sessionId === "s1")
+    const done2 = await chat.next((f) => f.type === "done" && f.sessionId === "s2")
+    expect(done1.output).toContain("first session")
+    expect(done2.output).toContain("second session")
+    const tokens1 = chat.frames.filter((f) => f.type === "token" && f.sessionId === "s1").map((f) => f.text).join("")
+    expect(chat.frames.filter((f) => f.type === "token" && f.sessionId === "s1").length).toBeGreaterThan(3)
+    expect(tokens1).toBe(done1.output)
+    chat.ws.close()
+    // A new connection with the same token picks the task up again.
+    const again = await openChat(owner.token)
+    again.send({ type: "resume", sessionId: "r1", taskId: done1.taskId })
+    const resumed = await again.next((f) => f.sessionId === "r1" && f.type === "done")
+    expect(resumed.output).toBe(done1.output)
+    // Someone else's task is not found.
+    const other = await openChat(stranger.token)
+    other.send({ type: "resume", sessionId: "x", taskId: done1.taskId })
+    expect((await other.next((f) => f.type === "error")).message).toBe("task not found")
+    again.ws.close()
+    other.ws.close()
+    const anonymous = await fetch(`${platform.baseUrl}/ws/chat`, { headers: { upgrade: "websocket" } })
+    expect(anonymous.status).toBe(401)
+  }, 60_000)
+})
