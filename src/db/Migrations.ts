@@ -1,3 +1,5 @@
+import { ShardingConfig, Snowflake, SqlMessageStorage, SqlRunnerStorage } from "@effect/cluster"
+import { SqlClient } from "@effect/sql"
 import { PgMigrator } from "@effect/sql-pg"
 import { Effect, Layer } from "effect"
 import * as path from "node:path"
@@ -19,7 +21,26 @@ const loader = Effect.sync(() => {
   return record
 }).pipe(Effect.flatMap((record) => PgMigrator.fromGlob(record)))
 
-export const MigrationsLive = PgMigrator.layer({
-  loader,
-  table: "platform_migrations"
-}).pipe(Layer.orDie)
+/** pg_advisory_lock key for "platform migrations" (any constant; shared by every node). */
+const MIGRATION_LOCK = 7_311_202_611
+
+/**
+ * Runs the migrations (ours and the cluster's) under a Postgres advisory lock held on a reserved
+ * connection: when several nodes start at once (docker compose up), one
+ * migrates and the others wait, then find nothing left to do.
+ */
+export const MigrationsLive = Layer.effectDiscard(
+  Effect.scoped(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const conn = yield* sql.reserve
+    yield* Effect.acquireRelease(
+      conn.executeRaw(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`, []),
+      () => conn.executeRaw(`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`, []).pipe(Effect.ignore)
+    )
+    yield* PgMigrator.run({ loader, table: "platform_migrations" })
+    // The cluster creates its own tables when its storage starts; doing it here,
+    // under the same lock, stops racing CREATE TABLEs between nodes starting together.
+    yield* SqlMessageStorage.make().pipe(Effect.provide(Snowflake.layerGenerator))
+    yield* SqlRunnerStorage.make({}).pipe(Effect.provide(ShardingConfig.layer()))
+  }))
+).pipe(Layer.orDie)
