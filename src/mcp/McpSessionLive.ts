@@ -89,9 +89,14 @@ const makeSession = Effect.gen(function*() {
       })
     )
 
-  /** The open connection, or a new one (two quick retries: the caller is waiting). */
-  const connected = lock.withPermits(1)(
-    Effect.suspend(() => connection?.isOpen ? Effect.succeed(connection) : retryConnect(3))
+  /**
+   * The open connection, or a new one (two quick retries: the caller is
+   * waiting). The lock is only taken to connect: the hot path is lock-free.
+   */
+  const connected = Effect.suspend(() =>
+    connection?.isOpen ? Effect.succeed(connection) : lock.withPermits(1)(
+      Effect.suspend(() => connection?.isOpen ? Effect.succeed(connection) : retryConnect(3))
+    )
   )
 
   const drop = (broken: McpConnection) =>
@@ -179,7 +184,7 @@ const makeSession = Effect.gen(function*() {
           })
         }
         const timeoutMs = payload.timeoutMs ?? settings.callTimeoutMs
-        const c = yield* connected
+        const c = connection?.isOpen ? connection : yield* connected
         inFlight++
         return yield* c.callTool(payload.name, checked.right as Record<string, unknown>, {
           timeoutMs,
