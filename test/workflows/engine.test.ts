@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { Effect, Layer } from "effect"
+import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
+import { EventBus } from "../../src/events/EventBus.ts"
 import { ToolCatalog, ToolExecutionFailed } from "../../src/tools/ToolCatalog.ts"
 import { WorkflowRuns } from "../../src/workflows/WorkflowRuns.ts"
 import { WorkflowRepo } from "../../src/workflows/WorkflowRepo.ts"
@@ -211,6 +212,26 @@ describe("durable workflow runs", () => {
     expect([a.created, b.created].filter(Boolean)).toHaveLength(1)
     const repoRun = await engine.runtime.runPromise(Effect.flatMap(WorkflowRepo, (r) => r.findRun(a.run.id)))
     expect(repoRun._tag).toBe("Some")
+  }, 30_000)
+
+  test("progress events are published on the EventBus topic of the run", async () => {
+    let target = "pending"
+    const fiber = engine.runtime.runFork(Effect.flatMap(EventBus, (bus) =>
+      bus.subscribe("workflows/runs/").pipe(
+        Stream.takeUntil((e) => e.topic === `workflows/runs/${target}` && e.type === "workflow.run.completed"),
+        Stream.runCollect
+      )))
+    await Bun.sleep(100)
+    const runId = await engine.start({ steps: [{ id: "one", type: "tool", tool: "upper", arguments: { text: "x" } }] })
+    target = runId
+    await engine.waitStatus(runId, ["completed"])
+    const events = Chunk.toArray(await engine.runtime.runPromise(Fiber.join(fiber))).filter((e) => e.topic === `workflows/runs/${runId}`)
+    const types = events.map((e) => e.type)
+    expect(types).toContain("workflow.run.started")
+    expect(types).toContain("workflow.step.started")
+    expect(types).toContain("workflow.step.completed")
+    expect(types[types.length - 1]).toBe("workflow.run.completed")
+    expect(events.every((e) => e.projectId === engine.projectId)).toBe(true)
   }, 30_000)
 
   test("tool failures surface the tool's message", async () => {
