@@ -1,7 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import { EventBus } from "../events/EventBus.ts"
 import type { Principal, Role } from "./CurrentUser.ts"
+import { onInvalidation, publishInvalidation } from "./Invalidation.ts"
 
 interface Entry {
   readonly principal: Option.Option<Principal>
@@ -14,13 +16,18 @@ const CACHE_LIMIT = 50_000
  * Loads who a verified token belongs to: the user (not disabled), the session
  * (not revoked) and the user's project roles, in one query. Results are
  * cached for `principalCacheTtlMs`; logout and membership changes invalidate
- * this node's entries at once, other nodes within the TTL.
+ * them on every node (Invalidation.ts), the TTL bounds what a lost event costs.
  */
 export class Principals extends Effect.Service<Principals>()("Auth/Principals", {
-  effect: Effect.gen(function*() {
+  scoped: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const { auth } = yield* AppConfig
+    const bus = yield* EventBus
     const cache = new Map<string, Entry>()
+    const dropUser = (userId: string) => {
+      for (const key of cache.keys()) if (key.startsWith(`${userId}|`)) cache.delete(key)
+    }
+    yield* onInvalidation(bus, (i) => i.kind === "user" && dropUser(i.userId))
 
     const query = (userId: string, sessionId: string | undefined) =>
       sql<{
@@ -66,10 +73,9 @@ export class Principals extends Effect.Service<Principals>()("Auth/Principals", 
         })
       })
 
+    /** Drops this node's entries now, and other nodes' as soon as the event reaches them. */
     const invalidateUser = (userId: string) =>
-      Effect.sync(() => {
-        for (const key of cache.keys()) if (key.startsWith(`${userId}|`)) cache.delete(key)
-      })
+      Effect.zipRight(Effect.sync(() => dropUser(userId)), publishInvalidation(bus, { kind: "user", userId }))
 
     return { load, invalidateUser } as const
   })

@@ -1,6 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
+import { onInvalidation, publishInvalidation } from "../auth/Invalidation.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import { EventBus } from "../events/EventBus.ts"
 import type { Principal, Role } from "../auth/CurrentUser.ts"
 import { randomToken, sha256Hex } from "../auth/Secrets.ts"
 
@@ -28,10 +30,14 @@ const rank: Record<Role, number> = { viewer: 0, developer: 1, admin: 2 }
  * creator currently holds in the project.
  */
 export class ApiKeys extends Effect.Service<ApiKeys>()("Gateway/ApiKeys", {
-  effect: Effect.gen(function*() {
+  scoped: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const { auth } = yield* AppConfig
+    const bus = yield* EventBus
     const cache = new Map<string, { principal: Option.Option<Principal>; expires: number }>()
+    yield* onInvalidation(bus, (i) => i.kind === "apiKeys" && cache.clear())
+    /** Membership changes can narrow what keys grant; revocations end them. */
+    const invalidate = Effect.zipRight(Effect.sync(() => cache.clear()), publishInvalidation(bus, { kind: "apiKeys" }))
 
     const create = (input: {
       projectId: string
@@ -62,7 +68,7 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("Gateway/ApiKeys", {
       sql<{ id: string }>`
         UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
         WHERE id = ${id} AND project_id = ${projectId} RETURNING id`.pipe(
-        Effect.tap(() => Effect.sync(() => cache.clear())),
+        Effect.tap(() => invalidate),
         Effect.map((rows) => rows.length > 0),
         Effect.orDie
       )
@@ -106,9 +112,6 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("Gateway/ApiKeys", {
           cache.set(key, { principal, expires: Date.now() + auth.principalCacheTtlMs })
         })
       })
-
-    /** Membership changes can narrow what keys grant. */
-    const invalidate = Effect.sync(() => cache.clear())
 
     return { create, list, revoke, resolve, invalidate } as const
   })

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
-import { Option, Redacted } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Effect, Layer, Option, Redacted } from "effect"
 import * as jose from "jose"
+import { Principals } from "../../src/auth/Principals.ts"
 import { authConfig, signUp, type SignedUp } from "../support/auth.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
 
@@ -235,5 +237,40 @@ describe("projects and tenancy", () => {
     expect((await post("/projects", { name: "   " }, alice.headers)).status).toBe(400)
     expect((await post(`/projects/${alice.projectId}/members`, { email: bob.email, role: "owner" }, alice.headers)).status)
       .toBe(400)
+  })
+})
+
+describe("principal cache", () => {
+  test("an invalidation on one gateway instance reaches the others' caches (EventBus)", async () => {
+    const user = await signUp(platform.baseUrl)
+    const projectId = crypto.randomUUID()
+    const projectsOf = (p: Option.Option<{ projects: ReadonlyMap<string, string> }>) =>
+      Option.match(p, { onNone: () => [], onSome: (x) => [...x.projects.keys()] })
+    const result = await platform.runtime.runPromise(
+      Effect.gen(function*() {
+        // Two independent instances, as on two nodes: separate caches, one bus.
+        const nodeA = yield* Layer.build(Layer.fresh(Principals.Default))
+        const nodeB = yield* Layer.build(Layer.fresh(Principals.Default))
+        const a = Effect.provide(Principals, nodeA)
+        const b = Effect.provide(Principals, nodeB)
+        const before = projectsOf(yield* Effect.flatMap(b, (p) => p.load(user.userId, undefined)))
+        // A membership written behind the caches' backs (as another node would):
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`INSERT INTO projects (id, name, owner_id) VALUES (${projectId}, 'side door', ${user.userId})`
+        yield* sql`INSERT INTO project_members (project_id, user_id, role) VALUES (${projectId}, ${user.userId}, 'viewer')`
+        const stale = projectsOf(yield* Effect.flatMap(b, (p) => p.load(user.userId, undefined)))
+        yield* Effect.flatMap(a, (p) => p.invalidateUser(user.userId))
+        // Delivery is asynchronous: poll node B briefly.
+        let fresh: Array<string> = []
+        for (let i = 0; i < 50 && !fresh.includes(projectId); i++) {
+          yield* Effect.sleep("20 millis")
+          fresh = projectsOf(yield* Effect.flatMap(b, (p) => p.load(user.userId, undefined)))
+        }
+        return { before, stale, fresh }
+      }).pipe(Effect.scoped)
+    )
+    expect(result.before).toEqual([user.projectId])
+    expect(result.stale).toEqual([user.projectId])
+    expect(result.fresh).toContain(projectId)
   })
 })
