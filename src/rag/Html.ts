@@ -51,7 +51,9 @@ export const htmlToSections = (html: string): Array<Section> => {
         headingText = null
       }
     } else if (BLOCK.test(name) && headingText === null) {
-      body += name === "br" || name === "li" || name === "tr" ? "\n" : "\n\n"
+      // List items and table rows are lines; other blocks are paragraphs.
+      if (name === "li" || name === "tr") body += closing ? "" : "\n"
+      else body += name === "br" ? "\n" : "\n\n"
     }
   }
   body += decodeEntities(cleaned.slice(last)).replace(/\s+/g, " ")
