@@ -49,7 +49,7 @@ export const SkillMatch = Schema.Struct({
 })
 
 export const SearchResult = Schema.Struct({
-  /** False when no Embeddings service is configured: name/tag matching only. */
+  /** Whether semantic matching was applied (false: no Embeddings service, or it did not answer in time). */
   semantic: Schema.Boolean,
   matches: Schema.Array(SkillMatch)
 })

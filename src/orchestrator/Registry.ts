@@ -10,7 +10,9 @@ export const OrchestratorConfig = Config.all({
   cardTimeout: Config.duration("ORCHESTRATOR_CARD_TIMEOUT").pipe(Config.withDefault("5 seconds")),
   cardRefresh: Config.duration("ORCHESTRATOR_CARD_REFRESH").pipe(Config.withDefault("5 minutes")),
   /** Cosine similarity below which a semantic match is not reported. */
-  semanticThreshold: Config.number("ORCHESTRATOR_SEMANTIC_THRESHOLD").pipe(Config.withDefault(0.3))
+  semanticThreshold: Config.number("ORCHESTRATOR_SEMANTIC_THRESHOLD").pipe(Config.withDefault(0.3)),
+  /** A search answers by name/tag rather than wait longer than this for embeddings (e.g. a model still loading). */
+  semanticTimeout: Config.duration("ORCHESTRATOR_SEMANTIC_TIMEOUT").pipe(Config.withDefault("5 seconds"))
 })
 
 export interface SearchParams {
@@ -33,7 +35,7 @@ const lower = (s: string) => s.toLowerCase()
  * The agent registry: remote A2A agents registered by card URL (fetched,
  * validated, refreshed periodically) plus every platform agent, and skill
  * search over both (name/tag always; semantic when an Embeddings service is
- * configured — reported as `semantic: false` otherwise, never approximated).
+ * configured and answering — `semantic: false` in a result says it was not applied, never approximated).
  */
 export class Registry extends Effect.Service<Registry>()("Orchestrator/Registry", {
   scoped: Effect.gen(function*() {
@@ -108,9 +110,10 @@ export class Registry extends Effect.Service<Registry>()("Orchestrator/Registry"
         return [...local, ...remote]
       })
 
+    /** None: no Embeddings service, or it failed / did not answer in time (search degrades to name/tag). */
     const semanticMatches = (agents: ReadonlyArray<RegistryEntry>, q: string) =>
       Option.match(embeddings, {
-        onNone: () => Effect.succeed<Array<Match>>([]),
+        onNone: () => Effect.succeed(Option.none<Array<Match>>()),
         onSome: (e) =>
           Effect.gen(function*() {
             const skills = agents.flatMap((agent) =>
@@ -130,8 +133,11 @@ export class Registry extends Effect.Service<Registry>()("Orchestrator/Registry"
                 : []
             })
           }).pipe(
-            // An embeddings outage degrades search to name/tag; it does not fail it.
-            Effect.catchAll((error) => Effect.logWarning("semantic skill search unavailable", error).pipe(Effect.as([])))
+            Effect.timeoutFail({ duration: config.semanticTimeout, onTimeout: () => "embeddings did not answer in time" }),
+            Effect.map(Option.some),
+            Effect.catchAll((error) =>
+              Effect.logWarning("semantic skill search unavailable", error).pipe(Effect.as(Option.none()))
+            )
           )
       })
 
@@ -157,9 +163,10 @@ export class Registry extends Effect.Service<Registry>()("Orchestrator/Registry"
           matches.push({ agent, skillId: null, score: 0.8, matchedBy: "name" })
         }
       }
-      if (params.q !== undefined && params.q.trim().length > 0) {
-        matches.push(...(yield* semanticMatches(agents, params.q.trim())))
-      }
+      const semantic = params.q !== undefined && params.q.trim().length > 0
+        ? yield* semanticMatches(agents, params.q.trim())
+        : Option.none<Array<Match>>()
+      if (Option.isSome(semantic)) matches.push(...semantic.value)
       // One result per (agent, skill): the best way it matched.
       const best = new Map<string, Match>()
       for (const m of matches) {
@@ -168,7 +175,7 @@ export class Registry extends Effect.Service<Registry>()("Orchestrator/Registry"
         if (seen === undefined || seen.score < m.score) best.set(key, m)
       }
       const sorted = [...best.values()].sort((a, b) => b.score - a.score).slice(0, params.limit ?? 20)
-      return { semantic: Option.isSome(embeddings), matches: sorted }
+      return { semantic: Option.isSome(semantic), matches: sorted }
     })
 
     const find = (projectId: string, id: string) => repo.find(projectId, id)

@@ -56,7 +56,7 @@ afterAll(async () => {
   await agent?.close()
   await platform?.stop()
   await redisPlatform?.stop()
-})
+}, 30_000)
 
 describe("/ws/events", () => {
   test("refuses unauthenticated subscribers", async () => {

@@ -80,7 +80,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(agents.map((a) => a.close()))
   await platform?.stop()
-})
+}, 30_000)
 
 describe("reliable delivery", () => {
   test("a message is delivered to a remote A2A agent and its reply returned", async () => {
