@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { loadModule, parseSync } from "libpg-query"
 import NodeSqlParser from "node-sql-parser"
 import { type Dialect, QueryRejected } from "./Domain.ts"
@@ -232,12 +232,30 @@ const checkNsp = (sql: string, dialect: "mysql" | "sqlite" | "mssql", mode: "rea
     return { text: sql.replace(/[\s;]+$/, ""), isSelect } satisfies GuardedStatement
   })
 
+/** Verdicts by (dialect, mode, text): a pure function of its input, and agents repeat queries. */
+const verdicts = new Map<string, Exit.Exit<GuardedStatement, QueryRejected>>()
+const VERDICT_CACHE_SIZE = 1_000
+
 /** Checks one statement for `mode` in `dialect`; the refusal says why in words a caller can act on. */
 export const guardStatement = (dialect: Dialect, sql: string, mode: "read" | "write") =>
   Effect.suspend(() => {
+    const key = `${dialect}\u0000${mode}\u0000${sql}`
+    const known = verdicts.get(key)
+    if (known !== undefined) return known
     const trap = lexicalTraps(sql)
-    if (trap) return reject(trap.reason, trap.message)
-    return dialect === "postgres" ? checkPg(sql, mode) : checkNsp(sql, dialect, mode)
+    const check = trap
+      ? reject(trap.reason, trap.message)
+      : dialect === "postgres"
+      ? checkPg(sql, mode)
+      : checkNsp(sql, dialect, mode)
+    return Effect.onExit(check, (exit) =>
+      Effect.sync(() => {
+        // Defects (never expected) are not remembered.
+        if (Exit.isSuccess(exit) || Cause.isFailType(exit.cause)) {
+          if (verdicts.size >= VERDICT_CACHE_SIZE) verdicts.delete(verdicts.keys().next().value as string)
+          verdicts.set(key, exit)
+        }
+      }))
   }).pipe(
     Effect.withSpan("SqlGuard.check", { attributes: { "db.system": dialect, mode } })
   )
