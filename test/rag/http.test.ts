@@ -35,8 +35,8 @@ beforeAll(async () => {
   platform = await startPlatform()
   alice = await signUp(platform.baseUrl)
   bob = await signUp(platform.baseUrl)
-}, 90_000)
-afterAll(() => platform.stop())
+}, 180_000)
+afterAll(() => platform.stop(), 30_000)
 
 describe("RAG over HTTP", () => {
   let pdfId: string
@@ -154,5 +154,5 @@ describe("RAG on a PostgreSQL without pgvector", () => {
       await plain.stop()
       await db.drop()
     }
-  }, 90_000)
+  }, 180_000)
 })

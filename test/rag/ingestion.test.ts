@@ -32,8 +32,8 @@ const countRows = (table: "rag_documents" | "rag_chunks", projectId: string) =>
 beforeAll(async () => {
   rag = await makeRagRuntime({ ingestBatchSize: 2, chunkMaxTokens: 60, chunkOverlapTokens: 10 })
   await run(createProjects("p_a", "p_b", "p_bad"))
-}, 90_000)
-afterAll(() => rag.dispose())
+}, 180_000)
+afterAll(() => rag.dispose(), 30_000)
 
 describe("ingestion and retrieval (service level, PGlite + pgvector)", () => {
   test("a question retrieves the right page of a real PDF", async () => {
