@@ -17,7 +17,7 @@ export class RagConfig extends Context.Tag("Rag/RagConfig")<RagConfig, RagConfig
     chunkMaxTokens: Config.integer("RAG_CHUNK_TOKENS").pipe(Config.withDefault(200)),
     chunkOverlapTokens: Config.integer("RAG_CHUNK_OVERLAP_TOKENS").pipe(Config.withDefault(40)),
     ingestBatchSize: Config.integer("RAG_INGEST_BATCH").pipe(Config.withDefault(64)),
-    hnswEfSearch: Config.integer("RAG_HNSW_EF_SEARCH").pipe(Config.withDefault(100))
+    hnswEfSearch: Config.integer("RAG_HNSW_EF_SEARCH").pipe(Config.withDefault(200))
   })
 
   static readonly layer = Layer.effect(RagConfig, RagConfig.config)
