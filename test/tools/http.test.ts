@@ -94,7 +94,7 @@ describe("MCP servers through the tools API", () => {
   test("GET /tools merges MCP tools (server-qualified) with built-ins", async () => {
     const { tools } = await (await call("GET", `/tools?projectId=${alice.projectId}`, alice)).json()
     const names = tools.map((t: { name: string }) => t.name)
-    expect(names).toEqual(expect.arrayContaining(["everything__echo", "everything__get-sum", "http_fetch"]))
+    expect(names).toEqual(expect.arrayContaining(["everything__echo", "everything__get-sum", "http_fetch", "rag_search", "sql_query"]))
     expect(tools.find((t: { name: string }) => t.name === "everything__get-sum").inputSchema.required).toEqual(["a", "b"])
   })
 
@@ -231,6 +231,14 @@ describe("HTTP tools and built-ins", () => {
     })
     expect(res.status).toBe(400)
     expect((await res.json()).issues[0].path).toBe("inputSchema")
+  })
+
+  test("sql_query answers a model-readable error for an unknown connection", async () => {
+    const res = await execute(alice, "sql_query", { connection: "nope", sql: "SELECT 1" })
+    expect(res.status).toBe(200)
+    const body = await res.json()
+    expect(body.isError).toBe(true)
+    expect(body.content[0].text).toContain("NotFound")
   })
 
   test("http_fetch reaches allow-listed hosts only, also across redirects", async () => {
