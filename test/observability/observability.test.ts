@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { FetchHttpClient, Headers, HttpClient, HttpTraceContext } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
 import { Effect, Option, Redacted, Tracer } from "effect"
 import parsePrometheusTextFormat from "parse-prometheus-text-format"
 import { A2AFlowRecorder } from "../../src/observability/A2AFlows.ts"
 import { withLlmSpan, withToolSpan } from "../../src/observability/GenAi.ts"
 import { observabilityDefaults } from "../../src/observability/ObservabilityConfig.ts"
 import { TraceStore } from "../../src/observability/TraceStore.ts"
+import { ToolsConfig } from "../../src/tools/ToolsConfig.ts"
 import { authConfig, type SignedUp, signUp } from "../support/auth.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
 import { waitFor } from "../support/process.ts"
@@ -50,7 +52,9 @@ const traceWith = async (traceId: string, operation: string, headers: Record<str
 beforeAll(async () => {
   platform = await startPlatform({
     auth: authConfig({ serviceToken: Option.some(Redacted.make(serviceToken)) }),
-    observability: { ...observabilityDefaults, traceFlushIntervalMs: 100, alertEvalIntervalMs: 200 }
+    observability: { ...observabilityDefaults, traceFlushIntervalMs: 100, alertEvalIntervalMs: 200 },
+    // The agent → tool test fetches from a local server.
+    tools: { ...Effect.runSync(ToolsConfig), httpFetchAllow: ["127.0.0.1"] }
   })
   alice = await signUp(platform.baseUrl)
   bob = await signUp(platform.baseUrl)
@@ -212,6 +216,74 @@ describe("traces", () => {
   }, 60_000)
 })
 
+describe("gateway → agent entity → tool", () => {
+  test("a delegation through the orchestrator to a platform agent that calls http_fetch is one connected trace", async () => {
+    let fetched = 0
+    const target = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: () => {
+        fetched++
+        return Response.json({ weather: "sunny" })
+      }
+    })
+    try {
+      const agent = (name: string, tools: Array<string>) =>
+        platform.runtime.runPromise(Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          const id = `agent-${crypto.randomUUID()}`
+          yield* sql`INSERT INTO agents (id, project_id, name, description, provider, model, system_prompt, tools, created_by)
+            VALUES (${id}, ${alice.projectId}, ${name}, ${name}, 'local', 'local', 'Be brief.', ${JSON.stringify(tools)}::jsonb,
+              ${alice.userId})`
+          return id
+        }))
+      const planner = await agent("Planner", [])
+      const fetcher = await agent("Fetcher", ["http_fetch"])
+      const traceId = hex(16)
+      const res = await fetch(`${platform.baseUrl}/orchestrator/delegate`, {
+        method: "POST",
+        headers: { ...alice.headers, "content-type": "application/json", traceparent: `00-${traceId}-${hex(8)}-01` },
+        body: JSON.stringify({
+          projectId: alice.projectId,
+          from: planner,
+          to: fetcher,
+          text: `Please use http_fetch {"url": "http://127.0.0.1:${target.port}/weather"}`
+        })
+      })
+      const text = await res.text()
+      expect(`${res.status} ${text}`).toStartWith("200 ")
+      expect(fetched).toBe(1)
+      await traceWith(traceId, "ToolRegistry.call", alice.headers)
+      // Parents end after their children: wait until the tree hangs from one root.
+      let spans: Array<Span> = []
+      await waitFor(async () => {
+        spans = (await getJson(`/observability/traces/${traceId}`, alice.headers)).body.spans
+        const ids = new Set(spans.map((s) => s.spanId))
+        return spans.filter((s) => !ids.has(s.parentSpanId ?? "")).length === 1
+      }, 20_000)
+      const byId = new Map(spans.map((s) => [s.spanId, s]))
+      const ancestry = (s: Span): Array<string> => {
+        const parent = s.parentSpanId ? byId.get(s.parentSpanId) : undefined
+        return parent ? [...ancestry(parent), s.operation] : [s.operation]
+      }
+      const tool = spans.find((s) => s.operation === "ToolRegistry.call")!
+      expect(tool.attributes).toMatchObject({ "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "http_fetch" })
+      const path = ancestry(tool)
+      // From the gateway's server span, through the delivery and the agent entity, down to the tool.
+      expect(path[0]).toBe("http.server POST")
+      expect(path.some((op) => op.startsWith("Delivery("))).toBe(true)
+      expect(path.some((op) => op.startsWith("Agent("))).toBe(true)
+      expect(path).toContain("AgentRunner.run")
+      expect(path.at(-1)).toBe("ToolRegistry.call")
+      // The hop was recorded as an A2A flow of the same trace.
+      const graph = (await getJson(`/observability/a2a?agent=${fetcher}`, alice.headers)).body
+      expect(graph.edges.some((e: { from: string; to: string }) => e.from === planner && e.to === fetcher)).toBe(true)
+    } finally {
+      target.stop(true)
+    }
+  }, 60_000)
+})
+
 describe("metrics", () => {
   test("/metrics parses and carries request, LLM, tool, cluster and process metrics", async () => {
     const traceId = hex(16)
@@ -277,7 +349,9 @@ describe("metrics", () => {
 
 describe("agent-to-agent flows", () => {
   test("recorded hops come back as a graph with counts, latency percentiles and errors, per tenant", async () => {
-    const p = alice.projectId
+    // A fresh tenant: the delegation test above recorded hops in Alice's project.
+    const carol = await signUp(platform.baseUrl)
+    const p = carol.projectId
     await platform.runtime.runPromise(
       Effect.gen(function*() {
         const recorder = yield* A2AFlowRecorder
@@ -291,7 +365,7 @@ describe("agent-to-agent flows", () => {
         yield* recorder.record({ from: "x", to: "y", method: "SendMessage", durationMs: 1, status: "ok", projectId: bob.projectId, traceId: null })
       })
     )
-    const { status, body } = await getJson(`/observability/a2a`, alice.headers)
+    const { status, body } = await getJson(`/observability/a2a`, carol.headers)
     expect(status).toBe(200)
     expect(body.totalMessages).toBe(7)
     const edge = body.edges.find((e: { from: string; to: string }) => e.from === "planner" && e.to === "researcher")
@@ -302,7 +376,7 @@ describe("agent-to-agent flows", () => {
     expect(nodes.planner).toMatchObject({ sent: 6, received: 0 })
     expect(nodes.researcher).toMatchObject({ sent: 1, received: 6, errors: 1 })
     expect(nodes.writer).toMatchObject({ received: 1 })
-    expect((await getJson(`/observability/a2a?agent=writer`, alice.headers)).body.totalMessages).toBe(1)
+    expect((await getJson(`/observability/a2a?agent=writer`, carol.headers)).body.totalMessages).toBe(1)
     expect((await getJson(`/observability/a2a`, bob.headers)).body.totalMessages).toBe(1)
   }, 30_000)
 })
