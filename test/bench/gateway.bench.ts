@@ -16,6 +16,8 @@ const SECONDS = Number(process.env.GATEWAY_BENCH_SECONDS ?? 8)
 
 interface Load {
   readonly requestsPerSecond: number
+  /** This process's CPU time (both servers live here) per completed request: robust to a busy machine. */
+  readonly cpuMicrosPerRequest: number
   readonly p99Ms: number
   readonly non2xx: number
   readonly errors: number
@@ -24,12 +26,15 @@ interface Load {
 const autocannon = async (url: string, headers: Record<string, string>, seconds: number): Promise<Load> => {
   const args = [AUTOCANNON, "-j", "-c", String(CONNECTIONS), "-d", String(seconds)]
   for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`)
+  const cpu = process.cpuUsage()
   const proc = Bun.spawn(["node", ...args, url], { stdout: "pipe", stderr: "ignore" })
   const out = await new Response(proc.stdout).text()
   await proc.exited
+  const used = process.cpuUsage(cpu)
   const result = JSON.parse(out)
   return {
     requestsPerSecond: result.requests.average,
+    cpuMicrosPerRequest: (used.user + used.system) / Math.max(1, result.requests.total),
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors
@@ -64,10 +69,11 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
     const cand = mean(candidate)
     const base = mean(baseline)
     const ratio = cand / base
+    const cpu = (xs: ReadonlyArray<Load>) => Math.round(xs.reduce((s, l) => s + l.cpuMicrosPerRequest, 0) / xs.length)
     return [{
       name: `gateway: authenticated GET /auth/me vs Bun.serve hello (autocannon -c ${CONNECTIONS}, p99 ${
         Math.max(...candidate.map((l) => l.p99Ms))
-      } ms vs ${Math.max(...baseline.map((l) => l.p99Ms))} ms)`,
+      } ms vs ${Math.max(...baseline.map((l) => l.p99Ms))} ms; CPU ${cpu(candidate)} µs/req vs ${cpu(baseline)} µs/req)`,
       candidate: { label: "GET /auth/me", value: cand, unit: "req/s" },
       baseline: { label: "Bun.serve hello", value: base, unit: "req/s" },
       ratio,
