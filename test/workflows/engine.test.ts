@@ -180,10 +180,15 @@ describe("durable workflow runs", () => {
   }, 30_000)
 
   test("a step whose backend is not configured fails with a typed, clear error", async () => {
-    const runId = await engine.start({ steps: [{ id: "ask", type: "agent", agentId: "agt_1", input: "hi" }] })
+    // This engine has no RAG service (the platform binds RagSearch to the port).
+    const runId = await engine.start({ steps: [{ id: "ask", type: "rag", query: "what is {{input.topic}}" }] }, { topic: "x" })
     const run = await engine.waitStatus(runId, ["completed", "failed"])
     expect(run.status).toBe("failed")
-    expect(run.error).toContain("the agents backend is not configured")
+    expect(run.error).toContain("the rag backend is not configured")
+    // An agent step reaches the Agents service: an unknown agent is a clear, non-retried failure.
+    const agentRun = await engine.start({ steps: [{ id: "ask", type: "agent", agentId: "agt_missing", input: "hi", retry: { maxAttempts: 3 } }] })
+    const failed = await engine.waitStatus(agentRun, ["completed", "failed"])
+    expect(failed.error).toBe("step 'ask' failed after 1 attempt: agent agt_missing not found in this project")
   }, 30_000)
 
   test("hosts outside the allow-list are refused", async () => {
