@@ -1,18 +1,27 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { signUp } from "../support/auth.ts"
-import { seedDataDir } from "../support/pgliteTemplate.ts"
+import { createTestDatabase } from "../support/postgres.ts"
 import { spawnPlatform, waitFor } from "../support/process.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 import { startRemoteAgent } from "./remoteAgent.ts"
 
 const tmp = makeTempDir("orchestrator-crash")
-afterAll(() => tmp.remove())
+// The machine's real PostgreSQL: no embedded initdb, so a loaded machine still restarts in seconds.
+const db = await createTestDatabase("orch_crash")
+afterAll(async () => {
+  tmp.remove()
+  await db.drop()
+}, 30_000)
 
 describe("reliable delivery across a crash", () => {
   test("kill -9 with messages in flight, restart: every message is delivered, effects happen once", async () => {
-    await seedDataDir(tmp.dir)
-    // Tokens must outlive the first process.
-    const env = { DATA_DIR: tmp.dir, JWT_SECRET_KEY: `k-${crypto.randomUUID()}-${crypto.randomUUID()}` }
+    // Tokens must outlive the first process. PostgreSQL 15 here has no pgvector: RAG is off.
+    const env = {
+      DATA_DIR: tmp.dir,
+      DATABASE_URL: db.url,
+      VECTOR_STORE: "disabled",
+      JWT_SECRET_KEY: `k-${crypto.randomUUID()}-${crypto.randomUUID()}`
+    }
     // A slow remote agent: a message is in flight for 1.5 s, long enough to kill the platform under it.
     const slow = await startRemoteAgent({
       name: "Slow",
@@ -77,5 +86,5 @@ describe("reliable delivery across a crash", () => {
       await second.kill("SIGTERM")
       await slow.close()
     }
-  }, 150_000)
+  }, 240_000)
 })
