@@ -44,7 +44,11 @@ const multiNodeSharding = (clientOnly: boolean) =>
       runnerAddress: clientOnly ? Option.none() : Option.some(RunnerAddress.make(s.advertiseHost, s.port)),
       runnerListenAddress: clientOnly ? Option.none() : Option.some(RunnerAddress.make(s.listenHost, s.port)),
       shardLockExpiration: `${s.lockExpirationSeconds} seconds`,
-      shardLockRefreshInterval: `${s.lockRefreshSeconds} seconds`
+      shardLockRefreshInterval: `${s.lockRefreshSeconds} seconds`,
+      // A dead runner is noticed by these checks (default: once a minute); its shards
+      // move once it is unregistered or its locks expire, whichever is first.
+      runnerHealthCheckInterval: `${s.lockRefreshSeconds} seconds`,
+      refreshAssignmentsInterval: "1 second"
     }
     return sharding
   })
