@@ -108,7 +108,8 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
   const pgUrl = process.env.A2A_BENCH_DATABASE_URL
   const db = pgUrl === "auto" ? await createTestDatabase("a2a_bench") : undefined
   const databaseUrl = db?.url ?? (pgUrl && pgUrl !== "auto" ? pgUrl : undefined)
-  const platform = await startPlatform(databaseUrl ? { databaseUrl: Option.some(Redacted.make(databaseUrl)) } : {})
+  // The machine's PostgreSQL 15 has no pgvector: RAG is off for this run, agents do not need it.
+  const platform = await startPlatform(databaseUrl ? { databaseUrl: Option.some(Redacted.make(databaseUrl)), vectorStore: "disabled" } : {})
   const reference = await startReference()
   try {
     const user = await signUp(platform.baseUrl)
