@@ -31,11 +31,9 @@ export const RequestContextMiddleware = HttpLayerRouter.middleware(
         const started = performance.now()
         // Ties the server span (GET /observability/traces) to the request id clients and logs see.
         yield* Effect.annotateCurrentSpan("request.id", requestId)
-        // platform-bun's multipart reader dies on a body-less request (null stream): answer it here.
-        const emptyMultipart = request.headers["content-type"]?.toLowerCase().startsWith("multipart/") === true &&
-          (request.headers["content-length"] ?? "0") === "0" && !request.headers["transfer-encoding"]
-        const response = yield* (emptyMultipart
-          ? Effect.succeed(jsonError(400, "BadRequest", "multipart request without a body", { requestId }))
+        const early = rejectEarly(request)
+        const response = yield* (early
+          ? Effect.succeed(jsonError(400, "BadRequest", early, { requestId }))
           : httpEffect).pipe(
           HttpIncomingMessage.withMaxBodySize(maxBody),
           Effect.catchAllDefect((defect) =>
@@ -70,3 +68,15 @@ export const RequestContextMiddleware = HttpLayerRouter.middleware(
   }),
   { global: true }
 )
+
+/** Requests answered 400 before any handler sees them; the reason, or undefined to proceed. */
+const rejectEarly = (request: HttpServerRequest.HttpServerRequest): string | undefined => {
+  // platform-bun's multipart reader dies on a body-less request (null stream).
+  if (
+    request.headers["content-type"]?.toLowerCase().startsWith("multipart/") === true &&
+    (request.headers["content-length"] ?? "0") === "0" && !request.headers["transfer-encoding"]
+  ) return "multipart request without a body"
+  // Postgres text cannot hold NUL: an id or filter with one would fail deep in a query.
+  if (/%00/.test(request.url)) return "NUL characters are not allowed in the URL"
+  return undefined
+}
