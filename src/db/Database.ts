@@ -8,6 +8,9 @@ import { MigrationsLive } from "./Migrations.ts"
 const transforms = {
   transformQueryNames: Str.camelToSnake,
   transformResultNames: Str.snakeToCamel,
+  // Column names only: JSON values are user data (tool schemas, env names like API_TOKEN,
+  // arrays) and must come back exactly as stored.
+  transformJson: false,
   applicationName: "agent-platform"
 } as const
 
