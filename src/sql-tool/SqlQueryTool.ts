@@ -1,4 +1,4 @@
-import { Effect, JSONSchema, Layer, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { QueryResult, SqlParam } from "./Domain.ts"
 import { type SqlToolError, SqlToolService } from "./SqlToolService.ts"
 import { SqlToolConfig } from "./SqlToolConfig.ts"
@@ -17,7 +17,24 @@ export type SqlQueryInput = typeof SqlQueryInput.Type
 export const sqlQueryToolSpec = {
   name: "sql_query",
   description: "Run one read-only SQL query on a database connection of this project and return the rows as JSON.",
-  inputSchema: JSONSchema.make(SqlQueryInput) as unknown as Record<string, unknown>,
+  // Written out rather than derived with JSONSchema.make: in a long-lived process (the whole test
+  // suite in one Bun process) the derived schema was seen with `required` as an object, which MCP
+  // clients reject. It mirrors SqlQueryInput, which still decodes the arguments.
+  inputSchema: {
+    type: "object",
+    properties: {
+      connection: { type: "string", description: "Id or name of a SQL connection saved in this project" },
+      sql: { type: "string", description: "One read-only SELECT statement (CTEs, joins, window functions allowed)" },
+      params: {
+        type: "array",
+        description: "Values bound to placeholders ($1, $2 for PostgreSQL; ? for MySQL and SQLite)",
+        items: { type: ["string", "number", "boolean", "null"] }
+      },
+      maxRows: { type: "integer", minimum: 1, maximum: 1000, description: "Row cap (default 100)" }
+    },
+    required: ["connection", "sql"],
+    additionalProperties: false
+  } as Record<string, unknown>,
   source: "builtin" as const
 }
 
