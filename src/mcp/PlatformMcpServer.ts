@@ -86,7 +86,7 @@ export const PlatformMcpRoute = HttpLayerRouter.use((router) =>
       server.setRequestHandler(ListToolsRequestSchema, async (_req, extra) => {
         const tools = await runPromise(registry.listTools([projectId]), extra.signal)
         return {
-          tools: tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema as { type: "object" } }))
+          tools: tools.map((t) => ({ name: t.name, description: t.description, inputSchema: mcpInputSchema(t.inputSchema) }))
         }
       })
       server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
@@ -156,3 +156,17 @@ export const PlatformMcpRoute = HttpLayerRouter.use((router) =>
 
 /** `/mcp` with its dependencies; needs the registry and the gateway's `Authenticator`. */
 export const PlatformMcpLive = PlatformMcpRoute.pipe(Layer.provide(AgentRepo.Default))
+
+/**
+ * MCP clients validate every listed schema strictly (`required` must be an array). In the full
+ * test run one tool's `required` reached this point as a non-array object (root cause not yet
+ * found, see the closing note of stop 12): keep the listing valid for clients instead of failing
+ * the whole tools/list, taking the values of an array-like object.
+ */
+const mcpInputSchema = (schema: Record<string, unknown>): { type: "object"; [k: string]: unknown } => {
+  const required = schema.required
+  const fixed = required === undefined || Array.isArray(required)
+    ? schema
+    : { ...schema, required: typeof required === "object" && required !== null ? Object.values(required) : [] }
+  return { ...fixed, type: "object" }
+}
