@@ -1,10 +1,7 @@
-import { PGlite } from "@electric-sql/pglite"
-import { vector } from "@electric-sql/pglite-pgvector"
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { Context, Data, Effect, Layer } from "effect"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
+import type { WorkerReply, WorkerRequest } from "./embedded/WorkerProtocol.ts"
 
 export class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresError")<{
   readonly message: string
@@ -12,13 +9,15 @@ export class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresErr
 }> {}
 
 /**
- * An embedded Postgres (PGlite + pgvector) served over the Postgres wire
- * protocol on loopback, so the rest of the platform talks to it through the
- * same `@effect/sql-pg` client it uses for a real server.
+ * An embedded Postgres (PGlite + pgvector) on its own worker thread, served
+ * over the Postgres wire protocol on loopback, so the rest of the platform
+ * talks to it through the same `@effect/sql-pg` client it uses for a real
+ * server.
  *
- * PGlite is ONE session shared by every socket connection: safe for this
- * process only. A lock file in the data dir stops a second process from
- * opening the same directory (which would corrupt it).
+ * PGlite is ONE session: the worker lets one pool connection own it at a
+ * time (embedded/SessionMultiplexer.ts). Safe for this process only: a lock
+ * file in the data dir stops a second process from opening the same
+ * directory (which would corrupt it).
  */
 export class EmbeddedPostgres extends Context.Tag("Platform/EmbeddedPostgres")<
   EmbeddedPostgres,
@@ -34,40 +33,46 @@ const make = Effect.fn("EmbeddedPostgres.start")(function*(options: {
 }) {
   const dataDir = path.resolve(options.dataDir, "pg")
   yield* acquireDirLock(path.resolve(options.dataDir))
-  const db = yield* Effect.acquireRelease(
-    Effect.tryPromise({
-      try: () =>
-        PGlite.create(dataDir, {
-          extensions: { vector },
-          // PGlite's default shared_buffers (128MB) doubles the process RSS; a dev database does not need it.
-          postgresqlconf: ["shared_buffers = 32MB"]
-        }),
-      catch: (cause) => new EmbeddedPostgresError({ message: `cannot open embedded database at ${dataDir}`, cause })
-    }),
-    (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
+  const worker = yield* Effect.acquireRelease(
+    Effect.sync(() => new Worker(new URL("./embedded/worker.ts", import.meta.url).href)),
+    (worker) =>
+      // Closing PGlite flushes it to disk; a worker that does not answer is ended anyway.
+      request(worker, { type: "stop" }, "stopped").pipe(
+        Effect.timeout("10 seconds"),
+        Effect.ignore,
+        Effect.ensuring(Effect.sync(() => worker.terminate()))
+      )
   )
-  const port = yield* freeLoopbackPort
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port, maxConnections: options.maxConnections + 2 })
-  yield* Effect.acquireRelease(
-    Effect.tryPromise({
-      try: () => server.start(),
-      catch: (cause) => new EmbeddedPostgresError({ message: "cannot start the embedded database socket", cause })
-    }),
-    () => Effect.promise(() => server.stop()).pipe(Effect.ignore)
-  )
+  const ready = yield* request(worker, { type: "start", dataDir }, "ready")
+  if (ready.type === "failed") {
+    return yield* new EmbeddedPostgresError({ message: `cannot open embedded database at ${dataDir}: ${ready.message}` })
+  }
+  const port = (ready as Extract<WorkerReply, { type: "ready" }>).port
   yield* Effect.logDebug("embedded postgres ready").pipe(Effect.annotateLogs({ dataDir, port }))
   return { host: "127.0.0.1", port, dataDir }
 })
 
-const freeLoopbackPort = Effect.async<number, EmbeddedPostgresError>((resume) => {
-  const srv = net.createServer()
-  srv.once("error", (cause) => resume(Effect.fail(new EmbeddedPostgresError({ message: "no free port", cause }))))
-  srv.listen(0, "127.0.0.1", () => {
-    const address = srv.address()
-    const port = typeof address === "object" && address ? address.port : 0
-    srv.close(() => resume(Effect.succeed(port)))
+/** Posts one request to the worker and waits for the reply of the given type (or a failure). */
+const request = (worker: Worker, message: WorkerRequest, expect: WorkerReply["type"]) =>
+  Effect.async<WorkerReply, EmbeddedPostgresError>((resume) => {
+    const onMessage = (event: MessageEvent<WorkerReply>) => {
+      if (event.data.type !== expect && event.data.type !== "failed") return
+      cleanup()
+      resume(Effect.succeed(event.data))
+    }
+    const onError = (event: ErrorEvent) => {
+      cleanup()
+      resume(Effect.fail(new EmbeddedPostgresError({ message: `embedded database worker failed: ${event.message}` })))
+    }
+    const cleanup = () => {
+      worker.removeEventListener("message", onMessage)
+      worker.removeEventListener("error", onError)
+    }
+    worker.addEventListener("message", onMessage)
+    worker.addEventListener("error", onError)
+    worker.postMessage(message)
+    return Effect.sync(cleanup)
   })
-})
 
 /** One process per data dir: a stale lock (dead pid) is taken over, a live one is an error. */
 const acquireDirLock = (dir: string) =>

@@ -1,0 +1,243 @@
+/**
+ * Shares ONE Postgres session (PGlite) between several wire-protocol client
+ * connections without mixing them up.
+ *
+ * PGlite has a single backend session. `@electric-sql/pglite-socket` hands
+ * it each message as it arrives, so connection A's Parse/Bind could be
+ * followed by connection B's Parse before A's Execute ("portal does not
+ * exist"), and B's statements could land inside A's open transaction.
+ * Here a connection OWNS the session from its first message until the
+ * session is idle again: the last reply is ReadyForQuery with status 'I'
+ * (not in a transaction, no extended-query batch half done). Other
+ * connections queue meanwhile: the same semantics as a database with one
+ * backend, which is what PGlite is.
+ */
+
+/** Runs raw frontend protocol bytes on the session, streaming the raw backend reply. */
+export interface SessionBackend {
+  readonly exec: (message: Uint8Array, onData: (data: Uint8Array) => void) => Promise<void>
+  /** Resets a session a vanished owner left mid-batch or mid-transaction. */
+  readonly reset: () => Promise<void>
+}
+
+/** The client side of one connection, as the multiplexer sees it. */
+export interface ClientSink {
+  readonly write: (data: Uint8Array) => void
+  readonly close: () => void
+}
+
+const SSL_REQUEST = 80877103
+const GSSENC_REQUEST = 80877104
+const CANCEL_REQUEST = 80877102
+const PROTOCOL_3 = 196608
+const TERMINATE = 0x58 // 'X'
+const READY_FOR_QUERY = 0x5a // 'Z'
+const IDLE = 0x49 // 'I'
+// Asynchronous backend messages that may follow ReadyForQuery without changing the session state.
+const NOTICE = 0x4e // 'N'
+const NOTIFICATION = 0x41 // 'A'
+const REFUSED = 0x4e // 'N', the answer to an SSL/GSS encryption request
+
+class Connection {
+  private buffer: Uint8Array = new Uint8Array(0)
+  started = false
+  closed = false
+  queued = false
+
+  constructor(readonly id: number, readonly sink: ClientSink) {}
+
+  append(chunk: Uint8Array) {
+    if (this.buffer.length === 0) {
+      this.buffer = chunk
+      return
+    }
+    const next = new Uint8Array(this.buffer.length + chunk.length)
+    next.set(this.buffer)
+    next.set(chunk, this.buffer.length)
+    this.buffer = next
+  }
+
+  /** Length of the first complete message in the buffer, or 0 when it is not complete yet. */
+  private nextLength(offset: number): number {
+    const rest = this.buffer.length - offset
+    const view = new DataView(this.buffer.buffer, this.buffer.byteOffset + offset)
+    if (!this.started) return rest >= 4 && rest >= view.getInt32(0) ? view.getInt32(0) : 0
+    return rest >= 5 && rest >= 1 + view.getInt32(1) ? 1 + view.getInt32(1) : 0
+  }
+
+  hasCompleteMessage(): boolean {
+    return this.nextLength(0) > 0
+  }
+
+  /** Removes and returns every complete message buffered so far; startup-phase messages have no type byte. */
+  takeMessages(): Array<{ readonly message: Uint8Array; readonly typed: boolean }> {
+    const out: Array<{ readonly message: Uint8Array; readonly typed: boolean }> = []
+    let offset = 0
+    for (;;) {
+      const length = this.nextLength(offset)
+      if (length === 0) break
+      const message = this.buffer.subarray(offset, offset + length)
+      out.push({ message, typed: this.started })
+      offset += length
+      // Only the startup phase has untyped messages; after the startup packet every message has a type byte.
+      if (!this.started) {
+        const code = new DataView(message.buffer, message.byteOffset).getInt32(4)
+        if (code === PROTOCOL_3) this.started = true
+      }
+    }
+    this.buffer = this.buffer.slice(offset)
+    return out
+  }
+}
+
+/** Follows the backend reply stream to learn the type (and ReadyForQuery status) of its last message. */
+class ReplyTracker {
+  private header = new Uint8Array(5)
+  private headerFill = 0
+  private remaining = 0
+  private type = 0
+  lastType = 0
+  lastStatus = 0
+
+  feed(data: Uint8Array) {
+    let i = 0
+    while (i < data.length) {
+      if (this.remaining === 0) {
+        this.header[this.headerFill++] = data[i++]!
+        if (this.headerFill === 5) {
+          this.headerFill = 0
+          this.type = this.header[0]!
+          this.remaining = new DataView(this.header.buffer).getInt32(1) - 4
+          if (this.type !== NOTICE && this.type !== NOTIFICATION) this.lastType = this.type
+        }
+        continue
+      }
+      const take = Math.min(this.remaining, data.length - i)
+      if (this.type === READY_FOR_QUERY) this.lastStatus = data[i + take - 1]!
+      i += take
+      this.remaining -= take
+    }
+  }
+
+  get idle() {
+    return this.lastType === READY_FOR_QUERY && this.lastStatus === IDLE && this.remaining === 0 && this.headerFill === 0
+  }
+}
+
+export class SessionMultiplexer {
+  private nextId = 1
+  private owner: Connection | undefined
+  private readonly ready: Array<Connection> = []
+  private running = false
+
+  constructor(private readonly backend: SessionBackend) {}
+
+  /** A new client connection; feed it bytes with the returned `receive`, and `disconnect` when it goes. */
+  connect(sink: ClientSink) {
+    const connection = new Connection(this.nextId++, sink)
+    return {
+      receive: (chunk: Uint8Array) => {
+        if (connection.closed) return
+        connection.append(chunk)
+        this.enqueue(connection)
+        void this.pump()
+      },
+      disconnect: () => this.disconnect(connection)
+    }
+  }
+
+  private enqueue(connection: Connection) {
+    if (!connection.closed && !connection.queued && connection.hasCompleteMessage()) {
+      connection.queued = true
+      this.ready.push(connection)
+    }
+  }
+
+  private disconnect(connection: Connection) {
+    if (connection.closed) return
+    connection.closed = true
+    void this.pump()
+  }
+
+  private pick(): Connection | undefined {
+    if (this.owner !== undefined) {
+      const i = this.ready.indexOf(this.owner)
+      return i === -1 ? undefined : this.ready.splice(i, 1)[0]
+    }
+    return this.ready.shift()
+  }
+
+  private async pump() {
+    if (this.running) return
+    this.running = true
+    try {
+      for (;;) {
+        if (this.owner?.closed) {
+          // The owner left mid-transaction or mid-batch: roll back before anyone else uses the session.
+          this.owner = undefined
+          await this.backend.reset().catch(() => undefined)
+        }
+        const connection = this.pick()
+        if (connection === undefined) break
+        connection.queued = false
+        if (!connection.closed) await this.runUnit(connection)
+        this.enqueue(connection)
+      }
+    } finally {
+      this.running = false
+    }
+  }
+
+  private async runUnit(connection: Connection) {
+    const batch: Array<Uint8Array> = []
+    let terminate = false
+    for (const { message, typed } of connection.takeMessages()) {
+      if (!typed) {
+        const code = message.length >= 8 ? new DataView(message.buffer, message.byteOffset).getInt32(4) : 0
+        if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
+          // No TLS on a loopback socket: 'N' tells the client to go on in plain text.
+          connection.sink.write(new Uint8Array([REFUSED]))
+          continue
+        }
+        if (code === CANCEL_REQUEST) {
+          // Cancellation is not supported by PGlite; the request's connection just ends.
+          terminate = true
+          break
+        }
+      } else if (message[0] === TERMINATE) {
+        // Never forwarded: it would end the one session every connection shares.
+        terminate = true
+        break
+      }
+      batch.push(message)
+    }
+    if (batch.length > 0) {
+      const tracker = new ReplyTracker()
+      try {
+        await this.backend.exec(batch.length === 1 ? batch[0]! : concat(batch), (data) => {
+          tracker.feed(data)
+          if (!connection.closed) connection.sink.write(data)
+        })
+        this.owner = tracker.idle ? undefined : connection
+      } catch {
+        // The session failed under this connection: drop it; the next one gets a reset session.
+        this.owner = connection
+        terminate = true
+      }
+    }
+    if (terminate) {
+      connection.closed = true
+      connection.sink.close()
+    }
+  }
+}
+
+const concat = (parts: ReadonlyArray<Uint8Array>) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let offset = 0
+  for (const p of parts) {
+    out.set(p, offset)
+    offset += p.length
+  }
+  return out
+}

@@ -1,0 +1,95 @@
+import { PGlite } from "@electric-sql/pglite"
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import * as net from "node:net"
+import pg from "pg"
+import { type SessionServer, serveSession } from "../../src/db/embedded/SessionServer.ts"
+
+/**
+ * The embedded database is ONE PGlite session shared by the pool's
+ * connections: these tests drive it with real node-postgres clients and
+ * check that connections never see each other's half-done queries or
+ * transactions.
+ */
+describe("one PGlite session behind several wire-protocol connections", () => {
+  let db: PGlite
+  let server: SessionServer
+  const clients: Array<pg.Client> = []
+
+  const connect = async () => {
+    const client = new pg.Client({ host: "127.0.0.1", port: server.port, user: "postgres", database: "postgres" })
+    await client.connect()
+    clients.push(client)
+    return client
+  }
+
+  beforeAll(async () => {
+    db = await PGlite.create()
+    server = await serveSession(db)
+    await db.exec("CREATE TABLE items (id int PRIMARY KEY, owner text NOT NULL)")
+  })
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)))
+    await server.close()
+    await db.close()
+  })
+
+  test("concurrent parameterised queries on three connections all get their own answers", async () => {
+    const [a, b, c] = await Promise.all([connect(), connect(), connect()])
+    const run = (client: pg.Client, tag: string) =>
+      Promise.all(
+        Array.from({ length: 150 }, (_, i) =>
+          client.query<{ tag: string; n: number }>("SELECT $1::text AS tag, $2::int * 2 AS n", [tag, i]).then((r) => r.rows[0]))
+      )
+    const [ra, rb, rc] = await Promise.all([run(a!, "a"), run(b!, "b"), run(c!, "c")])
+    for (const [rows, tag] of [[ra, "a"], [rb, "b"], [rc, "c"]] as const) {
+      expect(rows.map((r) => r?.tag)).toEqual(Array(150).fill(tag))
+      expect(rows.map((r) => r?.n)).toEqual(Array.from({ length: 150 }, (_, i) => i * 2))
+    }
+  })
+
+  test("another connection's statements wait for an open transaction instead of joining it", async () => {
+    const [a, b] = await Promise.all([connect(), connect()])
+    await a!.query("BEGIN")
+    await a!.query("INSERT INTO items VALUES (1, 'a')")
+    // b's insert is sent while a's transaction is open; it must not become part of it.
+    const bInsert = b!.query("INSERT INTO items VALUES (2, 'b')")
+    await Bun.sleep(50)
+    await a!.query("ROLLBACK")
+    await bInsert
+    const rows = (await b!.query<{ id: number; owner: string }>("SELECT id, owner FROM items ORDER BY id")).rows
+    expect(rows).toEqual([{ id: 2, owner: "b" }])
+  })
+
+  test("a connection that vanishes mid-transaction is rolled back and the others go on", async () => {
+    const a = await connect()
+    const b = await connect()
+    a.on("error", () => undefined)
+    await a.query("BEGIN")
+    await a.query("INSERT INTO items VALUES (3, 'a')")
+    const waiting = b.query<{ n: number }>("SELECT count(*)::int AS n FROM items WHERE id = 3")
+    // Kill a's socket without a Terminate message, as a crashed pool client would.
+    ;(a as unknown as { connection: { stream: net.Socket } }).connection.stream.destroy()
+    expect((await waiting).rows[0]?.n).toBe(0)
+    expect(db.isInTransaction()).toBe(false)
+  })
+
+  test("a Terminate from one client does not end the shared session", async () => {
+    const a = await connect()
+    const b = await connect()
+    await a.end()
+    clients.splice(clients.indexOf(a), 1)
+    expect((await b.query<{ one: number }>("SELECT 1 AS one")).rows[0]?.one).toBe(1)
+  })
+
+  test("a failed statement inside a transaction keeps the session for its owner until ROLLBACK", async () => {
+    const [a, b] = await Promise.all([connect(), connect()])
+    await a!.query("BEGIN")
+    await expect(a!.query("SELECT * FROM no_such_table")).rejects.toThrow(/no_such_table/)
+    const bQuery = b!.query<{ one: number }>("SELECT 1 AS one")
+    await Bun.sleep(30)
+    // a's transaction is aborted ('E'): b still waits rather than being answered "current transaction is aborted".
+    await a!.query("ROLLBACK")
+    expect((await bQuery).rows[0]?.one).toBe(1)
+  })
+})
