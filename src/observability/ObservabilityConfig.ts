@@ -11,6 +11,15 @@ export interface ObservabilityConfigShape {
   /** ...and to this age. */
   readonly traceRetentionMaxAgeHours: number
   readonly traceFlushIntervalMs: number
+  /**
+   * Share of trivial requests whose span is stored: a root HTTP server span
+   * that succeeded quickly and did nothing traced (no child span). Every
+   * request still counts in the HTTP metrics; errors, slow requests and
+   * requests that did work (SQL, entities, tools, LLM) are always stored.
+   */
+  readonly traceTrivialSampleRatio: number
+  /** A request at least this slow is never trivial. */
+  readonly traceSlowMs: number
   readonly tracePruneIntervalMs: number
   /** Set: GET /metrics requires `Authorization: Bearer <token>`. */
   readonly metricsToken: Option.Option<Redacted.Redacted<string>>
@@ -25,6 +34,11 @@ export const ObservabilityConfig: Config.Config<ObservabilityConfigShape> = Conf
   traceRetentionMaxRows: Config.integer("TRACE_RETENTION_MAX_ROWS").pipe(Config.withDefault(200_000)),
   traceRetentionMaxAgeHours: Config.number("TRACE_RETENTION_MAX_AGE_HOURS").pipe(Config.withDefault(72)),
   traceFlushIntervalMs: Config.integer("TRACE_FLUSH_INTERVAL_MS").pipe(Config.withDefault(1_000)),
+  traceTrivialSampleRatio: Config.number("TRACE_TRIVIAL_SAMPLE_RATIO").pipe(
+    Config.validate({ message: "must be between 0 and 1", validation: (n) => n >= 0 && n <= 1 }),
+    Config.withDefault(0.01)
+  ),
+  traceSlowMs: Config.number("TRACE_SLOW_MS").pipe(Config.withDefault(250)),
   tracePruneIntervalMs: Config.integer("TRACE_PRUNE_INTERVAL_MS").pipe(Config.withDefault(60_000)),
   metricsToken: Config.option(Config.redacted("METRICS_TOKEN")),
   alertEvalIntervalMs: Config.integer("ALERT_EVAL_INTERVAL_MS").pipe(Config.withDefault(15_000)),
@@ -38,6 +52,8 @@ export const observabilityDefaults: ObservabilityConfigShape = {
   traceRetentionMaxRows: 200_000,
   traceRetentionMaxAgeHours: 72,
   traceFlushIntervalMs: 1_000,
+  traceTrivialSampleRatio: 0.01,
+  traceSlowMs: 250,
   tracePruneIntervalMs: 60_000,
   metricsToken: Option.none(),
   alertEvalIntervalMs: 15_000,

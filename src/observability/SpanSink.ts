@@ -117,16 +117,34 @@ export class SpanBuffer extends Effect.Service<SpanBuffer>()("Observability/Span
   }
 }) {}
 
+/** Which spans of trivial requests are stored (see ObservabilityConfig.traceTrivialSampleRatio). */
+export interface SpanStorageSampling {
+  readonly trivialRatio: number
+  readonly slowMs: number
+}
+
 /**
  * OTel span processor: converts each ended span to a row for the SQL store,
  * and derives metrics from spans: HTTP request rate/latency from server spans
  * (they carry method, matched route and status, so no extra middleware is
  * needed), LLM tokens/cost and tool errors from GenAI-convention spans.
+ * Trivial requests (a fast, successful root server span with no child) are
+ * stored only at the configured ratio: stored one by one they would cost the
+ * database more than the requests themselves.
  */
 export class StoringSpanProcessor implements SpanProcessor {
-  constructor(private readonly buffer: SpanBuffer) {}
+  /** Open spans that have started a child, so a root can tell at its end whether it did any traced work. */
+  private readonly parents = new Set<string>()
 
-  onStart(_span: Span, _parentContext: OtelContext): void {}
+  constructor(
+    private readonly buffer: SpanBuffer,
+    private readonly sampling: SpanStorageSampling = { trivialRatio: 1, slowMs: 0 }
+  ) {}
+
+  onStart(span: Span, _parentContext: OtelContext): void {
+    const parent = span.parentSpanContext
+    if (parent !== undefined && !parent.isRemote) this.parents.add(parent.spanId)
+  }
 
   onEnd(span: ReadableSpan): void {
     const durationMs = hrToMs(span.duration)
@@ -134,7 +152,17 @@ export class StoringSpanProcessor implements SpanProcessor {
     if (span.attributes["gen_ai.operation.name"] !== undefined || span.attributes["gen_ai.usage.input_tokens"] !== undefined) {
       recordGenAiSpan(span.attributes, durationMs, span.status.code === SpanStatusCode.ERROR)
     }
+    const hadChildren = this.parents.delete(span.spanContext().spanId)
+    if (!hadChildren && this.isTrivial(span, durationMs) && Math.random() >= this.sampling.trivialRatio) return
     this.buffer.offer(span)
+  }
+
+  /** A root HTTP request that succeeded quickly (whether it did traced work is checked by the caller). */
+  private isTrivial(span: ReadableSpan, durationMs: number): boolean {
+    if (span.kind !== SpanKind.SERVER || span.parentSpanContext !== undefined) return false
+    if (span.status.code === SpanStatusCode.ERROR || durationMs >= this.sampling.slowMs) return false
+    const status = span.attributes["http.response.status_code"]
+    return typeof status === "number" && status < 400
   }
 
   forceFlush(): Promise<void> {
