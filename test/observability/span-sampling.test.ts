@@ -1,0 +1,48 @@
+import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api"
+import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base"
+import { describe, expect, test } from "bun:test"
+import { Effect } from "effect"
+import { SpanBuffer, StoringSpanProcessor } from "../../src/observability/SpanSink.ts"
+
+/** Which spans StoringSpanProcessor hands to the SQL store when trivial requests are sampled out. */
+const setup = async () => {
+  const buffer = await Effect.runPromise(Effect.provide(SpanBuffer, SpanBuffer.Default))
+  const provider = new BasicTracerProvider({
+    spanProcessors: [new StoringSpanProcessor(buffer, { trivialRatio: 0, slowMs: 250 })]
+  })
+  const tracer = provider.getTracer("test")
+  const stored = async () => (await Effect.runPromise(buffer.drain)).map((r) => r.operation)
+  const request = (name: string, status: number, options: { error?: boolean; child?: boolean; traceparent?: boolean } = {}) => {
+    const parent = options.traceparent
+      ? trace.setSpanContext(context.active(), {
+        traceId: "0af7651916cd43dd8448eb211c80319c",
+        spanId: "b7ad6b7169203331",
+        traceFlags: 1,
+        isRemote: true
+      })
+      : context.active()
+    const span = tracer.startSpan(name, { kind: SpanKind.SERVER }, parent)
+    if (options.child) tracer.startSpan(`${name} child`, {}, trace.setSpan(context.active(), span)).end()
+    span.setAttribute("http.response.status_code", status)
+    if (options.error) span.setStatus({ code: SpanStatusCode.ERROR, message: "boom" })
+    span.end()
+  }
+  return { request, stored }
+}
+
+describe("span storage sampling", () => {
+  test("a fast successful root request with no child span is not stored at ratio 0", async () => {
+    const { request, stored } = await setup()
+    request("GET /auth/me", 200)
+    expect(await stored()).toEqual([])
+  })
+
+  test("errors, 4xx, requests that did traced work and requests joining a remote trace are stored", async () => {
+    const { request, stored } = await setup()
+    request("GET /a", 500, { error: true })
+    request("GET /b", 401)
+    request("GET /c", 200, { child: true })
+    request("GET /d", 200, { traceparent: true })
+    expect((await stored()).sort()).toEqual(["GET /a", "GET /b", "GET /c", "GET /c child", "GET /d"])
+  })
+})
