@@ -31,6 +31,15 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
     const publish = (agentId: string, projectId: string, p: Parameters<typeof publishProgress>[2]) =>
       publishProgress(agentId, projectId, p).pipe(Effect.provideService(EventBus, bus))
 
+    const publishFinal = (agentId: string, projectId: string, taskId: string, contextId: string, state: TaskState, message?: A2aMessage) =>
+      publish(agentId, projectId, {
+        type: "status",
+        taskId,
+        contextId,
+        status: { state, ...(message ? { message } : {}), timestamp: new Date().toISOString() },
+        final: true
+      })
+
     /** Ends a task (unless it already ended) and tells listeners. */
     const finish = (
       agentId: string,
@@ -42,15 +51,7 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
     ) =>
       Effect.gen(function*() {
         const changed = yield* tasks.transition(taskId, state, message)
-        if (changed) {
-          yield* publish(agentId, projectId, {
-            type: "status",
-            taskId,
-            contextId,
-            status: { state, ...(message ? { message } : {}), timestamp: new Date().toISOString() },
-            final: true
-          })
-        }
+        if (changed) yield* publishFinal(agentId, projectId, taskId, contextId, state, message)
         return changed
       })
 
@@ -82,19 +83,30 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
       )
     }
 
+    const currentState = (taskId: string) =>
+      Effect.map(tasks.get(taskId), Option.match({ onNone: (): TaskState => "failed", onSome: (t) => t.task.status.state }))
+
     const run = Effect.fn("AgentRunner.run")(function*(taskId: string) {
-      const stored = yield* tasks.get(taskId)
-      if (Option.isNone(stored)) return { taskId, state: "failed" as TaskState }
-      const { agentId, projectId, task } = stored.value
-      if (task.status.state !== "submitted" && task.status.state !== "working") return { taskId, state: task.status.state }
-      const contextId = task.contextId
+      const claim = yield* tasks.claim(taskId)
+      if (Option.isNone(claim)) return { taskId, state: "failed" as TaskState }
+      const { agentId, projectId, contextId } = claim.value
+      if (claim.value._tag === "NotRunnable") {
+        const { agentExists, state } = claim.value
+        // Finished (or waiting for input): answered as it is, not re-run.
+        if (state !== "submitted" && state !== "working") return { taskId, state }
+        if (!agentExists) {
+          yield* finish(agentId, projectId, taskId, contextId, "failed", agentText("agent no longer exists", taskId, contextId))
+          return { taskId, state: "failed" as TaskState }
+        }
+        // Runnable when read but ended before our update (a concurrent cancel): answer what it is now.
+        return { taskId, state: yield* currentState(taskId) }
+      }
       const agentOption = yield* agents.findInternal(agentId)
       if (Option.isNone(agentOption)) {
         yield* finish(agentId, projectId, taskId, contextId, "failed", agentText("agent no longer exists", taskId, contextId))
         return { taskId, state: "failed" as TaskState }
       }
       const agent = agentOption.value
-      yield* tasks.transition(taskId, "working")
       yield* publish(agentId, projectId, {
         type: "status",
         taskId,
@@ -103,10 +115,9 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
         final: false
       })
 
-      const transcript = yield* tasks.transcript(contextId, agentId)
       const messages: Array<ChatMessage> = [
         ...(agent.systemPrompt === "" ? [] : [{ role: "system" as const, content: agent.systemPrompt }]),
-        ...transcript
+        ...claim.value.transcript
       ]
       const started = new Date()
       const startedMs = performance.now()
@@ -145,52 +156,68 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
         }),
         Stream.runLast
       )
-      const recordRun = (status: string, usage: { inputTokens: number; outputTokens: number }, steps: number, error: string | null) =>
-        tasks.recordRun({
-          id: `run_${crypto.randomUUID()}`,
-          taskId,
-          agentId,
-          projectId,
-          requestedProvider: agent.provider,
-          provider: llm.effectiveProvider(agent.provider),
-          model: agent.model,
-          status,
-          steps,
-          inputTokens: usage.inputTokens,
-          outputTokens: usage.outputTokens,
-          costUsd: costUsd(llm.effectiveProvider(agent.provider), agent.model, usage),
-          error,
-          startedAt: started,
-          durationMs: performance.now() - startedMs
-        })
+      const runRecord = (status: string, usage: { inputTokens: number; outputTokens: number }, steps: number, error: string | null) => ({
+        id: `run_${crypto.randomUUID()}`,
+        taskId,
+        agentId,
+        projectId,
+        requestedProvider: agent.provider,
+        provider: llm.effectiveProvider(agent.provider),
+        model: agent.model,
+        status,
+        steps,
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        costUsd: costUsd(llm.effectiveProvider(agent.provider), agent.model, usage),
+        error,
+        startedAt: started,
+        durationMs: performance.now() - startedMs
+      })
 
       const outcome = yield* loop.pipe(
-        Effect.onInterrupt(() => recordRun("canceled", { inputTokens: 0, outputTokens: 0 }, 0, null)),
+        Effect.onInterrupt(() => tasks.recordRun(runRecord("canceled", { inputTokens: 0, outputTokens: 0 }, 0, null))),
         Effect.either
       )
       if (outcome._tag === "Left" || Option.isNone(outcome.right) || outcome.right.value._tag !== "Done") {
         const reason = outcome._tag === "Left" ? outcome.left.message : "the model produced no answer"
-        yield* recordRun("failed", { inputTokens: 0, outputTokens: 0 }, 0, reason)
-        yield* finish(agentId, projectId, taskId, contextId, "failed", agentText(`The model call failed: ${reason}`, taskId, contextId))
+        const message = agentText(`The model call failed: ${reason}`, taskId, contextId)
+        const ended = yield* tasks.finishRun({
+          taskId,
+          state: "failed",
+          statusMessage: message,
+          messages: [],
+          artifacts: [],
+          run: runRecord("failed", { inputTokens: 0, outputTokens: 0 }, 0, reason)
+        })
+        if (ended) yield* publishFinal(agentId, projectId, taskId, contextId, "failed", message)
         return { taskId, state: "failed" as TaskState }
       }
       const done = outcome.right.value
+      const final = agentText(done.text, taskId, contextId)
       const entries: Array<MessageEntry> = done.messages.map((m, i): MessageEntry => {
         const isFinal = i === done.messages.length - 1
         return {
-          messageId: crypto.randomUUID(),
+          // The answer's history entry is the status message itself.
+          messageId: isFinal ? final.messageId : crypto.randomUUID(),
           role: isFinal && m.role === "assistant" ? "agent" : "tool",
           parts: m.role === "assistant" ? [{ kind: "text", text: m.content }] : [],
           llm: m
         }
       })
-      const final = agentText(done.text, taskId, contextId)
-      yield* tasks.appendMessages(taskId, entries.map((e, i) => (i === entries.length - 1 ? { ...e, messageId: final.messageId } : e)))
       const artifact = { artifactId: RESPONSE_ARTIFACT, name: "response", parts: [{ kind: "text" as const, text: done.text }] }
-      yield* tasks.addArtifact(taskId, artifact)
+      // One statement for messages, artifact, run and final status: a crash cannot leave half an answer.
+      const ended = yield* tasks.finishRun({
+        taskId,
+        state: "completed",
+        statusMessage: final,
+        messages: entries,
+        artifacts: [artifact],
+        run: runRecord(done.finishReason === "max_steps" ? "max_steps" : "completed", done.usage, done.steps, null)
+      })
+      // Canceled while the model was answering: the task keeps that outcome.
+      if (!ended) return { taskId, state: yield* currentState(taskId) }
       yield* publish(agentId, projectId, { type: "artifact", taskId, contextId, artifact })
-      yield* recordRun(done.finishReason === "max_steps" ? "max_steps" : "completed", done.usage, done.steps, null)
-      yield* finish(agentId, projectId, taskId, contextId, "completed", final)
+      yield* publishFinal(agentId, projectId, taskId, contextId, "completed", final)
       return { taskId, state: "completed" as TaskState }
     })
 

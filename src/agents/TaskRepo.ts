@@ -17,6 +17,11 @@ export interface MessageEntry {
   readonly llm: ChatMessage
 }
 
+const HistoryEntry = Schema.Struct({
+  messageId: Schema.String,
+  role: Schema.Literal("user", "agent"),
+  parts: A2aMessage.fields.parts
+})
 const TaskRow = Schema.Struct({
   id: Schema.String,
   agentId: Schema.String,
@@ -26,27 +31,59 @@ const TaskRow = Schema.Struct({
   statusMessage: Schema.NullOr(A2aMessage),
   artifacts: Schema.Array(Artifact),
   metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
-  updatedAt: Schema.DateFromSelf
+  updatedAt: Schema.DateFromSelf,
+  history: Schema.Array(HistoryEntry)
 })
-const MessageRow = Schema.Struct({
-  taskId: Schema.String,
-  messageId: Schema.String,
-  role: Schema.Literal("user", "agent", "tool"),
-  parts: A2aMessage.fields.parts,
-  llm: ChatMessage
+const ClaimRow = Schema.Struct({
+  agentId: Schema.String,
+  projectId: Schema.String,
+  contextId: Schema.String,
+  state: Schema.String,
+  claimed: Schema.Boolean,
+  agentExists: Schema.Boolean,
+  transcript: Schema.Array(ChatMessage)
 })
 
-const TASK_COLUMNS = "id, agent_id, project_id, context_id, state, status_message, artifacts, metadata, updated_at"
+/** A task as a run starts it: its keys and, once claimed, the conversation so far. */
+export type TaskClaim =
+  | {
+    readonly _tag: "Claimed"
+    readonly agentId: string
+    readonly projectId: string
+    readonly contextId: string
+    readonly transcript: ReadonlyArray<ChatMessage>
+  }
+  /** Not runnable: already terminal (or moved on concurrently), or its agent is gone. */
+  | {
+    readonly _tag: "NotRunnable"
+    readonly agentId: string
+    readonly projectId: string
+    readonly contextId: string
+    readonly state: TaskState
+    readonly agentExists: boolean
+  }
+
+/** One execution of a task, as `agent_runs` stores it. */
+export type RunRecord = Omit<AgentRun, "startedAt"> & { readonly projectId: string; readonly startedAt: Date }
+
+// One statement per task read: the row plus its A2A history (tool turns are transcript only).
+const TASK_SELECT = `t.id, t.agent_id, t.project_id, t.context_id, t.state, t.status_message, t.artifacts, t.metadata, t.updated_at,
+  COALESCE((
+    SELECT json_agg(json_build_object('messageId', m.message_id, 'role', m.role, 'parts', m.parts) ORDER BY m.seq)
+    FROM agent_messages m WHERE m.task_id = t.id AND m.role <> 'tool'
+  ), '[]'::json) AS history`
 const TERMINAL = ["completed", "canceled", "failed", "rejected"]
+const TERMINAL_SQL = TERMINAL.map((s) => `'${s}'`).join(", ")
 
 /** Tasks, their messages, runs and push configs (sql/0020_agent_tasks.ts). */
 export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const decodeTask = Schema.decodeUnknown(TaskRow)
-    const decodeMessages = Schema.decodeUnknown(Schema.Array(MessageRow))
+    const decodeTasks = Schema.decodeUnknown(Schema.Array(TaskRow))
+    const decodeClaim = Schema.decodeUnknown(Schema.Array(ClaimRow))
+    const decodeCreated = Schema.decodeUnknown(Schema.Array(Schema.Struct({ updatedAt: Schema.DateFromSelf })))
 
-    const assemble = (row: typeof TaskRow.Type, messages: ReadonlyArray<typeof MessageRow.Type>): StoredTask => ({
+    const assemble = (row: typeof TaskRow.Type): StoredTask => ({
       agentId: row.agentId,
       projectId: row.projectId,
       task: {
@@ -58,9 +95,9 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
           timestamp: row.updatedAt.toISOString()
         },
         artifacts: row.artifacts,
-        history: messages.filter((m) => m.role !== "tool").map((m): A2aMessage => ({
+        history: row.history.map((m): A2aMessage => ({
           messageId: m.messageId,
-          role: m.role === "user" ? "user" : "agent",
+          role: m.role,
           parts: m.parts,
           taskId: row.id,
           contextId: row.contextId
@@ -69,32 +106,9 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
       }
     })
 
-    const loadMessages = (taskIds: ReadonlyArray<string>) =>
-      taskIds.length === 0
-        ? Effect.succeed([] as ReadonlyArray<typeof MessageRow.Type>)
-        : sql`SELECT task_id, message_id, role, parts, llm FROM agent_messages WHERE ${sql.in("task_id", taskIds)} ORDER BY seq`.pipe(
-          Effect.flatMap(decodeMessages),
-          Effect.orDie
-        )
+    const toTasks = (rows: ReadonlyArray<unknown>) => Effect.map(decodeTasks(rows), (ts) => ts.map(assemble))
 
-    const withMessages = (rows: ReadonlyArray<unknown>) =>
-      Effect.gen(function*() {
-        const tasks = yield* Effect.forEach(rows, (r) => decodeTask(r)).pipe(Effect.orDie)
-        const messages = yield* loadMessages(tasks.map((t) => t.id))
-        return tasks.map((t) => assemble(t, messages.filter((m) => m.taskId === t.id)))
-      })
-
-    const insertMessages = (taskId: string, entries: ReadonlyArray<MessageEntry>) =>
-      entries.length === 0 ? Effect.void : sql`INSERT INTO agent_messages ${
-        sql.insert(entries.map((e) => ({
-          taskId,
-          messageId: e.messageId,
-          role: e.role,
-          parts: JSON.stringify(e.parts),
-          llm: JSON.stringify(e.llm)
-        })))
-      }`.pipe(Effect.asVoid)
-
+    /** The new task and its first message in one atomic statement; answers the task as stored. */
     const create = (input: {
       readonly id: string
       readonly agentId: string
@@ -104,19 +118,85 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
       readonly userMessage: MessageEntry
       readonly metadata?: Record<string, unknown>
     }) =>
-      sql.withTransaction(Effect.gen(function*() {
-        yield* sql`
+      sql`
+        WITH task AS (
           INSERT INTO agent_tasks (id, agent_id, project_id, context_id, state, metadata, created_by)
           VALUES (${input.id}, ${input.agentId}, ${input.projectId}, ${input.contextId}, 'submitted',
-                  ${JSON.stringify(input.metadata ?? {})}::jsonb, ${input.createdBy})`
-        yield* insertMessages(input.id, [input.userMessage])
-      })).pipe(Effect.orDie)
+                  ${JSON.stringify(input.metadata ?? {})}::jsonb, ${input.createdBy})
+          RETURNING id, updated_at
+        ), message AS (
+          INSERT INTO agent_messages (task_id, message_id, role, parts, llm)
+          SELECT id, ${input.userMessage.messageId}, ${input.userMessage.role},
+                 ${JSON.stringify(input.userMessage.parts)}::jsonb, ${JSON.stringify(input.userMessage.llm)}::jsonb
+          FROM task
+        )
+        SELECT updated_at FROM task`.pipe(
+        Effect.flatMap(decodeCreated),
+        Effect.orDie,
+        Effect.map((rows) =>
+          assemble({
+            id: input.id,
+            agentId: input.agentId,
+            projectId: input.projectId,
+            contextId: input.contextId,
+            state: "submitted",
+            statusMessage: null,
+            artifacts: [],
+            metadata: input.metadata ?? {},
+            updatedAt: rows[0]?.updatedAt ?? new Date(),
+            history: input.userMessage.role === "tool"
+              ? []
+              : [{ messageId: input.userMessage.messageId, role: input.userMessage.role, parts: input.userMessage.parts }]
+          })
+        )
+      )
 
     const get = (id: string) =>
-      sql`SELECT ${sql.literal(TASK_COLUMNS)} FROM agent_tasks WHERE id = ${id}`.pipe(
+      sql`SELECT ${sql.literal(TASK_SELECT)} FROM agent_tasks t WHERE t.id = ${id}`.pipe(
+        Effect.flatMap(toTasks),
         Effect.orDie,
-        Effect.flatMap(withMessages),
         Effect.map((ts) => Option.fromNullable(ts[0]))
+      )
+
+    /**
+     * Starts a run in one round trip: a queued (or interrupted, still
+     * `working`) task whose agent exists becomes `working`, and the
+     * conversation's LLM transcript (every task of the context, tool turns
+     * included) comes back with it. None when the task does not exist.
+     */
+    const claim = (id: string) =>
+      sql`
+        WITH task AS (
+          SELECT id, agent_id, project_id, context_id, state FROM agent_tasks WHERE id = ${id}
+        ), claimed AS (
+          UPDATE agent_tasks t SET state = 'working', status_message = NULL, updated_at = now()
+          WHERE t.id = ${id} AND t.state IN ('submitted', 'working')
+            AND EXISTS (SELECT 1 FROM agents a WHERE a.id = t.agent_id)
+          RETURNING t.id
+        )
+        SELECT task.agent_id, task.project_id, task.context_id, task.state,
+          claimed.id IS NOT NULL AS claimed,
+          EXISTS (SELECT 1 FROM agents a WHERE a.id = task.agent_id) AS agent_exists,
+          CASE WHEN claimed.id IS NULL THEN '[]'::json ELSE COALESCE((
+            SELECT json_agg(m.llm ORDER BY m.seq) FROM agent_messages m JOIN agent_tasks c ON c.id = m.task_id
+            WHERE c.context_id = task.context_id AND c.agent_id = task.agent_id
+          ), '[]'::json) END AS transcript
+        FROM task LEFT JOIN claimed ON claimed.id = task.id`.pipe(
+        Effect.flatMap(decodeClaim),
+        Effect.orDie,
+        Effect.map((rows) =>
+          Option.map(Option.fromNullable(rows[0]), (r): TaskClaim =>
+            r.claimed
+              ? { _tag: "Claimed", agentId: r.agentId, projectId: r.projectId, contextId: r.contextId, transcript: r.transcript }
+              : {
+                _tag: "NotRunnable",
+                agentId: r.agentId,
+                projectId: r.projectId,
+                contextId: r.contextId,
+                state: r.state as TaskState,
+                agentExists: r.agentExists
+              })
+        )
       )
 
     /** Moves a non-terminal task to `state`; None when it was already terminal (or missing). */
@@ -124,17 +204,56 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
       sql`
         UPDATE agent_tasks SET state = ${state},
           status_message = ${statusMessage ? JSON.stringify(statusMessage) : null}::jsonb, updated_at = now()
-        WHERE id = ${id} AND state NOT IN (${sql.literal(TERMINAL.map((s) => `'${s}'`).join(", "))})
+        WHERE id = ${id} AND state NOT IN (${sql.literal(TERMINAL_SQL)})
         RETURNING id`.pipe(Effect.orDie, Effect.map((rows) => rows.length > 0))
 
-    const appendMessages = (taskId: string, entries: ReadonlyArray<MessageEntry>) =>
-      insertMessages(taskId, entries).pipe(Effect.orDie)
+    const runRow = (run: RunRecord) => ({
+      id: run.id,
+      taskId: run.taskId,
+      agentId: run.agentId,
+      projectId: run.projectId,
+      requestedProvider: run.requestedProvider,
+      provider: run.provider,
+      model: run.model,
+      status: run.status,
+      steps: run.steps,
+      inputTokens: run.inputTokens,
+      outputTokens: run.outputTokens,
+      costUsd: run.costUsd,
+      error: run.error,
+      startedAt: run.startedAt,
+      durationMs: run.durationMs
+    })
 
-    const addArtifact = (taskId: string, artifact: Artifact) =>
-      sql`UPDATE agent_tasks SET artifacts = artifacts || ${JSON.stringify([artifact])}::jsonb WHERE id = ${taskId}`.pipe(
-        Effect.orDie,
-        Effect.asVoid
-      )
+    /**
+     * Ends a run in one atomic statement: the run row (usage and cost) is
+     * always recorded; the task moves to `state` with its messages and
+     * artifacts only if it is not terminal yet (a task canceled meanwhile
+     * gains no late answer). True when the task was ended here.
+     */
+    const finishRun = (input: {
+      readonly taskId: string
+      readonly state: TaskState
+      readonly statusMessage: A2aMessage
+      readonly messages: ReadonlyArray<MessageEntry>
+      readonly artifacts: ReadonlyArray<Artifact>
+      readonly run: RunRecord
+    }) =>
+      sql`
+        WITH ended AS (
+          UPDATE agent_tasks SET state = ${input.state}, status_message = ${JSON.stringify(input.statusMessage)}::jsonb,
+            artifacts = artifacts || ${JSON.stringify(input.artifacts)}::jsonb, updated_at = now()
+          WHERE id = ${input.taskId} AND state NOT IN (${sql.literal(TERMINAL_SQL)})
+          RETURNING id
+        ), messages AS (
+          INSERT INTO agent_messages (task_id, message_id, role, parts, llm)
+          SELECT ended.id, e.value ->> 'messageId', e.value ->> 'role', e.value -> 'parts', e.value -> 'llm'
+          FROM ended, jsonb_array_elements(${JSON.stringify(input.messages)}::jsonb) WITH ORDINALITY AS e(value, n)
+          ORDER BY e.n
+        ), run AS (
+          INSERT INTO agent_runs ${sql.insert(runRow(input.run))}
+        )
+        SELECT id FROM ended`.pipe(Effect.orDie, Effect.map((rows) => rows.length > 0))
 
     const list = (filter: {
       readonly agentId?: string | undefined
@@ -156,42 +275,13 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
         ]
         const total = yield* sql<{ count: string }>`SELECT count(*)::text AS count FROM agent_tasks WHERE ${sql.and(where)}`
         const rows = yield* sql`
-          SELECT ${sql.literal(TASK_COLUMNS)} FROM agent_tasks WHERE ${sql.and(where)}
-          ORDER BY updated_at DESC, id LIMIT ${filter.limit} OFFSET ${filter.offset}`
-        return { tasks: yield* withMessages(rows), total: Number(total[0]?.count ?? 0) }
+          SELECT ${sql.literal(TASK_SELECT)} FROM agent_tasks t WHERE ${sql.and(where)}
+          ORDER BY t.updated_at DESC, t.id LIMIT ${filter.limit} OFFSET ${filter.offset}`
+        return { tasks: yield* toTasks(rows), total: Number(total[0]?.count ?? 0) }
       }).pipe(Effect.orDie)
 
-    /** The LLM transcript of a conversation (every task of the context, tool turns included). */
-    const transcript = (contextId: string, agentId: string) =>
-      sql`
-        SELECT m.llm FROM agent_messages m JOIN agent_tasks t ON t.id = m.task_id
-        WHERE t.context_id = ${contextId} AND t.agent_id = ${agentId}
-        ORDER BY m.seq`.pipe(
-        Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ llm: ChatMessage })))),
-        Effect.map((rows) => rows.map((r) => r.llm)),
-        Effect.orDie
-      )
-
-    const recordRun = (run: Omit<AgentRun, "startedAt"> & { readonly projectId: string; readonly startedAt: Date }) =>
-      sql`INSERT INTO agent_runs ${
-        sql.insert({
-          id: run.id,
-          taskId: run.taskId,
-          agentId: run.agentId,
-          projectId: run.projectId,
-          requestedProvider: run.requestedProvider,
-          provider: run.provider,
-          model: run.model,
-          status: run.status,
-          steps: run.steps,
-          inputTokens: run.inputTokens,
-          outputTokens: run.outputTokens,
-          costUsd: run.costUsd,
-          error: run.error,
-          startedAt: run.startedAt,
-          durationMs: run.durationMs
-        })
-      }`.pipe(Effect.orDie, Effect.asVoid)
+    const recordRun = (run: RunRecord) =>
+      sql`INSERT INTO agent_runs ${sql.insert(runRow(run))}`.pipe(Effect.orDie, Effect.asVoid)
 
     const runs = (agentId: string, limit: number) =>
       sql<{
@@ -240,11 +330,10 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
     return {
       create,
       get,
+      claim,
       transition,
-      appendMessages,
-      addArtifact,
+      finishRun,
       list,
-      transcript,
       recordRun,
       runs,
       putPushConfig,

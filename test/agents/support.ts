@@ -40,10 +40,14 @@ export const TestToolCatalog = Layer.succeed(ToolCatalog, {
   }
 })
 
-/** Agents' services on a fresh embedded database and a single-node cluster, no HTTP. */
-export const makeAgentsRuntime = async (llm: Partial<LlmConfigShape> = {}) => {
-  const tmp = makeTempDir("agents")
-  await seedDataDir(tmp.dir)
+/**
+ * Agents' services on a fresh embedded database and a single-node cluster, no
+ * HTTP. With `dataDir` (seeded by the caller), a restart on the same database:
+ * the directory is left in place on dispose.
+ */
+export const makeAgentsRuntime = async (llm: Partial<LlmConfigShape> = {}, options: { readonly dataDir?: string } = {}) => {
+  const tmp = options.dataDir === undefined ? makeTempDir("agents") : { dir: options.dataDir, remove: () => {} }
+  if (options.dataDir === undefined) await seedDataDir(tmp.dir)
   const layer = Layer.mergeAll(AgentTasks.Default, AgentRepo.Default, AgentEntityLive).pipe(
     Layer.provideMerge(LanguageModel.Default),
     Layer.provideMerge(LlmConfig.layerWith(llm)),
@@ -58,8 +62,8 @@ export const makeAgentsRuntime = async (llm: Partial<LlmConfigShape> = {}) => {
   // Agents belong to a project of a user: seed one.
   const projectId = await rt.runPromise(Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    yield* sql`INSERT INTO users (id, email, password_hash) VALUES ('u1', 'u1@example.com', 'x')`
-    yield* sql`INSERT INTO projects (id, name, owner_id) VALUES ('p1', 'P1', 'u1')`
+    yield* sql`INSERT INTO users (id, email, password_hash) VALUES ('u1', 'u1@example.com', 'x') ON CONFLICT DO NOTHING`
+    yield* sql`INSERT INTO projects (id, name, owner_id) VALUES ('p1', 'P1', 'u1') ON CONFLICT DO NOTHING`
     return "p1"
   }))
   return {
