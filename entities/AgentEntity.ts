@@ -10,8 +10,11 @@ import { TaskState } from "../src/a2a/Model.ts"
  *
  * `Execute` is persisted: a task accepted by the gateway survives a crash and
  * runs (again, from the start) after restart; the handler answers an already
- * finished task without re-running it. `Cancel` is volatile and reaches the
- * running task's fiber on the runner that hosts the agent.
+ * finished task without re-running it. Its reply is the run's outcome, so a
+ * blocking caller simply awaits it. It is uninterruptible for clients: a
+ * caller that stops waiting (disconnect, timeout) leaves the task running;
+ * only `Cancel` stops it. `Cancel` is volatile and reaches the running task's
+ * fiber on the runner that hosts the agent.
  */
 export const TaskOutcome = Schema.Struct({ taskId: Schema.String, state: TaskState })
 export type TaskOutcome = typeof TaskOutcome.Type
@@ -21,7 +24,7 @@ export const AgentEntity = Entity.make("Agent", [
     payload: { taskId: Schema.String },
     success: TaskOutcome,
     primaryKey: (p) => p.taskId
-  }).annotate(ClusterSchema.Persisted, true),
+  }).annotate(ClusterSchema.Persisted, true).annotate(ClusterSchema.Uninterruptible, "client"),
   Rpc.make("Cancel", {
     payload: { taskId: Schema.String },
     success: TaskOutcome

@@ -20,7 +20,8 @@ const POLL = Duration.millis(500)
 /**
  * Task lifecycle as callers see it (REST execute, A2A, WebSocket chat): a
  * task row is written, the Agent entity is sent a persisted `Execute`, and
- * callers either return at once, wait for the end, or stream progress.
+ * callers either return at once, wait for its reply (the end of the run), or
+ * stream progress.
  * Callers have already checked the caller may use `agent`.
  */
 export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks", {
@@ -43,7 +44,7 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
       const taskId = crypto.randomUUID()
       const contextId = input.message.contextId ?? crypto.randomUUID()
       const message: A2aMessage = { ...input.message, taskId, contextId }
-      yield* repo.create({
+      return yield* repo.create({
         id: taskId,
         agentId: input.agent.id,
         projectId: input.agent.projectId,
@@ -57,11 +58,21 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
         },
         ...(input.metadata ? { metadata: input.metadata } : {})
       })
-      return { taskId, contextId }
     })
 
+    /** Hands the task to its agent and returns once it is persisted (the run happens later). */
     const start = (agentId: string, taskId: string) =>
       entity(agentId).Execute({ taskId }, { discard: true }).pipe(Effect.orDie)
+
+    /**
+     * Hands the task to its agent and waits for the run's reply: handed over
+     * in memory when this runner hosts the agent, read from storage (every
+     * entityReplyPollInterval) when another one does; no event subscription
+     * or task polling. A caller that stops waiting does not stop the run
+     * (Execute is uninterruptible for clients).
+     */
+    const run = (agentId: string, taskId: string) =>
+      entity(agentId).Execute({ taskId }).pipe(Effect.orDie)
 
     const load = (taskId: string) =>
       repo.get(taskId).pipe(Effect.flatMap(Option.match({
@@ -87,19 +98,17 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
       )
     }
 
-    /** Submits and returns once the task is terminal (or `returnImmediately`). */
+    /** Submits and returns once the task is terminal (or `returnImmediately`, as submitted). */
     const send = (input: SubmitInput, options: { readonly returnImmediately?: boolean } = {}) =>
-      Effect.scoped(Effect.gen(function*() {
-        const { taskId } = yield* submit(input)
+      Effect.gen(function*() {
+        const submitted = yield* submit(input)
         if (options.returnImmediately) {
-          yield* start(input.agent.id, taskId)
-          return yield* load(taskId)
+          yield* start(input.agent.id, submitted.task.id)
+          return submitted
         }
-        const live = yield* subscribeProgress(input.agent.id, taskId).pipe(Effect.provideService(EventBus, bus))
-        yield* start(input.agent.id, taskId)
-        yield* Stream.runDrain(progressUntilEnd(input.agent.id, taskId, live))
-        return yield* load(taskId)
-      }))
+        yield* run(input.agent.id, submitted.task.id)
+        return yield* load(submitted.task.id)
+      })
 
     /** A2A streaming: the task snapshot first, then status and artifact updates up to the final status. */
     const toEvents = (stored: StoredTask, live: Stream.Stream<TaskProgress>): Stream.Stream<TaskEvent> => {
@@ -143,10 +152,9 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
 
     const stream = (input: SubmitInput): Stream.Stream<TaskEvent, A2aError> =>
       Stream.unwrapScoped(Effect.gen(function*() {
-        const { taskId } = yield* submit(input)
-        const live = yield* subscribeProgress(input.agent.id, taskId).pipe(Effect.provideService(EventBus, bus))
-        const stored = yield* load(taskId)
-        yield* start(input.agent.id, taskId)
+        const stored = yield* submit(input)
+        const live = yield* subscribeProgress(input.agent.id, stored.task.id).pipe(Effect.provideService(EventBus, bus))
+        yield* start(input.agent.id, stored.task.id)
         return toEvents(stored, live)
       }))
 

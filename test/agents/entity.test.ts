@@ -1,10 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { Chunk, Effect, Fiber, Stream } from "effect"
+import { Chunk, Effect, Fiber, Option, Stream } from "effect"
 import { AgentRepo } from "../../src/agents/AgentRepo.ts"
 import { AgentTasks } from "../../src/agents/AgentTasks.ts"
 import type { Agent } from "../../src/agents/Domain.ts"
-import type { A2aMessage } from "../../src/a2a/Model.ts"
+import { TaskRepo } from "../../src/agents/TaskRepo.ts"
+import { type A2aMessage, agentText, isTerminal } from "../../src/a2a/Model.ts"
 import { LOCAL_PREFIX } from "../../src/llm/providers/Local.ts"
+import { seedDataDir } from "../support/pgliteTemplate.ts"
+import { waitFor } from "../support/process.ts"
+import { makeTempDir } from "../support/tempDir.ts"
 import { makeAgentsRuntime } from "./support.ts"
 
 let env: Awaited<ReturnType<typeof makeAgentsRuntime>>
@@ -33,6 +37,18 @@ const userMessage = (text: string, contextId?: string): A2aMessage => ({
   ...(contextId ? { contextId } : {})
 })
 const tasks = <A, E>(f: (t: AgentTasks) => Effect.Effect<A, E>) => env.rt.runPromise(Effect.flatMap(AgentTasks, f))
+
+/** The task a user message started (found by the message id), once it has ended. */
+const endedTaskOf = async (rt: typeof env.rt, agentId: string, messageId: string, timeoutMs: number) => {
+  const find = () =>
+    rt.runPromise(Effect.flatMap(AgentTasks, (t) => t.list({ agentId, limit: 100, offset: 0 })))
+      .then((page) => page.tasks.find((s) => s.task.history[0]?.messageId === messageId))
+  await waitFor(async () => {
+    const found = await find()
+    return found !== undefined && isTerminal(found.task.status.state)
+  }, timeoutMs)
+  return (await find())!
+}
 
 describe("Agent entity", () => {
   test("executes a task through the entity: history, artifact and a run with usage are persisted", async () => {
@@ -111,4 +127,121 @@ describe("Agent entity", () => {
     expect(result.events[result.events.length - 1]).toMatchObject({ kind: "status-update", final: true, status: { state: "canceled" } })
     expect(result.again.code).toBe(-32002)
   }, 20_000)
+
+  test("a blocking send whose caller stops waiting leaves the task running to the end", async () => {
+    const message = userMessage("sleep {\"ms\": 800}")
+    const stopped = await tasks((t) =>
+      t.send({ agent, message, createdBy: "u1" }).pipe(Effect.timeout("150 millis"), Effect.flip)
+    )
+    expect(stopped._tag).toBe("TimeoutException")
+    const ended = await endedTaskOf(env.rt, agent.id, message.messageId, 10_000)
+    expect(ended.task.status.state).toBe("completed")
+    const text = ended.task.status.message?.parts[0]
+    expect(text?.kind === "text" && text.text).toContain("sleep returned: slept")
+  }, 20_000)
+
+  test("a run that ends after its task was canceled records its usage but gives the task no late answer", async () => {
+    const result = await env.rt.runPromise(
+      Effect.gen(function*() {
+        const repo = yield* TaskRepo
+        const id = crypto.randomUUID()
+        const contextId = crypto.randomUUID()
+        const runId = `run_${crypto.randomUUID()}`
+        yield* repo.create({
+          id,
+          agentId: agent.id,
+          projectId: env.projectId,
+          contextId,
+          createdBy: "u1",
+          userMessage: { messageId: crypto.randomUUID(), role: "user", parts: [{ kind: "text", text: "hi" }], llm: { role: "user", content: "hi" } }
+        })
+        const claim = yield* repo.claim(id)
+        const canceled = yield* repo.transition(id, "canceled")
+        const late = agentText("late answer", id, contextId)
+        const ended = yield* repo.finishRun({
+          taskId: id,
+          state: "completed",
+          statusMessage: late,
+          messages: [{ messageId: late.messageId, role: "agent", parts: late.parts, llm: { role: "assistant", content: "late answer", toolCalls: [] } }],
+          artifacts: [{ artifactId: "response", parts: late.parts }],
+          run: {
+            id: runId,
+            taskId: id,
+            agentId: agent.id,
+            projectId: env.projectId,
+            requestedProvider: "local",
+            provider: "local",
+            model: "local",
+            status: "completed",
+            steps: 1,
+            inputTokens: 3,
+            outputTokens: 4,
+            costUsd: 0,
+            error: null,
+            startedAt: new Date(),
+            durationMs: 1
+          }
+        })
+        const stored = Option.getOrThrow(yield* repo.get(id))
+        const again = Option.getOrThrow(yield* repo.claim(id))
+        const run = (yield* repo.runs(agent.id, 100)).find((r) => r.id === runId)
+        return { claim: Option.getOrThrow(claim), canceled, ended, stored, again, run }
+      }).pipe(Effect.provide(TaskRepo.Default))
+    )
+    expect(result.claim).toMatchObject({ _tag: "Claimed", transcript: [{ role: "user", content: "hi" }] })
+    expect(result.canceled).toBe(true)
+    expect(result.ended).toBe(false)
+    expect(result.stored.task.status.state).toBe("canceled")
+    expect(result.stored.task.history.map((m) => m.role)).toEqual(["user"])
+    expect(result.stored.task.artifacts).toEqual([])
+    expect(result.again).toMatchObject({ _tag: "NotRunnable", state: "canceled", agentExists: true })
+    expect(result.run).toMatchObject({ status: "completed", inputTokens: 3, outputTokens: 4 })
+  })
+})
+
+describe("Agent tasks across a restart", () => {
+  test("a task interrupted by a shutdown runs to the end after restart on the same database", async () => {
+    const tmp = makeTempDir("agents-restart")
+    await seedDataDir(tmp.dir)
+    const message = userMessage("sleep {\"ms\": 1500}")
+    try {
+      const first = await makeAgentsRuntime({}, { dataDir: tmp.dir })
+      let sleeper: Agent
+      try {
+        sleeper = await first.rt.runPromise(Effect.flatMap(AgentRepo, (r) =>
+          r.create(first.projectId, {
+            name: "Sleeper",
+            description: "restart test agent",
+            provider: "local",
+            model: "local",
+            systemPrompt: "",
+            tools: ["sleep"],
+            skills: [],
+            config: {}
+          }, "u1")))
+        const submitted = await first.rt.runPromise(Effect.flatMap(AgentTasks, (t) =>
+          t.send({ agent: sleeper, message, createdBy: "u1" }, { returnImmediately: true })))
+        expect(submitted.task.status.state).toBe("submitted")
+        // Shut down while the run is inside its tool call.
+        await waitFor(async () => {
+          const now = await first.rt.runPromise(Effect.flatMap(AgentTasks, (t) => t.get(submitted.task.id)))
+          return Option.isSome(now) && now.value.task.status.state === "working"
+        }, 10_000)
+      } finally {
+        await first.dispose()
+      }
+      const second = await makeAgentsRuntime({}, { dataDir: tmp.dir })
+      try {
+        const ended = await endedTaskOf(second.rt, sleeper.id, message.messageId, 30_000)
+        expect(ended.task.status.state).toBe("completed")
+        const text = ended.task.status.message?.parts[0]
+        expect(text?.kind === "text" && text.text).toContain("sleep returned: slept")
+        expect(ended.task.history.map((m) => m.role)).toEqual(["user", "agent"])
+      } finally {
+        await second.dispose()
+      }
+    } finally {
+      tmp.remove()
+    }
+  }, 120_000)
 })
