@@ -1,8 +1,6 @@
-import { GoogleGenerativeAI } from "@google/generative-ai"
 import { Effect, Option, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import OpenAI from "openai"
 import { EmbeddingsError } from "./Embeddings.ts"
 import type { EmbeddingsConfigShape } from "./EmbeddingsConfig.ts"
 import { GLOVE_DIMENSION, GLOVE_MODEL_ID } from "./model/GloveModel.ts"
@@ -144,6 +142,8 @@ export const openaiProvider = (config: EmbeddingsConfigShape) =>
       onNone: () =>
         Effect.fail(new EmbeddingsError({ reason: "Unavailable", message: "EMBEDDINGS_PROVIDER=openai needs OPENAI_API_KEY" }))
     })
+    // Loaded only when this provider is chosen (idle memory of every other process).
+    const { default: OpenAI } = yield* Effect.promise(() => import("openai"))
     const client = new OpenAI({ apiKey, baseURL: Option.getOrUndefined(config.openaiBaseUrl), maxRetries: 2 })
     // text-embedding-3 models can shorten their output; older ones reject the parameter.
     const askDimensions = Option.isSome(config.dimension) && model.startsWith("text-embedding-3")
@@ -172,6 +172,7 @@ export const geminiProvider = (config: EmbeddingsConfigShape) =>
       onNone: () =>
         Effect.fail(new EmbeddingsError({ reason: "Unavailable", message: "EMBEDDINGS_PROVIDER=gemini needs GEMINI_API_KEY" }))
     })
+    const { GoogleGenerativeAI } = yield* Effect.promise(() => import("@google/generative-ai"))
     const generative = new GoogleGenerativeAI(apiKey).getGenerativeModel(
       { model },
       { baseUrl: Option.getOrUndefined(config.geminiBaseUrl) }

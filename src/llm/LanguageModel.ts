@@ -1,9 +1,6 @@
 import { Duration, Effect, Schedule, Stream } from "effect"
 import { configured, LlmConfig } from "./LlmConfig.ts"
-import { makeAnthropicProvider } from "./providers/Anthropic.ts"
-import { makeGoogleProvider } from "./providers/Google.ts"
 import { localProvider } from "./providers/Local.ts"
-import { makeOpenAiProvider } from "./providers/OpenAi.ts"
 import type { Provider } from "./providers/Provider.ts"
 import {
   emptyUsage,
@@ -26,9 +23,19 @@ export class LanguageModel extends Effect.Service<LanguageModel>()("Llm/Language
   effect: Effect.gen(function*() {
     const config = yield* LlmConfig
     const providers: Partial<Record<ProviderName, Provider>> = { local: localProvider }
-    if (configured(config.openai)) providers.openai = makeOpenAiProvider(config.openai)
-    if (configured(config.anthropic)) providers.anthropic = makeAnthropicProvider(config.anthropic)
-    if (configured(config.google)) providers.google = makeGoogleProvider(config.google)
+    // Each SDK is loaded only when its provider is configured: together they are MBs of idle memory.
+    if (configured(config.openai)) {
+      const { makeOpenAiProvider } = yield* Effect.promise(() => import("./providers/OpenAi.ts"))
+      providers.openai = makeOpenAiProvider(config.openai)
+    }
+    if (configured(config.anthropic)) {
+      const { makeAnthropicProvider } = yield* Effect.promise(() => import("./providers/Anthropic.ts"))
+      providers.anthropic = makeAnthropicProvider(config.anthropic)
+    }
+    if (configured(config.google)) {
+      const { makeGoogleProvider } = yield* Effect.promise(() => import("./providers/Google.ts"))
+      providers.google = makeGoogleProvider(config.google)
+    }
 
     /** The provider that will answer: the requested one, or the local fallback when it has no settings. */
     const resolve = (name: ProviderName): Provider => providers[name] ?? localProvider

@@ -1,6 +1,4 @@
 import { Data, Effect } from "effect"
-import mammoth from "mammoth"
-import { getDocumentProxy } from "unpdf"
 import { htmlToSections, markdownToSections } from "./Html.ts"
 
 /** A run of text with where it came from: chunks never straddle two sections. */
@@ -89,7 +87,8 @@ const extractPdf = (bytes: Uint8Array) =>
   Effect.tryPromise({
     // pdf.js takes ownership of (detaches) the buffer it is given: hand it a copy.
     // (A plain Uint8Array copy: pdf.js rejects Node Buffers, which is what file reads return.)
-    try: () => getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 }),
+    // Parsers load on first use: most processes never extract a document.
+    try: async () => (await import("unpdf")).getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 }),
     catch: (e) =>
       e instanceof Error && e.name === "PasswordException"
         ? new ExtractionError({ reason: "Encrypted", message: "the PDF is password-protected" })
@@ -116,7 +115,7 @@ const extractPdf = (bytes: Uint8Array) =>
 
 const extractDocx = (bytes: Uint8Array) =>
   Effect.tryPromise({
-    try: () => mammoth.convertToHtml({ buffer: Buffer.from(bytes) }),
+    try: async () => (await import("mammoth")).default.convertToHtml({ buffer: Buffer.from(bytes) }),
     catch: () => new ExtractionError({ reason: "Corrupt", message: "the DOCX could not be read" })
   }).pipe(Effect.map((result) => htmlToSections(result.value)))
 

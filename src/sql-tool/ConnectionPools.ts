@@ -1,6 +1,4 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
-import { MssqlClient } from "@effect/sql-mssql"
-import { MysqlClient } from "@effect/sql-mysql2"
 import { PgClient } from "@effect/sql-pg"
 import { Deferred, Duration, Effect, Exit, Schedule, Scope } from "effect"
 import { makeBunSqlite } from "./BunSqliteClient.ts"
@@ -45,6 +43,8 @@ const openDriver = (target: ConnectionTarget, writable: boolean, poolSize: numbe
         )
       case "mysql":
         return Effect.gen(function*() {
+          // Drivers load on first use of their engine: tedious alone is ~17 MB and 200 ms at start-up.
+          const { MysqlClient } = yield* Effect.promise(() => import("@effect/sql-mysql2"))
           const client = yield* MysqlClient.make({
             host: target.host,
             port: target.port,
@@ -66,7 +66,8 @@ const openDriver = (target: ConnectionTarget, writable: boolean, poolSize: numbe
         })
       case "mssql":
         return Effect.map(
-          MssqlClient.make({
+          Effect.flatMap(Effect.promise(() => import("@effect/sql-mssql")), ({ MssqlClient }) =>
+            MssqlClient.make({
             server: target.host,
             port: target.port,
             database: target.database,
@@ -76,7 +77,7 @@ const openDriver = (target: ConnectionTarget, writable: boolean, poolSize: numbe
             trustServer: target.options.get("trustServerCertificate") === "true",
             maxConnections: poolSize,
             connectTimeout: CONNECT_TIMEOUT
-          }),
+          })),
           makeMssqlDriver
         )
     }
