@@ -17,6 +17,8 @@ export interface AppConfigShape {
   /** Unset: an embedded PGlite (+pgvector) under `dataDir`. */
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
   readonly dataDir: string
+  /** shared_buffers of the embedded database (its memory grows by this much). */
+  readonly embeddedSharedBuffers: string
   readonly dbPoolSize: number
   readonly corsOrigins: ReadonlyArray<string>
   readonly logLevel: LogLevel.LogLevel
@@ -44,6 +46,10 @@ export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppC
     httpPort: Config.port("HTTP_PORT").pipe(Config.withDefault(8000)),
     databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
     dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./.data")),
+    embeddedSharedBuffers: Config.string("EMBEDDED_PG_SHARED_BUFFERS").pipe(
+      Config.validate({ message: "a Postgres size such as 16MB", validation: (s) => /^\d+(kB|MB|GB)$/.test(s) }),
+      Config.withDefault("16MB")
+    ),
     dbPoolSize: Config.integer("DB_POOL_SIZE").pipe(Config.withDefault(0)),
     corsOrigins: Config.array(Config.string(), "CORS_ORIGINS").pipe(
       Config.withDefault(["http://localhost:3000"])

@@ -38,7 +38,13 @@ export const PgLive = Layer.unwrapEffect(
           ...transforms
         }))
     ).pipe(
-      Layer.provide(EmbeddedPostgres.layer({ dataDir: config.dataDir, maxConnections: config.dbPoolSize }))
+      Layer.provide(
+        EmbeddedPostgres.layer({
+          dataDir: config.dataDir,
+          maxConnections: config.dbPoolSize,
+          sharedBuffers: config.embeddedSharedBuffers
+        })
+      )
     )
   })
 )

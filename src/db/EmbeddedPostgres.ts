@@ -23,27 +23,36 @@ export class EmbeddedPostgres extends Context.Tag("Platform/EmbeddedPostgres")<
   EmbeddedPostgres,
   { readonly host: string; readonly port: number; readonly dataDir: string }
 >() {
-  static readonly layer = (options: { readonly dataDir: string; readonly maxConnections: number }) =>
+  static readonly layer = (options: {
+    readonly dataDir: string
+    readonly maxConnections: number
+    /** Postgres size, e.g. "16MB". */
+    readonly sharedBuffers: string
+  }) =>
     Layer.scoped(EmbeddedPostgres, make(options))
 }
 
 const make = Effect.fn("EmbeddedPostgres.start")(function*(options: {
   readonly dataDir: string
   readonly maxConnections: number
+  readonly sharedBuffers: string
 }) {
   const dataDir = path.resolve(options.dataDir, "pg")
+  const { sharedBuffers } = options
   yield* acquireDirLock(path.resolve(options.dataDir))
-  const worker = yield* Effect.acquireRelease(
-    Effect.sync(() => new Worker(new URL("./embedded/worker.ts", import.meta.url).href)),
-    (worker) =>
-      // Closing PGlite flushes it to disk; a worker that does not answer is ended anyway.
-      request(worker, { type: "stop" }, "stopped").pipe(
-        Effect.timeout("10 seconds"),
-        Effect.ignore,
-        Effect.ensuring(Effect.sync(() => worker.terminate()))
-      )
-  )
-  const ready = yield* request(worker, { type: "start", dataDir }, "ready")
+  if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
+    // initdb grows the WebAssembly heap to ~600 MB and it never shrinks: create the data dir in
+    // a worker of its own that is then ended, and serve from a fresh one.
+    yield* Effect.scoped(Effect.gen(function*() {
+      const init = yield* startWorker
+      const done = yield* request(init, { type: "start", dataDir, sharedBuffers, initOnly: true }, "initialized")
+      if (done.type === "failed") {
+        return yield* new EmbeddedPostgresError({ message: `cannot create embedded database at ${dataDir}: ${done.message}` })
+      }
+    }))
+  }
+  const worker = yield* startWorker
+  const ready = yield* request(worker, { type: "start", dataDir, sharedBuffers, initOnly: false }, "ready")
   if (ready.type === "failed") {
     return yield* new EmbeddedPostgresError({ message: `cannot open embedded database at ${dataDir}: ${ready.message}` })
   }
@@ -51,6 +60,18 @@ const make = Effect.fn("EmbeddedPostgres.start")(function*(options: {
   yield* Effect.logDebug("embedded postgres ready").pipe(Effect.annotateLogs({ dataDir, port }))
   return { host: "127.0.0.1", port, dataDir }
 })
+
+/** The database worker thread, stopped (PGlite closed and flushed) when the scope closes. */
+const startWorker = Effect.acquireRelease(
+  Effect.sync(() => new Worker(new URL("./embedded/worker.ts", import.meta.url).href)),
+  (worker) =>
+    // Closing PGlite flushes it to disk; a worker that does not answer is ended anyway.
+    request(worker, { type: "stop" }, "stopped").pipe(
+      Effect.timeout("10 seconds"),
+      Effect.ignore,
+      Effect.ensuring(Effect.sync(() => worker.terminate()))
+    )
+)
 
 /** Posts one request to the worker and waits for the reply of the given type (or a failure). */
 const request = (worker: Worker, message: WorkerRequest, expect: WorkerReply["type"]) =>

@@ -16,14 +16,22 @@ let server: SessionServer | undefined
 
 const reply = (message: WorkerReply) => self.postMessage(message)
 
-const start = async (dataDir: string) => {
-  db = await PGlite.create(dataDir, {
+const open = (dataDir: string, sharedBuffers: string) =>
+  PGlite.create(dataDir, {
     extensions: { vector },
     // PGlite's default shared_buffers (128MB) doubles the process RSS; a dev database does not need it.
-    postgresqlconf: ["shared_buffers = 32MB"]
+    postgresqlconf: [`shared_buffers = ${sharedBuffers}`]
   })
+
+const start = async (request: Extract<WorkerRequest, { type: "start" }>): Promise<WorkerReply> => {
+  db = await open(request.dataDir, request.sharedBuffers)
+  if (request.initOnly) {
+    await db.close()
+    db = undefined
+    return { type: "initialized" }
+  }
   server = await serveSession(db)
-  return server.port
+  return { type: "ready", port: server.port }
 }
 
 const stop = async () => {
@@ -34,8 +42,8 @@ const stop = async () => {
 
 self.onmessage = (event: MessageEvent<WorkerRequest>) => {
   if (event.data.type === "start") {
-    start(event.data.dataDir).then(
-      (port) => reply({ type: "ready", port }),
+    start(event.data).then(
+      reply,
       (cause: unknown) => reply({ type: "failed", message: cause instanceof Error ? cause.message : String(cause) })
     )
   } else {
