@@ -1,0 +1,182 @@
+/**
+ * Entity messages/s through the platform's cluster, volatile (`DeliveryProbe`
+ * Echo: no I/O in the handler, so only the runtime's messaging is measured)
+ * and persisted (`DeliveryProbe` Apply: the message and its reply stored in
+ * SQL, the handler's idempotent effect in one transaction), all on one fresh
+ * database on the local PostgreSQL 15.
+ *
+ * Three topologies, one after the other in one run:
+ * 1. a single node in this process (`SingleNodeClusterLive`, as `bun run dev`
+ *    with DATABASE_URL), against a plain in-process Effect call doing the
+ *    handler's work;
+ * 2. one `bun run runner` process, this process a client-only node (as a
+ *    gateway), messages crossing the runner socket;
+ * 3. three runner processes, the same client (shards spread over the three).
+ * Every message awaits its reply; `CONCURRENCY` are in flight over `ENTITIES`
+ * entity ids. Each figure is the median of `ROUNDS` alternating rounds.
+ *
+ * On this 2-core machine the three runners, the client and Postgres share two
+ * cores, so 3 nodes measure the cost of spreading, not added capacity.
+ */
+import type { Sharding } from "@effect/cluster"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
+import { DeliveryProbe } from "../../entities/DeliveryProbe.ts"
+import { SingleNodeClusterLive } from "../../src/cluster/ClusterLive.ts"
+import { AppConfig } from "../../src/config/AppConfig.ts"
+import { DatabaseLive } from "../../src/db/Database.ts"
+import { DeliveryProbeLive } from "../../src/system/DeliveryProbeLive.ts"
+import { clusterClientLayer } from "../support/clusterClient.ts"
+import { createTestDatabase } from "../support/postgres.ts"
+import { spawnPlatform, waitFor } from "../support/process.ts"
+import type { BenchResult } from "./BenchResult.ts"
+
+const VOLATILE = Number(process.env.CLUSTER_BENCH_VOLATILE ?? 3000)
+const PERSISTED = Number(process.env.CLUSTER_BENCH_PERSISTED ?? 600)
+const ROUNDS = Number(process.env.CLUSTER_BENCH_ROUNDS ?? 3)
+const CONCURRENCY = 64
+const ENTITIES = 200
+const SHARDS = 300
+
+const t0 = performance.now()
+const progress = (what: string) =>
+  process.stderr.write(`  cluster.bench +${((performance.now() - t0) / 1000).toFixed(1)}s: ${what}\n`)
+
+const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+type Probe = Effect.Effect.Success<typeof DeliveryProbe.client>
+
+/** `count` messages, `CONCURRENCY` in flight, each awaited; returns messages/s. */
+const rate = (count: number, send: (i: number) => Effect.Effect<unknown, unknown>) =>
+  Effect.gen(function*() {
+    const start = performance.now()
+    yield* Effect.forEach(Array.from({ length: count }, (_, i) => i), send, { concurrency: CONCURRENCY, discard: true })
+    return (count / (performance.now() - start)) * 1000
+  })
+
+let batch = 0
+/** Persisted Apply messages need fresh ids every round: a repeated id is deduplicated, not re-sent. */
+const applyAll = (probe: Probe, count: number) => {
+  const prefix = `b${batch++}`
+  return rate(count, (i) => probe(`probe-${i % ENTITIES}`).Apply({ messageId: `${prefix}-${i}`, amount: 1 }))
+}
+const echoAll = (probe: Probe, count: number) => rate(count, (i) => probe(`probe-${i % ENTITIES}`).Echo({ n: i }))
+
+/** Volatile and persisted rates, rounds alternating which goes first. */
+const measureCluster = (runtime: ManagedRuntime.ManagedRuntime<Sharding.Sharding, unknown>) =>
+  runtime.runPromise(Effect.gen(function*() {
+    const probe = yield* DeliveryProbe.client
+    // Warm-up: entity activation on every id, JIT, prepared statements, the client's view of shard owners.
+    yield* echoAll(probe, ENTITIES * 2)
+    yield* applyAll(probe, ENTITIES)
+    const volatile: Array<number> = []
+    const persisted: Array<number> = []
+    for (let round = 0; round < ROUNDS; round++) {
+      if (round % 2 === 0) {
+        volatile.push(yield* echoAll(probe, VOLATILE))
+        persisted.push(yield* applyAll(probe, PERSISTED))
+      } else {
+        persisted.push(yield* applyAll(probe, PERSISTED))
+        volatile.push(yield* echoAll(probe, VOLATILE))
+      }
+    }
+    return { volatile: median(volatile), persisted: median(persisted) }
+  }))
+
+/** Topology 1: the single-node cluster in this process, plus the plain-Effect baseline. */
+const singleNode = async (databaseUrl: string) => {
+  const config = AppConfig.layerWith({ databaseUrl: Option.some(Redacted.make(databaseUrl)), vectorStore: "disabled" })
+  const runtime = ManagedRuntime.make(
+    DeliveryProbeLive.pipe(
+      Layer.provideMerge(SingleNodeClusterLive),
+      Layer.provideMerge(DatabaseLive),
+      Layer.provide(config),
+      Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
+    )
+  )
+  try {
+    const cluster = await measureCluster(runtime)
+    // The Echo handler's work as a plain Effect call, same concurrency and count.
+    const echo = (n: number) => Effect.succeed(n)
+    const plain: Array<number> = []
+    for (let round = 0; round < ROUNDS; round++) plain.push(await Effect.runPromise(rate(VOLATILE, echo)))
+    return { ...cluster, plain: median(plain) }
+  } finally {
+    await runtime.dispose()
+  }
+}
+
+export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
+  const db = await createTestDatabase("cluster_bench")
+  const runners: Array<Awaited<ReturnType<typeof spawnPlatform>>> = []
+  const basePort = 22000 + Math.floor(Math.random() * 20000)
+  const envFor = (i: number) => ({
+    DATABASE_URL: db.url,
+    VECTOR_STORE: "disabled",
+    JWT_SECRET_KEY: "cluster-bench-secret-0123456789abcdef012345",
+    HTTP_PORT: String(basePort + i),
+    RUNNER_PORT: String(basePort + 100 + i),
+    RUNNER_ADVERTISE_HOST: "127.0.0.1",
+    LOG_LEVEL: "ERROR"
+  })
+  const ownedShards = () =>
+    Promise.all(runners.map(async (r) => (await (await fetch(`${r.baseUrl}/health`)).json()).cluster.ownedShards as number))
+  let client: ManagedRuntime.ManagedRuntime<Sharding.Sharding, unknown> | undefined
+  try {
+    // Topology 1 first: it migrates the database the runners then find ready.
+    const single = await singleNode(db.url)
+    progress(`single node in-process: ${single.volatile.toFixed(0)} volatile/s, ${single.persisted.toFixed(0)} persisted/s, plain ${single.plain.toFixed(0)}/s`)
+
+    runners.push(await spawnPlatform(envFor(0), "src/runner.ts"))
+    await waitFor(async () => (await ownedShards())[0] === SHARDS, 60_000)
+    client = ManagedRuntime.make(clusterClientLayer(db.url))
+    const one = await measureCluster(client)
+    progress(`1 runner: ${one.volatile.toFixed(0)} volatile/s, ${one.persisted.toFixed(0)} persisted/s`)
+
+    runners.push(...(await Promise.all([spawnPlatform(envFor(1), "src/runner.ts"), spawnPlatform(envFor(2), "src/runner.ts")])))
+    // Shards move to the new runners shortly after they register: wait until each owns its part.
+    await waitFor(async () => {
+      const owned = await ownedShards()
+      return owned.every((o) => o > 0) && owned.reduce((a, b) => a + b, 0) === SHARDS
+    }, 90_000)
+    progress(`3 runners own ${(await ownedShards()).join("/")} shards`)
+    const three = await measureCluster(client)
+    progress(`3 runners: ${three.volatile.toFixed(0)} volatile/s, ${three.persisted.toFixed(0)} persisted/s`)
+
+    const row = (
+      name: string,
+      candidate: { label: string; value: number },
+      baseline: { label: string; value: number }
+    ): BenchResult => ({
+      name: `${name} (${CONCURRENCY} in flight, ${ENTITIES} entities, median of ${ROUNDS})`,
+      candidate: { ...candidate, unit: "msg/s" },
+      baseline: { ...baseline, unit: "msg/s" },
+      // Throughputs: how many times slower the candidate is than its baseline.
+      ratio: baseline.value / candidate.value
+    })
+    return [
+      row("Entity messages/s, volatile, single node in-process (PG15)",
+        { label: "DeliveryProbe.Echo", value: single.volatile },
+        { label: "plain Effect call", value: single.plain }),
+      row("Entity messages/s, persisted vs volatile, single node in-process (PG15)",
+        { label: "DeliveryProbe.Apply (persisted)", value: single.persisted },
+        { label: "Echo (volatile)", value: single.volatile }),
+      row("Entity messages/s, volatile, 1 runner process via client node vs in-process",
+        { label: "client → 1 runner", value: one.volatile },
+        { label: "in-process single node", value: single.volatile }),
+      row("Entity messages/s, persisted vs volatile, 1 runner process via client node",
+        { label: "Apply (persisted)", value: one.persisted },
+        { label: "Echo (volatile)", value: one.volatile }),
+      row("Entity messages/s, volatile, 3-node cluster vs 1 node (client node → runners)",
+        { label: "3 runners", value: three.volatile },
+        { label: "1 runner", value: one.volatile }),
+      row("Entity messages/s, persisted, 3-node cluster vs 1 node (client node → runners)",
+        { label: "3 runners", value: three.persisted },
+        { label: "1 runner", value: one.persisted })
+    ]
+  } finally {
+    await client?.dispose().catch(() => undefined)
+    await Promise.all(runners.map((r) => r.kill("SIGKILL")))
+    await db.drop()
+    progress("done")
+  }
+}
