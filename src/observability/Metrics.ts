@@ -28,15 +28,22 @@ export const HttpMetrics = {
     const method = attributes["http.request.method"]
     if (typeof method !== "string") return
     const route = attributes["http.route"]
-    const status = attributes["http.response.status_code"]
-    const labels = [
-      MetricLabel.make("method", method),
-      MetricLabel.make("route", typeof route === "string" ? route : "unmatched"),
-      MetricLabel.make("status", String(status ?? 0))
-    ]
+    const labels = serverLabels(method, typeof route === "string" ? route : "unmatched", String(attributes["http.response.status_code"] ?? 0))
     HttpMetrics.requests.unsafeUpdate(1, labels)
     HttpMetrics.duration.unsafeUpdate(durationMs / 1000, labels)
   }
+}
+
+// Label sets are few (method × route template × status) and built per request otherwise.
+const labelSets = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+const serverLabels = (method: string, route: string, status: string) => {
+  const key = `${method} ${status} ${route}`
+  let labels = labelSets.get(key)
+  if (labels === undefined) {
+    labels = [MetricLabel.make("method", method), MetricLabel.make("route", route), MetricLabel.make("status", status)]
+    if (labelSets.size < 10_000) labelSets.set(key, labels)
+  }
+  return labels
 }
 
 export const LlmMetrics = {
