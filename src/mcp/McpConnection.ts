@@ -1,10 +1,10 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
-import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { Data, Effect } from "effect"
 import type { McpPromptInfo, McpResourceInfo, McpToolInfo, McpTransportConfig } from "../../entities/McpSession.ts"
 import type { ToolResult } from "../tools/ToolCatalog.ts"
+import { type McpClientSdk, mcpClientSdk } from "./McpSdk.ts"
 import { normaliseCallResult } from "./NormaliseResult.ts"
 
 /** Why a request to an MCP server did not produce a result. */
@@ -23,7 +23,8 @@ const MAX_PAGES = 100
  * dead process, a refused socket, an unknown HTTP session) means the
  * connection is unusable and must be replaced.
  */
-const classify = (error: unknown, signal?: AbortSignal): McpRequestError => {
+const classify = (sdk: McpClientSdk, error: unknown, signal?: AbortSignal): McpRequestError => {
+  const { ErrorCode, McpError } = sdk
   if (signal?.aborted) return new McpRequestError({ reason: "cancelled", message: "the call was cancelled" })
   if (error instanceof McpError) {
     if (error.code === ErrorCode.RequestTimeout) return new McpRequestError({ reason: "timeout", message: error.message })
@@ -46,6 +47,7 @@ export class McpConnection {
   private stderrBuffer = ""
 
   private constructor(
+    private readonly sdk: McpClientSdk,
     readonly client: Client,
     private readonly transport: StdioClientTransport | StreamableHTTPClientTransport
   ) {}
@@ -58,7 +60,8 @@ export class McpConnection {
     config: McpTransportConfig,
     options: { readonly timeoutMs: number; readonly onClose: () => void; readonly onToolsChanged: () => void }
   ): Effect.Effect<McpConnection, McpRequestError> {
-    return Effect.suspend(() => {
+    return Effect.flatMap(mcpClientSdk, (sdk) => {
+      const { Client, StdioClientTransport, StreamableHTTPClientTransport, ToolListChangedNotificationSchema } = sdk
       const transport = config.type === "stdio"
         ? new StdioClientTransport({
           command: config.command,
@@ -71,7 +74,7 @@ export class McpConnection {
         })
         : new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: { ...config.headers } } })
       const client = new Client(CLIENT_INFO, { capabilities: {} })
-      const connection = new McpConnection(client, transport)
+      const connection = new McpConnection(sdk, client, transport)
       if (transport instanceof StdioClientTransport) {
         transport.stderr?.on("data", (chunk: Buffer) => connection.appendStderr(chunk.toString("utf8")))
       }
@@ -84,7 +87,7 @@ export class McpConnection {
       return Effect.tryPromise({
         try: (signal) => client.connect(transport, { signal, timeout: options.timeoutMs }),
         catch: (e) => {
-          const failure = classify(e)
+          const failure = classify(sdk, e)
           const stderr = connection.stderrTail()
           return new McpRequestError({
             reason: failure.reason === "timeout" ? "timeout" : "connection",
@@ -114,7 +117,7 @@ export class McpConnection {
   }
 
   get pid(): number | null {
-    return this.transport instanceof StdioClientTransport ? this.transport.pid : null
+    return this.transport instanceof this.sdk.StdioClientTransport ? this.transport.pid : null
   }
 
   get serverInfo(): { name: string; version: string } | null {
@@ -127,7 +130,7 @@ export class McpConnection {
     this.open = false
     const transport = this.transport
     return Effect.promise(async () => {
-      if (transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
+      if (transport instanceof this.sdk.StreamableHTTPClientTransport && transport.sessionId !== undefined) {
         await transport.terminateSession().catch(() => undefined)
       }
       await this.client.close().catch(() => undefined)
@@ -135,7 +138,7 @@ export class McpConnection {
   })
 
   private request<A>(run: (signal: AbortSignal) => Promise<A>): Effect.Effect<A, McpRequestError> {
-    return Effect.tryPromise({ try: run, catch: (e) => classify(e) })
+    return Effect.tryPromise({ try: run, catch: (e) => classify(this.sdk, e) })
   }
 
   /** Follows `nextCursor` until the server stops paging. */
@@ -225,7 +228,7 @@ export class McpConnection {
           maxTotalTimeout: options.maxTotalMs,
           onprogress: () => options.onProgress?.()
         }),
-      catch: (e) => classify(e)
+      catch: (e) => classify(this.sdk, e)
     }).pipe(Effect.map((result) => normaliseCallResult(result as Record<string, unknown>)))
   }
 }

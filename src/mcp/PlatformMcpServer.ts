@@ -1,14 +1,4 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Server } from "@modelcontextprotocol/sdk/server/index.js"
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
-import {
-  CallToolRequestSchema,
-  ErrorCode,
-  ListResourcesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  ReadResourceRequestSchema
-} from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Either, Layer, Runtime } from "effect"
 import { AgentRepo } from "../agents/AgentRepo.ts"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
@@ -17,6 +7,7 @@ import { hasRole } from "../auth/ProjectAccess.ts"
 import { jsonError } from "../http/ErrorResponses.ts"
 import type { ToolContent, ToolResult } from "../tools/ToolCatalog.ts"
 import { ToolRegistry } from "../tools/ToolRegistry.ts"
+import { type McpServerSdk, mcpServerSdk } from "./McpSdk.ts"
 
 export const MCP_PATH = "/mcp"
 
@@ -81,7 +72,16 @@ export const PlatformMcpRoute = HttpLayerRouter.use((router) =>
     const runPromise = <A, E>(effect: Effect.Effect<A, E>, signal?: AbortSignal) =>
       Runtime.runPromise(runtime)(effect, signal ? { signal } : undefined)
 
-    const makeServer = (projectId: string, role: Role) => {
+    const makeServer = (sdk: McpServerSdk, projectId: string, role: Role) => {
+      const {
+        CallToolRequestSchema,
+        ErrorCode,
+        ListResourcesRequestSchema,
+        ListToolsRequestSchema,
+        McpError,
+        ReadResourceRequestSchema,
+        Server
+      } = sdk
       const server = new Server(SERVER_INFO, { capabilities: { tools: {}, resources: {} } })
       server.setRequestHandler(ListToolsRequestSchema, async (_req, extra) => {
         const tools = await runPromise(registry.listTools([projectId]), extra.signal)
@@ -139,8 +139,9 @@ export const PlatformMcpRoute = HttpLayerRouter.use((router) =>
       // Not a member: the project does not exist for this caller.
       if (role === undefined) return jsonError(404, "NotFound", "project not found")
       const web = yield* HttpServerRequest.toWeb(request)
-      const server = makeServer(project.right, role)
-      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
+      const sdk = yield* mcpServerSdk
+      const server = makeServer(sdk, project.right, role)
+      const transport = new sdk.WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
       return yield* Effect.acquireUseRelease(
         Effect.promise(() => server.connect(transport)),
         () => Effect.promise(() => transport.handleRequest(web)),
