@@ -17,10 +17,14 @@ import { makeTempDir } from "../support/tempDir.ts"
  * The RAG services over a fresh embedded database (PGlite + pgvector), the
  * real offline embedder and the in-process event bus: no HTTP, no cluster.
  */
-export const makeRagRuntime = async (rag: Partial<RagConfigShape> = {}) => {
+export const makeRagRuntime = async (rag: Partial<RagConfigShape> = {}, app: { readonly sharedBuffers?: string } = {}) => {
   const tmp = makeTempDir("rag")
   await seedDataDir(tmp.dir)
-  const db = DatabaseLive.pipe(Layer.provide(AppConfig.layerWith({ dataDir: tmp.dir })))
+  const appConfig = AppConfig.layerWith({
+    dataDir: tmp.dir,
+    ...(app.sharedBuffers !== undefined ? { embeddedSharedBuffers: app.sharedBuffers } : {})
+  })
+  const db = DatabaseLive.pipe(Layer.provide(appConfig))
   const layer = Layer.mergeAll(DocumentIngestion.Default, RagSearchLive).pipe(
     Layer.provideMerge(RagRepo.Default),
     Layer.provideMerge(EmbeddingsFromConfig.pipe(Layer.provide(EmbeddingsConfig.layerWith({})))),
@@ -28,7 +32,7 @@ export const makeRagRuntime = async (rag: Partial<RagConfigShape> = {}) => {
     Layer.provideMerge(RagConfig.layerWith(rag)),
     Layer.provideMerge(VectorSupport.Default),
     Layer.provideMerge(db),
-    Layer.provideMerge(AppConfig.layerWith({ dataDir: tmp.dir })),
+    Layer.provideMerge(appConfig),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
   )
   const runtime = ManagedRuntime.make(layer)
