@@ -11,7 +11,7 @@
  *    handler's work;
  * 2. one `bun run runner` process, this process a client-only node (as a
  *    gateway), messages crossing the runner socket;
- * 3. three runner processes, the same client (shards spread over the three).
+ * 3. three runner processes, a new client node (shards spread over the three).
  * Every message awaits its reply; `CONCURRENCY` are in flight over `ENTITIES`
  * entity ids. Each figure is the median of `ROUNDS` alternating rounds.
  *
@@ -120,7 +120,17 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
   })
   const ownedShards = () =>
     Promise.all(runners.map(async (r) => (await (await fetch(`${r.baseUrl}/health`)).json()).cluster.ownedShards as number))
-  let client: ManagedRuntime.ManagedRuntime<Sharding.Sharding, unknown> | undefined
+  // One client node per topology. A client that sent before and after shards moved to new
+  // runners kept an RPC socket client reconnecting (backoff 500 ms × 1.5ⁿ) after its runtime was
+  // disposed and the runners were gone, so the process never exited (@effect/cluster 0.60.2).
+  const viaClientNode = async () => {
+    const client = ManagedRuntime.make(clusterClientLayer(db.url))
+    try {
+      return await measureCluster(client)
+    } finally {
+      await client.dispose().catch(() => undefined)
+    }
+  }
   try {
     // Topology 1 first: it migrates the database the runners then find ready.
     const single = await singleNode(db.url)
@@ -128,8 +138,7 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
 
     runners.push(await spawnPlatform(envFor(0), "src/runner.ts"))
     await waitFor(async () => (await ownedShards())[0] === SHARDS, 60_000)
-    client = ManagedRuntime.make(clusterClientLayer(db.url))
-    const one = await measureCluster(client)
+    const one = await viaClientNode()
     progress(`1 runner: ${one.volatile.toFixed(0)} volatile/s, ${one.persisted.toFixed(0)} persisted/s`)
 
     runners.push(...(await Promise.all([spawnPlatform(envFor(1), "src/runner.ts"), spawnPlatform(envFor(2), "src/runner.ts")])))
@@ -139,7 +148,7 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
       return owned.every((o) => o > 0) && owned.reduce((a, b) => a + b, 0) === SHARDS
     }, 90_000)
     progress(`3 runners own ${(await ownedShards()).join("/")} shards`)
-    const three = await measureCluster(client)
+    const three = await viaClientNode()
     progress(`3 runners: ${three.volatile.toFixed(0)} volatile/s, ${three.persisted.toFixed(0)} persisted/s`)
 
     const row = (
@@ -174,7 +183,6 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
         { label: "1 runner", value: one.persisted })
     ]
   } finally {
-    await client?.dispose().catch(() => undefined)
     await Promise.all(runners.map((r) => r.kill("SIGKILL")))
     await db.drop()
     progress("done")
