@@ -27,7 +27,7 @@ import { DatabaseLive } from "../../src/db/Database.ts"
 import { DeliveryProbeLive } from "../../src/system/DeliveryProbeLive.ts"
 import { clusterClientLayer } from "../support/clusterClient.ts"
 import { createTestDatabase } from "../support/postgres.ts"
-import { spawnPlatform, waitFor } from "../support/process.ts"
+import { clusterNodeEnv, spawnPlatform, waitFor } from "../support/process.ts"
 import type { BenchResult } from "./BenchResult.ts"
 
 const VOLATILE = Number(process.env.CLUSTER_BENCH_VOLATILE ?? 3000)
@@ -109,15 +109,7 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
   const db = await createTestDatabase("cluster_bench")
   const runners: Array<Awaited<ReturnType<typeof spawnPlatform>>> = []
   const basePort = 22000 + Math.floor(Math.random() * 20000)
-  const envFor = (i: number) => ({
-    DATABASE_URL: db.url,
-    VECTOR_STORE: "disabled",
-    JWT_SECRET_KEY: "cluster-bench-secret-0123456789abcdef012345",
-    HTTP_PORT: String(basePort + i),
-    RUNNER_PORT: String(basePort + 100 + i),
-    RUNNER_ADVERTISE_HOST: "127.0.0.1",
-    LOG_LEVEL: "ERROR"
-  })
+  const envFor = clusterNodeEnv({ databaseUrl: db.url, basePort, jwtSecret: "cluster-bench-secret-0123456789abcdef012345" })
   const ownedShards = () =>
     Promise.all(runners.map(async (r) => (await (await fetch(`${r.baseUrl}/health`)).json()).cluster.ownedShards as number))
   // One client node per topology. A client that sent before and after shards moved to new

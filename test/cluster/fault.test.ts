@@ -4,7 +4,7 @@ import { SQL } from "bun"
 import { DeliveryProbe } from "../../entities/DeliveryProbe.ts"
 import { clusterClientLayer } from "../support/clusterClient.ts"
 import { createTestDatabase } from "../support/postgres.ts"
-import { spawnPlatform, waitFor } from "../support/process.ts"
+import { clusterNodeEnv, spawnPlatform, waitFor } from "../support/process.ts"
 
 /**
  * Three runner processes on the local PostgreSQL 15. 10,000 persisted messages
@@ -21,15 +21,8 @@ type Node = Awaited<ReturnType<typeof spawnPlatform>>
 let db: Awaited<ReturnType<typeof createTestDatabase>>
 const nodes: Array<Node | undefined> = []
 const basePort = 21000 + Math.floor(Math.random() * 20000)
-const envFor = (i: number) => ({
-  DATABASE_URL: db.url,
-  VECTOR_STORE: "disabled",
-  JWT_SECRET_KEY: "fault-test-secret-0123456789abcdef0123456789",
-  HTTP_PORT: String(basePort + i),
-  RUNNER_PORT: String(basePort + 100 + i),
-  RUNNER_ADVERTISE_HOST: "127.0.0.1",
-  LOG_LEVEL: "ERROR"
-})
+const envFor = (i: number) =>
+  clusterNodeEnv({ databaseUrl: db.url, basePort, jwtSecret: "fault-test-secret-0123456789abcdef0123456789" })(i)
 
 beforeAll(async () => {
   db = await createTestDatabase("fault")

@@ -52,3 +52,22 @@ export const waitFor = async (
 
 /** Collects a child's stderr as text (after it exits). */
 export const readStderr = async (proc: Subprocess<"ignore", "pipe", "pipe">) => new Response(proc.stderr).text()
+
+/**
+ * Environment of cluster node `i` (`bun run runner`) on `databaseUrl`: its HTTP and runner
+ * ports are `basePort + i` and `basePort + 100 + i`, so several nodes fit on one machine.
+ */
+export const clusterNodeEnv = (options: {
+  readonly databaseUrl: string
+  readonly basePort: number
+  readonly jwtSecret: string
+}) =>
+(i: number) => ({
+  DATABASE_URL: options.databaseUrl,
+  VECTOR_STORE: "disabled",
+  JWT_SECRET_KEY: options.jwtSecret,
+  HTTP_PORT: String(options.basePort + i),
+  RUNNER_PORT: String(options.basePort + 100 + i),
+  RUNNER_ADVERTISE_HOST: "127.0.0.1",
+  LOG_LEVEL: "ERROR"
+})
