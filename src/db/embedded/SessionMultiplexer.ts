@@ -44,7 +44,7 @@ class Connection {
   closed = false
   queued = false
 
-  constructor(readonly id: number, readonly sink: ClientSink) {}
+  constructor(readonly sink: ClientSink) {}
 
   append(chunk: Uint8Array) {
     if (this.buffer.length === 0) {
@@ -125,7 +125,6 @@ class ReplyTracker {
 }
 
 export class SessionMultiplexer {
-  private nextId = 1
   private owner: Connection | undefined
   private readonly ready: Array<Connection> = []
   private running = false
@@ -134,7 +133,7 @@ export class SessionMultiplexer {
 
   /** A new client connection; feed it bytes with the returned `receive`, and `disconnect` when it goes. */
   connect(sink: ClientSink) {
-    const connection = new Connection(this.nextId++, sink)
+    const connection = new Connection(sink)
     return {
       receive: (chunk: Uint8Array) => {
         if (connection.closed) return
