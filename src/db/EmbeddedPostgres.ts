@@ -43,20 +43,9 @@ const make = Effect.fn("EmbeddedPostgres.start")(function*(options: {
   if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
     // initdb grows the WebAssembly heap to ~600 MB and it never shrinks: create the data dir in
     // a worker of its own that is then ended, and serve from a fresh one.
-    yield* Effect.scoped(Effect.gen(function*() {
-      const init = yield* startWorker
-      const done = yield* request(init, { type: "start", dataDir, sharedBuffers, initOnly: true }, "initialized")
-      if (done.type === "failed") {
-        return yield* new EmbeddedPostgresError({ message: `cannot create embedded database at ${dataDir}: ${done.message}` })
-      }
-    }))
+    yield* Effect.scoped(Effect.flatMap(startWorker, (init) => open(init, dataDir, sharedBuffers, true)))
   }
-  const worker = yield* startWorker
-  const ready = yield* request(worker, { type: "start", dataDir, sharedBuffers, initOnly: false }, "ready")
-  if (ready.type === "failed") {
-    return yield* new EmbeddedPostgresError({ message: `cannot open embedded database at ${dataDir}: ${ready.message}` })
-  }
-  const port = (ready as Extract<WorkerReply, { type: "ready" }>).port
+  const port = yield* Effect.flatMap(startWorker, (worker) => open(worker, dataDir, sharedBuffers, false))
   yield* Effect.logDebug("embedded postgres ready").pipe(Effect.annotateLogs({ dataDir, port }))
   return { host: "127.0.0.1", port, dataDir }
 })
@@ -72,6 +61,23 @@ const startWorker = Effect.acquireRelease(
       Effect.ensuring(Effect.sync(() => worker.terminate()))
     )
 )
+
+/**
+ * Opens the database in `worker` (with `initOnly`: creates the data dir and closes it again);
+ * the port it serves on, or 0 after an init.
+ */
+const open = (worker: Worker, dataDir: string, sharedBuffers: string, initOnly: boolean) =>
+  request(worker, { type: "start", dataDir, sharedBuffers, initOnly }, initOnly ? "initialized" : "ready").pipe(
+    Effect.flatMap((reply) =>
+      reply.type === "failed"
+        ? Effect.fail(
+          new EmbeddedPostgresError({
+            message: `cannot ${initOnly ? "create" : "open"} embedded database at ${dataDir}: ${reply.message}`
+          })
+        )
+        : Effect.succeed(reply.type === "ready" ? reply.port : 0)
+    )
+  )
 
 /** Posts one request to the worker and waits for the reply of the given type (or a failure). */
 const request = (worker: Worker, message: WorkerRequest, expect: WorkerReply["type"]) =>
