@@ -5,7 +5,7 @@
  * same autocannon (a separate Node process, so the load generator does not
  * share the servers' event loop), alternated in one run.
  */
-import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup, HttpLayerRouter } from "@effect/platform"
+import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup, HttpLayerRouter, HttpServer } from "@effect/platform"
 import { BunHttpServer } from "@effect/platform-bun"
 import { Effect, Layer, ManagedRuntime, Schema } from "effect"
 import * as path from "node:path"
@@ -59,7 +59,6 @@ const startEffectHello = async () => {
       Layer.provideMerge(BunHttpServer.layer({ port: 0, hostname: "127.0.0.1" }))
     )
   )
-  const { HttpServer } = await import("@effect/platform")
   const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (s) => s.address))
   if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
   return { url: `http://127.0.0.1:${address.port}/hello`, stop: () => runtime.dispose() }
