@@ -1,7 +1,7 @@
 import { ClusterSchema, Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
-import { TaskState } from "../src/a2a/Model.ts"
+import { TaskState } from "../src/domain/Task.ts"
 
 /**
  * One agent = one entity (id = agent id), sharded across runners. Its state

@@ -1,7 +1,7 @@
 import { ClusterSchema, Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
-import { DeliveryRecord } from "../src/orchestrator/Domain.ts"
+import { DeliveryRecord } from "../src/domain/Orchestration.ts"
 
 /**
  * One orchestrator message on its way to an agent (entity id = delivery id).

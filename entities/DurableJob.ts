@@ -1,6 +1,7 @@
 import { ClusterSchema, Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
+import { JobRequest, JobRecord } from "../src/domain/Job.ts"
 
 /**
  * A minimal persisted entity: `Run` does `durationMs` of work and records its
@@ -9,17 +10,6 @@ import { Schema } from "effect"
  * restart (the in-flight one re-runs from the start, so handlers must be
  * idempotent — this one is, keyed by jobId).
  */
-export const JobRequest = Schema.Struct({
-  jobId: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)),
-  durationMs: Schema.Int.pipe(Schema.between(0, 600_000))
-})
-
-export class JobRecord extends Schema.Class<JobRecord>("JobRecord")({
-  jobId: Schema.String,
-  attempts: Schema.Int,
-  status: Schema.Literal("running", "completed"),
-  completedAt: Schema.NullOr(Schema.Date)
-}) {}
 
 export const DurableJob = Entity.make("DurableJob", [
   Rpc.make("Run", {

@@ -1,6 +1,6 @@
 import { Workflow } from "@effect/workflow"
 import { Schema } from "effect"
-import { WorkflowRunFailed } from "../src/workflows/Errors.ts"
+import { WorkflowRunFailed } from "../src/domain/WorkflowErrors.ts"
 
 /**
  * The one durable workflow behind every run of every user-defined workflow:

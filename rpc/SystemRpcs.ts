@@ -1,7 +1,7 @@
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
-import { JobRecord, JobRequest } from "../entities/DurableJob.ts"
-import { NotFound } from "../src/http/Errors.ts"
+import { JobRecord, JobRequest } from "../src/domain/Job.ts"
+import { NotFound } from "../src/kernel/WireErrors.ts"
 
 /**
  * Runtime RPCs, served both over WebSocket (`/rpc/ws`) and HTTP (`/rpc`).

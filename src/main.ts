@@ -1,5 +1,5 @@
 import { AppConfig } from "./config/AppConfig.ts"
-import { launchPlatform } from "./LaunchPlatform.ts"
+import { launchPlatform } from "./app/LaunchPlatform.ts"
 
 // Composition root of `bun run dev`: everything in one process.
 launchPlatform(AppConfig.layer)

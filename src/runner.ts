@@ -1,6 +1,6 @@
 import { Effect, Layer } from "effect"
 import { AppConfig } from "./config/AppConfig.ts"
-import { launchPlatform } from "./LaunchPlatform.ts"
+import { launchPlatform } from "./app/LaunchPlatform.ts"
 
 /**
  * Composition root of `bun run runner`: one node of a multi-node cluster on a

@@ -1,4 +1,4 @@
-import type { Agent } from "../agents/Domain.ts"
+import type { Agent } from "../domain/Agent.ts"
 
 const securitySchemes = {
   bearer: { httpAuthSecurityScheme: { scheme: "Bearer", bearerFormat: "JWT", description: "Platform JWT or API key" } }

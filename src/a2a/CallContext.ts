@@ -1,6 +1,6 @@
 import type { Option } from "effect"
-import type { Principal } from "../auth/CurrentUser.ts"
-import type { Agent } from "../agents/Domain.ts"
+import type { Principal } from "../domain/Identity.ts"
+import type { Agent } from "../domain/Agent.ts"
 
 /** Who calls which A2A endpoint: the per-agent endpoint fixes `agent`, the platform one resolves it per call. */
 export interface CallContext {

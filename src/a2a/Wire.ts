@@ -1,5 +1,5 @@
 import type { V03Message, V1Message } from "../../rpc/A2aRpcs.ts"
-import type { A2aMessage, A2aTask, Artifact, Part, TaskEvent, TaskState, TaskStatus } from "./Model.ts"
+import type { A2aMessage, A2aTask, Artifact, Part, TaskEvent, TaskState, TaskStatus } from "../domain/Task.ts"
 
 /** Renders the neutral model as A2A v1.0 proto-JSON or v0.3 JSON, and parses incoming messages. */
 export type Version = "1.0" | "0.3"

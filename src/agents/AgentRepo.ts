@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { Agent, type AgentSkill, AgentSettings } from "./Domain.ts"
-import { ProviderName } from "../llm/Types.ts"
+import { Agent, type AgentSkill, AgentSettings } from "../domain/Agent.ts"
+import { ProviderName } from "../domain/Provider.ts"
 
 const Row = Schema.Struct({
   id: Schema.String,

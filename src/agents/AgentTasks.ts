@@ -1,9 +1,9 @@
 import { Duration, Effect, Option, Schedule, Stream } from "effect"
 import { A2aCodes, type A2aError, a2aError, taskNotFound } from "../../rpc/A2aRpcs.ts"
 import { AgentEntity } from "../../entities/AgentEntity.ts"
-import { type A2aMessage, isTerminal, type TaskEvent, type TaskState, textOf } from "../a2a/Model.ts"
+import { type A2aMessage, isTerminal, type TaskEvent, type TaskState, textOf } from "../domain/Task.ts"
 import { EventBus } from "../events/EventBus.ts"
-import type { Agent } from "./Domain.ts"
+import type { Agent } from "../domain/Agent.ts"
 import { subscribeProgress, type TaskProgress } from "./TaskEvents.ts"
 import { type StoredTask, TaskRepo } from "./TaskRepo.ts"
 

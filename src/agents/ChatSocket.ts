@@ -1,10 +1,10 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Layer, Option, Schema, Stream } from "effect"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
-import type { Principal } from "../auth/CurrentUser.ts"
+import type { Principal } from "../domain/Identity.ts"
 import { hasRole } from "../auth/ProjectAccess.ts"
-import { jsonError } from "../http/ErrorResponses.ts"
-import { isTerminal, type TaskEvent, textOf } from "../a2a/Model.ts"
+import { jsonError } from "../kernel/JsonError.ts"
+import { isTerminal, type TaskEvent, textOf } from "../domain/Task.ts"
 import { AgentRepo } from "./AgentRepo.ts"
 import { AgentTasks } from "./AgentTasks.ts"
 

@@ -1,14 +1,15 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
-import { CurrentUser } from "../auth/CurrentUser.ts"
+import { CurrentUser } from "../domain/Identity.ts"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
-import { BadRequest, GatewayTimeout, NotFound } from "../http/Errors.ts"
-import { PlatformApi } from "../http/Api.ts"
-import { textOf } from "../a2a/Model.ts"
+import { BadRequest, GatewayTimeout, NotFound } from "../kernel/WireErrors.ts"
+import { PlatformApi } from "../domain/api/PlatformApi.ts"
+import { textOf } from "../domain/Task.ts"
 import { AgentRepo, type AgentFields } from "./AgentRepo.ts"
 import { AgentTasks } from "./AgentTasks.ts"
-import type { Agent } from "./Domain.ts"
+import type { Agent } from "../domain/Agent.ts"
 import { AGENT_TEMPLATES } from "./Templates.ts"
+import { capabilitiesOf } from "./Capabilities.ts"
 
 /** The caller's view of an agent: 404 unless the caller is a member of its project. */
 export const findVisibleAgent = (id: string) =>
@@ -19,35 +20,6 @@ export const findVisibleAgent = (id: string) =>
     if (Option.isNone(agent)) return yield* Effect.fail(new NotFound({ message: "agent not found" }))
     return agent.value
   })
-
-export const capabilitiesOf = (agent: Agent) => ({
-  agentId: agent.id,
-  name: agent.name,
-  description: agent.description,
-  capabilities: [
-    ...agent.skills.map((s) => ({
-      name: s.id,
-      description: s.description,
-      input_schema: { type: "object", properties: { task: { type: "string" } }, required: ["task"] },
-      output_schema: { type: "object", properties: { output: { type: "string" } } }
-    })),
-    ...agent.tools.map((t) => ({
-      name: `tool:${t}`,
-      description: `May call the ${t} tool`,
-      input_schema: { type: "object" },
-      output_schema: { type: "object" }
-    }))
-  ],
-  skills: agent.skills,
-  tools: agent.tools,
-  endpoints: {
-    execute: `/agents/${agent.id}/execute`,
-    a2a: `/agents/${agent.id}/a2a`,
-    agentCard: `/agents/${agent.id}/.well-known/agent-card.json`,
-    capabilities: `/agents/${agent.id}/capabilities`
-  },
-  health_url: "/health"
-})
 
 export const AgentsHttpLive = HttpApiBuilder.group(PlatformApi, "agents", (handlers) =>
   Effect.gen(function*() {

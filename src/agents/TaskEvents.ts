@@ -1,5 +1,5 @@
 import { Effect, Stream } from "effect"
-import type { A2aMessage, Artifact, TaskStatus } from "../a2a/Model.ts"
+import type { A2aMessage, Artifact, TaskStatus } from "../domain/Task.ts"
 import { EventBus } from "../events/EventBus.ts"
 
 /**

@@ -1,8 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { A2aMessage, type A2aTask, Artifact, type TaskState } from "../a2a/Model.ts"
+import { A2aMessage, type A2aTask, Artifact, type TaskState } from "../domain/Task.ts"
 import { ChatMessage } from "../llm/Types.ts"
-import type { AgentRun } from "./Domain.ts"
+import type { AgentRun } from "../domain/Agent.ts"
 
 export interface StoredTask {
   readonly task: A2aTask

@@ -1,4 +1,4 @@
-import type { AgentTemplate } from "./Domain.ts"
+import type { AgentTemplate } from "../domain/Agent.ts"
 
 /**
  * Starting points for new agents. They default to the `local` provider so an

@@ -1,9 +1,8 @@
-import { Config, Option, Redacted } from "effect"
+import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 
 /**
  * Gateway settings: tokens, passwords, service-to-service auth, rate limits.
- * Nested under `AppConfig.auth` so tests override them as one object
- * (see test/support/auth.ts `authConfig`).
+ * Its own Tag (`AuthConfig`), provided by the composition root.
  */
 export interface AuthConfigShape {
   /** HS256 key. Unset: a random per-process key (single node only; a warning is logged). */
@@ -37,7 +36,7 @@ export interface AuthConfigShape {
   readonly trustProxy: boolean
 }
 
-export const AuthConfig: Config.Config<AuthConfigShape> = Config.all({
+const authSettings: Config.Config<AuthConfigShape> = Config.all({
   jwtSecret: Config.option(Config.redacted("JWT_SECRET_KEY")),
   jwtPublicKey: Config.option(Config.string("JWT_PUBLIC_KEY")),
   jwtJwksUrl: Config.option(Config.string("JWT_JWKS_URL")),
@@ -59,3 +58,11 @@ export const AuthConfig: Config.Config<AuthConfigShape> = Config.all({
   rateLimitKeyPrefix: Config.string("RATE_LIMIT_KEY_PREFIX").pipe(Config.withDefault("ratelimit:")),
   trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false))
 })
+
+/** This feature's settings, read from the environment once per process (tests: `layerWith`). */
+export class AuthConfig extends Context.Tag("Auth/Config")<AuthConfig, AuthConfigShape>() {
+  static readonly config = authSettings
+  static readonly layer = Layer.effect(AuthConfig, authSettings)
+  static readonly layerWith = (overrides: Partial<AuthConfigShape>) =>
+    Layer.effect(AuthConfig, Effect.map(authSettings, (settings) => ({ ...settings, ...overrides })))
+}

@@ -1,6 +1,6 @@
 import { HttpServerRequest } from "@effect/platform"
 import { Effect, Layer } from "effect"
-import { Authentication } from "./Authentication.ts"
+import { Authentication } from "../domain/api/Authentication.ts"
 import { Authenticator, credentialsFrom } from "./Authenticator.ts"
 
 /**

@@ -1,12 +1,12 @@
 import type { HttpServerRequest } from "@effect/platform"
 import { Effect, Option, Redacted } from "effect"
-import { AppConfig } from "../config/AppConfig.ts"
-import { API_KEY_PREFIX, ApiKeys } from "../gateway/ApiKeys.ts"
-import { Unauthorized } from "../http/Errors.ts"
-import type { Principal } from "./CurrentUser.ts"
+import { API_KEY_PREFIX, ApiKeys } from "./ApiKeys.ts"
+import { Unauthorized } from "../kernel/WireErrors.ts"
+import type { Principal } from "../domain/Identity.ts"
 import { Principals } from "./Principals.ts"
 import { safeEqual } from "./Secrets.ts"
 import { Tokens } from "./Tokens.ts"
+import { AuthConfig } from "./AuthConfig.ts"
 
 export interface Credentials {
   /** A JWT, an API key or the service token. */
@@ -43,7 +43,7 @@ const denied = (message: string) => Effect.fail(new Unauthorized({ message }))
  */
 export class Authenticator extends Effect.Service<Authenticator>()("Auth/Authenticator", {
   effect: Effect.gen(function*() {
-    const { auth } = yield* AppConfig
+    const auth = yield* AuthConfig
     const tokens = yield* Tokens
     const principals = yield* Principals
     const apiKeys = yield* ApiKeys

@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { AppConfig } from "../config/AppConfig.ts"
+import { AuthConfig } from "./AuthConfig.ts"
 
 /**
  * argon2id through `Bun.password` (runs on Bun's thread pool, off the event
@@ -7,7 +7,7 @@ import { AppConfig } from "../config/AppConfig.ts"
  */
 export class Passwords extends Effect.Service<Passwords>()("Auth/Passwords", {
   effect: Effect.gen(function*() {
-    const { auth } = yield* AppConfig
+    const auth = yield* AuthConfig
     const options = {
       algorithm: "argon2id" as const,
       memoryCost: auth.passwordMemoryKib,

@@ -1,9 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
-import { AppConfig } from "../config/AppConfig.ts"
 import { EventBus } from "../events/EventBus.ts"
-import type { Principal, Role } from "./CurrentUser.ts"
+import type { Principal, Role } from "../domain/Identity.ts"
 import { onInvalidation, publishInvalidation } from "./Invalidation.ts"
+import { AuthConfig } from "./AuthConfig.ts"
 
 interface Entry {
   readonly principal: Option.Option<Principal>
@@ -21,7 +21,7 @@ const CACHE_LIMIT = 50_000
 export class Principals extends Effect.Service<Principals>()("Auth/Principals", {
   scoped: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const { auth } = yield* AppConfig
+    const auth = yield* AuthConfig
     const bus = yield* EventBus
     const cache = new Map<string, Entry>()
     const dropUser = (userId: string) => {

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
-import { Forbidden, NotFound } from "../http/Errors.ts"
-import { CurrentUser, type Role } from "./CurrentUser.ts"
+import { Forbidden, NotFound } from "../kernel/WireErrors.ts"
+import { CurrentUser, type Role } from "../domain/Identity.ts"
 
 const rank: Record<Role, number> = { viewer: 0, developer: 1, admin: 2 }
 

@@ -1,8 +1,8 @@
 import { HttpLayerRouter, HttpServerRequest } from "@effect/platform"
 import { Effect, Either } from "effect"
-import { jsonError } from "../http/ErrorResponses.ts"
+import { jsonError } from "../kernel/JsonError.ts"
 import { Authenticator, credentialsFrom } from "./Authenticator.ts"
-import { CurrentUser } from "./CurrentUser.ts"
+import { CurrentUser } from "../domain/Identity.ts"
 
 /**
  * The caller of a raw route (WebSocket upgrade, RPC, streaming endpoint):

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-import { AppConfig } from "../config/AppConfig.ts"
 import { randomToken, sha256Hex } from "./Secrets.ts"
+import { AuthConfig } from "./AuthConfig.ts"
 
 export type RotateResult =
   | { readonly _tag: "Rotated"; readonly userId: string; readonly sessionId: string; readonly refreshToken: string }
@@ -16,7 +16,7 @@ export type RotateResult =
 export class SessionRepo extends Effect.Service<SessionRepo>()("Auth/SessionRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const { auth } = yield* AppConfig
+    const auth = yield* AuthConfig
 
     const insertToken = (sessionId: string) =>
       Effect.suspend(() => {

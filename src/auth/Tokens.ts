@@ -1,8 +1,9 @@
 import { Effect, Option, Redacted, Schema } from "effect"
 import * as jose from "jose"
 import { AppConfig } from "../config/AppConfig.ts"
-import { Unauthorized } from "../http/Errors.ts"
-import { SqlText } from "./Api.ts"
+import { Unauthorized } from "../kernel/WireErrors.ts"
+import { SqlText } from "../kernel/SqlText.ts"
+import { AuthConfig } from "./AuthConfig.ts"
 
 /** What the gateway reads out of a verified access token. */
 export const AccessClaims = Schema.Struct({
@@ -30,7 +31,7 @@ const CACHE_LIMIT = 20_000
 export class Tokens extends Effect.Service<Tokens>()("Auth/Tokens", {
   effect: Effect.gen(function*() {
     const config = yield* AppConfig
-    const auth = config.auth
+    const auth = yield* AuthConfig
     const secret = yield* Option.match(auth.jwtSecret, {
       onSome: (s) => Effect.succeed(new TextEncoder().encode(Redacted.value(s))),
       onNone: () =>

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
-import { Conflict } from "../http/Errors.ts"
+import { Conflict } from "../kernel/WireErrors.ts"
 
 export interface UserRow {
   readonly id: string

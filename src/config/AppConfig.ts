@@ -1,12 +1,10 @@
 import { Config, Context, Effect, Layer, LogLevel, Option, Redacted } from "effect"
-import { AuthConfig, type AuthConfigShape } from "../auth/AuthConfig.ts"
-import { ObservabilityConfig, type ObservabilityConfigShape } from "../observability/ObservabilityConfig.ts"
-import { ToolsConfig, type ToolsConfigShape } from "../tools/ToolsConfig.ts"
-import { WorkflowsConfig, type WorkflowsConfigShape } from "../workflows/WorkflowsConfig.ts"
 
 /**
- * Process-wide configuration, read once through `Config` so every value is
- * validated at start-up and secrets stay `Redacted`.
+ * Process settings (server, database, cluster, logging), read once through
+ * `Config` so every value is validated at start-up and secrets stay `Redacted`.
+ * Each feature owns its own settings Tag (AuthConfig, ToolsConfig,
+ * WorkflowsConfig, ObservabilityConfig, RagConfig, ...).
  *
  * Env names are prefixed where they would collide with `ShardingConfig.layerFromEnv`
  * (which reads HOST, PORT, ...): see ../shared/FINDINGS.md.
@@ -30,14 +28,6 @@ export interface AppConfigShape {
   readonly clusterMode: "single" | "runner" | "client"
   /** Set: platform events go through Redis pub/sub so every node sees them. */
   readonly redisUrl: Option.Option<Redacted.Redacted<string>>
-  /** Gateway: tokens, passwords, rate limits (src/auth/AuthConfig.ts). */
-  readonly auth: AuthConfigShape
-  /** Tracing, metrics, alerts (src/observability/ObservabilityConfig.ts). */
-  readonly observability: ObservabilityConfigShape
-  /** MCP sessions, tool calls, http_fetch allow-list (src/tools/ToolsConfig.ts). */
-  readonly tools: ToolsConfigShape
-  /** Workflow engine: http step allow-list, cron scheduler (src/workflows/WorkflowsConfig.ts). */
-  readonly workflows: WorkflowsConfigShape
 }
 
 export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppConfigShape>() {
@@ -61,11 +51,7 @@ export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppC
     ),
     maxBodyBytes: Config.integer("MAX_BODY_BYTES").pipe(Config.withDefault(10 * 1024 * 1024)),
     clusterMode: Config.literal("single", "runner", "client")("CLUSTER_MODE").pipe(Config.withDefault("single" as const)),
-    redisUrl: Config.option(Config.redacted("REDIS_URL")),
-    auth: AuthConfig,
-    observability: ObservabilityConfig,
-    tools: ToolsConfig,
-    workflows: WorkflowsConfig
+    redisUrl: Config.option(Config.redacted("REDIS_URL"))
   }).pipe(
     Config.map((c) => ({
       ...c,

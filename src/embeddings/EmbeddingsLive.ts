@@ -3,25 +3,7 @@ import { createHash } from "node:crypto"
 import { Embeddings, EmbeddingsError, type EmbeddingsShape } from "./Embeddings.ts"
 import { EmbeddingsConfig } from "./EmbeddingsConfig.ts"
 import { type EmbeddingProvider, geminiProvider, localProvider, openaiProvider } from "./Providers.ts"
-
-export interface EmbeddingsCounters {
-  readonly provider: string
-  readonly modelId: string
-  readonly dimension: number
-  readonly textsRequested: number
-  readonly cacheHits: number
-  readonly textsEmbedded: number
-  readonly batches: number
-  readonly cacheEntries: number
-}
-
-/** Counters of the process's embedder, for `GET /rag/embeddings/stats` and benchmarks. */
-export class EmbeddingsStats extends Context.Tag("Embeddings/EmbeddingsStats")<
-  EmbeddingsStats,
-  { readonly snapshot: Effect.Effect<EmbeddingsCounters> }
->() {}
-
-export const contentHash = (text: string) => createHash("sha256").update(text).digest("hex")
+import { EmbeddingsStats, contentHash } from "./EmbeddingsStats.ts"
 
 const normalise = (values: ArrayLike<number>, dimension: number): Float32Array => {
   const v = Float32Array.from(values)

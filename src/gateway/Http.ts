@@ -1,11 +1,11 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option } from "effect"
-import { CurrentUser, type Principal, type Role } from "../auth/CurrentUser.ts"
+import { CurrentUser, type Principal, type Role } from "../domain/Identity.ts"
 import { Principals } from "../auth/Principals.ts"
 import { requireProjectRole } from "../auth/ProjectAccess.ts"
-import { PlatformApi } from "../http/Api.ts"
-import { Conflict, Forbidden, NotFound } from "../http/Errors.ts"
-import { ApiKeys } from "./ApiKeys.ts"
+import { PlatformApi } from "../domain/api/PlatformApi.ts"
+import { Conflict, Forbidden, NotFound } from "../kernel/WireErrors.ts"
+import { ApiKeys } from "../auth/ApiKeys.ts"
 import { ProjectRepo } from "./ProjectRepo.ts"
 
 /** Managing tenants is for people (or services acting for one), not for machine keys. */

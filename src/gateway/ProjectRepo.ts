@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
-import type { Role } from "../auth/CurrentUser.ts"
+import type { Role } from "../domain/Identity.ts"
 
 export interface ProjectRow {
   readonly id: string

@@ -3,10 +3,10 @@ import { Effect, Option, Redacted } from "effect"
 import { credentialsFrom } from "../auth/Authenticator.ts"
 import { safeEqual, sha256Hex } from "../auth/Secrets.ts"
 import { Tokens } from "../auth/Tokens.ts"
-import { AppConfig } from "../config/AppConfig.ts"
-import { jsonError } from "../http/ErrorResponses.ts"
-import { API_KEY_PREFIX } from "./ApiKeys.ts"
+import { jsonError } from "../kernel/JsonError.ts"
+import { API_KEY_PREFIX } from "../auth/ApiKeys.ts"
 import { type Decision, RateLimiter } from "./RateLimiter.ts"
+import { AuthConfig } from "../auth/AuthConfig.ts"
 
 /** Probes and scrapes are never limited: a limited health check would take a busy node out. */
 const EXEMPT = new Set(["/health", "/metrics"])
@@ -36,7 +36,7 @@ const tooMany = (decision: Decision) => {
  */
 export const RateLimitMiddleware = HttpLayerRouter.middleware(
   Effect.gen(function*() {
-    const { auth } = yield* AppConfig
+    const auth = yield* AuthConfig
     const limiter = yield* RateLimiter
     const tokens = yield* Tokens
     const serviceToken = Option.getOrUndefined(Option.map(auth.serviceToken, Redacted.value))

@@ -1,6 +1,6 @@
 import { RedisClient } from "bun"
 import { Effect, Layer, Option, Redacted } from "effect"
-import { AppConfig } from "../config/AppConfig.ts"
+import { AuthConfig } from "../auth/AuthConfig.ts"
 
 export interface Bucket {
   /** Tokens added per second. */
@@ -87,7 +87,7 @@ export class RateLimiter extends Effect.Tag("Gateway/RateLimiter")<RateLimiter, 
 
   /** Redis when `auth.redisUrl` is set, in-memory otherwise. */
   static readonly layer = Layer.unwrapEffect(
-    Effect.map(AppConfig, ({ auth }) =>
+    Effect.map(AuthConfig, (auth) =>
       Option.match(auth.redisUrl, {
         onNone: () => RateLimiter.memory,
         onSome: (url) => RateLimiter.redis(Redacted.value(url), auth.rateLimitKeyPrefix)

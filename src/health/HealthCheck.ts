@@ -2,7 +2,7 @@ import { ShardId, Sharding, ShardingConfig } from "@effect/cluster"
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
-import { HealthReport } from "./Api.ts"
+import { HealthReport } from "../domain/api/HealthApi.ts"
 
 const startedAt = Date.now()
 

@@ -1,6 +1,6 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Layer } from "effect"
-import { PlatformApi } from "../http/Api.ts"
+import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { HealthCheck } from "./HealthCheck.ts"
 
 export const HealthHttpLive = HttpApiBuilder.group(PlatformApi, "health", (handlers) =>

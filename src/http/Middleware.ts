@@ -9,7 +9,7 @@ import {
 } from "@effect/platform"
 import { Cause, Effect, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
-import { jsonError } from "./ErrorResponses.ts"
+import { jsonError } from "../kernel/JsonError.ts"
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 

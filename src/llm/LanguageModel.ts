@@ -2,16 +2,8 @@ import { Duration, Effect, Schedule, Stream } from "effect"
 import { configured, LlmConfig } from "./LlmConfig.ts"
 import { localProvider } from "./providers/Local.ts"
 import type { Provider } from "./providers/Provider.ts"
-import {
-  emptyUsage,
-  type LlmEvent,
-  type LlmFailure,
-  type LlmRequest,
-  type LlmResponse,
-  LlmTimeout,
-  type ProviderName,
-  type ToolCall
-} from "./Types.ts"
+import { emptyUsage, type LlmEvent, type LlmFailure, type LlmRequest, type LlmResponse, LlmTimeout, type ToolCall } from "./Types.ts"
+import { type ProviderName } from "../domain/Provider.ts"
 
 /**
  * The one way the platform talks to language models. Every provider gets the

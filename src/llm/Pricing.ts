@@ -1,4 +1,5 @@
-import type { ProviderName, Usage } from "./Types.ts"
+import type { Usage } from "./Types.ts"
+import type { ProviderName } from "../domain/Provider.ts"
 
 /** USD per million tokens (input, output); list prices, longest model-name prefix wins. */
 const PRICES: ReadonlyArray<readonly [provider: ProviderName, modelPrefix: string, input: number, output: number]> = [

@@ -1,8 +1,7 @@
 import { Data, Schema } from "effect"
+import { ProviderName } from "../domain/Provider.ts"
 
 /** Provider-neutral chat model vocabulary: every provider adapter maps to and from these. */
-export const ProviderName = Schema.Literal("openai", "anthropic", "google", "local")
-export type ProviderName = typeof ProviderName.Type
 
 export const ToolCall = Schema.Struct({
   id: Schema.String,

@@ -1,5 +1,5 @@
 import { Context, Effect, Layer, Option } from "effect"
-import type { McpTransportConfig } from "../../entities/McpSession.ts"
+import type { McpTransportConfig } from "../domain/Mcp.ts"
 
 export interface McpServerDefinition {
   readonly id: string

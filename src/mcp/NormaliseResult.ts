@@ -1,4 +1,4 @@
-import type { ToolContent, ToolResult } from "../tools/ToolCatalog.ts"
+import type { ToolContent, ToolResult } from "../domain/Tool.ts"
 
 type McpContent = { readonly type: string; readonly [key: string]: unknown }
 

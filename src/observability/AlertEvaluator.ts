@@ -3,10 +3,12 @@ import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { Duration, Effect, ExecutionStrategy, Exit, Layer, Metric, Option, Schedule, Scope } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
-import { type AlertRule, AlertRepo, type AlertStateRow } from "./AlertRepo.ts"
+import { AlertRepo, type AlertStateRow } from "./AlertRepo.ts"
+import { type AlertRule } from "../domain/Alert.ts"
 import { AlertMetrics } from "./Metrics.ts"
 import { MetricsExposition } from "./MetricsExposition.ts"
 import { allSamples, type Sample } from "./Prometheus.ts"
+import { ObservabilityConfig } from "./ObservabilityConfig.ts"
 
 interface Point {
   readonly at: number
@@ -127,7 +129,7 @@ export const makeLeadership = Effect.gen(function*() {
  */
 export const AlertEvaluatorLive = Layer.scopedDiscard(
   Effect.gen(function*() {
-    const config = (yield* AppConfig).observability
+    const config = yield* ObservabilityConfig
     const repo = yield* AlertRepo
     const exposition = yield* MetricsExposition
     const client = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)

@@ -1,7 +1,7 @@
 import type { Attributes } from "@opentelemetry/api"
 import { Effect, MetricLabel, Schema } from "effect"
 import { costUsd } from "../llm/Pricing.ts"
-import { ProviderName } from "../llm/Types.ts"
+import { ProviderName } from "../domain/Provider.ts"
 import { LlmMetrics, ToolMetrics } from "./Metrics.ts"
 
 /**

@@ -1,15 +1,15 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
-import { CurrentUser } from "../auth/CurrentUser.ts"
+import { CurrentUser } from "../domain/Identity.ts"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
-import { AppConfig } from "../config/AppConfig.ts"
-import { PlatformApi } from "../http/Api.ts"
-import { NotFound } from "../http/Errors.ts"
+import { PlatformApi } from "../domain/api/PlatformApi.ts"
+import { NotFound } from "../kernel/WireErrors.ts"
 import { A2AFlowStore } from "./A2AFlowStore.ts"
 import { AlertRepo } from "./AlertRepo.ts"
 import { MetricsExposition } from "./MetricsExposition.ts"
 import { SpanBuffer, type SpanRow } from "./SpanSink.ts"
 import { TraceStore, type Visibility } from "./TraceStore.ts"
+import { ObservabilityConfig } from "./ObservabilityConfig.ts"
 
 /** Whose data the caller may read: one project (checked) or all of theirs; the service token sees everything. */
 const visibility = (projectId: string | undefined) =>
@@ -38,7 +38,7 @@ const findRule = (repo: AlertRepo, id: string, minimum: "viewer" | "developer") 
 
 export const ObservabilityHttpLive = HttpApiBuilder.group(PlatformApi, "observability", (handlers) =>
   Effect.gen(function*() {
-    const config = (yield* AppConfig).observability
+    const config = yield* ObservabilityConfig
     const traces = yield* TraceStore
     const buffer = yield* SpanBuffer
     const flows = yield* A2AFlowStore

@@ -1,8 +1,8 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Redacted } from "effect"
-import { AppConfig } from "../config/AppConfig.ts"
-import { jsonError } from "../http/ErrorResponses.ts"
+import { jsonError } from "../kernel/JsonError.ts"
 import { MetricsExposition } from "./MetricsExposition.ts"
+import { ObservabilityConfig } from "./ObservabilityConfig.ts"
 
 const timingSafeEqual = (a: string, b: string) => {
   const x = new TextEncoder().encode(a)
@@ -19,7 +19,7 @@ const timingSafeEqual = (a: string, b: string) => {
  */
 export const MetricsRoute = HttpLayerRouter.use((router) =>
   Effect.gen(function*() {
-    const config = (yield* AppConfig).observability
+    const config = yield* ObservabilityConfig
     const exposition = yield* MetricsExposition
     yield* router.add(
       "GET",

@@ -1,4 +1,4 @@
-import { Config, Option, Redacted } from "effect"
+import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 
 /** Observability settings: OTel export, stored-trace retention, metrics scraping, alert evaluation. */
 export interface ObservabilityConfigShape {
@@ -28,7 +28,7 @@ export interface ObservabilityConfigShape {
   readonly alertWebhookTimeoutMs: number
 }
 
-export const ObservabilityConfig: Config.Config<ObservabilityConfigShape> = Config.all({
+const observabilitySettings: Config.Config<ObservabilityConfigShape> = Config.all({
   serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("agent-platform")),
   otlpEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")),
   traceRetentionMaxRows: Config.integer("TRACE_RETENTION_MAX_ROWS").pipe(Config.withDefault(200_000)),
@@ -45,17 +45,10 @@ export const ObservabilityConfig: Config.Config<ObservabilityConfigShape> = Conf
   alertWebhookTimeoutMs: Config.integer("ALERT_WEBHOOK_TIMEOUT_MS").pipe(Config.withDefault(5_000))
 })
 
-/** The defaults (no env), for tests that override a few fields. */
-export const observabilityDefaults: ObservabilityConfigShape = {
-  serviceName: "agent-platform",
-  otlpEndpoint: Option.none(),
-  traceRetentionMaxRows: 200_000,
-  traceRetentionMaxAgeHours: 72,
-  traceFlushIntervalMs: 1_000,
-  traceTrivialSampleRatio: 0.01,
-  traceSlowMs: 250,
-  tracePruneIntervalMs: 60_000,
-  metricsToken: Option.none(),
-  alertEvalIntervalMs: 15_000,
-  alertWebhookTimeoutMs: 5_000
+/** This feature's settings, read from the environment once per process (tests: `layerWith`). */
+export class ObservabilityConfig extends Context.Tag("Observability/Config")<ObservabilityConfig, ObservabilityConfigShape>() {
+  static readonly config = observabilitySettings
+  static readonly layer = Layer.effect(ObservabilityConfig, observabilitySettings)
+  static readonly layerWith = (overrides: Partial<ObservabilityConfigShape>) =>
+    Layer.effect(ObservabilityConfig, Effect.map(observabilitySettings, (settings) => ({ ...settings, ...overrides })))
 }

@@ -3,6 +3,7 @@ import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace
 import { Effect } from "effect"
 import { recordGenAiSpan } from "./GenAi.ts"
 import { HttpMetrics } from "./Metrics.ts"
+import { ObservabilityConfig } from "./ObservabilityConfig.ts"
 
 /** One span as stored in observability_traces. */
 export interface SpanRow {

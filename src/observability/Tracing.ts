@@ -8,10 +8,10 @@ import {
   type SpanProcessor
 } from "@opentelemetry/sdk-trace-base"
 import { Duration, Effect, Layer, Metric, Option, Schedule, Tracer } from "effect"
-import { AppConfig } from "../config/AppConfig.ts"
 import { TraceMetrics } from "./Metrics.ts"
 import { SpanBuffer, StoringSpanProcessor } from "./SpanSink.ts"
 import { TraceStore } from "./TraceStore.ts"
+import { ObservabilityConfig } from "./ObservabilityConfig.ts"
 
 /**
  * Root spans that are background noise: the cluster polls its SQL storage
@@ -34,7 +34,7 @@ const backgroundRoot: Sampler = {
  */
 export const TracingLive = Layer.unwrapEffect(
   Effect.gen(function*() {
-    const config = (yield* AppConfig).observability
+    const config = yield* ObservabilityConfig
     const buffer = yield* SpanBuffer
     const processors: [SpanProcessor, ...Array<SpanProcessor>] = [
       new StoringSpanProcessor(buffer, { trivialRatio: config.traceTrivialSampleRatio, slowMs: config.traceSlowMs })
@@ -70,7 +70,7 @@ const EffectSpansOnly = Layer.unwrapEffect(
  */
 export const TraceWriterLive = Layer.scopedDiscard(
   Effect.gen(function*() {
-    const config = (yield* AppConfig).observability
+    const config = yield* ObservabilityConfig
     const buffer = yield* SpanBuffer
     const store = yield* TraceStore
     const flush = Effect.gen(function*() {

@@ -1,6 +1,6 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Data, Duration, Effect, Schema } from "effect"
-import type { AgentReply } from "./Domain.ts"
+import type { AgentReply } from "../domain/Orchestration.ts"
 
 /**
  * Why one send to an A2A agent failed. `retryable`: transport trouble

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { DateTime, Effect, Option, Schema } from "effect"
-import { AgentReply, DeadLetter, DeliveryRecord } from "./Domain.ts"
+import { AgentReply, DeadLetter, DeliveryRecord } from "../domain/Orchestration.ts"
 
 const Row = Schema.Struct({
   id: Schema.String,

@@ -1,11 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Option, Schedule } from "effect"
-import { isTerminal, textOf } from "../a2a/Model.ts"
+import { isTerminal, textOf } from "../domain/Task.ts"
 import { AgentRepo } from "../agents/AgentRepo.ts"
 import { AgentTasks } from "../agents/AgentTasks.ts"
 import type { StoredTask } from "../agents/TaskRepo.ts"
 import { A2ASendError, type OutgoingMessage } from "./A2AClient.ts"
-import type { AgentReply } from "./Domain.ts"
+import type { AgentReply } from "../domain/Orchestration.ts"
 
 /** Metadata key on the agent task that names the delivery it came from. */
 const DELIVERY_KEY = "orchestratorDeliveryId"

@@ -9,7 +9,7 @@ import {
   type HandoffRequest,
   type Step,
   type SuperviseRequest
-} from "./Domain.ts"
+} from "../domain/Orchestration.ts"
 import { Router } from "./Router.ts"
 
 export const PatternsConfig = Config.all({

@@ -2,8 +2,8 @@ import { Config, Effect, Either, Option, Schedule } from "effect"
 import { cosineSimilarity, Embeddings } from "../embeddings/Embeddings.ts"
 import { EventBus } from "../events/EventBus.ts"
 import { A2AClient } from "./A2AClient.ts"
-import { resolveCard } from "./AgentCard.ts"
-import { AgentCardUnreachable, InvalidAgentCard, type RegistryEntry } from "./Domain.ts"
+import { resolveCard } from "../domain/AgentCard.ts"
+import { AgentCardUnreachable, InvalidAgentCard, type RegistryEntry } from "../domain/Orchestration.ts"
 import { RegistryRepo } from "./RegistryRepo.ts"
 
 export const OrchestratorConfig = Config.all({

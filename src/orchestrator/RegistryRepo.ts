@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { DateTime, Effect, Option, Schema } from "effect"
-import { AgentSkill, type ResolvedCard } from "./AgentCard.ts"
-import { RegistryEntry } from "./Domain.ts"
+import { AgentSkill, type ResolvedCard } from "../domain/AgentCard.ts"
+import { RegistryEntry } from "../domain/Orchestration.ts"
 
 const RemoteRow = Schema.Struct({
   id: Schema.String,

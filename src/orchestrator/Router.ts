@@ -1,7 +1,7 @@
 import { Config, Effect, Fiber, Option } from "effect"
 import { Delivery } from "../../entities/Delivery.ts"
-import { Conflict, NotFound } from "../http/Errors.ts"
-import type { DeliveryRecord, MessageRequest } from "./Domain.ts"
+import { Conflict, NotFound } from "../kernel/WireErrors.ts"
+import type { DeliveryRecord, MessageRequest } from "../domain/Orchestration.ts"
 import { DeliveryRepo } from "./DeliveryRepo.ts"
 import { Registry } from "./Registry.ts"
 

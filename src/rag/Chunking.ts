@@ -1,4 +1,4 @@
-import type { Section } from "./Extraction.ts"
+import type { Section } from "./Section.ts"
 
 export interface Chunk {
   readonly index: number

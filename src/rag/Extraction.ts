@@ -1,12 +1,6 @@
 import { Data, Effect } from "effect"
 import { htmlToSections, markdownToSections } from "./Html.ts"
-
-/** A run of text with where it came from: chunks never straddle two sections. */
-export interface Section {
-  readonly text: string
-  readonly page?: number
-  readonly heading?: string
-}
+import { Section } from "./Section.ts"
 
 export type DocumentKind = "pdf" | "docx" | "text" | "markdown" | "html"
 

@@ -1,4 +1,4 @@
-import type { Section } from "./Extraction.ts"
+import type { Section } from "./Section.ts"
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: "\"", apos: "'", nbsp: " " }
 

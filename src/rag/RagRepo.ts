@@ -2,26 +2,8 @@ import { SqlClient, type Statement } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import pgvector from "pgvector"
 import type { Chunk } from "./Chunking.ts"
-import type { Section } from "./Extraction.ts"
-
-export const DocumentStatus = Schema.Literal("pending", "processing", "ready", "failed")
-
-export class RagDocument extends Schema.Class<RagDocument>("RagDocument")({
-  id: Schema.String,
-  projectId: Schema.String,
-  filename: Schema.String,
-  contentType: Schema.String,
-  contentHash: Schema.String,
-  sizeBytes: Schema.Number,
-  status: DocumentStatus,
-  chunkCount: Schema.Number,
-  chunksEmbedded: Schema.Number,
-  collectionId: Schema.NullOr(Schema.String),
-  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
-  error: Schema.NullOr(Schema.String),
-  createdAt: Schema.DateFromSelf,
-  updatedAt: Schema.DateFromSelf
-}) {}
+import type { Section } from "./Section.ts"
+import { DocumentStatus, RagDocument } from "../domain/Rag.ts"
 
 const decodeDocument = Schema.decodeUnknown(
   Schema.Struct({ ...RagDocument.fields, sizeBytes: Schema.Union(Schema.Number, Schema.NumberFromString) })

@@ -4,13 +4,8 @@ import { VectorSupport } from "../db/VectorSupport.ts"
 import { Embeddings } from "../embeddings/Embeddings.ts"
 import { RagConfig } from "./RagConfig.ts"
 import { RagRepo, toVectorLiteral } from "./RagRepo.ts"
-import {
-  RagSearch,
-  RagUnavailable,
-  SearchHit,
-  type SearchRequest,
-  SearchResult
-} from "./RagSearch.ts"
+import { RagSearch, RagUnavailable } from "./RagSearch.ts"
+import { SearchHit, type SearchRequest, SearchResult } from "../domain/Rag.ts"
 
 /** Reciprocal-rank-fusion constant (Cormack et al.): dampens the weight of top ranks. */
 const RRF_K = 60

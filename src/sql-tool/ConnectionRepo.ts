@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { ConnectionInfo, Dialect } from "./Domain.ts"
+import { ConnectionInfo, Dialect } from "../domain/SqlTool.ts"
 
 /** A stored row: the sealed secret stays inside the service, never in `ConnectionInfo`. */
 export interface StoredConnection {

@@ -1,6 +1,6 @@
 import { Either, Redacted } from "effect"
 import * as path from "node:path"
-import type { Dialect } from "./Domain.ts"
+import type { Dialect } from "../domain/SqlTool.ts"
 
 /** A parsed connection string. Credentials stay `Redacted` from here on. */
 export type ConnectionTarget =

@@ -7,7 +7,7 @@ import {
   type SqlParam,
   StatementTimedOut,
   type TableInfo
-} from "./Domain.ts"
+} from "../domain/SqlTool.ts"
 import type { GuardedStatement } from "./SqlGuard.ts"
 
 export interface RunLimits {

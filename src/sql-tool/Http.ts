@@ -1,6 +1,6 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
-import { PlatformApi } from "../http/Api.ts"
+import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { SqlToolService } from "./SqlToolService.ts"
 
 export const SqlToolHttpLive = HttpApiBuilder.group(PlatformApi, "sqlTool", (handlers) =>

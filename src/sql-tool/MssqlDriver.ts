@@ -1,7 +1,7 @@
 import type { SqlClient, SqlError } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { Effect } from "effect"
-import { QueryFailed, type TableInfo } from "./Domain.ts"
+import { QueryFailed, type TableInfo } from "../domain/SqlTool.ts"
 import { type Driver, jsonRows, mapSqlError, withTimeoutBackstop } from "./DriverSupport.ts"
 
 /**

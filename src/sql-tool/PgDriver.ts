@@ -1,7 +1,7 @@
 import type { SqlClient, SqlError } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { Effect } from "effect"
-import type { PlanHint, TableInfo } from "./Domain.ts"
+import type { PlanHint, TableInfo } from "../domain/SqlTool.ts"
 import {
   type Driver,
   filterColumns,

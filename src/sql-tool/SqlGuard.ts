@@ -1,7 +1,7 @@
 import { Cause, Effect, Exit } from "effect"
 import { loadModule, parseSync } from "libpg-query"
 import NodeSqlParser from "node-sql-parser"
-import { type Dialect, QueryRejected } from "./Domain.ts"
+import { type Dialect, QueryRejected } from "../domain/SqlTool.ts"
 import { deniedFunction } from "./DeniedFunctions.ts"
 
 /**

@@ -1,5 +1,5 @@
 import { Effect, Layer, Schema } from "effect"
-import { QueryResult, SqlParam } from "./Domain.ts"
+import { QueryResult, SqlParam } from "../domain/SqlTool.ts"
 import { type SqlToolError, SqlToolService } from "./SqlToolService.ts"
 import { SqlToolConfig } from "./SqlToolConfig.ts"
 

@@ -1,7 +1,7 @@
 import { Effect, Either, Option, Redacted } from "effect"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
-import { CurrentUser } from "../auth/CurrentUser.ts"
-import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound, ServiceUnavailable } from "../http/Errors.ts"
+import { CurrentUser } from "../domain/Identity.ts"
+import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound, ServiceUnavailable } from "../kernel/WireErrors.ts"
 import { ConnectionPools } from "./ConnectionPools.ts"
 import { ConnectionRepo, type StoredConnection } from "./ConnectionRepo.ts"
 import { ConnectionSecrets } from "./ConnectionSecrets.ts"
@@ -16,7 +16,7 @@ import {
   SchemaInfo,
   type SqlParam,
   type StatementTimedOut
-} from "./Domain.ts"
+} from "../domain/SqlTool.ts"
 import type { Driver, DriverError } from "./DriverSupport.ts"
 import { guardStatement } from "./SqlGuard.ts"
 import { SqlToolConfig } from "./SqlToolConfig.ts"

@@ -2,7 +2,7 @@ import type { SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import type { BunSqliteClient } from "./BunSqliteClient.ts"
 import type { SqliteWorkerRunner } from "./SqliteWorkerRunner.ts"
-import { type PlanHint, QueryFailed, type TableInfo } from "./Domain.ts"
+import { type PlanHint, QueryFailed, type TableInfo } from "../domain/SqlTool.ts"
 import {
   type Driver,
   hintMissingIndex,

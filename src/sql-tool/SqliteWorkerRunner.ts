@@ -1,5 +1,5 @@
 import { Deferred, Effect } from "effect"
-import { QueryFailed, StatementTimedOut } from "./Domain.ts"
+import { QueryFailed, StatementTimedOut } from "../domain/SqlTool.ts"
 
 interface Reply {
   readonly id: number

@@ -1,8 +1,8 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import { DurableJob } from "../../entities/DurableJob.ts"
-import { NotFound } from "../http/Errors.ts"
-import { PlatformApi } from "../http/Api.ts"
+import { NotFound } from "../kernel/WireErrors.ts"
+import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { JobRepo } from "./JobRepo.ts"
 
 export const SystemHttpLive = HttpApiBuilder.group(PlatformApi, "system", (handlers) =>

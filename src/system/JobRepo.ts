@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { JobRecord } from "../../entities/DurableJob.ts"
+import { JobRecord } from "../domain/Job.ts"
 
 const Row = Schema.Struct({
   jobId: Schema.String,

@@ -1,7 +1,7 @@
 import { Effect, Option, Schedule, Stream } from "effect"
 import { DurableJob } from "../../entities/DurableJob.ts"
 import { SystemRpcs } from "../../rpc/SystemRpcs.ts"
-import { NotFound } from "../http/Errors.ts"
+import { NotFound } from "../kernel/WireErrors.ts"
 import { JobRepo } from "./JobRepo.ts"
 
 export const SystemRpcsLive = SystemRpcs.toLayer(

@@ -1,9 +1,9 @@
 import { Context, Effect, Layer, Option, Schema } from "effect"
-import { AppConfig } from "../config/AppConfig.ts"
 import { RagSearch } from "../rag/RagSearch.ts"
 import { SqlQueryInput, SqlQueryTool } from "../sql-tool/SqlQueryTool.ts"
 import { httpCall, isAllowedUrl } from "./HttpCall.ts"
-import { ToolExecutionFailed, type ToolResult, type ToolSpec, ToolTimeout } from "./ToolCatalog.ts"
+import { ToolExecutionFailed, type ToolResult, type ToolSpec, ToolTimeout } from "../domain/Tool.ts"
+import { ToolsConfig } from "./ToolsConfig.ts"
 
 /** A tool implemented by the platform itself; arguments arrive validated against `spec.inputSchema`. */
 export interface BuiltinTool {
@@ -145,7 +145,7 @@ const sqlQuery = (tool: typeof SqlQueryTool.Service): BuiltinTool => ({
 export const BuiltinToolsLive = Layer.effect(
   BuiltinTools,
   Effect.gen(function*() {
-    const { tools } = yield* AppConfig
+    const tools = yield* ToolsConfig
     const all: Array<BuiltinTool> = [httpFetch(tools.httpFetchAllow, tools.httpMaxResponseBytes)]
     const rag = yield* Effect.serviceOption(RagSearch)
     if (Option.isSome(rag)) all.push(ragSearch(rag.value))

@@ -3,14 +3,14 @@ import { Effect, Either, Layer, Option } from "effect"
 import * as path from "node:path"
 import { McpSession } from "../../entities/McpSession.ts"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
-import { AppConfig } from "../config/AppConfig.ts"
-import { PlatformApi } from "../http/Api.ts"
-import { BadRequest, Conflict, NotFound } from "../http/Errors.ts"
+import { PlatformApi } from "../domain/api/PlatformApi.ts"
+import { BadRequest, Conflict, NotFound } from "../kernel/WireErrors.ts"
 import { BuiltinTools, BuiltinToolsLive } from "./Builtins.ts"
 import { checkSchema } from "./JsonSchemaValidator.ts"
-import { ToolExecutionFailed } from "./ToolCatalog.ts"
+import { ToolExecutionFailed } from "../domain/Tool.ts"
 import { ToolRegistry } from "./ToolRegistry.ts"
 import { type HttpToolRow, type McpServerRow, ToolRepo } from "./ToolRepo.ts"
+import { ToolsConfig } from "./ToolsConfig.ts"
 
 const httpToolView = (row: HttpToolRow) => ({
   id: row.id,
@@ -49,7 +49,7 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
     const repo = yield* ToolRepo
     const builtins = yield* BuiltinTools
     const sessions = yield* McpSession.client
-    const settings = (yield* AppConfig).tools
+    const settings = yield* ToolsConfig
 
     const scope = (projectId: string | undefined) =>
       projectId === undefined

@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { type ToolResult, ToolExecutionFailed, ToolTimeout } from "./ToolCatalog.ts"
+import { type ToolResult, ToolExecutionFailed, ToolTimeout } from "../domain/Tool.ts"
 
 /**
  * Is `url` allowed by the allow-list? Entries: `example.com` (any port),

@@ -1,6 +1,5 @@
 import { Effect, Either, Layer, Option } from "effect"
 import { McpSession } from "../../entities/McpSession.ts"
-import { AppConfig } from "../config/AppConfig.ts"
 import { BuiltinTools, BuiltinToolsLive } from "./Builtins.ts"
 import { httpCall } from "./HttpCall.ts"
 import { describeIssues, validateArguments } from "./JsonSchemaValidator.ts"
@@ -13,8 +12,9 @@ import {
   type ToolResult,
   type ToolSpec,
   ToolTimeout
-} from "./ToolCatalog.ts"
+} from "../domain/Tool.ts"
 import { type McpServerRow, ToolRepo } from "./ToolRepo.ts"
+import { ToolsConfig } from "./ToolsConfig.ts"
 
 /** `<server>__<tool>`: MCP tools are namespaced by their server's name in the registry. */
 export const MCP_SEPARATOR = "__"
@@ -41,7 +41,7 @@ export class ToolRegistry extends Effect.Service<ToolRegistry>()("Tools/ToolRegi
     const repo = yield* ToolRepo
     const builtins = yield* BuiltinTools
     const sessions = yield* McpSession.client
-    const settings = (yield* AppConfig).tools
+    const settings = yield* ToolsConfig
     const listBudgetMs = settings.mcpConnectTimeoutMs + 5_000
 
     const serverCache = new Map<string, { readonly row: McpServerRow; readonly at: number }>()

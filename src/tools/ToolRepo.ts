@@ -1,7 +1,7 @@
 import { SqlClient, SqlError } from "@effect/sql"
 import { Effect, Layer, Option, Schema } from "effect"
-import { McpTransportConfig } from "../../entities/McpSession.ts"
-import { Conflict } from "../http/Errors.ts"
+import { McpTransportConfig } from "../domain/Mcp.ts"
+import { Conflict } from "../kernel/WireErrors.ts"
 import { type McpServerDefinition, McpServerSource } from "../mcp/McpServerSource.ts"
 
 /** A registered HTTP tool: arguments are sent as JSON to a fixed URL. */

@@ -1,9 +1,6 @@
-import { Config } from "effect"
+import { Config, Context, Effect, Layer } from "effect"
 
-/**
- * Tools service settings, nested under `AppConfig.tools` so tests override
- * them as one object (`{ ...ToolsConfigDefaults, httpFetchAllow: [...] }`).
- */
+/** Tools service settings: MCP sessions, tool calls, the http_fetch allow-list. */
 export interface ToolsConfigShape {
   /**
    * Hosts the `http_fetch` built-in may reach: `example.com`, `*.example.com`,
@@ -25,7 +22,7 @@ export interface ToolsConfigShape {
   readonly mcpReconnectAttempts: number
 }
 
-export const ToolsConfig: Config.Config<ToolsConfigShape> = Config.all({
+const toolsSettings: Config.Config<ToolsConfigShape> = Config.all({
   httpFetchAllow: Config.array(Config.string(), "TOOLS_HTTP_FETCH_ALLOW").pipe(Config.withDefault([])),
   callTimeoutMs: Config.integer("TOOLS_CALL_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
   maxCallMs: Config.integer("TOOLS_MAX_CALL_MS").pipe(Config.withDefault(600_000)),
@@ -37,3 +34,11 @@ export const ToolsConfig: Config.Config<ToolsConfigShape> = Config.all({
   mcpIdleTimeoutMs: Config.integer("MCP_IDLE_TIMEOUT_MS").pipe(Config.withDefault(5 * 60_000)),
   mcpReconnectAttempts: Config.integer("MCP_RECONNECT_ATTEMPTS").pipe(Config.withDefault(5))
 })
+
+/** This feature's settings, read from the environment once per process (tests: `layerWith`). */
+export class ToolsConfig extends Context.Tag("Tools/Config")<ToolsConfig, ToolsConfigShape>() {
+  static readonly config = toolsSettings
+  static readonly layer = Layer.effect(ToolsConfig, toolsSettings)
+  static readonly layerWith = (overrides: Partial<ToolsConfigShape>) =>
+    Layer.effect(ToolsConfig, Effect.map(toolsSettings, (settings) => ({ ...settings, ...overrides })))
+}

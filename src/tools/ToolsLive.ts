@@ -1,5 +1,5 @@
 import { Layer } from "effect"
-import { McpSessionLive } from "../mcp/McpSessionLive.ts"
+import { McpSessionLive } from "./McpSessionLive.ts"
 import { ToolCatalogLive, ToolRegistry } from "./ToolRegistry.ts"
 import { McpServerSourceLive } from "./ToolRepo.ts"
 

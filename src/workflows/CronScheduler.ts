@@ -1,6 +1,6 @@
 import { Singleton } from "@effect/cluster"
 import { Cron, Effect, Either, Schedule } from "effect"
-import { AppConfig } from "../config/AppConfig.ts"
+import { WorkflowsConfig } from "./WorkflowsConfig.ts"
 import { WorkflowRepo } from "./WorkflowRepo.ts"
 import { newRunId, WorkflowRuns } from "./WorkflowRuns.ts"
 
@@ -19,7 +19,7 @@ export const CronSchedulerLive = Singleton.make(
   Effect.gen(function*() {
     const repo = yield* WorkflowRepo
     const runs = yield* WorkflowRuns
-    const config = yield* AppConfig
+    const workflowsConfig = yield* WorkflowsConfig
     // workflowId → the last tick handled (or the moment the schedule was first seen).
     const cursors = new Map<string, { cron: string; at: Date }>()
 
@@ -64,6 +64,6 @@ export const CronSchedulerLive = Singleton.make(
       Effect.catchAllCause((cause) => Effect.logWarning("workflow scheduler scan failed", cause))
     )
 
-    yield* scan.pipe(Effect.repeat(Schedule.spaced(config.workflows.schedulerIntervalMs)))
+    yield* scan.pipe(Effect.repeat(Schedule.spaced(workflowsConfig.schedulerIntervalMs)))
   })
 )

@@ -1,11 +1,12 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
-import { CurrentUser } from "../auth/CurrentUser.ts"
+import { CurrentUser } from "../domain/Identity.ts"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
-import { BadRequest, NotFound } from "../http/Errors.ts"
-import { PlatformApi } from "../http/Api.ts"
+import { BadRequest, NotFound } from "../kernel/WireErrors.ts"
+import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { WorkflowDefinitions } from "./WorkflowDefinitions.ts"
-import { type RunRecord, type WorkflowRecord, WorkflowRepo } from "./WorkflowRepo.ts"
+import { WorkflowRepo } from "./WorkflowRepo.ts"
+import { type RunRecord, type WorkflowRecord } from "../domain/Workflow.ts"
 import { WorkflowRuns } from "./WorkflowRuns.ts"
 
 const newWorkflowId = () => `wf_${crypto.randomUUID().replaceAll("-", "")}`

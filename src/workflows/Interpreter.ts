@@ -1,9 +1,8 @@
 import { Activity, DurableClock, DurableDeferred, type Workflow, type WorkflowEngine } from "@effect/workflow"
 import { Deferred, Effect, Either, Option, Schema, type Scope } from "effect"
-import type { AppConfig } from "../config/AppConfig.ts"
 import { ApprovalDecision, WorkflowRun } from "../../entities/WorkflowRun.ts"
-import { type ActionStep, type Definition, type Step } from "./Definition.ts"
-import { StepFailed, WorkflowRunFailed } from "./Errors.ts"
+import { type ActionStep, type Definition, type Step } from "../domain/WorkflowDefinition.ts"
+import { StepFailed, WorkflowRunFailed } from "../domain/WorkflowErrors.ts"
 import { RunEvents } from "./RunEvents.ts"
 import { SubworkflowLauncher } from "./SubworkflowLauncher.ts"
 import { evaluate, render } from "./Template.ts"
@@ -11,6 +10,7 @@ import { listDependencies, validate } from "./Validation.ts"
 import { WorkflowRepo } from "./WorkflowRepo.ts"
 import { runAction } from "./backends/StepBackends.ts"
 import { truthy } from "./Expression.ts"
+import { WorkflowsConfig } from "./WorkflowsConfig.ts"
 
 /** Mutable state of one run's interpretation; rebuilt identically on every replay. */
 interface RunState {
@@ -43,7 +43,7 @@ type StepEnv =
   | WorkflowEngine.WorkflowInstance
   | Workflow.Execution<"WorkflowRun">
   | Scope.Scope
-  | AppConfig
+  | WorkflowsConfig
 
 const backoffMs = (step: Step, attempt: number) => {
   const initial = step.retry?.initialDelayMs ?? 200

@@ -1,8 +1,8 @@
 import { Activity } from "@effect/workflow"
 import { Effect, Either, Option, Schema } from "effect"
-import { AppConfig } from "../config/AppConfig.ts"
-import type { Step } from "./Definition.ts"
-import { StepFailed, WorkflowRunFailed } from "./Errors.ts"
+import { WorkflowsConfig } from "./WorkflowsConfig.ts"
+import type { Step } from "../domain/WorkflowDefinition.ts"
+import { StepFailed, WorkflowRunFailed } from "../domain/WorkflowErrors.ts"
 import { validate } from "./Validation.ts"
 import { WorkflowRepo } from "./WorkflowRepo.ts"
 
@@ -18,7 +18,7 @@ export const childRunId = (parentRunId: string, key: string) =>
 export class SubworkflowLauncher extends Effect.Service<SubworkflowLauncher>()("Workflows/SubworkflowLauncher", {
   effect: Effect.gen(function*() {
     const repo = yield* WorkflowRepo
-    const config = yield* AppConfig
+    const workflowsConfig = yield* WorkflowsConfig
     const prepare = (o: {
       parentRunId: string
       projectId: string
@@ -33,8 +33,8 @@ export class SubworkflowLauncher extends Effect.Service<SubworkflowLauncher>()("
         error: StepFailed,
         execute: Effect.gen(function*() {
           const fail = (message: string) => new StepFailed({ stepId: o.step.id, message, retryable: false })
-          if (o.depth + 1 > config.workflows.maxDepth) {
-            return yield* fail(`sub-workflows nest deeper than ${config.workflows.maxDepth} levels`)
+          if (o.depth + 1 > workflowsConfig.maxDepth) {
+            return yield* fail(`sub-workflows nest deeper than ${workflowsConfig.maxDepth} levels`)
           }
           const workflow = yield* repo.findWorkflow(o.step.workflowId, [o.projectId])
           if (Option.isNone(workflow)) return yield* fail(`workflow ${o.step.workflowId} not found in this project`)

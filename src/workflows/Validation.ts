@@ -7,7 +7,7 @@ import {
   STEP_TYPES,
   stepSchemas,
   type StepType
-} from "./Definition.ts"
+} from "../domain/WorkflowDefinition.ts"
 import * as Expression from "./Expression.ts"
 import { expressionsIn, parseCached } from "./Template.ts"
 

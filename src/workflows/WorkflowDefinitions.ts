@@ -1,5 +1,5 @@
 import { Effect, Either, Option } from "effect"
-import { BadRequest } from "../http/Errors.ts"
+import { BadRequest } from "../kernel/WireErrors.ts"
 import { type Problem, validate, type Validated } from "./Validation.ts"
 import { WorkflowRepo } from "./WorkflowRepo.ts"
 

@@ -1,10 +1,11 @@
 import { DurableDeferred, WorkflowEngine } from "@effect/workflow"
 import { Effect, Option } from "effect"
 import { WorkflowRun, type ApprovalDecision } from "../../entities/WorkflowRun.ts"
-import { BadRequest, Conflict } from "../http/Errors.ts"
+import { BadRequest, Conflict } from "../kernel/WireErrors.ts"
 import { approvalDeferred } from "./Interpreter.ts"
 import { RunEvents } from "./RunEvents.ts"
-import { type RunRecord, TERMINAL, WorkflowRepo } from "./WorkflowRepo.ts"
+import { WorkflowRepo } from "./WorkflowRepo.ts"
+import { type RunRecord, TERMINAL } from "../domain/Workflow.ts"
 
 export interface StartRun {
   readonly projectId: string

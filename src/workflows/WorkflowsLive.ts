@@ -1,8 +1,6 @@
 import { ClusterWorkflowEngine } from "@effect/cluster"
 import { Layer } from "effect"
 import { CronSchedulerLive } from "./CronScheduler.ts"
-import { AgentAdapterLive } from "./ports/AgentAdapter.ts"
-import { PortAdaptersLive } from "./ports/Adapters.ts"
 import { WorkflowRepo } from "./WorkflowRepo.ts"
 import { WorkflowRunLive } from "./WorkflowRunLive.ts"
 import { WorkflowRuns } from "./WorkflowRuns.ts"
@@ -14,9 +12,12 @@ import { WorkflowRuns } from "./WorkflowRuns.ts"
  */
 export const WorkflowEngineLive = ClusterWorkflowEngine.layer
 
-/** What a process hosting shards registers: the `WorkflowRun` workflow and the cron scheduler singleton. */
+/**
+ * What a process hosting shards registers: the `WorkflowRun` workflow and the
+ * cron scheduler singleton. Steps reach agents, RAG and SQL through the ports
+ * in ./ports, which the composition root binds (src/app/WorkflowPorts.ts).
+ */
 export const WorkflowHostLive = Layer.merge(
-  // Steps reach RAG and SQL through ports; the adapters bind them to this process's services.
-  WorkflowRunLive.pipe(Layer.provide(Layer.merge(PortAdaptersLive, AgentAdapterLive))),
+  WorkflowRunLive,
   CronSchedulerLive.pipe(Layer.provide(Layer.merge(WorkflowRepo.Default, WorkflowRuns.Default)))
 )

@@ -8,9 +8,9 @@
  */
 import { Effect, Layer, Option, Redacted } from "effect"
 import { WorkflowRun } from "../../entities/WorkflowRun.ts"
-import { ToolCatalog } from "../../src/tools/ToolCatalog.ts"
+import { ToolCatalog } from "../../src/domain/Tool.ts"
 import { runAction } from "../../src/workflows/backends/StepBackends.ts"
-import type { ActionStep } from "../../src/workflows/Definition.ts"
+import type { ActionStep } from "../../src/domain/WorkflowDefinition.ts"
 import { WorkflowDefinitions } from "../../src/workflows/WorkflowDefinitions.ts"
 import { WorkflowRepo } from "../../src/workflows/WorkflowRepo.ts"
 import { newRunId } from "../../src/workflows/WorkflowRuns.ts"

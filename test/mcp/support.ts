@@ -6,9 +6,10 @@ import { McpSession } from "../../entities/McpSession.ts"
 import { SingleNodeClusterLive } from "../../src/cluster/ClusterLive.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { DatabaseLive } from "../../src/db/Database.ts"
-import { McpSessionLive } from "../../src/mcp/McpSessionLive.ts"
+import { McpSessionLive } from "../../src/tools/McpSessionLive.ts"
 import { type McpServerDefinition, McpServerSource } from "../../src/mcp/McpServerSource.ts"
 import type { ToolsConfigShape } from "../../src/tools/ToolsConfig.ts"
+import { settingsWith } from "../../src/app/Settings.ts"
 import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { waitFor } from "../support/process.ts"
 import { makeTempDir } from "../support/tempDir.ts"
@@ -78,15 +79,7 @@ export const makeSessionHarness = async (
 ) => {
   const tmp = makeTempDir("mcp-session")
   if (options.cluster === "sql") await seedDataDir(tmp.dir)
-  const config = Layer.unwrapEffect(Effect.map(AppConfig.config, (c) =>
-    Layer.succeed(AppConfig, {
-      ...c,
-      httpHost: "127.0.0.1",
-      httpPort: 0,
-      dataDir: tmp.dir,
-      tools: { ...c.tools, ...options.tools }
-    })
-  ))
+  const config = settingsWith({ httpHost: "127.0.0.1", httpPort: 0, dataDir: tmp.dir, tools: options.tools ?? {} })
   const cluster: Layer.Layer<Sharding.Sharding, unknown, AppConfig> = options.cluster === "sql"
     ? SingleNodeClusterLive.pipe(Layer.provideMerge(DatabaseLive))
     : TestRunner.layer

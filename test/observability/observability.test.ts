@@ -5,7 +5,6 @@ import { Effect, Option, Redacted, Tracer } from "effect"
 import parsePrometheusTextFormat from "parse-prometheus-text-format"
 import { A2AFlowRecorder } from "../../src/observability/A2AFlows.ts"
 import { withLlmSpan, withToolSpan } from "../../src/observability/GenAi.ts"
-import { observabilityDefaults } from "../../src/observability/ObservabilityConfig.ts"
 import { TraceStore } from "../../src/observability/TraceStore.ts"
 import { ToolsConfig } from "../../src/tools/ToolsConfig.ts"
 import { authConfig, type SignedUp, signUp } from "../support/auth.ts"
@@ -52,9 +51,9 @@ const traceWith = async (traceId: string, operation: string, headers: Record<str
 beforeAll(async () => {
   platform = await startPlatform({
     auth: authConfig({ serviceToken: Option.some(Redacted.make(serviceToken)) }),
-    observability: { ...observabilityDefaults, traceFlushIntervalMs: 100, alertEvalIntervalMs: 200 },
+    observability: { traceFlushIntervalMs: 100, alertEvalIntervalMs: 200 },
     // The agent → tool test fetches from a local server.
-    tools: { ...Effect.runSync(ToolsConfig), httpFetchAllow: ["127.0.0.1"] }
+    tools: { ...Effect.runSync(ToolsConfig.config), httpFetchAllow: ["127.0.0.1"] }
   })
   alice = await signUp(platform.baseUrl)
   bob = await signUp(platform.baseUrl)

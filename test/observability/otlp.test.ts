@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import { Effect, Layer, Option } from "effect"
-import { AppConfig } from "../../src/config/AppConfig.ts"
-import { observabilityDefaults } from "../../src/observability/ObservabilityConfig.ts"
+import { settingsWith } from "../../src/app/Settings.ts"
 import { SpanBuffer } from "../../src/observability/SpanSink.ts"
 import { TracingLive } from "../../src/observability/Tracing.ts"
 
@@ -24,9 +23,8 @@ describe("OTLP export", () => {
       }
     })
     try {
-      const config = AppConfig.layerWith({
+      const config = settingsWith({
         observability: {
-          ...observabilityDefaults,
           serviceName: "otlp-test",
           otlpEndpoint: Option.some(`http://127.0.0.1:${collector.port}/`)
         }

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test"
 import { Effect, Layer, Logger, LogLevel, Option, Redacted } from "effect"
 import { cosineSimilarity, Embeddings } from "../../src/embeddings/Embeddings.ts"
 import { EmbeddingsConfig, type EmbeddingsConfigShape } from "../../src/embeddings/EmbeddingsConfig.ts"
-import { EmbeddingsFromConfig, EmbeddingsStats } from "../../src/embeddings/EmbeddingsLive.ts"
+import { EmbeddingsFromConfig } from "../../src/embeddings/EmbeddingsLive.ts"
+import { EmbeddingsStats } from "../../src/embeddings/EmbeddingsStats.ts"
 
 const layerWith = (overrides: Partial<EmbeddingsConfigShape>) =>
   EmbeddingsFromConfig.pipe(

@@ -1,6 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted, String as Str } from "effect"
-import { CurrentUser, type Role } from "../../src/auth/CurrentUser.ts"
+import { CurrentUser, type Role } from "../../src/domain/Identity.ts"
 import { ConnectionPools } from "../../src/sql-tool/ConnectionPools.ts"
 import { ConnectionRepo } from "../../src/sql-tool/ConnectionRepo.ts"
 import { ConnectionSecrets } from "../../src/sql-tool/ConnectionSecrets.ts"

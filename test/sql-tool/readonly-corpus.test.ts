@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Effect, Redacted } from "effect"
 import * as fs from "node:fs"
-import type { ConnectionInfo } from "../../src/sql-tool/Domain.ts"
+import type { ConnectionInfo } from "../../src/domain/SqlTool.ts"
 import { ConnectionPools } from "../../src/sql-tool/ConnectionPools.ts"
 import { SqlToolService } from "../../src/sql-tool/SqlToolService.ts"
 import corpus from "../fixtures/sql/readonly-corpus.json"

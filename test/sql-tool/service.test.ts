@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Logger, LogLevel, Redacted } from "effect"
-import type { ConnectionInfo } from "../../src/sql-tool/Domain.ts"
+import type { ConnectionInfo } from "../../src/domain/SqlTool.ts"
 import { ConnectionPools } from "../../src/sql-tool/ConnectionPools.ts"
 import { SqlQueryTool } from "../../src/sql-tool/SqlQueryTool.ts"
 import { SqlToolService } from "../../src/sql-tool/SqlToolService.ts"

@@ -49,8 +49,8 @@ export const signUp = async (
   }
 }
 
-/** `AppConfig.auth` from the environment's defaults with some fields replaced: `startPlatform({ auth: authConfig({...}) })`. */
+/** `AuthConfig` from the environment's defaults with some fields replaced: `startPlatform({ auth: authConfig({...}) })`. */
 export const authConfig = (overrides: Partial<AuthConfigShape> = {}): AuthConfigShape => ({
-  ...Effect.runSync(AuthConfig),
+  ...Effect.runSync(AuthConfig.config),
   ...overrides
 })

@@ -1,7 +1,7 @@
 import { HttpServer } from "@effect/platform"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
-import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.ts"
-import { PlatformLive } from "../../src/Platform.ts"
+import { PlatformLive } from "../../src/app/Platform.ts"
+import { type SettingsOverrides, settingsWith } from "../../src/app/Settings.ts"
 import { seedDataDir } from "./pgliteTemplate.ts"
 import { waitFor } from "./process.ts"
 import { makeTempDir } from "./tempDir.ts"
@@ -11,10 +11,10 @@ import { makeTempDir } from "./tempDir.ts"
  * embedded database (or `databaseUrl` when given). Logs are silenced below
  * Error so test output stays readable.
  */
-export const startPlatform = async (overrides: Partial<AppConfigShape> = {}) => {
+export const startPlatform = async (overrides: SettingsOverrides = {}) => {
   const tmp = makeTempDir("platform")
   if (overrides.databaseUrl === undefined) await seedDataDir(tmp.dir)
-  const config = AppConfig.layerWith({ httpHost: "127.0.0.1", httpPort: 0, dataDir: tmp.dir, ...overrides })
+  const config = settingsWith({ httpHost: "127.0.0.1", httpPort: 0, dataDir: tmp.dir, ...overrides })
   const runtime = ManagedRuntime.make(
     PlatformLive.pipe(Layer.provideMerge(config), Layer.provide(Logger.minimumLogLevel(LogLevel.Error)))
   )

@@ -51,7 +51,7 @@ const execute = (user: SignedUp, tool: string, args: unknown, projectId = user.p
 beforeAll(async () => {
   remote = await startEverythingHttp()
   platform = await startPlatform({
-    tools: { ...Effect.runSync(ToolsConfig), httpFetchAllow: [`127.0.0.1:${upstream.port}`] }
+    tools: { ...Effect.runSync(ToolsConfig.config), httpFetchAllow: [`127.0.0.1:${upstream.port}`] }
   })
   ;[alice, bob, viewer] = await Promise.all([
     signUp(platform.baseUrl),

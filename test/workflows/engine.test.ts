@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
 import { EventBus } from "../../src/events/EventBus.ts"
-import { ToolCatalog, ToolExecutionFailed } from "../../src/tools/ToolCatalog.ts"
+import { ToolCatalog, ToolExecutionFailed } from "../../src/domain/Tool.ts"
 import { WorkflowRuns } from "../../src/workflows/WorkflowRuns.ts"
 import { WorkflowRepo } from "../../src/workflows/WorkflowRepo.ts"
 import { waitFor } from "../support/process.ts"

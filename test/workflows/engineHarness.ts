@@ -1,13 +1,16 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option } from "effect"
 import { SingleNodeClusterLive } from "../../src/cluster/ClusterLive.ts"
-import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.ts"
+import type { AppConfigShape } from "../../src/config/AppConfig.ts"
+import { settingsWith } from "../../src/app/Settings.ts"
+import type { WorkflowsConfigShape } from "../../src/workflows/WorkflowsConfig.ts"
 import { DatabaseLive } from "../../src/db/Database.ts"
 import { EventBus } from "../../src/events/EventBus.ts"
 import { WorkflowDefinitions } from "../../src/workflows/WorkflowDefinitions.ts"
 import { WorkflowRepo } from "../../src/workflows/WorkflowRepo.ts"
 import { WorkflowRuns } from "../../src/workflows/WorkflowRuns.ts"
 import { WorkflowEngineLive, WorkflowHostLive } from "../../src/workflows/WorkflowsLive.ts"
+import { WorkflowPortsLive } from "../../src/app/WorkflowPorts.ts"
 import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { waitFor } from "../support/process.ts"
 import { makeTempDir } from "../support/tempDir.ts"
@@ -19,14 +22,13 @@ import { makeTempDir } from "../support/tempDir.ts"
  */
 export const startEngine = async <R>(
   backends: Layer.Layer<R, never, never>,
-  workflows: Partial<AppConfigShape["workflows"]> = {},
+  workflows: Partial<WorkflowsConfigShape> = {},
   overrides: Partial<AppConfigShape> = {}
 ) => {
   const tmp = makeTempDir("wf-engine")
   if (overrides.databaseUrl === undefined) await seedDataDir(tmp.dir)
-  const base = Effect.runSync(Effect.map(AppConfig.config, (c) => c.workflows).pipe(Effect.orDie))
-  const config = AppConfig.layerWith({ dataDir: tmp.dir, ...overrides, workflows: { ...base, ...workflows } })
-  const layer = Layer.mergeAll(WorkflowHostLive, WorkflowRuns.Default, WorkflowRepo.Default, WorkflowDefinitions.Default).pipe(
+  const config = settingsWith({ dataDir: tmp.dir, ...overrides, workflows })
+  const layer = Layer.mergeAll(WorkflowHostLive.pipe(Layer.provide(WorkflowPortsLive)), WorkflowRuns.Default, WorkflowRepo.Default, WorkflowDefinitions.Default).pipe(
     Layer.provide(backends),
     Layer.provideMerge(WorkflowEngineLive),
     Layer.provideMerge(EventBus.inProcess),

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { Effect } from "effect"
-import { AppConfig } from "../../src/config/AppConfig.ts"
 import { signUp, type SignedUp } from "../support/auth.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
 import { waitFor } from "../support/process.ts"
@@ -32,10 +30,7 @@ const waitRun = async (user: SignedUp, runId: string, statuses: ReadonlyArray<st
 
 beforeAll(async () => {
   server = countingServer((path) => Response.json({ path }))
-  const defaults = Effect.runSync(Effect.gen(function*() {
-    return (yield* AppConfig.config).workflows
-  }))
-  platform = await startPlatform({ workflows: { ...defaults, httpAllow: ["127.0.0.1"], schedulerIntervalMs: 200 } })
+  platform = await startPlatform({ workflows: { httpAllow: ["127.0.0.1"], schedulerIntervalMs: 200 } })
   alice = await signUp(platform.baseUrl)
   mallory = await signUp(platform.baseUrl)
 }, 180_000)

@@ -1,5 +1,6 @@
 import type { Effect, Stream } from "effect"
-import type { LlmError, LlmEvent, LlmRequest, ProviderName } from "../Types.ts"
+import type { LlmError, LlmEvent, LlmRequest } from "../Types.ts"
+import type { ProviderName } from "../../domain/Provider.ts"
 
 /**
  * One provider adapter. `open` sends the request and succeeds once the

@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { BackendError } from "../Errors.ts"
+import { BackendError } from "../../domain/WorkflowErrors.ts"
 
 export interface HttpCallRequest {
   readonly url: string

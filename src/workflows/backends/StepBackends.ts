@@ -1,8 +1,8 @@
 import { type Context, Effect, Option } from "effect"
-import { AppConfig } from "../../config/AppConfig.ts"
-import { ToolCatalog, type ToolResult } from "../../tools/ToolCatalog.ts"
-import type { ActionStep, CompensationAction } from "../Definition.ts"
-import { BackendError, BackendNotConfigured } from "../Errors.ts"
+import { WorkflowsConfig } from "../WorkflowsConfig.ts"
+import { ToolCatalog, type ToolResult } from "../../domain/Tool.ts"
+import type { ActionStep, CompensationAction } from "../../domain/WorkflowDefinition.ts"
+import { BackendError, BackendNotConfigured } from "../../domain/WorkflowErrors.ts"
 import { WorkflowAgentPort } from "../ports/AgentPort.ts"
 import { WorkflowRagPort } from "../ports/RagPort.ts"
 import { WorkflowSqlPort } from "../ports/SqlPort.ts"
@@ -45,10 +45,10 @@ export const runAction = (
   step: ActionStep | CompensationAction,
   ctx: ActionContext,
   timeoutMs: number | undefined
-): Effect.Effect<unknown, BackendError | BackendNotConfigured, AppConfig> => {
+): Effect.Effect<unknown, BackendError | BackendNotConfigured, WorkflowsConfig> => {
   switch (step.type) {
     case "http":
-      return Effect.flatMap(AppConfig, (config) =>
+      return Effect.flatMap(WorkflowsConfig, (workflowsConfig) =>
         httpCall({
           url: renderString(step.url, ctx.scope),
           method: step.method ?? "GET",
@@ -56,9 +56,9 @@ export const runAction = (
             ? Object.fromEntries(Object.entries(step.headers).map(([k, v]) => [k, renderString(v, ctx.scope)]))
             : {},
           body: step.body === undefined ? undefined : render(step.body, ctx.scope),
-          timeoutMs: timeoutMs ?? config.workflows.httpTimeoutMs,
-          maxResponseBytes: config.workflows.httpMaxResponseBytes,
-          allow: config.workflows.httpAllow
+          timeoutMs: timeoutMs ?? workflowsConfig.httpTimeoutMs,
+          maxResponseBytes: workflowsConfig.httpMaxResponseBytes,
+          allow: workflowsConfig.httpAllow
         }))
     case "tool":
       return Effect.flatMap(backend(ToolCatalog, "tools"), (tools) =>

@@ -1,5 +1,5 @@
 import { Context, type Effect } from "effect"
-import type { BackendError } from "../Errors.ts"
+import type { BackendError } from "../../domain/WorkflowErrors.ts"
 
 export interface RagQuery {
   readonly projectId: string

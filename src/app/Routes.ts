@@ -3,11 +3,11 @@ import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer } from "effect"
 import { SystemRpcs } from "../../rpc/SystemRpcs.ts"
 import { AppConfig } from "../config/AppConfig.ts"
-import { AuthenticationLayer, GatewayHttpLive, GatewayServicesLive, RateLimitLive, RequireAuthenticationLive } from "../gateway/GatewayLive.ts"
-import { EventsSocketRoute } from "../events/EventsSocket.ts"
+import { AuthenticationLayer, GatewayHttpLive, GatewayServicesLive, RateLimitLive, RequireAuthenticationLive } from "./GatewayLive.ts"
+import { EventsSocketRoute } from "../gateway/EventsSocket.ts"
 import { A2A_ROUTES } from "../a2a/Routes.ts"
-import { AgentRoutesLive } from "../agents/AgentsLive.ts"
-import { CHAT_SOCKET_PATH } from "../agents/ChatSocket.ts"
+import { A2aRoutes } from "../a2a/Routes.ts"
+import { CHAT_SOCKET_PATH, ChatSocketRoute } from "../agents/ChatSocket.ts"
 import { AgentsHttpLive } from "../agents/Http.ts"
 import { HealthHttpLive } from "../health/Http.ts"
 import { ObservabilityHttpLive } from "../observability/Http.ts"
@@ -17,14 +17,14 @@ import { RagHttpLive } from "../rag/Http.ts"
 import { SqlToolHttpLive } from "../sql-tool/Http.ts"
 import { SystemHttpLive } from "../system/Http.ts"
 import { SystemRpcsLive } from "../system/Rpc.ts"
-import { MCP_PATH, PlatformMcpLive } from "../mcp/PlatformMcpServer.ts"
+import { MCP_PATH, PlatformMcpLive } from "../tools/PlatformMcpServer.ts"
 import { ToolsHttpLive } from "../tools/Http.ts"
 import { JobRepo } from "../system/JobRepo.ts"
 import { WorkflowsHttpLive } from "../workflows/Http.ts"
-import { PlatformApi } from "./Api.ts"
-import { jsonError } from "./ErrorResponses.ts"
-import { RequestContextMiddleware } from "./Middleware.ts"
-import { routeTable } from "./RouteTable.ts"
+import { PlatformApi } from "../domain/api/PlatformApi.ts"
+import { jsonError } from "../kernel/JsonError.ts"
+import { RequestContextMiddleware } from "../http/Middleware.ts"
+import { routeTable } from "../http/RouteTable.ts"
 
 /** Handler layers of every HttpApi group in `PlatformApi`. */
 const ApiHandlers = Layer.mergeAll(HealthHttpLive, AgentsHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive, RagHttpLive, WorkflowsHttpLive, SqlToolHttpLive, ToolsHttpLive)
@@ -104,7 +104,7 @@ const CorsLive = Layer.unwrapEffect(
 const EventsRoute = EventsSocketRoute.pipe(Layer.provide(GatewayServicesLive))
 
 /** A2A JSON-RPC + cards and the chat WebSocket, authenticated by the gateway services. */
-const AgentsRoutes = AgentRoutesLive.pipe(Layer.provide(GatewayServicesLive))
+const AgentsRoutes = Layer.mergeAll(A2aRoutes, ChatSocketRoute).pipe(Layer.provide(GatewayServicesLive))
 
 export const AllRoutes = Layer.mergeAll(ApiRoutes, AgentsRoutes, DocsRoute, RpcRoutes, MetricsRoute, EventsRoute, FallbackRoute, McpRoute).pipe(
   Layer.provide(RequestContextMiddleware),

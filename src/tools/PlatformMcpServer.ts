@@ -2,12 +2,12 @@ import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/
 import { Effect, Either, Layer, Runtime } from "effect"
 import { AgentRepo } from "../agents/AgentRepo.ts"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
-import type { Principal, Role } from "../auth/CurrentUser.ts"
+import type { Principal, Role } from "../domain/Identity.ts"
 import { hasRole } from "../auth/ProjectAccess.ts"
-import { jsonError } from "../http/ErrorResponses.ts"
-import type { ToolContent, ToolResult } from "../tools/ToolCatalog.ts"
-import { ToolRegistry } from "../tools/ToolRegistry.ts"
-import { type McpServerSdk, mcpServerSdk } from "./McpSdk.ts"
+import { jsonError } from "../kernel/JsonError.ts"
+import type { ToolContent, ToolResult } from "../domain/Tool.ts"
+import { ToolRegistry } from "./ToolRegistry.ts"
+import { type McpServerSdk, mcpServerSdk } from "../mcp/McpSdk.ts"
 
 export const MCP_PATH = "/mcp"
 

@@ -1,7 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Authentication } from "../auth/Authentication.ts"
-import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound, ServiceUnavailable } from "../http/Errors.ts"
+import { Authentication } from "./Authentication.ts"
+import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound, ServiceUnavailable } from "../../kernel/WireErrors.ts"
 import {
   ConnectionInfo,
   CreateConnectionRequest,
@@ -12,7 +12,7 @@ import {
   QueryRejected,
   QueryResult,
   SchemaInfo
-} from "./Domain.ts"
+} from "../SqlTool.ts"
 
 /**
  * SQL tool: saved database connections of a project, read-only queries

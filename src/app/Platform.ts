@@ -1,22 +1,24 @@
 import { Layer } from "effect"
-import { ClusterLive, hostedOnly } from "./cluster/ClusterLive.ts"
-import { AgentEntityLayer } from "./agents/AgentsLive.ts"
-import { DatabaseLive } from "./db/Database.ts"
-import { EventBusLive } from "./events/EventBusLive.ts"
-import { VectorSupport } from "./db/VectorSupport.ts"
-import { HttpServerLive } from "./http/Server.ts"
-import { ToolsEntitiesLive, ToolsServicesLive } from "./tools/ToolsLive.ts"
-import { SqlToolLive } from "./sql-tool/SqlQueryTool.ts"
-import { ObservabilityLive } from "./observability/ObservabilityLive.ts"
-import { DeliveryLive } from "./orchestrator/DeliveryLive.ts"
-import { DeliveryProbeLive } from "./system/DeliveryProbeLive.ts"
-import { DurableJobLive } from "./system/DurableJobLive.ts"
-import { RagIngestionLive } from "./rag/IngestionEntityLive.ts"
-import { RagLive } from "./rag/RagLive.ts"
-import { WorkflowEngineLive, WorkflowHostLive } from "./workflows/WorkflowsLive.ts"
+import { ClusterLive, hostedOnly } from "../cluster/ClusterLive.ts"
+import { AgentEntityLayer } from "../agents/AgentsLive.ts"
+import { DatabaseLive } from "../db/Database.ts"
+import { EventBusLive } from "../events/EventBusLive.ts"
+import { VectorSupport } from "../db/VectorSupport.ts"
+import { HttpServerLive } from "./Server.ts"
+import { ToolsEntitiesLive, ToolsServicesLive } from "../tools/ToolsLive.ts"
+import { SqlToolLive } from "../sql-tool/SqlQueryTool.ts"
+import { ObservabilityLive } from "../observability/ObservabilityLive.ts"
+import { DeliveryLive } from "../orchestrator/DeliveryLive.ts"
+import { DeliveryProbeLive } from "../system/DeliveryProbeLive.ts"
+import { DurableJobLive } from "../system/DurableJobLive.ts"
+import { RagIngestionLive } from "../rag/IngestionEntityLive.ts"
+import { RagLive } from "../rag/RagLive.ts"
+import { WorkflowEngineLive, WorkflowHostLive } from "../workflows/WorkflowsLive.ts"
+import { EmbeddingsLive } from "../embeddings/EmbeddingsLive.ts"
+import { WorkflowPortsLive } from "./WorkflowPorts.ts"
 
 /** Entity handler layers hosted by this process. */
-export const EntitiesLive = Layer.mergeAll(DurableJobLive, AgentEntityLayer, DeliveryProbeLive, DeliveryLive, WorkflowHostLive, RagIngestionLive, ToolsEntitiesLive)
+export const EntitiesLive = Layer.mergeAll(DurableJobLive, AgentEntityLayer, DeliveryProbeLive, DeliveryLive, WorkflowHostLive.pipe(Layer.provide(WorkflowPortsLive)), RagIngestionLive, ToolsEntitiesLive)
 
 /**
  * The whole platform in one process: HTTP/WS gateway, entities on a
@@ -29,6 +31,7 @@ export const PlatformLive = HttpServerLive.pipe(
   Layer.provideMerge(ToolsServicesLive),
   // Embeddings (shared with semantic search elsewhere), RagSearch (the rag_search tool), ingestion.
   Layer.provideMerge(RagLive),
+  Layer.provideMerge(EmbeddingsLive),
   // SQL tool connections/pools: its HTTP group and the sql_query built-in (looked up by the Tools service above).
   Layer.provideMerge(SqlToolLive),
   // Durable workflows (ClusterWorkflowEngine) over the cluster's sharding and message storage.

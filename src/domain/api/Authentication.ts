@@ -1,6 +1,6 @@
 import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
-import { Unauthorized } from "../http/Errors.ts"
-import { CurrentUser } from "./CurrentUser.ts"
+import { Unauthorized } from "../../kernel/WireErrors.ts"
+import { CurrentUser } from "../Identity.ts"
 
 /**
  * The one authentication middleware (contract). Groups that need a caller

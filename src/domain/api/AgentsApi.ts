@@ -1,8 +1,8 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Authentication } from "../auth/Authentication.ts"
-import { BadRequest, Forbidden, GatewayTimeout, NotFound } from "../http/Errors.ts"
-import { Agent, AgentRun, AgentTemplate, CreateAgent, UpdateAgent } from "./Domain.ts"
+import { Authentication } from "./Authentication.ts"
+import { BadRequest, Forbidden, GatewayTimeout, NotFound } from "../../kernel/WireErrors.ts"
+import { Agent, AgentRun, AgentTemplate, CreateAgent, UpdateAgent } from "../Agent.ts"
 
 const AgentPath = Schema.Struct({ id: Schema.String })
 

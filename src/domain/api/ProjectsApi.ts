@@ -1,9 +1,9 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Authentication } from "../auth/Authentication.ts"
-import { SqlText } from "../auth/Api.ts"
-import { Role } from "../auth/CurrentUser.ts"
-import { Conflict, Forbidden, NotFound } from "../http/Errors.ts"
+import { Authentication } from "./Authentication.ts"
+import { SqlText } from "../../kernel/SqlText.ts"
+import { Role } from "../Identity.ts"
+import { Conflict, Forbidden, NotFound } from "../../kernel/WireErrors.ts"
 
 const Name = SqlText.pipe(
   Schema.filter((s) => s.trim().length > 0, { message: () => "name must not be blank" }),

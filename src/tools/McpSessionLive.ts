@@ -1,11 +1,12 @@
 import { Entity } from "@effect/cluster"
 import { Effect, Either, Layer, Option, Queue, Schedule } from "effect"
-import { McpSession, type McpToolInfo } from "../../entities/McpSession.ts"
-import { AppConfig } from "../config/AppConfig.ts"
-import { describeIssues, validateArguments } from "../tools/JsonSchemaValidator.ts"
-import { ToolExecutionFailed, ToolInvalidArguments, ToolNotFound, ToolTimeout } from "../tools/ToolCatalog.ts"
-import { McpConnection, type McpRequestError } from "./McpConnection.ts"
-import { type McpServerDefinition, McpServerSource } from "./McpServerSource.ts"
+import { McpSession } from "../../entities/McpSession.ts"
+import { type McpToolInfo } from "../domain/Mcp.ts"
+import { describeIssues, validateArguments } from "./JsonSchemaValidator.ts"
+import { ToolExecutionFailed, ToolInvalidArguments, ToolNotFound, ToolTimeout } from "../domain/Tool.ts"
+import { McpConnection, type McpRequestError } from "../mcp/McpConnection.ts"
+import { type McpServerDefinition, McpServerSource } from "../mcp/McpServerSource.ts"
+import { ToolsConfig } from "./ToolsConfig.ts"
 
 /**
  * The `McpSession` entity: this instance's fields ARE the session state. It
@@ -17,7 +18,7 @@ import { type McpServerDefinition, McpServerSource } from "./McpServerSource.ts"
 const makeSession = Effect.gen(function*() {
   const { entityId: serverId } = yield* Entity.CurrentAddress
   const source = yield* McpServerSource
-  const settings = (yield* AppConfig).tools
+  const settings = yield* ToolsConfig
 
   let definition: McpServerDefinition | undefined
   let connection: McpConnection | undefined
@@ -220,11 +221,11 @@ const makeSession = Effect.gen(function*() {
   })
 })
 
-/** The entity's handler layer; idle time comes from `AppConfig.tools.mcpIdleTimeoutMs`. */
+/** The entity's handler layer; idle time comes from `ToolsConfig.mcpIdleTimeoutMs`. */
 export const McpSessionLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, (config) =>
+  Effect.map(ToolsConfig, (toolsConfig) =>
     McpSession.toLayer(makeSession, {
-      maxIdleTime: config.tools.mcpIdleTimeoutMs,
+      maxIdleTime: toolsConfig.mcpIdleTimeoutMs,
       // The SDK client multiplexes requests: calls to one server run side by side.
       concurrency: "unbounded"
     }))

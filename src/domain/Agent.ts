@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { ProviderName } from "../llm/Types.ts"
+import { ProviderName } from "./Provider.ts"
 
 /** An A2A skill the agent advertises on its card. */
 export const AgentSkill = Schema.Struct({

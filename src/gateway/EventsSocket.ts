@@ -1,9 +1,9 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Stream } from "effect"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
-import type { Principal } from "../auth/CurrentUser.ts"
-import { jsonError } from "../http/ErrorResponses.ts"
-import { EventBus, type PlatformEvent } from "./EventBus.ts"
+import type { Principal } from "../domain/Identity.ts"
+import { jsonError } from "../kernel/JsonError.ts"
+import { EventBus, type PlatformEvent } from "../events/EventBus.ts"
 
 export const EVENTS_SOCKET_PATH = "/ws/events"
 

@@ -8,11 +8,11 @@ import { RequireAuthentication } from "../auth/RequireAuthentication.ts"
 import { SessionRepo } from "../auth/SessionRepo.ts"
 import { Tokens } from "../auth/Tokens.ts"
 import { UserRepo } from "../auth/UserRepo.ts"
-import { ApiKeys } from "./ApiKeys.ts"
-import { ProjectsHttpLive } from "./Http.ts"
-import { ProjectRepo } from "./ProjectRepo.ts"
-import { RateLimiter } from "./RateLimiter.ts"
-import { RateLimitMiddleware } from "./RateLimitMiddleware.ts"
+import { ApiKeys } from "../auth/ApiKeys.ts"
+import { ProjectsHttpLive } from "../gateway/Http.ts"
+import { ProjectRepo } from "../gateway/ProjectRepo.ts"
+import { RateLimiter } from "../gateway/RateLimiter.ts"
+import { RateLimitMiddleware } from "../gateway/RateLimitMiddleware.ts"
 
 /**
  * One instance of each gateway service per process: the middleware, the

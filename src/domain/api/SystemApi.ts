@@ -1,8 +1,8 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { JobRecord, JobRequest } from "../../entities/DurableJob.ts"
-import { Authentication } from "../auth/Authentication.ts"
-import { NotFound } from "../http/Errors.ts"
+import { JobRecord, JobRequest } from "../Job.ts"
+import { Authentication } from "./Authentication.ts"
+import { NotFound } from "../../kernel/WireErrors.ts"
 
 export const JobAccepted = Schema.Struct({ jobId: Schema.String, accepted: Schema.Boolean })
 

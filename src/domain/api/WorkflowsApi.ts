@@ -1,8 +1,8 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Authentication } from "../auth/Authentication.ts"
-import { BadRequest, Conflict, Forbidden, NotFound } from "../http/Errors.ts"
-import { RunRecord, WorkflowRecord } from "./WorkflowRepo.ts"
+import { Authentication } from "./Authentication.ts"
+import { BadRequest, Conflict, Forbidden, NotFound } from "../../kernel/WireErrors.ts"
+import { RunRecord, WorkflowRecord } from "../Workflow.ts"
 
 const Name = Schema.String.pipe(
   Schema.filter((s) => s.trim().length > 0, { message: () => "name must not be blank" }),

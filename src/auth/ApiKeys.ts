@@ -1,10 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option } from "effect"
-import { onInvalidation, publishInvalidation } from "../auth/Invalidation.ts"
-import { AppConfig } from "../config/AppConfig.ts"
+import { onInvalidation, publishInvalidation } from "./Invalidation.ts"
 import { EventBus } from "../events/EventBus.ts"
-import type { Principal, Role } from "../auth/CurrentUser.ts"
-import { randomToken, sha256Hex } from "../auth/Secrets.ts"
+import type { Principal, Role } from "../domain/Identity.ts"
+import { randomToken, sha256Hex } from "./Secrets.ts"
+import { AuthConfig } from "./AuthConfig.ts"
 
 /** Every API key starts with this, so the gateway tells keys from JWTs without a lookup. */
 export const API_KEY_PREFIX = "ak_"
@@ -32,7 +32,7 @@ const rank: Record<Role, number> = { viewer: 0, developer: 1, admin: 2 }
 export class ApiKeys extends Effect.Service<ApiKeys>()("Gateway/ApiKeys", {
   scoped: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const { auth } = yield* AppConfig
+    const auth = yield* AuthConfig
     const bus = yield* EventBus
     const cache = new Map<string, { principal: Option.Option<Principal>; expires: number }>()
     yield* onInvalidation(bus, (i) => i.kind === "apiKeys" && cache.clear())

@@ -1,7 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Authentication } from "../auth/Authentication.ts"
-import { BadRequest, Conflict, Forbidden, NotFound } from "../http/Errors.ts"
+import { Authentication } from "./Authentication.ts"
+import { BadRequest, Conflict, Forbidden, NotFound } from "../../kernel/WireErrors.ts"
 import {
   AgentCardUnreachable,
   DeadLetter,
@@ -24,7 +24,7 @@ import {
   StepLimitExceeded,
   SuperviseRequest,
   SuperviseResult
-} from "./Domain.ts"
+} from "../Orchestration.ts"
 
 const ProjectScoped = Schema.Struct({ projectId: Schema.String })
 const AgentPath = Schema.Struct({ agentId: Schema.String })

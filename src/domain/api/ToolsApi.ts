@@ -1,15 +1,15 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { McpPromptInfo, McpResourceInfo, McpSessionStatus, McpToolInfo, McpTransportConfig } from "../../entities/McpSession.ts"
-import { Authentication } from "../auth/Authentication.ts"
-import { BadRequest, Conflict, Forbidden, NotFound } from "../http/Errors.ts"
+import { McpPromptInfo, McpResourceInfo, McpSessionStatus, McpToolInfo, McpTransportConfig } from "../Mcp.ts"
+import { Authentication } from "./Authentication.ts"
+import { BadRequest, Conflict, Forbidden, NotFound } from "../../kernel/WireErrors.ts"
 import {
   ToolExecutionFailed,
   ToolInvalidArguments,
   ToolNotFound,
   ToolResult,
   ToolTimeout
-} from "./ToolCatalog.ts"
+} from "../Tool.ts"
 
 /** Names that are safe as LLM function names and never contain the MCP separator `__`. */
 const ToolName = Schema.String.pipe(

@@ -1,13 +1,9 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Conflict, Unauthorized } from "../http/Errors.ts"
+import { Conflict, Unauthorized } from "../../kernel/WireErrors.ts"
 import { Authentication } from "./Authentication.ts"
-import { Role } from "./CurrentUser.ts"
-
-/** Text bound for SQL: PostgreSQL rejects NUL in TEXT, so it is a 400 here rather than a 500 there. */
-export const SqlText = Schema.String.pipe(
-  Schema.filter((s) => !s.includes("\u0000"), { message: () => "must not contain NUL characters" })
-)
+import { Role } from "../Identity.ts"
+import { SqlText } from "../../kernel/SqlText.ts"
 
 export const Email = SqlText.pipe(
   Schema.maxLength(254, { message: () => "email is too long" }),

@@ -1,9 +1,9 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, Multipart, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Authentication } from "../auth/Authentication.ts"
-import { BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable } from "../http/Errors.ts"
-import { DocumentStatus } from "./RagRepo.ts"
-import { SearchRequest, SearchResult } from "./RagSearch.ts"
+import { Authentication } from "./Authentication.ts"
+import { BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable } from "../../kernel/WireErrors.ts"
+import { DocumentStatus } from "../Rag.ts"
+import { SearchRequest, SearchResult } from "../Rag.ts"
 
 /** 415: not a PDF, DOCX, TXT, Markdown or HTML file. */
 export class UnsupportedDocumentType extends Schema.TaggedError<UnsupportedDocumentType>()(

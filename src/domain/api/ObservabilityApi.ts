@@ -1,10 +1,10 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Authentication } from "../auth/Authentication.ts"
-import { BadRequest, Forbidden, NotFound } from "../http/Errors.ts"
-import { A2AGraph } from "./A2AFlowStore.ts"
-import { AlertRule, CreateAlertRule, UpdateAlertRule } from "./AlertRepo.ts"
-import { StoredSpan } from "./TraceStore.ts"
+import { Authentication } from "./Authentication.ts"
+import { BadRequest, Forbidden, NotFound } from "../../kernel/WireErrors.ts"
+import { A2AGraph } from "../A2AFlow.ts"
+import { AlertRule, CreateAlertRule, UpdateAlertRule } from "../Alert.ts"
+import { StoredSpan } from "../Trace.ts"
 
 const NumberFromQuery = Schema.NumberFromString.pipe(Schema.filter(Number.isFinite))
 const DateFromQuery = Schema.Date
