@@ -56,4 +56,35 @@ describe("HTML and Markdown sections", () => {
     expect(sections.map((s) => s.heading)).toEqual([undefined, "Install", "Use"])
     expect(sections[1].text).toContain("# a comment")
   })
+
+  test("HTML: navigation, site header/footer, aside, forms and cookie banners never reach a chunk", () => {
+    const page = "<html><body class=\"page has-sidebar\"><header><a href=\"/\">ACME</a><h1>Thermocouple care</h1>" +
+      "<p>Signed in as guest</p></header><nav>Home | About | Contact</nav>" +
+      "<div class=\"cookie-banner\"><div>We use cookies <button>Accept</button></div></div>" +
+      "<main><p>Type K sensors drift with heat.</p><aside>Related: pumps</aside>" +
+      "<h2>Recalibration</h2><p>Recalibrate every six months.</p>" +
+      "<form><label>Subscribe</label><input name=\"email\"/></form></main>" +
+      "<div role=\"contentinfo\">Copyright 2026</div><footer>Privacy | Terms</footer></body></html>"
+    const sections = htmlToSections(page)
+    expect(sections).toEqual([
+      { text: "Type K sensors drift with heat.", heading: "Thermocouple care" },
+      { text: "Recalibrate every six months.", heading: "Recalibration" }
+    ])
+    const chunks = chunkSections(sections, { maxTokens: 50, overlapTokens: 5 })
+    for (const boilerplate of ["Home | About | Contact", "cookies", "Related", "Subscribe", "Copyright", "Privacy", "ACME", "guest"]) {
+      expect(chunks.some((c) => c.content.includes(boilerplate))).toBe(false)
+    }
+  })
+
+  test("Markdown: front matter, link bars and embedded page chrome are dropped; fenced HTML is kept", () => {
+    const sections = markdownToSections(
+      "---\ntitle: Guide\n---\n[Home](/) | [About](/about) | [Contact](/contact)\n\n# Guide\n\nSee [the manual](/m) first.\n\n" +
+        "<nav>Docs · Blog</nav>\n<script>track()</script>\n\n```html\n<nav>example</nav>\n```\n"
+    )
+    expect(sections).toHaveLength(1)
+    expect(sections[0].heading).toBe("Guide")
+    expect(sections[0].text).toContain("See [the manual](/m) first.")
+    expect(sections[0].text).toContain("<nav>example</nav>")
+    for (const gone of ["title: Guide", "Contact", "Docs · Blog", "track()"]) expect(sections[0].text).not.toContain(gone)
+  })
 })
