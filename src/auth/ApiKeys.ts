@@ -91,6 +91,8 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("Gateway/ApiKeys", {
             userId: row.createdBy,
             email: row.email,
             apiKeyId: row.id,
+            // A key is a project credential: it never carries its creator's operator power.
+            operator: false,
             projects: new Map([[row.projectId, role]])
           })
         }),

@@ -34,6 +34,12 @@ export interface AuthConfigShape {
   readonly rateLimitKeyPrefix: string
   /** Take the client IP from the first `x-forwarded-for` hop (only behind a trusted proxy). */
   readonly trustProxy: boolean
+  /**
+   * Emails of platform operators (lower-cased): they hold the host-level
+   * capabilities no project role grants (stdio MCP catalog, writable and
+   * out-of-project SQL connections, promoting other operators).
+   */
+  readonly platformOperators: ReadonlyArray<string>
 }
 
 const authSettings: Config.Config<AuthConfigShape> = Config.all({
@@ -56,7 +62,11 @@ const authSettings: Config.Config<AuthConfigShape> = Config.all({
   rateLimitUserBurst: Config.number("RATE_LIMIT_USER_BURST").pipe(Config.withDefault(2000)),
   redisUrl: Config.option(Config.redacted("REDIS_URL")),
   rateLimitKeyPrefix: Config.string("RATE_LIMIT_KEY_PREFIX").pipe(Config.withDefault("ratelimit:")),
-  trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false))
+  trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
+  platformOperators: Config.array(Config.string(), "PLATFORM_OPERATORS").pipe(
+    Config.withDefault([]),
+    Config.map((emails) => emails.map((e) => e.trim().toLowerCase()).filter((e) => e !== ""))
+  )
 })
 
 /** This feature's settings, read from the environment once per process (tests: `layerWith`). */

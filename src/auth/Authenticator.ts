@@ -71,7 +71,7 @@ export class Authenticator extends Effect.Service<Authenticator>()("Auth/Authent
 
     const service = (onBehalfOf: string | undefined): Effect.Effect<Principal, Unauthorized> =>
       onBehalfOf === undefined
-        ? Effect.succeed({ kind: "service", userId: "service", email: "service@internal", projects: new Map() })
+        ? Effect.succeed({ kind: "service", userId: "service", email: "service@internal", operator: false, projects: new Map() })
         : Effect.flatMap(principals.load(onBehalfOf, undefined), Option.match({
           onNone: () => denied("unknown user in x-on-behalf-of"),
           onSome: (p) => Effect.succeed({ ...p, kind: "service" as const, sessionId: undefined })

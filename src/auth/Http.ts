@@ -1,9 +1,11 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
-import { Unauthorized } from "../kernel/WireErrors.ts"
+import { NotFound, Unauthorized } from "../kernel/WireErrors.ts"
 import { CurrentUser } from "../domain/Identity.ts"
+import { AuthConfig } from "./AuthConfig.ts"
 import { Passwords } from "./Passwords.ts"
+import { requireOperator } from "./ProjectAccess.ts"
 import { Principals } from "./Principals.ts"
 import { SessionRepo } from "./SessionRepo.ts"
 import { Tokens } from "./Tokens.ts"
@@ -18,6 +20,7 @@ export const AuthHttpLive = HttpApiBuilder.group(PlatformApi, "auth", (handlers)
     const passwords = yield* Passwords
     const tokens = yield* Tokens
     const principals = yield* Principals
+    const auth = yield* AuthConfig
 
     const tokenPair = (user: { id: string; email: string; displayName: string | null }, sessionId: string, refreshToken: string) =>
       Effect.map(tokens.issue(user, sessionId), ({ expiresIn, token }) => ({
@@ -73,6 +76,7 @@ export const AuthHttpLive = HttpApiBuilder.group(PlatformApi, "auth", (handlers)
           email: user.email,
           displayName: user.displayName ?? null,
           kind: user.kind,
+          operator: user.operator,
           projects: Array.from(user.projects, ([projectId, role]) => ({ projectId, role }))
         })))
       .handle("logout", () =>
@@ -82,5 +86,18 @@ export const AuthHttpLive = HttpApiBuilder.group(PlatformApi, "auth", (handlers)
             yield* sessions.revoke(user.sessionId, "logout")
             yield* principals.invalidateUser(user.userId)
           }
+        }))
+      .handle("setOperator", ({ payload }) =>
+        Effect.gen(function*() {
+          yield* requireOperator("promoting an operator")
+          const email = payload.email.trim().toLowerCase()
+          const updated = yield* users.setOperator(email, payload.operator)
+          if (Option.isNone(updated)) return yield* Effect.fail(new NotFound({ message: "user not found" }))
+          yield* principals.invalidateUser(updated.value.id)
+          yield* Effect.logInfo("platform operator changed").pipe(
+            Effect.annotateLogs({ userId: updated.value.id, operator: payload.operator })
+          )
+          // A configured operator stays one whatever the stored flag says.
+          return { ...updated.value, operator: updated.value.operator || auth.platformOperators.includes(email) }
         }))
   }))

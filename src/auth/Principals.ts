@@ -24,6 +24,7 @@ export class Principals extends Effect.Service<Principals>()("Auth/Principals", 
     const auth = yield* AuthConfig
     const bus = yield* EventBus
     const cache = new Map<string, Entry>()
+    const operatorEmails = new Set(auth.platformOperators)
     const dropUser = (userId: string) => {
       for (const key of cache.keys()) if (key.startsWith(`${userId}|`)) cache.delete(key)
     }
@@ -35,10 +36,11 @@ export class Principals extends Effect.Service<Principals>()("Auth/Principals", 
         email: string
         displayName: string | null
         disabled: boolean
+        operator: boolean
         sessionActive: boolean | null
         projects: ReadonlyArray<readonly [string, Role]> | string
       }>`
-        SELECT u.id, u.email, u.display_name, u.disabled,
+        SELECT u.id, u.email, u.display_name, u.disabled, u.operator,
           (SELECT s.revoked_at IS NULL FROM auth_sessions s WHERE s.id = ${sessionId ?? ""} AND s.user_id = u.id)
             AS session_active,
           COALESCE((SELECT json_agg(json_build_array(m.project_id, m.role)) FROM project_members m
@@ -53,6 +55,7 @@ export class Principals extends Effect.Service<Principals>()("Auth/Principals", 
             kind: "user",
             userId: row.id,
             email: row.email,
+            operator: row.operator || operatorEmails.has(row.email.toLowerCase()),
             displayName: row.displayName ?? undefined,
             sessionId,
             projects: new Map(pairs as ReadonlyArray<readonly [string, Role]>)

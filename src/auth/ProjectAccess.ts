@@ -23,3 +23,13 @@ export const requireProjectRole = (projectId: string, minimum: Role, what = "pro
 export const visibleProjectIds = Effect.map(CurrentUser, (user) => [...user.projects.keys()])
 
 export const hasRole = (role: Role | undefined, minimum: Role) => role !== undefined && rank[role] >= rank[minimum]
+
+/**
+ * Host-level capabilities (see README "Privilege model") belong to platform
+ * operators, whatever the caller's project role: 403 for everyone else.
+ */
+export const requireOperator = (what: string) =>
+  Effect.flatMap(CurrentUser, (user): Effect.Effect<void, Forbidden> =>
+    user.operator ? Effect.void : Effect.fail(new Forbidden({ message: `${what} requires a platform operator` })))
+
+export const isOperator = Effect.map(CurrentUser, (user) => user.operator)

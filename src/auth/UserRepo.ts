@@ -44,6 +44,15 @@ export class UserRepo extends Effect.Service<UserRepo>()("Auth/UserRepo", {
         Effect.orDie
       )
 
-    return { register, findByEmail } as const
+    /** Sets the stored operator flag; None for an unknown email. */
+    const setOperator = (email: string, operator: boolean) =>
+      sql<{ id: string; email: string; operator: boolean }>`
+        UPDATE users SET operator = ${operator}, updated_at = now() WHERE email = ${email}
+        RETURNING id, email, operator`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0])),
+        Effect.orDie
+      )
+
+    return { register, findByEmail, setOperator } as const
   })
 }) {}

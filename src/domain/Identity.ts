@@ -12,6 +12,12 @@ export interface Principal {
   readonly kind: "user" | "apiKey" | "service"
   readonly userId: string
   readonly email: string
+  /**
+   * A platform operator: above every project role, holds the host-level
+   * capabilities (stdio MCP catalog, writable / out-of-project SQL
+   * connections). Never set for API keys, which are scoped to one project.
+   */
+  readonly operator: boolean
   /** projectId → the caller's role in that project. */
   readonly projects: ReadonlyMap<string, Role>
   readonly displayName?: string | undefined

@@ -45,11 +45,13 @@ export const startSqlTool = async (overrides: Partial<SqlToolConfigShape> = {}) 
       yield* sql`INSERT INTO projects (id, name, owner_id) VALUES (${id}, ${id}, ${userId})`
     }
   }))
-  const as = (role: Role, project = projectId) =>
+  /** The caller: a member with `role`; `operator` for the host-level capabilities (writable, any SQLite path). */
+  const as = (role: Role, project = projectId, operator = false) =>
     Effect.provideService(CurrentUser, {
       kind: "user",
       userId,
       email: `${userId}@example.test`,
+      operator,
       projects: new Map([[project, role]])
     })
   return {

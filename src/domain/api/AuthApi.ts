@@ -1,6 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Conflict, Unauthorized } from "../../kernel/WireErrors.ts"
+import { Conflict, Forbidden, NotFound, Unauthorized } from "../../kernel/WireErrors.ts"
 import { Authentication } from "./Authentication.ts"
 import { Role } from "../Identity.ts"
 import { SqlText } from "../../kernel/SqlText.ts"
@@ -77,8 +77,17 @@ export const MeResponse = Schema.Struct({
   email: Schema.String,
   displayName: Schema.NullOr(Schema.String),
   kind: Schema.Literal("user", "apiKey", "service"),
+  /** A platform operator (host-level capabilities; see README "Privilege model"). */
+  operator: Schema.Boolean,
   projects: Schema.Array(Schema.Struct({ projectId: Schema.String, role: Role }))
 })
+
+export const SetOperatorRequest = Schema.Struct({
+  email: Email,
+  operator: Schema.Boolean
+})
+
+export const OperatorView = Schema.Struct({ id: Schema.String, email: Schema.String, operator: Schema.Boolean })
 
 /** Sign-up, sign-in and the token lifecycle (seed: gateway /auth/*). */
 export class AuthApi extends HttpApiGroup.make("auth")
@@ -104,6 +113,15 @@ export class AuthApi extends HttpApiGroup.make("auth")
   .add(
     HttpApiEndpoint.post("logout", "/auth/logout")
       .addSuccess(Schema.Void, { status: 204 })
+      .middleware(Authentication)
+  )
+  .add(
+    // Operator-only: promotes (or demotes) another user. PLATFORM_OPERATORS names the first operators.
+    HttpApiEndpoint.post("setOperator", "/auth/operators")
+      .setPayload(SetOperatorRequest)
+      .addSuccess(OperatorView)
+      .addError(Forbidden)
+      .addError(NotFound)
       .middleware(Authentication)
   )
   .annotate(OpenApi.Description, "Users, JWT access tokens and rotating refresh tokens")
