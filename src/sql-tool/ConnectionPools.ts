@@ -1,6 +1,6 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { PgClient } from "@effect/sql-pg"
-import { Deferred, Duration, Effect, Exit, Schedule, Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Schedule, Scope } from "effect"
 import { makeBunSqlite } from "./BunSqliteClient.ts"
 import type { ConnectionTarget } from "./ConnectionTarget.ts"
 import { ConnectFailed } from "../domain/SqlTool.ts"
@@ -116,7 +116,7 @@ export class ConnectionPools extends Effect.Service<ConnectionPools>()("SqlTool/
           const fresh: Entry = {
             driver: yield* Deferred.make<Driver, ConnectFailed>(),
             scope: yield* Scope.make(),
-            lastUsed: Date.now(),
+            lastUsed: yield* Clock.currentTimeMillis,
             inUse: 0
           }
           entries.set(id, fresh)
@@ -151,16 +151,20 @@ export class ConnectionPools extends Effect.Service<ConnectionPools>()("SqlTool/
         // Opening stays outside acquireUseRelease: its acquire step is uninterruptible.
         const entry = entries.get(id) ?? (yield* Effect.flatMap(target, (t) => acquire(id, t.target, t.writable)))
         return yield* Effect.acquireUseRelease(
-          Effect.sync(() => {
-            entry.inUse++
-            entry.lastUsed = Date.now()
-          }),
+          Effect.clockWith((clock) =>
+            Effect.sync(() => {
+              entry.inUse++
+              entry.lastUsed = clock.unsafeCurrentTimeMillis()
+            })
+          ),
           () => Effect.flatMap(Deferred.await(entry.driver), f),
           () =>
-            Effect.sync(() => {
-              entry.inUse--
-              entry.lastUsed = Date.now()
-            })
+            Effect.clockWith((clock) =>
+              Effect.sync(() => {
+                entry.inUse--
+                entry.lastUsed = clock.unsafeCurrentTimeMillis()
+              })
+            )
         )
       })
 
@@ -170,8 +174,9 @@ export class ConnectionPools extends Effect.Service<ConnectionPools>()("SqlTool/
         return entry ? closeEntry(id, entry) : Effect.void
       })
 
-    const sweep = Effect.suspend(() => {
-      const now = Date.now()
+    // Idle time is read on Effect's Clock, as the sweep is scheduled: one TestClock drives both.
+    const sweep = Effect.clockWith((clock) => {
+      const now = clock.unsafeCurrentTimeMillis()
       const idle = [...entries].filter(([, e]) => e.inUse === 0 && now - e.lastUsed > config.poolIdleMs)
       return Effect.forEach(idle, ([id, e]) => closeEntry(id, e), { discard: true })
     })
