@@ -55,7 +55,7 @@ export const LAYERS: ReadonlyArray<{ readonly name: string; readonly modules: Re
   { name: "kernel", modules: ["src/kernel"] },
   { name: "domain", modules: ["src/domain"] },
   { name: "contracts", modules: ["src/domain/api", "entities", "rpc"] },
-  { name: "infrastructure", modules: ["src/config", "src/db", "src/cluster", "src/events", "src/http", "sql"] },
+  { name: "infrastructure", modules: ["src/config", "src/db", "src/cluster", "src/events", "src/http", "src/net", "sql"] },
   { name: "capabilities", modules: ["src/llm", "src/embeddings", "src/mcp"] },
   {
     name: "features",

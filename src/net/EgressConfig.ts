@@ -1,0 +1,33 @@
+import { Config, Context, Effect, Layer } from "effect"
+
+/** The operator's egress settings: what outbound requests and connections may reach beyond the public internet. */
+export interface EgressConfigShape {
+  /**
+   * Destinations admitted although they are not public: host names
+   * (`db.internal`, `*.corp.example`), addresses and CIDRs (`10.0.0.0/8`,
+   * `127.0.0.1`, `fd00::/8`), each optionally pinned to a port
+   * (`127.0.0.1:5432`, `[::1]:8080`, `db.internal:5432`). Empty: public addresses only.
+   */
+  readonly allow: ReadonlyArray<string>
+  /** Redirect hops an outbound HTTP request follows, each re-checked. */
+  readonly maxRedirects: number
+  /** Name resolution budget of one destination check. */
+  readonly resolveTimeoutMs: number
+}
+
+const egressSettings: Config.Config<EgressConfigShape> = Config.all({
+  allow: Config.array(Config.string(), "EGRESS_ALLOW").pipe(
+    Config.map((entries) => entries.map((e) => e.trim()).filter((e) => e !== "")),
+    Config.withDefault([])
+  ),
+  maxRedirects: Config.integer("EGRESS_MAX_REDIRECTS").pipe(Config.withDefault(5)),
+  resolveTimeoutMs: Config.integer("EGRESS_RESOLVE_TIMEOUT_MS").pipe(Config.withDefault(5_000))
+})
+
+/** Process-wide egress settings, read from the environment once (tests: `layerWith`). */
+export class EgressConfig extends Context.Tag("Net/EgressConfig")<EgressConfig, EgressConfigShape>() {
+  static readonly config = egressSettings
+  static readonly layer = Layer.effect(EgressConfig, egressSettings)
+  static readonly layerWith = (overrides: Partial<EgressConfigShape>) =>
+    Layer.effect(EgressConfig, Effect.map(egressSettings, (settings) => ({ ...settings, ...overrides })))
+}
