@@ -16,6 +16,7 @@ import { RagLive } from "../rag/RagLive.ts"
 import { WorkflowEngineLive, WorkflowHostLive } from "../workflows/WorkflowsLive.ts"
 import { EmbeddingsLive } from "../embeddings/EmbeddingsLive.ts"
 import { WorkflowPortsLive } from "./WorkflowPorts.ts"
+import { EgressPolicy } from "../net/EgressPolicy.ts"
 
 /** Entity handler layers hosted by this process. */
 export const EntitiesLive = Layer.mergeAll(DurableJobLive, AgentEntityLayer, DeliveryProbeLive, DeliveryLive, WorkflowHostLive.pipe(Layer.provide(WorkflowPortsLive)), RagIngestionLive, ToolsEntitiesLive)
@@ -43,5 +44,7 @@ export const PlatformLive = HttpServerLive.pipe(
   // Tracing before the cluster and the server, so their fibers get the OTel tracer.
   Layer.provideMerge(ObservabilityLive),
   Layer.provideMerge(VectorSupport.Default),
-  Layer.provideMerge(DatabaseLive)
+  Layer.provideMerge(DatabaseLive),
+  // One egress policy for every outbound request and connection a tenant can aim.
+  Layer.provideMerge(EgressPolicy.Default)
 )
