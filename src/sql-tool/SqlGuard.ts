@@ -2,13 +2,13 @@ import { Cause, Effect, Exit } from "effect"
 import { loadModule, parseSync } from "libpg-query"
 import NodeSqlParser from "node-sql-parser"
 import { type Dialect, QueryRejected } from "../domain/SqlTool.ts"
-import { deniedFunction } from "./DeniedFunctions.ts"
+import { functionVerdict } from "./AllowedFunctions.ts"
 
 /**
  * Parser-enforced statement policy. Read mode accepts exactly one plain
  * SELECT (CTEs, joins, window functions, set operations) whose whole tree
  * holds no data-modifying statement, no SELECT INTO, no row locks and no call
- * to a function with side effects. Write mode still demands exactly one
+ * to a function outside the allow-list (AllowedFunctions.ts). Write mode still demands exactly one
  * statement. Anything the parser cannot read is refused (fail closed). The
  * database enforces read-only again on its side (see Drivers.ts): this guard
  * is the first of two walls, not the only one.
@@ -31,6 +31,17 @@ type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly 
 interface Finding {
   readonly reason: string
   readonly message: string
+}
+
+const functionFinding = (name: string, schema?: string): Finding | undefined => {
+  switch (functionVerdict(name, schema)) {
+    case "allowed":
+      return undefined
+    case "dangerous":
+      return { reason: "side_effect_function", message: `function ${name}() is not allowed in read-only mode` }
+    case "unknown":
+      return { reason: "function_not_allowed", message: `function ${name}() is not on the read-only allow-list` }
+  }
 }
 
 /** Walks a libpg-query JSON tree; the first forbidden construct wins. */
@@ -56,10 +67,9 @@ const inspectPgTree = (node: Json): Finding | undefined => {
     }
     if (key === "FuncCall" && value !== null && typeof value === "object" && !Array.isArray(value)) {
       const parts = (value as { readonly funcname?: ReadonlyArray<{ String?: { sval?: string } }> }).funcname ?? []
-      const name = parts.map((p) => p.String?.sval ?? "").at(-1) ?? ""
-      if (deniedFunction(name)) {
-        return { reason: "side_effect_function", message: `function ${name}() is not allowed in read-only mode` }
-      }
+      const names = parts.map((p) => p.String?.sval ?? "")
+      const found = functionFinding(names.at(-1) ?? "", names.length > 1 ? names.at(-2) : undefined)
+      if (found) return found
     }
     const found = inspectPgTree(value)
     if (found) return found
@@ -129,6 +139,19 @@ const nameOf = (fn: { readonly name?: unknown }): string => {
   return ""
 }
 
+/** The qualifier of `schema.fn(...)`, when node-sql-parser kept one. */
+const schemaOf = (fn: { readonly name?: unknown }): string | undefined => {
+  const n = fn.name
+  if (n && typeof n === "object" && "name" in n && Array.isArray((n as { name: unknown }).name)) {
+    const parts = (n as { name: ReadonlyArray<{ value?: unknown }> }).name
+    if (parts.length > 1) return String(parts.at(-2)?.value ?? "")
+  }
+  const schema = n && typeof n === "object" && "schema" in n ? (n as { schema: unknown }).schema : undefined
+  if (typeof schema === "string") return schema
+  if (schema && typeof schema === "object" && "value" in schema) return String((schema as { value: unknown }).value)
+  return undefined
+}
+
 const inspectNspTree = (node: unknown, root: boolean): Finding | undefined => {
   if (node === null || typeof node !== "object") return undefined
   if (Array.isArray(node)) {
@@ -151,10 +174,8 @@ const inspectNspTree = (node: unknown, root: boolean): Finding | undefined => {
     if (obj.locking_read || obj.for_update) return { reason: "row_lock", message: "locking reads take row locks" }
   }
   if (type === "function" || type === "aggr_func") {
-    const name = nameOf(obj)
-    if (deniedFunction(name)) {
-      return { reason: "side_effect_function", message: `function ${name}() is not allowed in read-only mode` }
-    }
+    const found = functionFinding(nameOf(obj), schemaOf(obj))
+    if (found) return found
   }
   for (const value of Object.values(obj)) {
     const found = inspectNspTree(value, false)
