@@ -23,7 +23,7 @@ import { JobRepo } from "../system/JobRepo.ts"
 import { WorkflowsHttpLive } from "../workflows/Http.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { jsonError } from "../kernel/JsonError.ts"
-import { RequestContextMiddleware } from "../http/Middleware.ts"
+import { requestContextMiddleware } from "../http/Middleware.ts"
 import { routeTable } from "../http/RouteTable.ts"
 
 /** Handler layers of every HttpApi group in `PlatformApi`. */
@@ -67,10 +67,11 @@ const extraRoutes = [
   { method: "GET", path: "/ws/events" }
 ]
 
+const table = routeTable(PlatformApi, extraRoutes)
+
 /** Unknown path → 404 JSON; known path, other method → 405 JSON with `Allow`. */
-const FallbackRoute = HttpLayerRouter.use((router) => {
-  const table = routeTable(PlatformApi, extraRoutes)
-  return router.add(
+const FallbackRoute = HttpLayerRouter.use((router) =>
+  router.add(
     "*",
     "*",
     Effect.gen(function*() {
@@ -86,8 +87,7 @@ const FallbackRoute = HttpLayerRouter.use((router) => {
       }
       return jsonError(404, "NotFound", `no route for ${request.method} ${path}`)
     })
-  )
-})
+  ))
 
 const CorsLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>
@@ -107,7 +107,11 @@ const EventsRoute = EventsSocketRoute.pipe(Layer.provide(GatewayServicesLive))
 const AgentsRoutes = Layer.mergeAll(A2aRoutes, ChatSocketRoute).pipe(Layer.provide(GatewayServicesLive))
 
 export const AllRoutes = Layer.mergeAll(ApiRoutes, AgentsRoutes, DocsRoute, RpcRoutes, MetricsRoute, EventsRoute, FallbackRoute, McpRoute).pipe(
-  Layer.provide(RequestContextMiddleware),
+  Layer.provide(requestContextMiddleware({
+    acceptsMultipart: table.acceptsMultipart,
+    // The MCP SDK reads the web request's body stream itself.
+    rawBodyPaths: [MCP_PATH]
+  })),
   Layer.provide(RateLimitLive),
   Layer.provide(CorsLive)
 )

@@ -10,16 +10,27 @@ import {
 import { Cause, Effect, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { jsonError } from "../kernel/JsonError.ts"
+import { bodyProblemMessage, jsonTextProblem } from "../kernel/JsonText.ts"
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** What the body guard needs to know about the routes (filled by src/app from the route table). */
+export interface BodyRules {
+  /** Routes whose payload is a multipart form; a multipart body anywhere else answers 415. */
+  readonly acceptsMultipart: (method: string, path: string) => boolean
+  /** Routes whose handler reads the raw body stream itself (it must not be read here first). */
+  readonly rawBodyPaths: ReadonlyArray<string>
+}
 
 /**
  * Every request: a request id (taken from `x-request-id` when sane, else new)
  * on the response and on every log line of the request; the body size limit;
- * a JSON 500 for defects (logged with their cause, never sent); one structured
- * access-log line. Query strings are not logged: they may carry tokens.
+ * the body guard (NUL characters, nesting depth, content type: 400/415 before
+ * any handler); concise 400 bodies for schema decode failures; a JSON 500 for
+ * defects (logged with their cause, never sent); one structured access-log
+ * line. Query strings are not logged: they may carry tokens.
  */
-export const RequestContextMiddleware = HttpLayerRouter.middleware(
+export const requestContextMiddleware = (rules: BodyRules) => HttpLayerRouter.middleware(
   Effect.gen(function*() {
     const config = yield* AppConfig
     const maxBody = Option.some(FileSystem.Size(config.maxBodyBytes))
@@ -34,7 +45,10 @@ export const RequestContextMiddleware = HttpLayerRouter.middleware(
         const early = rejectEarly(request)
         const response = yield* (early
           ? Effect.succeed(jsonError(400, "BadRequest", early, { requestId }))
-          : httpEffect).pipe(
+          : Effect.flatMap(checkBody(request, rules), (rejected) =>
+            rejected
+              ? Effect.succeed(jsonError(rejected.status, rejected.tag, rejected.message, { requestId }))
+              : Effect.map(httpEffect, conciseDecodeError))).pipe(
           HttpIncomingMessage.withMaxBodySize(maxBody),
           Effect.catchAllDefect((defect) =>
             // A body that is not valid JSON surfaces as a RequestError defect from the decoder.
@@ -68,6 +82,79 @@ export const RequestContextMiddleware = HttpLayerRouter.middleware(
   }),
   { global: true }
 )
+
+interface Rejection {
+  readonly status: 400 | 415
+  readonly tag: string
+  readonly message: string
+}
+
+const JSON_ONLY: Rejection = {
+  status: 415,
+  tag: "UnsupportedMediaType",
+  message: "this endpoint takes an application/json body"
+}
+
+/**
+ * The body guard. HttpApi decodes a body by its content type (JSON, multipart, otherwise URL
+ * encoded), so each is checked the way it will be read: JSON text by one linear scan (NUL,
+ * depth); other text also for `%00`, which URL decoding turns into NUL. The text is cached by
+ * the request, so handlers do not read the body twice.
+ */
+const checkBody = (
+  request: HttpServerRequest.HttpServerRequest,
+  rules: BodyRules
+): Effect.Effect<Rejection | undefined> => {
+  if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS") return Effect.succeed(undefined)
+  const path = request.url.split("?", 1)[0]
+  if (rules.rawBodyPaths.includes(path)) return Effect.succeed(undefined)
+  const type = (request.headers["content-type"] ?? "").toLowerCase()
+  const multipartRoute = rules.acceptsMultipart(request.method, path)
+  if (type.startsWith("multipart/") || type.startsWith("application/x-www-form-urlencoded")) {
+    return Effect.succeed(multipartRoute ? undefined : JSON_ONLY)
+  }
+  if (multipartRoute) return Effect.succeed(undefined)
+  const json = type === "" || type.includes("application/json")
+  return request.text.pipe(
+    Effect.map((text): Rejection | undefined => {
+      const problem = jsonTextProblem(text) ?? (!json && text.includes("%00") ? "nul" : undefined)
+      return problem === undefined ? undefined : { status: 400, tag: "BadRequest", message: bodyProblemMessage(problem) }
+    }),
+    // An unreadable body fails the same way for the handler, which answers it.
+    Effect.orElseSucceed(() => undefined)
+  )
+}
+
+const MAX_MESSAGE = 200
+const clip = (s: string) => (s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE - 1)}…` : s)
+const utf8 = new TextDecoder()
+
+/**
+ * HttpApi's decode failure spells out the whole schema of the payload in `message` (kilobytes
+ * for a large payload, and every key the caller sent): keep the tag and the first issues, each
+ * clipped, with the first issue as the message.
+ */
+const conciseDecodeError = (response: HttpServerResponse.HttpServerResponse): HttpServerResponse.HttpServerResponse => {
+  if (response.status !== 400 || response.body._tag !== "Uint8Array") return response
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(utf8.decode(response.body.body))
+  } catch {
+    return response
+  }
+  if (typeof parsed !== "object" || parsed === null || (parsed as { _tag?: unknown })._tag !== "HttpApiDecodeError") return response
+  const raw = (parsed as { issues?: unknown }).issues
+  const issues = (Array.isArray(raw) ? raw.slice(0, 5) : []).map((issue: { _tag?: unknown; path?: unknown; message?: unknown }) => ({
+    _tag: issue._tag,
+    path: Array.isArray(issue.path) ? issue.path.slice(0, 10).map((p) => (typeof p === "number" ? p : clip(String(p)))) : [],
+    message: clip(String(issue.message ?? ""))
+  }))
+  const first = issues[0]
+  const message = first === undefined
+    ? "request does not match the endpoint's schema"
+    : clip(`${first.path.length > 0 ? `${first.path.join(".")}: ` : ""}${first.message}`)
+  return HttpServerResponse.unsafeJson({ _tag: "HttpApiDecodeError", message, issues }, { status: 400, headers: response.headers })
+}
 
 /** Requests answered 400 before any handler sees them; the reason, or undefined to proceed. */
 const rejectEarly = (request: HttpServerRequest.HttpServerRequest): string | undefined => {

@@ -1,4 +1,5 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, Multipart, OpenApi } from "@effect/platform"
+import { bodyProblemMessage, jsonTextProblem } from "../../kernel/JsonText.ts"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.ts"
 import { BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable } from "../../kernel/WireErrors.ts"
@@ -47,7 +48,16 @@ export const UploadForm = HttpApiSchema.Multipart(
     projectId: Schema.String.pipe(Schema.minLength(1)),
     file: Multipart.SingleFileSchema,
     /** Optional JSON object stored with the document. */
-    metadata: Schema.optional(Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })))
+    metadata: Schema.optional(
+      Schema.String.pipe(
+        // A form field skips the JSON body guard: no NUL (Postgres jsonb) nor deep nesting here either.
+        Schema.filter((text) => {
+          const problem = jsonTextProblem(text)
+          return problem === undefined || bodyProblemMessage(problem, "metadata")
+        }),
+        Schema.compose(Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })))
+      )
+    )
   })
 )
 

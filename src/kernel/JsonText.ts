@@ -1,0 +1,42 @@
+/**
+ * Checks JSON text before anything decodes it. Postgres text and jsonb cannot
+ * hold NUL, so a NUL in any string would fail deep inside a query (a 500); a JSON value nested
+ * thousands deep overflows the stack of every recursive walker after JSON.parse (schema
+ * decoding, error formatting). One linear pass over the text, no parse (about as long as JSON.parse).
+ */
+export const MAX_JSON_DEPTH = 64
+
+export type BodyProblem = "nul" | "depth"
+
+/**
+ * The first problem of a JSON (or JSON-like) text: a NUL character, written raw or as the
+ * `\u0000` escape, in a string or key; or arrays/objects nested deeper than `maxDepth`.
+ */
+export const jsonTextProblem = (text: string, maxDepth: number = MAX_JSON_DEPTH): BodyProblem | undefined => {
+  let depth = 0
+  let inString = false
+  const n = text.length
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0) return "nul"
+    if (inString) {
+      if (c === 92) {
+        // `\u0000`; any other escape is skipped whole so `\\u0000` (a backslash, then text) passes.
+        if (
+          text.charCodeAt(i + 1) === 117 && text.charCodeAt(i + 2) === 48 && text.charCodeAt(i + 3) === 48 &&
+          text.charCodeAt(i + 4) === 48 && text.charCodeAt(i + 5) === 48
+        ) return "nul"
+        i++
+      } else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) {
+      if (++depth > maxDepth) return "depth"
+    } else if (c === 93 || c === 125) depth--
+  }
+  return undefined
+}
+
+export const bodyProblemMessage = (problem: BodyProblem, where = "the request body", maxDepth: number = MAX_JSON_DEPTH): string =>
+  problem === "nul"
+    ? `NUL characters (\\u0000) are not allowed in ${where}`
+    : `${where} is nested deeper than ${maxDepth} levels`
