@@ -26,9 +26,12 @@ export class RateLimiter extends Effect.Tag("Gateway/RateLimiter")<RateLimiter, 
 }>() {
   static readonly memory = Layer.sync(RateLimiter, () => {
     const buckets = new Map<string, { tokens: number; at: number }>()
+    // Effect's Clock, so TestClock drives refills. Nanoseconds: the live clock derives them from
+    // performance.now(), a monotonic source (a wall-clock step must not refill or drain a bucket).
+    // Read inside the sync block: no other consume can run between the read and the update.
     const consume = (key: string, { burst, rate }: Bucket) =>
-      Effect.sync((): Decision => {
-        const now = performance.now()
+      Effect.clockWith((clock) => Effect.sync((): Decision => {
+        const now = Number(clock.unsafeCurrentTimeNanos()) / 1_000_000
         if (buckets.size > 100_000) sweep(now)
         const state = buckets.get(key) ?? { tokens: burst, at: now }
         const tokens = Math.min(burst, state.tokens + ((now - state.at) / 1000) * rate)
@@ -38,7 +41,7 @@ export class RateLimiter extends Effect.Tag("Gateway/RateLimiter")<RateLimiter, 
         }
         buckets.set(key, { tokens, at: now })
         return { allowed: false, retryAfterMs: Math.ceil(((1 - tokens) / rate) * 1000) }
-      })
+      }))
     // Buckets that have refilled completely carry no information: drop them.
     const sweep = (now: number) => {
       for (const [key, state] of buckets) if (now - state.at > 600_000) buckets.delete(key)

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
-import { Effect, ManagedRuntime, Option, Redacted } from "effect"
+import { Chunk, Effect, Fiber, ManagedRuntime, Option, Redacted, TestClock } from "effect"
 import { RateLimiter } from "../../src/gateway/RateLimiter.ts"
 import { authConfig, signUp } from "../support/auth.ts"
+import { runTest } from "../support/effect.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
+import { eventually } from "../support/testClock.ts"
 
 // Sign-ups hash passwords (argon2id): slow on a busy CI machine.
 setDefaultTimeout(30_000)
@@ -65,18 +67,24 @@ describe("token bucket stores", () => {
   const spend = (rt: ManagedRuntime.ManagedRuntime<RateLimiter, never>, key: string, n: number) =>
     rt.runPromise(Effect.forEach(Array.from({ length: n }), () => RateLimiter.consume(key, bucket)))
 
-  test("in-memory: burst, then refusal with the time to the next token", async () => {
-    const rt = ManagedRuntime.make(RateLimiter.memory)
-    try {
-      const decisions = await spend(rt, "k", 4)
+  test("in-memory: burst, then refusal with the time to the next token; refills on the clock, capped at the burst", () =>
+    runTest(Effect.gen(function*() {
+      const consume = (key: string, n: number) =>
+        Effect.forEach(Array.from({ length: n }), () => RateLimiter.consume(key, bucket))
+      const decisions = yield* consume("k", 4)
       expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false])
-      expect(decisions[3].retryAfterMs).toBeGreaterThan(0)
-      expect(decisions[3].retryAfterMs).toBeLessThanOrEqual(500)
-      expect((await spend(rt, "other", 1))[0].allowed).toBe(true)
-    } finally {
-      await rt.dispose()
-    }
-  })
+      // Time stands still under TestClock: an empty bucket at 2 tokens/s is exactly 500 ms from a token.
+      expect(decisions[3].retryAfterMs).toBe(500)
+      expect((yield* consume("other", 1))[0].allowed).toBe(true)
+      // Half a token back after 250 ms: still refused, 250 ms to go.
+      yield* TestClock.adjust("250 millis")
+      expect(yield* consume("k", 1)).toEqual([{ allowed: false, retryAfterMs: 250 }])
+      yield* TestClock.adjust("250 millis")
+      expect((yield* consume("k", 2)).map((d) => d.allowed)).toEqual([true, false])
+      // A long quiet spell refills to the burst, no further.
+      yield* TestClock.adjust("1 hour")
+      expect((yield* consume("k", 4)).map((d) => d.allowed)).toEqual([true, true, true, false])
+    }).pipe(Effect.provide(RateLimiter.memory))))
 
   test("Redis: two gateway nodes (two clients) share one bucket", async () => {
     const prefix = uniquePrefix()
@@ -97,12 +105,12 @@ describe("token bucket stores", () => {
     }
   })
 
-  test("Redis unreachable: fail open rather than take the API down", async () => {
-    const rt = ManagedRuntime.make(RateLimiter.redis("redis://127.0.0.1:1", uniquePrefix()))
-    try {
-      expect((await spend(rt, "k", 1))[0].allowed).toBe(true)
-    } finally {
-      await rt.dispose()
-    }
-  })
+  test("Redis unreachable: fail open rather than take the API down", () =>
+    runTest(Effect.gen(function*() {
+      // The client keeps reconnecting; the limiter's own 1 s timeout ends the wait, on the TestClock.
+      const pending = yield* Effect.fork(RateLimiter.consume("k", bucket))
+      yield* eventually(Effect.map(TestClock.sleeps(), Chunk.isNonEmpty))
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(pending)).toEqual({ allowed: true, retryAfterMs: 0 })
+    }).pipe(Effect.provide(RateLimiter.redis("redis://127.0.0.1:1", uniquePrefix())))))
 })
