@@ -50,8 +50,6 @@ export const a2aError = (code: number, message: string) =>
       : {})
   })
 
-export const taskNotFound = (id: string) => a2aError(A2aCodes.TaskNotFound, `Task not found: ${id}`)
-export const taskNotCancelable = (id: string) => a2aError(A2aCodes.TaskNotCancelable, `Task not cancelable: ${id}`)
 
 const Metadata = Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 const Tenant = Schema.optional(Schema.String)

@@ -1,5 +1,5 @@
 import { Effect, Option, Stream } from "effect"
-import { A2aCodes, a2aError, taskNotFound } from "../../rpc/A2aRpcs.ts"
+import { A2aCodes, a2aError } from "../../rpc/A2aRpcs.ts"
 import { hasRole } from "../auth/ProjectAccess.ts"
 import { AgentRepo } from "../agents/AgentRepo.ts"
 import { AgentTasks } from "../agents/AgentTasks.ts"
@@ -9,9 +9,9 @@ import type { StoredTask } from "../agents/TaskRepo.ts"
 import { agentCard, platformCard } from "./AgentCard.ts"
 import type { CallContext } from "./CallContext.ts"
 import type { A2aHandlers } from "./JsonRpc.ts"
-import { type A2aMessage, textOf } from "../domain/Task.ts"
+import { type A2aMessage, TaskNotFound, textOf } from "../domain/Task.ts"
 import { PushNotifier } from "./Push.ts"
-import { parseStateFilter, parseV03Message, parseV1Message, renderEvent, renderSendResult, renderTask, type Version } from "./Wire.ts"
+import { parseStateFilter, parseV03Message, parseV1Message, renderProgress, renderSendResult, renderTask, type Version } from "./Wire.ts"
 
 const agentIdHint = (...sources: ReadonlyArray<Record<string, unknown> | undefined>) => {
   for (const s of sources) if (typeof s?.agentId === "string") return s.agentId
@@ -45,17 +45,18 @@ export const makeA2aHandlers = Effect.gen(function*() {
   /** A task the caller may see: of this endpoint's agent, and of one of the caller's projects. */
   const findTask = (ctx: CallContext, id: string) =>
     Effect.gen(function*() {
-      const stored = yield* tasks.get(id)
-      if (Option.isNone(stored)) return yield* Effect.fail(taskNotFound(id))
+      const stored = yield* tasks.find(id)
+      if (Option.isNone(stored)) return yield* new TaskNotFound({ taskId: id })
       const t = stored.value
       const ok = ctx.principal.projects.has(t.projectId) && Option.match(ctx.agent, { onNone: () => true, onSome: (a) => a.id === t.agentId })
-      if (!ok) return yield* Effect.fail(taskNotFound(id))
+      // Another project's task is "not found": its existence is not the caller's to learn.
+      if (!ok) return yield* new TaskNotFound({ taskId: id })
       return t
     })
 
   const agentOfTask = (t: StoredTask) =>
     agents.findInternal(t.agentId).pipe(Effect.flatMap(Option.match({
-      onNone: () => Effect.fail(taskNotFound(t.task.id)),
+      onNone: () => Effect.fail(new TaskNotFound({ taskId: t.task.id })),
       onSome: Effect.succeed
     })))
 
@@ -89,8 +90,7 @@ export const makeA2aHandlers = Effect.gen(function*() {
       const agent = yield* resolveAgent(ctx, hint)
       yield* requireDeveloper(ctx, agent)
       const message = yield* userMessage(m)
-      return tasks.stream({ agent, message, createdBy: ctx.principal.kind === "user" ? ctx.principal.userId : null, metadata })
-        .pipe(Stream.map((e) => renderEvent(v, e)))
+      return renderProgress(v, tasks.stream({ agent, message, createdBy: ctx.principal.kind === "user" ? ctx.principal.userId : null, metadata }))
     }))
 
   const cancel = (ctx: CallContext, v: Version, id: string) =>
@@ -102,7 +102,7 @@ export const makeA2aHandlers = Effect.gen(function*() {
     })
 
   const resubscribe = (ctx: CallContext, v: Version, id: string) =>
-    Stream.unwrap(Effect.map(findTask(ctx, id), () => tasks.subscribe(id).pipe(Stream.map((e) => renderEvent(v, e)))))
+    Stream.unwrap(Effect.map(findTask(ctx, id), () => renderProgress(v, tasks.subscribe(id))))
 
   const card = (ctx: CallContext) =>
     Effect.succeed(Option.match(ctx.agent, { onNone: () => platformCard(ctx.baseUrl), onSome: (a) => agentCard(a, ctx.baseUrl) }))

@@ -2,19 +2,38 @@ import { HttpServerResponse } from "@effect/platform"
 import type { Rpc, RpcGroup } from "@effect/rpc"
 import { RpcSchema } from "@effect/rpc"
 import { Cause, Effect, Either, ParseResult, Schema, Stream } from "effect"
-import { A2aCodes, A2aError, A2aRpcs } from "../../rpc/A2aRpcs.ts"
+import { A2aCodes, A2aError, a2aError, A2aRpcs } from "../../rpc/A2aRpcs.ts"
+import type { TaskError } from "../domain/Task.ts"
 import type { CallContext } from "./CallContext.ts"
 
 type Rpcs = RpcGroup.Rpcs<typeof A2aRpcs>
 export type A2aMethod = Rpcs["_tag"]
 type PayloadOf<K extends A2aMethod> = Rpc.Payload<Extract<Rpcs, { readonly _tag: K }>>
 
+/** What a handler may fail with: the protocol's own errors, or the task domain's (mapped below). */
+export type HandlerError = A2aError | TaskError
+
 /** One implementation per Rpc of the group: a Stream for streaming Rpcs, an Effect otherwise. */
 export type A2aHandlers = {
   readonly [K in A2aMethod]: (
     payload: PayloadOf<K>,
     ctx: CallContext
-  ) => [Rpc.IsStream<Rpcs, K>] extends [true] ? Stream.Stream<unknown, A2aError> : Effect.Effect<unknown, A2aError>
+  ) => [Rpc.IsStream<Rpcs, K>] extends [true] ? Stream.Stream<unknown, HandlerError> : Effect.Effect<unknown, HandlerError>
+}
+
+/** The task domain's errors in A2A's codes (spec §5.4). */
+const toA2aError = (e: HandlerError): A2aError => {
+  switch (e._tag) {
+    case "A2aError":
+      return e
+    case "TaskNotFound":
+      return a2aError(A2aCodes.TaskNotFound, e.message)
+    case "TaskNotCancelable":
+      return a2aError(A2aCodes.TaskNotCancelable, e.message)
+    case "TaskNotContinuable":
+    case "TaskNotSubscribable":
+      return a2aError(A2aCodes.UnsupportedOperation, e.message)
+  }
 }
 
 type JsonRpcId = string | number | null
@@ -33,10 +52,10 @@ const encoder = new TextEncoder()
 const sseFrame = (value: unknown) => encoder.encode(`data: ${JSON.stringify(value)}\n\n`)
 
 /** Defects become -32603 without details; they are logged with their cause. */
-const internal = <A>(cause: Cause.Cause<A2aError>) =>
+const internal = (cause: Cause.Cause<HandlerError>) =>
   Cause.failureOption(cause).pipe((failure) =>
     failure._tag === "Some"
-      ? Effect.succeed(failure.value)
+      ? Effect.succeed(toA2aError(failure.value))
       : Effect.logError("A2A handler defect", cause).pipe(
         Effect.as(new A2aError({ code: A2aCodes.InternalError, message: "Internal error" }))
       )
@@ -47,7 +66,7 @@ const internal = <A>(cause: Cause.Cause<A2aError>) =>
  * by tag (-32601 when there is none), its payload schema decodes `params`
  * (-32602 with the issues), streaming Rpcs answer as SSE (one JSON-RPC
  * response per event), others as one JSON response. Errors carry the A2A
- * codes of the `A2aError` the handler failed with.
+ * codes of the `A2aError` the handler failed with, or of its task domain error.
  */
 export const dispatch = (
   body: string,
@@ -79,9 +98,12 @@ export const dispatch = (
       const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((i) => ({ path: i.path.join("."), message: i.message }))
       return fail(id, A2aCodes.InvalidParams, "Invalid params", issues)
     }
-    const handler = handlers[method as A2aMethod] as (p: unknown, c: CallContext) => Effect.Effect<unknown, A2aError> | Stream.Stream<unknown, A2aError>
+    const handler = handlers[method as A2aMethod] as (
+      p: unknown,
+      c: CallContext
+    ) => Effect.Effect<unknown, HandlerError> | Stream.Stream<unknown, HandlerError>
     if (RpcSchema.isStreamSchema(rpc.successSchema)) {
-      const events = handler(decoded.right, ctx) as Stream.Stream<unknown, A2aError>
+      const events = handler(decoded.right, ctx) as Stream.Stream<unknown, HandlerError>
       const frames = events.pipe(
         Stream.map((result) => sseFrame(response(id, { result }))),
         Stream.catchAllCause((cause) =>
@@ -97,7 +119,7 @@ export const dispatch = (
         headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
       })
     }
-    const result = yield* Effect.exit(handler(decoded.right, ctx) as Effect.Effect<unknown, A2aError>)
+    const result = yield* Effect.exit(handler(decoded.right, ctx) as Effect.Effect<unknown, HandlerError>)
     if (result._tag === "Success") {
       yield* onDone(method, true)
       return HttpServerResponse.unsafeJson(response(id, { result: result.value }))

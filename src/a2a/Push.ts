@@ -1,6 +1,7 @@
 import { Effect, Option } from "effect"
 import { AgentTasks } from "../agents/AgentTasks.ts"
 import type { StoredTask } from "../agents/TaskRepo.ts"
+import { EgressPolicy } from "../net/EgressPolicy.ts"
 import { renderTask } from "./Wire.ts"
 
 /**
@@ -12,16 +13,18 @@ import { renderTask } from "./Wire.ts"
 export class PushNotifier extends Effect.Service<PushNotifier>()("A2a/PushNotifier", {
   effect: Effect.gen(function*() {
     const tasks = yield* AgentTasks
+    // The URL is the client's: checked and pinned by the egress policy, redirects re-checked.
+    const egress = yield* EgressPolicy
 
     const deliver = (taskId: string) =>
       Effect.gen(function*() {
-        const stored = yield* tasks.get(taskId)
+        const stored = yield* tasks.find(taskId)
         if (Option.isNone(stored)) return
         const configs = yield* tasks.pushConfigs(taskId)
         const body = JSON.stringify({ task: renderTask("1.0", stored.value.task) })
         yield* Effect.forEach(configs, (c) =>
           Effect.tryPromise((signal) =>
-            fetch(c.url, {
+            egress.fetchWith(c.url, {
               method: "POST",
               signal,
               headers: {

@@ -1,20 +1,27 @@
+import { Option, Stream } from "effect"
 import type { V03Message, V1Message } from "../../rpc/A2aRpcs.ts"
-import type { A2aMessage, A2aTask, Artifact, Part, TaskEvent, TaskState, TaskStatus } from "../domain/Task.ts"
+import {
+  type A2aMessage,
+  type A2aTask,
+  type Artifact,
+  isTaskState,
+  type Part,
+  TASK_STATES,
+  type TaskProgress,
+  type TaskState,
+  type TaskStatus
+} from "../domain/Task.ts"
 
 /** Renders the neutral model as A2A v1.0 proto-JSON or v0.3 JSON, and parses incoming messages. */
 export type Version = "1.0" | "0.3"
 
-const v1State = (s: TaskState) => `TASK_STATE_${s.replace("-", "_").toUpperCase()}`
-const fromV1State = (s: string): TaskState | undefined => {
-  const m = /^TASK_STATE_(.+)$/.exec(s)
-  return m ? (m[1].toLowerCase().replace("_", "-") as TaskState) : undefined
-}
-const STATES: ReadonlySet<string> = new Set(["submitted", "working", "input-required", "completed", "canceled", "failed", "rejected", "auth-required"])
-/** `TASK_STATE_UNSPECIFIED` / "" (what clients send for "any") → no filter. */
-export const parseStateFilter = (s: string): TaskState | undefined => {
-  const state = fromV1State(s) ?? s
-  return STATES.has(state) ? (state as TaskState) : undefined
-}
+// v1.0 spells states as proto enum names: "input-required" <-> TASK_STATE_INPUT_REQUIRED.
+const V1_STATES = Object.fromEntries(TASK_STATES.map((s) => [s, `TASK_STATE_${s.replace("-", "_").toUpperCase()}`])) as Record<TaskState, string>
+const FROM_V1_STATES: ReadonlyMap<string, TaskState> = new Map(TASK_STATES.map((s) => [V1_STATES[s], s]))
+const v1State = (s: TaskState) => V1_STATES[s]
+
+/** Either spelling of a state; `TASK_STATE_UNSPECIFIED` / "" (what clients send for "any") → no filter. */
+export const parseStateFilter = (s: string): TaskState | undefined => FROM_V1_STATES.get(s) ?? (isTaskState(s) ? s : undefined)
 
 const v1Part = (p: Part) => {
   const meta = p.metadata ? { metadata: p.metadata } : {}
@@ -93,17 +100,15 @@ export const renderTask = (v: Version, t: A2aTask, historyLength?: number) => {
 }
 
 /** One streamed event: v1.0 wraps it in a oneof (`{ task }`, `{ statusUpdate }`...), v0.3 tags it with `kind`. */
-export const renderEvent = (v: Version, e: TaskEvent): unknown => {
-  switch (e.kind) {
-    case "task":
+const renderEvent = (v: Version, e: A2aEvent): unknown => {
+  switch (e._tag) {
+    case "Snapshot":
       return v === "1.0" ? { task: renderTask(v, e.task) } : renderTask(v, e.task)
-    case "message":
-      return v === "1.0" ? { message: renderMessage(v, e.message) } : renderMessage(v, e.message)
-    case "status-update": {
+    case "Status": {
       const body = { taskId: e.taskId, contextId: e.contextId, status: renderStatus(v, e.status) }
       return v === "1.0" ? { statusUpdate: body } : { kind: "status-update", ...body, final: e.final }
     }
-    case "artifact-update": {
+    case "ArtifactUpdate": {
       const body = {
         taskId: e.taskId,
         contextId: e.contextId,
@@ -115,6 +120,55 @@ export const renderEvent = (v: Version, e: TaskEvent): unknown => {
     }
   }
 }
+
+type A2aEvent =
+  | Extract<TaskProgress, { readonly _tag: "Snapshot" | "Status" }>
+  | {
+    readonly _tag: "ArtifactUpdate"
+    readonly taskId: string
+    readonly contextId: string
+    readonly artifact: Artifact
+    readonly append: boolean
+    readonly lastChunk: boolean
+  }
+
+/**
+ * A task's progress as A2A stream events: text deltas are chunks of the
+ * `response` artifact (the first one opens it, later ones append); the final
+ * artifact then only closes it. Tool progress has no A2A event.
+ */
+export const renderProgress = <E>(v: Version, progress: Stream.Stream<TaskProgress, E>): Stream.Stream<unknown, E> =>
+  progress.pipe(
+    Stream.mapAccum(false, (streamedText, p): [boolean, Option.Option<A2aEvent>] => {
+      switch (p._tag) {
+        case "Snapshot":
+        case "Status":
+          return [streamedText, Option.some(p)]
+        case "Delta":
+          return [true, Option.some({
+            _tag: "ArtifactUpdate",
+            taskId: p.taskId,
+            contextId: p.contextId,
+            artifact: { artifactId: "response", name: "response", parts: [{ kind: "text", text: p.text }] },
+            append: streamedText,
+            lastChunk: false
+          })]
+        case "Artifact":
+          // Already streamed chunk by chunk: only close it.
+          return [streamedText, Option.some({
+            _tag: "ArtifactUpdate",
+            taskId: p.taskId,
+            contextId: p.contextId,
+            artifact: streamedText ? { ...p.artifact, parts: [] } : p.artifact,
+            append: streamedText,
+            lastChunk: true
+          })]
+        case "Tool":
+          return [streamedText, Option.none()]
+      }
+    }),
+    Stream.filterMap((e) => Option.map(e, (event) => renderEvent(v, event)))
+  )
 
 /** SendMessage's result: v1.0 `{ task }`, v0.3 the task itself. */
 export const renderSendResult = (v: Version, t: A2aTask, historyLength?: number) =>

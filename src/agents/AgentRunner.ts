@@ -33,7 +33,7 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
 
     const publishFinal = (agentId: string, projectId: string, taskId: string, contextId: string, state: TaskState, message?: A2aMessage) =>
       publish(agentId, projectId, {
-        type: "status",
+        _tag: "Status",
         taskId,
         contextId,
         status: { state, ...(message ? { message } : {}), timestamp: new Date().toISOString() },
@@ -108,7 +108,7 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
       }
       const agent = agentOption.value
       yield* publish(agentId, projectId, {
-        type: "status",
+        _tag: "Status",
         taskId,
         contextId,
         status: { state: "working", timestamp: new Date().toISOString() },
@@ -137,12 +137,12 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
         Stream.tap((e) => {
           switch (e._tag) {
             case "TextDelta":
-              return publish(agentId, projectId, { type: "delta", taskId, contextId, text: e.text, step: e.step })
+              return publish(agentId, projectId, { _tag: "Delta", taskId, contextId, text: e.text, step: e.step })
             case "ToolCallStarted":
-              return publish(agentId, projectId, { type: "tool", taskId, contextId, phase: "started", name: e.call.name, callId: e.call.id })
+              return publish(agentId, projectId, { _tag: "Tool", taskId, contextId, phase: "started", name: e.call.name, callId: e.call.id })
             case "ToolCallFinished":
               return publish(agentId, projectId, {
-                type: "tool",
+                _tag: "Tool",
                 taskId,
                 contextId,
                 phase: "finished",
@@ -216,7 +216,7 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
       })
       // Canceled while the model was answering: the task keeps that outcome.
       if (!ended) return { taskId, state: yield* currentState(taskId) }
-      yield* publish(agentId, projectId, { type: "artifact", taskId, contextId, artifact })
+      yield* publish(agentId, projectId, { _tag: "Artifact", taskId, contextId, artifact })
       yield* publishFinal(agentId, projectId, taskId, contextId, "completed", final)
       return { taskId, state: "completed" as TaskState }
     })

@@ -4,7 +4,7 @@ import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
 import type { Principal } from "../domain/Identity.ts"
 import { hasRole } from "../auth/ProjectAccess.ts"
 import { jsonError } from "../kernel/JsonError.ts"
-import { isTerminal, type TaskEvent, textOf } from "../domain/Task.ts"
+import { isTerminal, type TaskError, type TaskProgress, textOf } from "../domain/Task.ts"
 import { AgentRepo } from "./AgentRepo.ts"
 import { AgentTasks } from "./AgentTasks.ts"
 
@@ -25,6 +25,14 @@ const ClientMessage = Schema.Union(
   Schema.Struct({ type: Schema.Literal("ping") })
 )
 const decodeClient = Schema.decodeUnknownEither(Schema.parseJson(ClientMessage))
+
+/** A task domain error as this socket's error frame: `code` names the error (the socket has no numeric codes). */
+const chatError = (e: TaskError, where: { readonly sessionId?: string; readonly taskId?: string }) => ({
+  type: "error",
+  ...where,
+  message: e.message,
+  code: e._tag
+})
 
 /**
  * `GET /ws/chat`: chat with agents over one WebSocket, tokens streamed as
@@ -53,35 +61,39 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
         const write = yield* socket.writer
         const send = (value: unknown) => write(JSON.stringify(value)).pipe(Effect.catchAll(() => Effect.void))
 
-        const forward = (sessionId: string, events: Stream.Stream<TaskEvent, { readonly message: string; readonly code?: number }>) =>
-          events.pipe(
-            Stream.runForEach((e) => {
-              switch (e.kind) {
-                case "task":
-                  return send({ type: "task", sessionId, taskId: e.task.id, contextId: e.task.contextId, state: e.task.status.state })
-                case "artifact-update":
-                  return e.lastChunk && e.artifact.parts.length === 0
-                    ? Effect.void
-                    : send({ type: "token", sessionId, taskId: e.taskId, text: textOf(e.artifact.parts) })
-                case "status-update":
-                  return e.final
+        /** A task's progress as chat frames; a text answer arrives as tokens, the final artifact only when nothing streamed. */
+        const forward = (sessionId: string, events: Stream.Stream<TaskProgress, TaskError>) => {
+          let streamedText = false
+          return events.pipe(
+            Stream.runForEach((p) => {
+              switch (p._tag) {
+                case "Snapshot":
+                  return send({ type: "task", sessionId, taskId: p.task.id, contextId: p.task.contextId, state: p.task.status.state })
+                case "Delta":
+                  streamedText = true
+                  return send({ type: "token", sessionId, taskId: p.taskId, text: p.text })
+                case "Artifact":
+                  return streamedText ? Effect.void : send({ type: "token", sessionId, taskId: p.taskId, text: textOf(p.artifact.parts) })
+                case "Status":
+                  return p.final
                     ? send({
                       type: "done",
                       sessionId,
-                      taskId: e.taskId,
-                      state: e.status.state,
-                      output: e.status.message ? textOf(e.status.message.parts) : null
+                      taskId: p.taskId,
+                      state: p.status.state,
+                      output: p.status.message ? textOf(p.status.message.parts) : null
                     })
-                    : send({ type: "status", sessionId, taskId: e.taskId, state: e.status.state })
-                case "message":
+                    : send({ type: "status", sessionId, taskId: p.taskId, state: p.status.state })
+                case "Tool":
                   return Effect.void
               }
             }),
-            Effect.catchAll((e) => send({ type: "error", sessionId, message: e.message, ...(e.code ? { code: e.code } : {}) }))
+            Effect.catchAll((e) => send(chatError(e, { sessionId })))
           )
+        }
 
         const visibleTask = (taskId: string) =>
-          Effect.map(tasks.get(taskId), Option.filter((t) => principal.projects.has(t.projectId)))
+          Effect.map(tasks.find(taskId), Option.filter((t) => principal.projects.has(t.projectId)))
 
         const onMessage = (raw: string) =>
           Effect.gen(function*() {
@@ -134,7 +146,7 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
                 if (Option.isNone(task)) return yield* send({ type: "error", message: "task not found" })
                 return yield* tasks.cancel(task.value).pipe(
                   Effect.matchEffect({
-                    onFailure: (e) => send({ type: "error", taskId: msg.taskId, message: e.message, code: e.code }),
+                    onFailure: (e) => send(chatError(e, { taskId: msg.taskId })),
                     onSuccess: () => Effect.void
                   })
                 )

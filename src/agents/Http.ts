@@ -2,7 +2,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import { CurrentUser } from "../domain/Identity.ts"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
-import { BadRequest, GatewayTimeout, NotFound } from "../kernel/WireErrors.ts"
+import { BadRequest, Conflict, GatewayTimeout, NotFound } from "../kernel/WireErrors.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { textOf } from "../domain/Task.ts"
 import { AgentRepo, type AgentFields } from "./AgentRepo.ts"
@@ -93,14 +93,18 @@ export const AgentsHttpLive = HttpApiBuilder.group(PlatformApi, "agents", (handl
                   { kind: "text", text },
                   ...(payload.context ? [{ kind: "data" as const, data: payload.context }] : [])
                 ],
-                ...(payload.contextId ? { contextId: payload.contextId } : {})
+                ...(payload.contextId ? { contextId: payload.contextId } : {}),
+                ...(payload.taskId ? { taskId: payload.taskId } : {})
               },
               createdBy: user.kind === "user" ? user.userId : null
             },
             { returnImmediately: !payload.wait }
           ).pipe(
             Effect.timeoutFail({ duration: "5 minutes", onTimeout: () => new GatewayTimeout({ message: "the agent did not finish within 5 minutes" }) }),
-            Effect.catchTag("A2aError", (e) => Effect.fail(new BadRequest({ message: e.message })))
+            Effect.catchTags({
+              TaskNotFound: (e) => Effect.fail(new NotFound({ message: e.message })),
+              TaskNotContinuable: (e) => Effect.fail(new Conflict({ message: e.message }))
+            })
           )
           const run = (yield* tasks.runs(agent.id, 20)).find((r) => r.taskId === stored.task.id)
           const message = stored.task.status.message

@@ -1,5 +1,5 @@
-import { Effect, Stream } from "effect"
-import type { A2aMessage, Artifact, TaskStatus } from "../domain/Task.ts"
+import { Effect, Option, Schema, Stream } from "effect"
+import { type PublishedProgress, TaskProgress } from "../domain/Task.ts"
 import { EventBus } from "../events/EventBus.ts"
 
 /**
@@ -7,30 +7,24 @@ import { EventBus } from "../events/EventBus.ts"
  * under `agents/<agentId>/tasks/<taskId>`: A2A SSE, WebSocket chat and
  * blocking sends all listen there; SQL holds the durable state.
  */
-export type TaskProgress =
-  | { readonly type: "status"; readonly taskId: string; readonly contextId: string; readonly status: TaskStatus; readonly final: boolean }
-  | { readonly type: "delta"; readonly taskId: string; readonly contextId: string; readonly text: string; readonly step: number }
-  | {
-    readonly type: "tool"
-    readonly taskId: string
-    readonly contextId: string
-    readonly phase: "started" | "finished"
-    readonly name: string
-    readonly callId: string
-    readonly isError?: boolean
-  }
-  | { readonly type: "artifact"; readonly taskId: string; readonly contextId: string; readonly artifact: Artifact }
-
 export const taskTopic = (agentId: string, taskId: string) => `agents/${agentId}/tasks/${taskId}`
 
-export const publishProgress = (agentId: string, projectId: string, progress: TaskProgress) =>
+export const publishProgress = (agentId: string, projectId: string, progress: PublishedProgress) =>
   Effect.flatMap(EventBus, (bus) =>
-    bus.publish({ topic: taskTopic(agentId, progress.taskId), type: `task.${progress.type}`, projectId, data: progress }))
+    bus.publish({
+      topic: taskTopic(agentId, progress.taskId),
+      type: `task.${progress._tag.toLowerCase()}`,
+      projectId,
+      data: progress
+    }))
+
+const decodeProgress = Schema.decodeUnknown(TaskProgress)
 
 /**
  * Subscribes now (in the caller's scope) and returns the task's progress from
  * this point on. Callers subscribe before starting the work they wait for,
  * and still poll SQL as a fallback: a bus may drop events (sliding buffer).
+ * Payloads are decoded, not trusted: across nodes they come from Redis.
  */
 export const subscribeProgress = (agentId: string, taskId: string) =>
   Effect.gen(function*() {
@@ -38,7 +32,14 @@ export const subscribeProgress = (agentId: string, taskId: string) =>
     const topic = taskTopic(agentId, taskId)
     // toPull subscribes now, in the caller's scope: nothing published after this returns is missed.
     const pull = yield* Stream.toPull(bus.subscribe(topic).pipe(Stream.filter((e) => e.topic === topic)))
-    return Stream.repeatEffectChunkOption(pull).pipe(Stream.map((e) => e.data as TaskProgress))
+    return Stream.repeatEffectChunkOption(pull).pipe(
+      Stream.mapEffect((e) =>
+        decodeProgress(e.data).pipe(
+          // A malformed event is skipped: the SQL poll still ends the wait.
+          Effect.tapError((error) => Effect.logWarning("undecodable task progress event", error.message)),
+          Effect.option
+        )
+      ),
+      Stream.filterMap((p): Option.Option<TaskProgress> => p)
+    )
   })
-
-export type { A2aMessage }

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { A2aMessage, type A2aTask, Artifact, type TaskState } from "../domain/Task.ts"
+import { A2aMessage, type A2aTask, Artifact, TaskState, TERMINAL_STATES } from "../domain/Task.ts"
 import { ChatMessage } from "../llm/Types.ts"
 import type { AgentRun } from "../domain/Agent.ts"
 
@@ -27,7 +27,7 @@ const TaskRow = Schema.Struct({
   agentId: Schema.String,
   projectId: Schema.String,
   contextId: Schema.String,
-  state: Schema.String,
+  state: TaskState,
   statusMessage: Schema.NullOr(A2aMessage),
   artifacts: Schema.Array(Artifact),
   metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
@@ -38,7 +38,7 @@ const ClaimRow = Schema.Struct({
   agentId: Schema.String,
   projectId: Schema.String,
   contextId: Schema.String,
-  state: Schema.String,
+  state: TaskState,
   claimed: Schema.Boolean,
   agentExists: Schema.Boolean,
   transcript: Schema.Array(ChatMessage)
@@ -72,8 +72,7 @@ const TASK_SELECT = `t.id, t.agent_id, t.project_id, t.context_id, t.state, t.st
     SELECT json_agg(json_build_object('messageId', m.message_id, 'role', m.role, 'parts', m.parts) ORDER BY m.seq)
     FROM agent_messages m WHERE m.task_id = t.id AND m.role <> 'tool'
   ), '[]'::json) AS history`
-const TERMINAL = ["completed", "canceled", "failed", "rejected"]
-const TERMINAL_SQL = TERMINAL.map((s) => `'${s}'`).join(", ")
+const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(", ")
 
 /** Tasks, their messages, runs and push configs (sql/0020_agent_tasks.ts). */
 export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
@@ -90,7 +89,7 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
         id: row.id,
         contextId: row.contextId,
         status: {
-          state: row.state as TaskState,
+          state: row.state,
           ...(row.statusMessage ? { message: row.statusMessage } : {}),
           timestamp: row.updatedAt.toISOString()
         },
@@ -193,7 +192,7 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
                 agentId: r.agentId,
                 projectId: r.projectId,
                 contextId: r.contextId,
-                state: r.state as TaskState,
+                state: r.state,
                 agentExists: r.agentExists
               })
         )

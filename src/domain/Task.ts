@@ -1,11 +1,12 @@
-import { Schema } from "effect"
+import { Data, Schema } from "effect"
 
 /**
  * The protocol-neutral A2A model the platform stores (JSONB) and reasons
  * about. `Wire.ts` renders it as A2A v1.0 (proto-JSON: `ROLE_USER`,
  * `TASK_STATE_COMPLETED`, `{ text }` parts) or v0.3 (`kind`-tagged).
  */
-export const TaskState = Schema.Literal(
+/** Every task state, once: the schema, the terminal set and the wire renderings (src/a2a/Wire.ts) derive from it. */
+export const TASK_STATES = [
   "submitted",
   "working",
   "input-required",
@@ -14,11 +15,14 @@ export const TaskState = Schema.Literal(
   "failed",
   "rejected",
   "auth-required"
-)
+] as const
+export const TaskState = Schema.Literal(...TASK_STATES)
 export type TaskState = typeof TaskState.Type
+export const isTaskState: (u: unknown) => u is TaskState = Schema.is(TaskState)
 
-export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(["completed", "canceled", "failed", "rejected"])
-export const isTerminal = (state: TaskState) => TERMINAL_STATES.has(state)
+export const TERMINAL_STATES = ["completed", "canceled", "failed", "rejected"] as const satisfies ReadonlyArray<TaskState>
+const terminal: ReadonlySet<TaskState> = new Set(TERMINAL_STATES)
+export const isTerminal = (state: TaskState) => terminal.has(state)
 
 const Metadata = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
@@ -74,19 +78,70 @@ export const A2aTask = Schema.Struct({
 })
 export type A2aTask = typeof A2aTask.Type
 
-/** What a task's stream carries, protocol-neutral. */
-export type TaskEvent =
-  | { readonly kind: "task"; readonly task: A2aTask }
-  | { readonly kind: "message"; readonly message: A2aMessage }
-  | { readonly kind: "status-update"; readonly taskId: string; readonly contextId: string; readonly status: TaskStatus; readonly final: boolean }
-  | {
-    readonly kind: "artifact-update"
-    readonly taskId: string
-    readonly contextId: string
-    readonly artifact: Artifact
-    readonly append: boolean
-    readonly lastChunk: boolean
+const ProgressKeys = { taskId: Schema.String, contextId: Schema.String }
+
+/**
+ * Progress of a task, from the run to every listener (A2A SSE, WebSocket
+ * chat, blocking sends): the runner publishes it on the EventBus, readers
+ * decode it with this schema, and each edge renders it in its own words
+ * (A2A's `kind`-tagged or oneof events, chat frames). `Snapshot` is never
+ * published: it is the task as stored, which a stream starts with.
+ */
+export const TaskProgress = Schema.Union(
+  Schema.TaggedStruct("Snapshot", { task: A2aTask }),
+  Schema.TaggedStruct("Status", { ...ProgressKeys, status: TaskStatus, final: Schema.Boolean }),
+  Schema.TaggedStruct("Delta", { ...ProgressKeys, text: Schema.String, step: Schema.Int }),
+  Schema.TaggedStruct("Tool", {
+    ...ProgressKeys,
+    phase: Schema.Literal("started", "finished"),
+    name: Schema.String,
+    callId: Schema.String,
+    isError: Schema.optional(Schema.Boolean)
+  }),
+  Schema.TaggedStruct("Artifact", { ...ProgressKeys, artifact: Artifact })
+)
+export type TaskProgress = typeof TaskProgress.Type
+/** What the runner publishes: every progress event but the snapshot. */
+export type PublishedProgress = Exclude<TaskProgress, { readonly _tag: "Snapshot" }>
+
+/** The task does not exist, or not for this caller (the two are not told apart). */
+export class TaskNotFound extends Data.TaggedError("TaskNotFound")<{ readonly taskId: string }> {
+  override get message() {
+    return `Task not found: ${this.taskId}`
   }
+}
+
+/** Cancel of a task that has already ended. */
+export class TaskNotCancelable extends Data.TaggedError("TaskNotCancelable")<{
+  readonly taskId: string
+  readonly state: TaskState
+}> {
+  override get message() {
+    return `Task not cancelable: ${this.taskId} is ${this.state}`
+  }
+}
+
+/** A message for an existing task: no task waits for input here, so a context continues with a new task. */
+export class TaskNotContinuable extends Data.TaggedError("TaskNotContinuable")<{
+  readonly taskId: string
+  readonly state: TaskState
+}> {
+  override get message() {
+    return `Task ${this.taskId} is ${this.state}; send a new message without taskId to continue the context`
+  }
+}
+
+/** Subscribing to a task that has already ended: there is no stream left to join. */
+export class TaskNotSubscribable extends Data.TaggedError("TaskNotSubscribable")<{
+  readonly taskId: string
+  readonly state: TaskState
+}> {
+  override get message() {
+    return `Task ${this.taskId} is ${this.state}; there is nothing to subscribe to`
+  }
+}
+
+export type TaskError = TaskNotFound | TaskNotCancelable | TaskNotContinuable | TaskNotSubscribable
 
 export const textOf = (parts: ReadonlyArray<Part>) =>
   parts.map((p) => (p.kind === "text" ? p.text : p.kind === "data" ? JSON.stringify(p.data) : `[file ${p.filename ?? p.url ?? ""}]`))

@@ -45,7 +45,7 @@ export class LocalAgents extends Effect.Service<LocalAgents>()("Orchestrator/Loc
 
     /** Waits for a task started by an earlier attempt (its Execute is persisted and runs to the end). */
     const awaitTask = (taskId: string) =>
-      tasks.load(taskId).pipe(
+      tasks.getOrFail(taskId).pipe(
         Effect.mapError(() => new A2ASendError({ message: `agent task ${taskId} vanished`, retryable: false })),
         Effect.filterOrFail(
           (s) => isTerminal(s.task.status.state),

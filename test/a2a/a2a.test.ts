@@ -179,6 +179,16 @@ describe("JSON-RPC envelope and seed methods", () => {
     expect(invalid.body.error.data.length).toBeGreaterThan(0)
     const notFound = await rpc({ jsonrpc: "2.0", id: 3, method: "tasks/get", params: { id: "missing" } })
     expect(notFound.body.error.code).toBe(-32001)
+    const send = (taskId: string) =>
+      rpc({
+        jsonrpc: "2.0",
+        id: 4,
+        method: "SendMessage",
+        params: { message: { messageId: crypto.randomUUID(), role: "ROLE_USER", taskId, parts: [{ text: "go on" }] } }
+      })
+    const unknownTask = await send("missing")
+    expect(unknownTask.body.error).toMatchObject({ code: -32001, message: "Task not found: missing" })
+    expect(unknownTask.body.error.data[0].reason).toBe("TASK_NOT_FOUND")
   })
 
   test("the seed's execute_task and get_capabilities, also on POST /a2a/message", async () => {

@@ -93,13 +93,12 @@ describe("Agent entity", () => {
         Effect.map(Chunk.toArray)
       )
     )
-    expect(events[0].kind).toBe("task")
-    const chunks = events.filter((e) => e.kind === "artifact-update")
-    expect(chunks.length).toBeGreaterThan(2)
+    expect(events[0]._tag).toBe("Snapshot")
+    const deltas = events.filter((e) => e._tag === "Delta")
+    expect(deltas.length).toBeGreaterThan(2)
     const last = events[events.length - 1]
-    expect(last).toMatchObject({ kind: "status-update", final: true, status: { state: "completed" } })
-    const text = chunks.flatMap((c) => (c.kind === "artifact-update" ? c.artifact.parts : []))
-      .map((p) => (p.kind === "text" ? p.text : "")).join("")
+    expect(last).toMatchObject({ _tag: "Status", final: true, status: { state: "completed" } })
+    const text = deltas.map((d) => (d._tag === "Delta" ? d.text : "")).join("")
     expect(text).toContain("stream me please")
   })
 
@@ -116,7 +115,7 @@ describe("Agent entity", () => {
           const listed = yield* t.list({ agentId: agent.id, state: "working", limit: 1, offset: 0 })
           taskId = listed.tasks[0]?.task.id
         }
-        const stored = yield* t.load(taskId!)
+        const stored = yield* t.getOrFail(taskId!)
         const canceled = yield* t.cancel(stored)
         const events = Chunk.toArray(yield* Fiber.join(fiber))
         const again = yield* Effect.flip(t.cancel(canceled))
@@ -124,8 +123,8 @@ describe("Agent entity", () => {
       })
     )
     expect(result.canceled.task.status.state).toBe("canceled")
-    expect(result.events[result.events.length - 1]).toMatchObject({ kind: "status-update", final: true, status: { state: "canceled" } })
-    expect(result.again.code).toBe(-32002)
+    expect(result.events[result.events.length - 1]).toMatchObject({ _tag: "Status", final: true, status: { state: "canceled" } })
+    expect(result.again).toMatchObject({ _tag: "TaskNotCancelable", state: "canceled" })
   }, 20_000)
 
   test("a blocking send whose caller stops waiting leaves the task running to the end", async () => {
@@ -224,7 +223,7 @@ describe("Agent tasks across a restart", () => {
         expect(submitted.task.status.state).toBe("submitted")
         // Shut down while the run is inside its tool call.
         await waitFor(async () => {
-          const now = await first.rt.runPromise(Effect.flatMap(AgentTasks, (t) => t.get(submitted.task.id)))
+          const now = await first.rt.runPromise(Effect.flatMap(AgentTasks, (t) => t.find(submitted.task.id)))
           return Option.isSome(now) && now.value.task.status.state === "working"
         }, 10_000)
       } finally {

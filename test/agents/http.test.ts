@@ -95,6 +95,21 @@ describe("agents REST", () => {
     expect(["submitted", "working", "completed"]).toContain(accepted.body.state)
     expect((await api("POST", `/agents/${agent.id}/execute`, stranger, { task: "x" })).status).toBe(404)
   })
+
+  test("execute naming a task: an unknown task is 404, a finished one cannot continue (409)", async () => {
+    const agent = (await api("POST", "/agents", owner, { projectId: owner.projectId, templateId: "echo" })).body
+    const unknown = await api("POST", `/agents/${agent.id}/execute`, owner, { task: "go on", taskId: "no-such-task" })
+    expect(unknown.status).toBe(404)
+    expect(unknown.body).toMatchObject({ _tag: "NotFound", message: "Task not found: no-such-task" })
+    const done = await api("POST", `/agents/${agent.id}/execute`, owner, { task: "first" })
+    expect(done.body.state).toBe("completed")
+    const again = await api("POST", `/agents/${agent.id}/execute`, owner, { task: "go on", taskId: done.body.taskId })
+    expect(again.status).toBe(409)
+    expect(again.body._tag).toBe("Conflict")
+    // Another agent's task is not found through this agent.
+    const other = (await api("POST", "/agents", owner, { projectId: owner.projectId, templateId: "echo" })).body
+    expect((await api("POST", `/agents/${other.id}/execute`, owner, { task: "x", taskId: done.body.taskId })).status).toBe(404)
+  })
 })
 
 describe("WebSocket chat", () => {
@@ -120,6 +135,12 @@ describe("WebSocket chat", () => {
     const other = await openChat(stranger.token)
     other.send({ type: "resume", sessionId: "x", taskId: done1.taskId })
     expect((await other.next((f) => f.type === "error")).message).toBe("task not found")
+    // Cancel of a finished task: the domain error, named.
+    again.send({ type: "cancel", taskId: done1.taskId })
+    expect(await again.next((f) => f.type === "error" && f.taskId === done1.taskId)).toMatchObject({
+      code: "TaskNotCancelable",
+      message: `Task not cancelable: ${done1.taskId} is completed`
+    })
     again.ws.close()
     other.ws.close()
     const anonymous = await fetch(`${platform.baseUrl}/ws/chat`, { headers: { upgrade: "websocket" } })

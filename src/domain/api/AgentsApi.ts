@@ -1,7 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.ts"
-import { BadRequest, Forbidden, GatewayTimeout, NotFound } from "../../kernel/WireErrors.ts"
+import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound } from "../../kernel/WireErrors.ts"
 import { Agent, AgentRun, AgentTemplate, CreateAgent, UpdateAgent } from "../Agent.ts"
 
 const AgentPath = Schema.Struct({ id: Schema.String })
@@ -13,6 +13,8 @@ export const ExecuteRequest = Schema.Struct({
   context: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
   /** Continue a conversation: tasks of one context share their transcript. */
   contextId: Schema.optional(Schema.String.pipe(Schema.maxLength(128))),
+  /** Continue this task (A2A's message.taskId): an unknown task is 404; one that does not wait for input is 409. */
+  taskId: Schema.optional(Schema.String.pipe(Schema.maxLength(128))),
   /** false: answer 202 with the submitted task at once. */
   wait: Schema.optionalWith(Schema.Boolean, { default: () => true })
 })
@@ -85,6 +87,7 @@ export class AgentsApi extends HttpApiGroup.make("agents")
       .addError(NotFound)
       .addError(Forbidden)
       .addError(BadRequest)
+      .addError(Conflict)
       .addError(GatewayTimeout)
   )
   .add(HttpApiEndpoint.get("capabilities", "/agents/:id/capabilities").setPath(AgentPath).addSuccess(Capabilities).addError(NotFound))
