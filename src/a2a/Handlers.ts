@@ -54,11 +54,16 @@ export const makeA2aHandlers = Effect.gen(function*() {
       return t
     })
 
-  const agentOfTask = (t: StoredTask) =>
-    agents.findInternal(t.agentId).pipe(Effect.flatMap(Option.match({
-      onNone: () => Effect.fail(new TaskNotFound({ taskId: t.task.id })),
-      onSome: Effect.succeed
-    })))
+  /** The agent of a task `findTask` let through: the endpoint's own (already read by Routes), else read now. */
+  const agentOfTask = (ctx: CallContext, t: StoredTask) =>
+    Option.match(ctx.agent, {
+      onSome: Effect.succeed,
+      onNone: () =>
+        agents.findInternal(t.agentId).pipe(Effect.flatMap(Option.match({
+          onNone: () => Effect.fail(new TaskNotFound({ taskId: t.task.id })),
+          onSome: Effect.succeed
+        })))
+    })
 
   const userMessage = (m: A2aMessage) =>
     m.role === "user" ? Effect.succeed(m) : Effect.fail(a2aError(A2aCodes.InvalidParams, "Invalid params: message.role must be user"))
@@ -96,7 +101,7 @@ export const makeA2aHandlers = Effect.gen(function*() {
   const cancel = (ctx: CallContext, v: Version, id: string) =>
     Effect.gen(function*() {
       const t = yield* findTask(ctx, id)
-      yield* requireDeveloper(ctx, yield* agentOfTask(t))
+      yield* requireDeveloper(ctx, yield* agentOfTask(ctx, t))
       const canceled = yield* tasks.cancel(t)
       return renderTask(v, canceled.task)
     })
@@ -127,7 +132,7 @@ export const makeA2aHandlers = Effect.gen(function*() {
   const setPush = (ctx: CallContext, taskId: string, config: { id?: string | undefined; url: string; token?: string | undefined; authentication?: unknown }) =>
     Effect.gen(function*() {
       const t = yield* findTask(ctx, taskId)
-      yield* requireDeveloper(ctx, yield* agentOfTask(t))
+      yield* requireDeveloper(ctx, yield* agentOfTask(ctx, t))
       const id = yield* push.register(t, config)
       return yield* getPush(ctx, taskId, id)
     })
@@ -135,7 +140,7 @@ export const makeA2aHandlers = Effect.gen(function*() {
   const deletePush = (ctx: CallContext, taskId: string, id: string) =>
     Effect.gen(function*() {
       const t = yield* findTask(ctx, taskId)
-      yield* requireDeveloper(ctx, yield* agentOfTask(t))
+      yield* requireDeveloper(ctx, yield* agentOfTask(ctx, t))
       const deleted = yield* tasks.deletePushConfig(taskId, id)
       if (!deleted) return yield* Effect.fail(a2aError(A2aCodes.TaskNotFound, `Push notification config ${id} not found`))
       return null

@@ -1,7 +1,7 @@
 import { HttpLayerRouter, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Either, Layer, Option } from "effect"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
-import type { Principal } from "../domain/Identity.ts"
+import type { Agent } from "../domain/Agent.ts"
 import { AgentRepo } from "../agents/AgentRepo.ts"
 import { AgentTasks } from "../agents/AgentTasks.ts"
 import { jsonError } from "../kernel/JsonError.ts"
@@ -38,19 +38,28 @@ export const A2aRoutes = HttpLayerRouter.use((router) =>
     const handlers = yield* makeA2aHandlers
     const recorder = yield* Effect.serviceOption(A2AFlowRecorder)
 
-    const authenticate = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-      authenticator.authenticate(credentialsFrom(request)).pipe(Effect.either))
-
-    const visibleAgent = (principal: Principal, id: string) => agents.find(id, [...principal.projects.keys()])
+    /**
+     * Who calls, once per request: the one credential check of the A2A path
+     * and, on a per-agent endpoint, the one read of that agent (another
+     * project's agent is 404). Handlers get both in their CallContext.
+     */
+    const callerOf = (request: HttpServerRequest.HttpServerRequest, agentId: Option.Option<string>) =>
+      Effect.gen(function*() {
+        const auth = yield* Effect.either(authenticator.authenticate(credentialsFrom(request)))
+        if (auth._tag === "Left") return Either.left(jsonError(401, "Unauthorized", auth.left.message))
+        const principal = auth.right
+        if (Option.isNone(agentId)) return Either.right({ principal, agent: Option.none<Agent>() })
+        const agent = yield* agents.find(agentId.value, [...principal.projects.keys()])
+        if (Option.isNone(agent)) return Either.left(jsonError(404, "NotFound", "agent not found"))
+        return Either.right({ principal, agent })
+      })
 
     const rpc = (agentId: Option.Option<string>) =>
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
-        const auth = yield* authenticate
-        if (auth._tag === "Left") return jsonError(401, "Unauthorized", auth.left.message)
-        const principal = auth.right
-        const agent = Option.isSome(agentId) ? yield* visibleAgent(principal, agentId.value) : Option.none()
-        if (Option.isSome(agentId) && Option.isNone(agent)) return jsonError(404, "NotFound", "agent not found")
+        const caller = yield* callerOf(request, agentId)
+        if (Either.isLeft(caller)) return caller.left
+        const { agent, principal } = caller.right
         const body = yield* Effect.orElseSucceed(request.text, () => "")
         const started = performance.now()
         const onDone = (method: string, ok: boolean, error?: string) =>
@@ -79,11 +88,12 @@ export const A2aRoutes = HttpLayerRouter.use((router) =>
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
         const { params } = yield* HttpRouter.RouteContext
-        const auth = yield* authenticate
-        if (auth._tag === "Left") return jsonError(401, "Unauthorized", auth.left.message)
-        const agent = yield* visibleAgent(auth.right, params.id ?? "")
-        if (Option.isNone(agent)) return jsonError(404, "NotFound", "agent not found")
-        return HttpServerResponse.unsafeJson(agentCard(agent.value, baseUrlOf(request)))
+        const caller = yield* callerOf(request, Option.some(params.id ?? ""))
+        if (Either.isLeft(caller)) return caller.left
+        return Option.match(caller.right.agent, {
+          onNone: () => jsonError(404, "NotFound", "agent not found"),
+          onSome: (agent) => HttpServerResponse.unsafeJson(agentCard(agent, baseUrlOf(request)))
+        })
       })
     )
     yield* router.add("POST", "/a2a", rpc(Option.none()))

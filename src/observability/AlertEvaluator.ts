@@ -1,7 +1,7 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
-import { Duration, Effect, ExecutionStrategy, Exit, Layer, Metric, Option, Schedule, Scope } from "effect"
+import { Clock, Duration, Effect, ExecutionStrategy, Exit, Layer, Metric, Option, Schedule, Scope } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { AlertRepo, type AlertStateRow } from "./AlertRepo.ts"
 import { type AlertRule } from "../domain/Alert.ts"
@@ -175,7 +175,8 @@ export const AlertEvaluatorLive = Layer.scopedDiscard(
 
     const evaluateRule = (rule: AlertRule, previous: AlertStateRow | undefined, samples: ReadonlyArray<Sample>) =>
       Effect.gen(function*() {
-        const now = new Date()
+        // Effect's Clock, which also spaces the ticks: windows and `since` follow one (Test)Clock.
+        const now = new Date(yield* Clock.currentTimeMillis)
         const points = history.get(rule.id) ?? []
         const observed = currentValue(rule, samples)
         // A counter series that does not exist yet has counted nothing: increase/rate start from 0.
