@@ -13,6 +13,10 @@ import type { GuardedStatement } from "./SqlGuard.ts"
 export interface RunLimits {
   readonly maxRows: number
   readonly timeoutMs: number
+  /** The whole result, as JSON text; see SQL_TOOL_MAX_RESULT_BYTES. */
+  readonly maxResultBytes: number
+  /** Any one value, as JSON text; see SQL_TOOL_MAX_VALUE_BYTES. */
+  readonly maxValueBytes: number
 }
 
 export interface RawResult {
@@ -63,6 +67,48 @@ export const jsonCell = (value: unknown): unknown => {
 
 export const jsonRows = (rows: ReadonlyArray<unknown>) =>
   rows.map((row) => jsonCell(row) as Record<string, unknown>)
+
+export const resultTooLarge = (limit: number) =>
+  new QueryFailed({
+    message: `result exceeds ${limit} bytes (SQL_TOOL_MAX_RESULT_BYTES): select fewer rows or columns`,
+    code: "result_too_large"
+  })
+
+export const valueTooLarge = (limit: number) =>
+  new QueryFailed({
+    message: `a value in the result exceeds ${limit} bytes (SQL_TOOL_MAX_VALUE_BYTES)`,
+    code: "value_too_large"
+  })
+
+/** About the size of a JSON-safe cell as JSON text (strings counted in UTF-16 units, close enough for a limit). */
+export const cellBytes = (value: unknown): number => {
+  if (value === null || value === undefined) return 4
+  if (typeof value === "string") return value.length + 2
+  if (typeof value === "number" || typeof value === "boolean") return 8
+  return JSON.stringify(value)?.length ?? 4
+}
+
+/**
+ * The byte limits over rows already in memory: the drivers bound what they
+ * read before this (server-side weighing on PostgreSQL, per-row checks in the
+ * SQLite worker); this is the last check before the result leaves, on every
+ * engine.
+ */
+export const checkResultSize = (
+  rows: ReadonlyArray<Record<string, unknown>>,
+  limits: Pick<RunLimits, "maxResultBytes" | "maxValueBytes">
+): Effect.Effect<void, QueryFailed> => {
+  let total = 0
+  for (const row of rows) {
+    for (const [key, value] of Object.entries(row)) {
+      const size = cellBytes(value)
+      if (size > limits.maxValueBytes) return Effect.fail(valueTooLarge(limits.maxValueBytes))
+      total += size + key.length + 4
+    }
+    if (total > limits.maxResultBytes) return Effect.fail(resultTooLarge(limits.maxResultBytes))
+  }
+  return Effect.void
+}
 
 const connectCodes = new Set([
   "ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ETIMEDOUT", "ECONNRESET", "EAI_AGAIN", "ESOCKET", "ELOGIN",

@@ -3,6 +3,7 @@ import type { Connection } from "@effect/sql/SqlConnection"
 import { Effect } from "effect"
 import type { PlanHint, TableInfo } from "../domain/SqlTool.ts"
 import {
+  checkResultSize,
   type Driver,
   hintMissingIndex,
   hintSeqScan,
@@ -41,12 +42,13 @@ export const makeMysqlDriver = (client: SqlClient.SqlClient, flavor: Flavor): Dr
       const conn = yield* client.reserve
       const limit = options.rowCap === undefined ? "DEFAULT" : String(Math.floor(options.rowCap))
       yield* control(conn, `SET SESSION ${timeoutSetting(options.timeoutMs)}, SESSION sql_select_limit = ${limit}`)
-      // Pool connections are reused: put the session back however the body ends.
+      // Pool connections are reused: put the session back however the body ends, user-level
+      // locks included (GET_LOCK is refused by the guard; this covers a guard that missed one).
       yield* Effect.addFinalizer(() =>
         Effect.ignore(Effect.zipRight(
           control(conn, `SET SESSION ${timeoutReset}, SESSION sql_select_limit = DEFAULT`),
           control(conn, "SET SESSION TRANSACTION READ WRITE")
-        ))
+        )).pipe(Effect.zipRight(Effect.ignore(control(conn, "DO RELEASE_ALL_LOCKS()"))))
       )
       if (options.readOnly) {
         // START TRANSACTION READ ONLY alone does not stop DDL: it commits implicitly and runs
@@ -69,13 +71,15 @@ export const makeMysqlDriver = (client: SqlClient.SqlClient, flavor: Flavor): Dr
       { readOnly: true, commit: false, timeoutMs: limits.timeoutMs, rowCap: limits.maxRows + 1 },
       (conn) => conn.execute(stmt.text, params, undefined)
     ).pipe(
-      Effect.map((raw) => {
+      Effect.mapError(mapSqlError(limits.timeoutMs, TIMEOUT_ERRNOS)),
+      Effect.flatMap((raw) => {
         const rows = jsonRows(raw)
         const truncated = rows.length > limits.maxRows
         const kept = truncated ? rows.slice(0, limits.maxRows) : rows
-        return { columns: Object.keys(kept[0] ?? {}), rows: kept, rowCount: kept.length, truncated }
+        // The server bounds each row by max_allowed_packet (an oversized string value becomes NULL
+        // with a warning) and sql_select_limit bounds the rows; the byte limits apply here.
+        return Effect.as(checkResultSize(kept, limits), { columns: Object.keys(kept[0] ?? {}), rows: kept, rowCount: kept.length, truncated })
       }),
-      Effect.mapError(mapSqlError(limits.timeoutMs, TIMEOUT_ERRNOS)),
       withTimeoutBackstop(limits.timeoutMs)
     )
 
@@ -84,25 +88,27 @@ export const makeMysqlDriver = (client: SqlClient.SqlClient, flavor: Flavor): Dr
       { readOnly: false, commit: true, timeoutMs: limits.timeoutMs },
       (conn) => conn.executeRaw(stmt.text, params)
     ).pipe(
-      Effect.map((raw) => {
+      Effect.mapError(mapSqlError(limits.timeoutMs, TIMEOUT_ERRNOS)),
+      Effect.flatMap((raw) => {
         if (Array.isArray(raw)) {
           const rows = jsonRows(raw)
-          return {
+          const kept = rows.slice(0, limits.maxRows)
+          return Effect.as(checkResultSize(kept, limits), {
             columns: Object.keys(rows[0] ?? {}),
-            rows: rows.slice(0, limits.maxRows),
+            rows: kept,
             rowCount: rows.length,
             truncated: rows.length > limits.maxRows
-          }
+          })
         }
         const header = raw as { affectedRows?: number }
-        return { columns: [], rows: [], rowCount: header.affectedRows ?? 0, truncated: false }
+        return Effect.succeed({ columns: [], rows: [], rowCount: header.affectedRows ?? 0, truncated: false })
       }),
-      Effect.mapError(mapSqlError(limits.timeoutMs, TIMEOUT_ERRNOS)),
       withTimeoutBackstop(limits.timeoutMs)
     )
 
   const explain: Driver["explain"] = (stmt, params, options) =>
-    inTransaction({ readOnly: !options.analyze, commit: false, timeoutMs: options.timeoutMs }, (conn) =>
+    // ANALYZE runs the statement: read-only like any read, so it cannot write whatever it is.
+    inTransaction({ readOnly: true, commit: false, timeoutMs: options.timeoutMs }, (conn) =>
       // MariaDB's ANALYZE runs the statement and adds r_rows; MySQL 8 spells it EXPLAIN ANALYZE (a text tree).
       conn.execute(
         options.analyze ? (flavor === "mariadb" ? `ANALYZE ${stmt.text}` : `EXPLAIN ANALYZE ${stmt.text}`) : `EXPLAIN ${stmt.text}`,

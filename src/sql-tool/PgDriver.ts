@@ -3,6 +3,7 @@ import type { Connection } from "@effect/sql/SqlConnection"
 import { Effect } from "effect"
 import type { PlanHint, TableInfo } from "../domain/SqlTool.ts"
 import {
+  checkResultSize,
   type Driver,
   filterColumns,
   hintMissingIndex,
@@ -10,6 +11,7 @@ import {
   hintSort,
   jsonRows,
   mapSqlError,
+  resultTooLarge,
   withTimeoutBackstop
 } from "./DriverSupport.ts"
 import type { GuardedStatement } from "./SqlGuard.ts"
@@ -29,6 +31,10 @@ const QUERY_CANCELED = "57014"
  * A reserved connection inside a transaction that always ends: ROLLBACK
  * unless `commit` and the body succeeded. Read transactions are READ ONLY
  * with a statement timeout, so the server refuses writes a guard missed.
+ * Whatever the body did to the session (advisory locks, settings, LISTEN,
+ * prepared statements, temp tables) is dropped with DISCARD ALL before the
+ * connection goes back to the pool: the next caller, maybe another tenant,
+ * gets a clean session.
  */
 const inTransaction = <A>(
   client: SqlClient.SqlClient,
@@ -37,6 +43,8 @@ const inTransaction = <A>(
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const conn = yield* client.reserve
+    // Registered first, so it runs last: after the ROLLBACK below (DISCARD cannot run in a transaction).
+    yield* Effect.addFinalizer(() => Effect.ignore(raw(conn, "DISCARD ALL")))
     yield* raw(conn, options.readOnly ? "BEGIN TRANSACTION READ ONLY" : "BEGIN")
     let committed = false
     yield* Effect.addFinalizer(() => committed ? Effect.void : Effect.ignore(raw(conn, "ROLLBACK")))
@@ -51,6 +59,28 @@ const inTransaction = <A>(
     }
     return result
   }))
+
+const BYTES_COLUMN = "sql_tool_result_bytes"
+
+/**
+ * The user's query wrapped so the SERVER weighs each row (the text form of
+ * the whole row, as it would travel) and sends the values of a row only while
+ * the running total stays within the byte limit; past it, rows come back as
+ * NULLs with their running total, which the driver reports as too large.
+ * A 200 MB cell therefore never crosses the wire into this process. Only the
+ * columns of the measured record are returned, so what is weighed is exactly
+ * what is sent. Parameters: the user's, then the row cap, then the byte limit.
+ */
+const sizedSelect = (text: string, paramCount: number) => `SELECT sql_tool_row.*, sql_tool_sized.${BYTES_COLUMN}
+FROM (
+  SELECT sql_tool_result AS sql_tool_record,
+         sum(octet_length(sql_tool_result::text)) OVER (ROWS UNBOUNDED PRECEDING) AS ${BYTES_COLUMN}
+  FROM (\n${text}\n) AS sql_tool_result
+  LIMIT $${paramCount + 1}
+) AS sql_tool_sized
+LEFT JOIN LATERAL (
+  SELECT (sql_tool_sized.sql_tool_record).* WHERE sql_tool_sized.${BYTES_COLUMN} <= $${paramCount + 2}
+) AS sql_tool_row ON true`
 
 interface PlanNode {
   readonly "Node Type"?: string
@@ -70,49 +100,50 @@ const walkPlan = (node: PlanNode, visit: (n: PlanNode) => void) => {
 export const makePgDriver = (client: SqlClient.SqlClient): Driver => {
   const read: Driver["read"] = (stmt, params, limits) =>
     inTransaction(client, { readOnly: true, commit: false, timeoutMs: limits.timeoutMs }, (conn) =>
-      // The row cap is a bound parameter: the statement always goes through the extended
-      // protocol, where the server itself refuses a second statement.
+      // Row cap and byte limit are bound parameters: the statement always goes through the
+      // extended protocol, where the server itself refuses a second statement.
       stmt.isSelect
-        ? raw(
-          conn,
-          `SELECT * FROM (\n${stmt.text}\n) AS sql_tool_result LIMIT $${params.length + 1}`,
-          [...params, limits.maxRows + 1]
-        )
+        ? raw(conn, sizedSelect(stmt.text, params.length), [...params, limits.maxRows + 1, limits.maxResultBytes])
         // Only reachable when the guard is bypassed (tests of the database wall): run as-is, read-only.
         : raw(conn, stmt.text, params)).pipe(
-        Effect.map((res) => {
-          const rows = jsonRows(res.rows)
+        Effect.mapError(mapSqlError(limits.timeoutMs, [QUERY_CANCELED])),
+        Effect.flatMap((res) => {
+          if (res.rows.some((r) => Number(r[BYTES_COLUMN]) > limits.maxResultBytes)) {
+            return Effect.fail(resultTooLarge(limits.maxResultBytes))
+          }
+          const rows = jsonRows(res.rows.map(({ [BYTES_COLUMN]: _, ...row }) => row))
           const truncated = rows.length > limits.maxRows
           const kept = truncated ? rows.slice(0, limits.maxRows) : rows
-          return {
-            columns: (res.fields ?? []).map((f) => f.name),
+          return Effect.as(checkResultSize(kept, limits), {
+            columns: (res.fields ?? []).map((f) => f.name).filter((n) => n !== BYTES_COLUMN),
             rows: kept,
             rowCount: kept.length,
             truncated
-          }
+          })
         }),
-        Effect.mapError(mapSqlError(limits.timeoutMs, [QUERY_CANCELED])),
         withTimeoutBackstop(limits.timeoutMs)
       )
 
   const write: Driver["write"] = (stmt, params, limits) =>
     inTransaction(client, { readOnly: false, commit: true, timeoutMs: limits.timeoutMs }, (conn) =>
       raw(conn, stmt.text, params)).pipe(
-        Effect.map((res) => {
+        Effect.mapError(mapSqlError(limits.timeoutMs, [QUERY_CANCELED])),
+        Effect.flatMap((res) => {
           const rows = jsonRows(res.rows ?? [])
-          return {
+          const kept = rows.slice(0, limits.maxRows)
+          return Effect.as(checkResultSize(kept, limits), {
             columns: (res.fields ?? []).map((f) => f.name),
-            rows: rows.slice(0, limits.maxRows),
+            rows: kept,
             rowCount: res.rowCount ?? rows.length,
             truncated: rows.length > limits.maxRows
-          }
+          })
         }),
-        Effect.mapError(mapSqlError(limits.timeoutMs, [QUERY_CANCELED])),
         withTimeoutBackstop(limits.timeoutMs)
       )
 
   const explain: Driver["explain"] = (stmt, params, options) =>
-    inTransaction(client, { readOnly: !options.analyze, commit: false, timeoutMs: options.timeoutMs }, (conn) =>
+    // ANALYZE runs the statement: read-only like any read, so it cannot write whatever it is.
+    inTransaction(client, { readOnly: true, commit: false, timeoutMs: options.timeoutMs }, (conn) =>
       Effect.gen(function*() {
         const format = options.analyze ? "ANALYZE, BUFFERS, FORMAT JSON" : "FORMAT JSON"
         const res = yield* raw(conn, `EXPLAIN (${format}) ${stmt.text}`, params)

@@ -7,6 +7,10 @@ export interface SqlToolConfigShape {
   readonly poolIdleMs: number
   readonly defaultMaxRows: number
   readonly defaultTimeoutMs: number
+  /** A read result larger than this (its text form) is refused while it is read, not after. */
+  readonly maxResultBytes: number
+  /** No single value may be larger than this, whatever the whole result weighs. */
+  readonly maxValueBytes: number
   /** EXPLAIN hints call a table "large" from this many rows. */
   readonly largeTableRows: number
   readonly schemaCacheMs: number
@@ -22,6 +26,8 @@ export class SqlToolConfig extends Context.Tag("SqlTool/Config")<SqlToolConfig, 
     poolIdleMs: Config.integer("SQL_TOOL_POOL_IDLE_MS").pipe(Config.withDefault(5 * 60_000)),
     defaultMaxRows: Config.integer("SQL_TOOL_MAX_ROWS").pipe(Config.withDefault(1_000)),
     defaultTimeoutMs: Config.integer("SQL_TOOL_STATEMENT_TIMEOUT_MS").pipe(Config.withDefault(15_000)),
+    maxResultBytes: Config.integer("SQL_TOOL_MAX_RESULT_BYTES").pipe(Config.withDefault(5 * 1024 * 1024)),
+    maxValueBytes: Config.integer("SQL_TOOL_MAX_VALUE_BYTES").pipe(Config.withDefault(1024 * 1024)),
     largeTableRows: Config.integer("SQL_TOOL_LARGE_TABLE_ROWS").pipe(Config.withDefault(10_000)),
     schemaCacheMs: Config.integer("SQL_TOOL_SCHEMA_CACHE_MS").pipe(Config.withDefault(5 * 60_000))
   })

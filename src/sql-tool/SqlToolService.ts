@@ -98,7 +98,9 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
       const stmt = yield* guardStatement(stored.info.dialect, options.sql, options.mode)
       const limits = {
         maxRows: options.maxRows ?? config.defaultMaxRows,
-        timeoutMs: options.timeoutMs ?? config.defaultTimeoutMs
+        timeoutMs: options.timeoutMs ?? config.defaultTimeoutMs,
+        maxResultBytes: config.maxResultBytes,
+        maxValueBytes: Math.min(config.maxValueBytes, config.maxResultBytes)
       }
       const raw = yield* toWire(withDriver(stored, (driver) =>
         options.mode === "read" ? driver.read(stmt, options.params, limits) : driver.write(stmt, options.params, limits)))
@@ -110,7 +112,8 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
       stored: StoredConnection,
       options: { readonly sql: string; readonly params: ReadonlyArray<SqlParam>; readonly analyze: boolean }
     ) {
-      const stmt = yield* guardStatement(stored.info.dialect, options.sql, options.analyze ? "write" : "read")
+      // ANALYZE runs the statement: it passes the read-only guard and runs in a read-only transaction.
+      const stmt = yield* guardStatement(stored.info.dialect, options.sql, "read")
       const raw = yield* toWire(withDriver(stored, (driver) =>
         driver.explain(stmt, options.params, {
           analyze: options.analyze,

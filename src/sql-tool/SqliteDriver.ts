@@ -4,6 +4,7 @@ import type { BunSqliteClient } from "./BunSqliteClient.ts"
 import type { SqliteWorkerRunner } from "./SqliteWorkerRunner.ts"
 import { type PlanHint, QueryFailed, type TableInfo } from "../domain/SqlTool.ts"
 import {
+  checkResultSize,
   type Driver,
   hintMissingIndex,
   hintSeqScan,
@@ -16,9 +17,9 @@ import {
 const quoteIdent = (name: string) => `"${name.replaceAll("\"", "\"\"")}"`
 
 /**
- * SQLite. User reads run in a worker thread on a handle opened
+ * SQLite. User reads run in a child process on a fresh handle opened
  * SQLITE_OPEN_READONLY with `query_only`, after SQLite's own
- * sqlite3_stmt_readonly verdict; the worker is terminated at the statement
+ * sqlite3_stmt_readonly verdict; the process is killed at the statement
  * timeout. Schema and EXPLAIN use a read-only handle on this thread (bounded
  * work); writes (admins, writable connections) use a read-write handle in a
  * transaction on this thread, so they have no statement timeout.
@@ -35,10 +36,12 @@ export const makeSqliteDriver = (
     Effect.gen(function*() {
       const wrapped = stmt.isSelect ? `SELECT * FROM (\n${stmt.text}\n) LIMIT ?` : stmt.text
       // Off the main thread, so the statement timeout can stop it (see SqliteWorkerRunner).
-      const raw = yield* runner.run(wrapped, stmt.isSelect ? [...params, limits.maxRows + 1] : params, limits.timeoutMs)
+      // The child weighs rows as it reads them: an oversized result never reaches this process.
+      const raw = yield* runner.run(wrapped, stmt.isSelect ? [...params, limits.maxRows + 1] : params, limits)
       const rows = jsonRows(raw)
       const truncated = rows.length > limits.maxRows
       const kept = truncated ? rows.slice(0, limits.maxRows) : rows
+      yield* checkResultSize(kept, limits)
       return { columns: Object.keys(kept[0] ?? {}), rows: kept, rowCount: kept.length, truncated }
     })
 
@@ -55,7 +58,10 @@ export const makeSqliteDriver = (
           rowCount: rows.length > 0 ? rows.length : changes,
           truncated: rows.length > limits.maxRows
         }
-      })).pipe(Effect.mapError(mapSqlError(limits.timeoutMs)))
+      })).pipe(
+        Effect.mapError(mapSqlError(limits.timeoutMs)),
+        Effect.tap((result) => checkResultSize(result.rows, limits))
+      )
 
   const explain: Driver["explain"] = (stmt, params, options) =>
     options.analyze

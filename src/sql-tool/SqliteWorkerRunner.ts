@@ -1,57 +1,95 @@
+import type { Subprocess } from "bun"
 import { Deferred, Effect } from "effect"
 import { QueryFailed, StatementTimedOut } from "../domain/SqlTool.ts"
+import type { SqliteReply, SqliteRequest } from "./sqliteQueryWorker.ts"
 
-interface Reply {
-  readonly id: number
-  readonly rows?: ReadonlyArray<Record<string, unknown>>
-  readonly error?: { readonly message: string; readonly code?: string }
-}
+type Rows = ReadonlyArray<Record<string, unknown>>
+
+/** Codes the child answers with that are this driver's own, not SQLite's. */
+const ownCodes = new Set(["result_too_large", "value_too_large"])
 
 /**
- * One worker per SQLite connection for user statements, one statement at a
- * time. A statement past its timeout terminates the worker (the only way to
- * stop a synchronous SQLite call); the next statement starts a fresh one.
+ * One child process per SQLite connection for user statements, one statement
+ * at a time (see sqliteQueryWorker.ts for why a process and not a thread). A
+ * statement past its timeout kills the process with SIGKILL, which stops the
+ * CPU work at once; the next statement starts a fresh one. A result refused
+ * for its size also ends the process, so the memory it took goes back.
  */
 export const makeSqliteWorkerRunner = (filename: string) =>
   Effect.gen(function*() {
-    let worker: Worker | undefined
+    let child: { readonly proc: Subprocess<"ignore", "ignore", "inherit">; readonly sent: Set<number> } | undefined
     let nextId = 0
-    const pending = new Map<number, Deferred.Deferred<ReadonlyArray<Record<string, unknown>>, QueryFailed>>()
+    const pending = new Map<number, Deferred.Deferred<Rows, QueryFailed>>()
     const lock = yield* Effect.makeSemaphore(1)
 
     const spawn = () => {
-      const w = new Worker(new URL("./sqliteQueryWorker.ts", import.meta.url).href)
-      w.onmessage = (event: MessageEvent<Reply>) => {
-        const { id, rows, error } = event.data
-        const deferred = pending.get(id)
-        if (!deferred) return
-        pending.delete(id)
-        Deferred.unsafeDone(
-          deferred,
-          error
-            ? Effect.fail(new QueryFailed({ message: error.message, ...(error.code ? { code: error.code } : {}) }))
-            : Effect.succeed(rows ?? [])
-        )
-      }
-      return w
+      // Requests sent to THIS process: only they fail when it exits.
+      const sent = new Set<number>()
+      const proc = Bun.spawn([process.execPath, new URL("./sqliteQueryWorker.ts", import.meta.url).pathname], {
+        stdin: "ignore",
+        stdout: "ignore",
+        stderr: "inherit",
+        // Nothing of the platform's environment (keys, database URLs) goes to the child.
+        env: {},
+        // Structured clone: blobs arrive as bytes and big integers as bigint, as bun:sqlite gives them.
+        serialization: "advanced",
+        ipc: (reply: SqliteReply) => {
+          const deferred = pending.get(reply.id)
+          if (!deferred) return
+          pending.delete(reply.id)
+          Deferred.unsafeDone(
+            deferred,
+            reply.error
+              ? Effect.fail(new QueryFailed({ message: reply.error.message, ...(reply.error.code ? { code: reply.error.code } : {}) }))
+              : Effect.succeed(reply.rows ?? [])
+          )
+        },
+        onExit: () => {
+          if (child?.sent === sent) child = undefined
+          for (const id of sent) {
+            const deferred = pending.get(id)
+            pending.delete(id)
+            if (deferred) Deferred.unsafeDone(deferred, Effect.fail(new QueryFailed({ message: "the SQLite worker stopped" })))
+          }
+        }
+      })
+      return { proc, sent }
     }
 
     const kill = () => {
-      worker?.terminate()
-      worker = undefined
+      const current = child
+      child = undefined
+      current?.proc.kill("SIGKILL")
     }
     yield* Effect.addFinalizer(() => Effect.sync(kill))
 
-    const run = (sql: string, params: ReadonlyArray<string | number | boolean | null>, timeoutMs: number) =>
+    const run = (
+      sql: string,
+      params: ReadonlyArray<string | number | boolean | null>,
+      limits: { readonly timeoutMs: number; readonly maxResultBytes: number; readonly maxValueBytes: number }
+    ) =>
       lock.withPermits(1)(Effect.gen(function*() {
         const id = ++nextId
-        const deferred = yield* Deferred.make<ReadonlyArray<Record<string, unknown>>, QueryFailed>()
+        const deferred = yield* Deferred.make<Rows, QueryFailed>()
         pending.set(id, deferred)
-        worker ??= spawn()
-        worker.postMessage({ id, filename, sql, params })
+        child ??= spawn()
+        const request: SqliteRequest = {
+          id,
+          filename,
+          sql,
+          params,
+          maxResultBytes: limits.maxResultBytes,
+          maxValueBytes: limits.maxValueBytes
+        }
+        child.sent.add(id)
+        child.proc.send(request)
         return yield* Deferred.await(deferred).pipe(
-          Effect.timeoutFail({ duration: timeoutMs, onTimeout: () => new StatementTimedOut({ timeoutMs }) }),
-          Effect.tapError((e) => e._tag === "StatementTimedOut" ? Effect.sync(kill) : Effect.void),
+          Effect.timeoutFail({ duration: limits.timeoutMs, onTimeout: () => new StatementTimedOut({ timeoutMs: limits.timeoutMs }) }),
+          Effect.tapError((e) =>
+            e._tag === "StatementTimedOut" || (e.code !== undefined && ownCodes.has(e.code)) ? Effect.sync(kill) : Effect.void
+          ),
+          // An interrupted caller (client gone) must not leave the statement running either.
+          Effect.onInterrupt(() => Effect.sync(kill)),
           Effect.ensuring(Effect.sync(() => pending.delete(id)))
         )
       }))

@@ -65,7 +65,7 @@ describe.each(dialects)("read-only corpus on %s", (dialect) => {
     for (const attempt of bypass) {
       const result = await h.attempt(Effect.flatMap(ConnectionPools, (pools) =>
         pools.withDriver(connections[dialect].id, Effect.dieMessage("pool must already be open"), (driver) =>
-          driver.read({ text: attempt.sql, isSelect: false }, [], { maxRows: 10, timeoutMs: 5_000 }))
+          driver.read({ text: attempt.sql, isSelect: false }, [], { maxRows: 10, timeoutMs: 5_000, maxResultBytes: 1_000_000, maxValueBytes: 1_000_000 }))
       ))
       expect(result._tag).toBe("Left")
       expect(await targets[dialect].snapshot()).toBe(seeded[dialect])

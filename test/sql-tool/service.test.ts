@@ -247,13 +247,15 @@ describe("explain", () => {
     expect(analyze._tag === "Left" && analyze.left._tag).toBe("Forbidden")
   })
 
-  test("EXPLAIN ANALYZE runs the statement and rolls it back", async () => {
+  test("EXPLAIN ANALYZE runs read-only: a query is analyzed, a write is refused and changes nothing", async () => {
     const rw = await h.run(h.as("admin")(svc((s) =>
       s.create({ projectId: h.projectId, name: "analyze-pg", connectionString: Redacted.make(targets.postgres.url), writable: true, verify: true })
     )))
-    const plan = await h.run(h.as("admin")(svc((s) => s.explain(rw.id, { sql: "DELETE FROM events WHERE n > 0", params: [], analyze: true }))))
+    const plan = await h.run(h.as("admin")(svc((s) => s.explain(rw.id, { sql: "SELECT count(*) FROM events WHERE n > 0", params: [], analyze: true }))))
     expect(plan.analyzed).toBe(true)
     expect(JSON.stringify(plan.plan)).toContain("Actual Rows")
+    const write = await h.attempt(h.as("admin")(svc((s) => s.explain(rw.id, { sql: "DELETE FROM events WHERE n > 0", params: [], analyze: true }))))
+    expect(write._tag === "Left" && write.left._tag).toBe("QueryRejected")
     expect(await targets.postgres.exec("SELECT count(*)::int AS n FROM events")).toEqual([{ n: EVENTS_ROWS }])
   })
 })
