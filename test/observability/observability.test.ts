@@ -52,6 +52,8 @@ beforeAll(async () => {
   platform = await startPlatform({
     auth: authConfig({ serviceToken: Option.some(Redacted.make(serviceToken)) }),
     observability: { traceFlushIntervalMs: 100, alertEvalIntervalMs: 200 },
+    // The agent → tool test and the alert webhooks reach local servers: the operator allow-list admits loopback.
+    egress: { allow: ["127.0.0.1"] },
     // The agent → tool test fetches from a local server.
     tools: { ...Effect.runSync(ToolsConfig.config), httpFetchAllow: ["127.0.0.1"] }
   })
@@ -381,7 +383,7 @@ describe("agent-to-agent flows", () => {
 })
 
 describe("alerts", () => {
-  test("a rule fires once per incident on a local webhook and resolves; CRUD is tenant-scoped", async () => {
+  test("a rule fires on a local webhook once its metric crosses the threshold; CRUD is tenant-scoped", async () => {
     const received: Array<{ status: string; incidentId: string; value: number; rule: { id: string } }> = []
     const webhook = Bun.serve({
       port: 0,
@@ -416,22 +418,17 @@ describe("alerts", () => {
       expect(created.status).toBe(201)
       const { id } = await created.json()
 
-      // Let the evaluator take its baseline, then cause the incident.
-      await Bun.sleep(600)
+      // Once the evaluator has taken its baseline (a state row), cause the incident.
+      await waitFor(async () => (await getJson(`/observability/alerts/${id}`, alice.headers)).body.lastValue !== null, 15_000)
       for (let i = 0; i < 6; i++) await fetch(`${platform.baseUrl}/no/such/route/${i}`)
       await waitFor(() => received.some((n) => n.status === "firing"), 15_000)
       const firing = await getJson(`/observability/alerts/${id}`, alice.headers)
       expect(firing.body).toMatchObject({ state: "firing" })
       expect(firing.body.incidentId).toBe(received[0].incidentId)
-
-      // The window empties: resolved, once.
-      await waitFor(() => received.some((n) => n.status === "resolved"), 15_000)
-      await Bun.sleep(600)
-      expect(received.map((n) => n.status)).toEqual(["firing", "resolved"])
-      expect(received[0].incidentId).toBe(received[1].incidentId)
       expect(received[0].rule.id).toBe(id)
       expect(received[0].value).toBeGreaterThanOrEqual(5)
-      expect((await getJson(`/observability/alerts/${id}`, alice.headers)).body.state).toBe("ok")
+      // Resolution as the window empties, and no repeated notification, run on the TestClock
+      // in alerts.test.ts: here they would cost the window in real time.
 
       // CRUD.
       expect((await getJson(`/observability/alerts/${id}`, bob.headers)).status).toBe(404)

@@ -17,6 +17,13 @@ export const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, timeoutMs 
 const sleepsUntil = (at: number) => Effect.map(TestClock.sleeps(), Chunk.some((s) => s === at))
 
 /**
+ * Waits until a fiber repeating on `Schedule.spaced(interval)` that started
+ * its run at the current test time has finished it (it parked on the next one).
+ */
+export const awaitParked = (interval: Duration.DurationInput) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => eventually(sleepsUntil(now + Duration.toMillis(interval))))
+
+/**
  * For a background fiber repeating on `Schedule.spaced(interval)` that last ran
  * at the current test time: waits until it is parked on its next run,
  * moves the TestClock to that run, and waits until the run finished (the
