@@ -41,8 +41,13 @@ test("a pool is opened once per connection id and closed after it sits idle past
 test("a pool in use is not closed as idle; its idle time starts when the last use ends", () =>
   runTest(Effect.gen(function*() {
     const pools = yield* ConnectionPools
+    const inUse = yield* Deferred.make<void>()
     const done = yield* Deferred.make<void>()
-    const user = yield* Effect.fork(pools.withDriver("c2", target(), (d) => Effect.zipRight(d.ping, Deferred.await(done))))
+    const user = yield* Effect.fork(pools.withDriver("c2", target(), (d) =>
+      d.ping.pipe(Effect.zipRight(Deferred.succeed(inUse, undefined)), Effect.zipRight(Deferred.await(done)))
+    ))
+    // The clock moves only once the pool is open and in use: an open in flight would see its timeouts pass.
+    yield* Deferred.await(inUse)
     // In use for four sweeps, 120 s: twice poolIdleMs.
     for (let i = 0; i < 4; i++) yield* runNextTick(SWEEP_MS)
     expect(yield* pools.openCount).toBe(1)
