@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import { Deferred, Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { makeLeadership } from "../../src/observability/AlertEvaluator.ts"
 import { createTestDatabase } from "../support/postgres.ts"
@@ -32,17 +32,23 @@ describe("alert evaluator leadership on a shared Postgres", () => {
       })))
       expect(checkA).toEqual([true, true])
       // A's scope closed above: its lock went with its reserved connection.
+      // Deferreds order the two nodes: B checks while A holds the lock, then A lets go.
+      const aLeads = Effect.runSync(Deferred.make<void>())
+      const bChecked = Effect.runSync(Deferred.make<void>())
       const results = await Promise.all([
         a.runPromise(Effect.scoped(Effect.gen(function*() {
           const isLeader = yield* makeLeadership
           const first = yield* isLeader
-          yield* Effect.sleep("300 millis")
+          yield* Deferred.succeed(aLeads, undefined)
+          yield* Deferred.await(bChecked)
           return first
         }))),
         b.runPromise(Effect.scoped(Effect.gen(function*() {
-          yield* Effect.sleep("100 millis")
+          yield* Deferred.await(aLeads)
           const isLeader = yield* makeLeadership
-          return yield* isLeader
+          const leads = yield* isLeader
+          yield* Deferred.succeed(bChecked, undefined)
+          return leads
         })))
       ])
       expect(results).toEqual([true, false])
