@@ -2,6 +2,7 @@ import { Layer } from "effect"
 import { AuthenticationLive } from "../auth/AuthenticationLive.ts"
 import { Authenticator } from "../auth/Authenticator.ts"
 import { AuthHttpLive } from "../auth/Http.ts"
+import { LoginThrottle } from "../auth/LoginThrottle.ts"
 import { Passwords } from "../auth/Passwords.ts"
 import { Principals } from "../auth/Principals.ts"
 import { RequireAuthentication } from "../auth/RequireAuthentication.ts"
@@ -38,7 +39,8 @@ export const AuthenticationLayer = AuthenticationLive.pipe(Layer.provide(Gateway
 
 /** Handlers of the `auth` and `projects` groups. */
 export const GatewayHttpLive = Layer.mergeAll(AuthHttpLive, ProjectsHttpLive).pipe(
-  Layer.provide(GatewayServicesLive)
+  Layer.provide(GatewayServicesLive),
+  Layer.provide(LoginThrottle.layer)
 )
 
 /** Global token-bucket limits per IP and per caller (in Redis when configured). */

@@ -34,6 +34,13 @@ export interface AuthConfigShape {
   readonly rateLimitKeyPrefix: string
   /** Take the client IP from the first `x-forwarded-for` hop (only behind a trusted proxy). */
   readonly trustProxy: boolean
+  /** Failed logins (within the window) that lock an account / a client IP; then each failure doubles the lock. */
+  readonly loginMaxFailuresPerAccount: number
+  readonly loginMaxFailuresPerIp: number
+  readonly loginFailureWindowSeconds: number
+  /** The first lock's length and the longest one. */
+  readonly loginLockoutBaseSeconds: number
+  readonly loginLockoutMaxSeconds: number
   /**
    * Emails of platform operators (lower-cased): they hold the host-level
    * capabilities no project role grants (stdio MCP catalog, writable and
@@ -63,6 +70,11 @@ const authSettings: Config.Config<AuthConfigShape> = Config.all({
   redisUrl: Config.option(Config.redacted("REDIS_URL")),
   rateLimitKeyPrefix: Config.string("RATE_LIMIT_KEY_PREFIX").pipe(Config.withDefault("ratelimit:")),
   trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
+  loginMaxFailuresPerAccount: Config.integer("LOGIN_MAX_FAILURES_PER_ACCOUNT").pipe(Config.withDefault(5)),
+  loginMaxFailuresPerIp: Config.integer("LOGIN_MAX_FAILURES_PER_IP").pipe(Config.withDefault(50)),
+  loginFailureWindowSeconds: Config.number("LOGIN_FAILURE_WINDOW_SECONDS").pipe(Config.withDefault(15 * 60)),
+  loginLockoutBaseSeconds: Config.number("LOGIN_LOCKOUT_BASE_SECONDS").pipe(Config.withDefault(30)),
+  loginLockoutMaxSeconds: Config.number("LOGIN_LOCKOUT_MAX_SECONDS").pipe(Config.withDefault(15 * 60)),
   platformOperators: Config.array(Config.string(), "PLATFORM_OPERATORS").pipe(
     Config.withDefault([]),
     Config.map((emails) => emails.map((e) => e.trim().toLowerCase()).filter((e) => e !== ""))

@@ -1,9 +1,11 @@
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
-import { NotFound, Unauthorized } from "../kernel/WireErrors.ts"
+import { NotFound, TooManyRequests, Unauthorized } from "../kernel/WireErrors.ts"
 import { CurrentUser } from "../domain/Identity.ts"
 import { AuthConfig } from "./AuthConfig.ts"
+import { clientIp } from "./ClientIp.ts"
+import { accountKey, ipKey, LoginThrottle, type ThrottlePolicy } from "./LoginThrottle.ts"
 import { Passwords } from "./Passwords.ts"
 import { requireOperator } from "./ProjectAccess.ts"
 import { Principals } from "./Principals.ts"
@@ -21,6 +23,15 @@ export const AuthHttpLive = HttpApiBuilder.group(PlatformApi, "auth", (handlers)
     const tokens = yield* Tokens
     const principals = yield* Principals
     const auth = yield* AuthConfig
+    const throttle = yield* LoginThrottle
+    const policy = (maxFailures: number): ThrottlePolicy => ({
+      maxFailures,
+      windowMs: auth.loginFailureWindowSeconds * 1000,
+      baseLockMs: auth.loginLockoutBaseSeconds * 1000,
+      maxLockMs: auth.loginLockoutMaxSeconds * 1000
+    })
+    const accountPolicy = policy(auth.loginMaxFailuresPerAccount)
+    const ipPolicy = policy(auth.loginMaxFailuresPerIp)
 
     const tokenPair = (user: { id: string; email: string; displayName: string | null }, sessionId: string, refreshToken: string) =>
       Effect.map(tokens.issue(user, sessionId), ({ expiresIn, token }) => ({
@@ -46,10 +57,26 @@ export const AuthHttpLive = HttpApiBuilder.group(PlatformApi, "auth", (handlers)
         }))
       .handle("login", ({ payload }) =>
         Effect.gen(function*() {
-          const found = yield* users.findByEmail(payload.email.trim().toLowerCase())
+          const email = payload.email.trim().toLowerCase()
+          const request = yield* HttpServerRequest.HttpServerRequest
+          // Unknown emails are throttled alike: a lock must not tell which accounts exist.
+          const account = accountKey(email)
+          const ip = ipKey(clientIp(request, auth.trustProxy))
+          const wait = Math.max(yield* throttle.lockedFor(account), yield* throttle.lockedFor(ip))
+          if (wait > 0) {
+            return yield* Effect.fail(
+              new TooManyRequests({ message: "too many failed logins, try again later", retryAfterSeconds: Math.ceil(wait / 1000) })
+            )
+          }
+          const found = yield* users.findByEmail(email)
           const user = Option.getOrUndefined(found)
           const ok = yield* passwords.verify(payload.password, user?.passwordHash)
-          if (!ok || user === undefined || user.disabled) return yield* Effect.fail(badCredentials)
+          if (!ok || user === undefined || user.disabled) {
+            yield* throttle.recordFailure(account, accountPolicy)
+            yield* throttle.recordFailure(ip, ipPolicy)
+            return yield* Effect.fail(badCredentials)
+          }
+          yield* throttle.clear(account)
           const session = yield* sessions.create(user.id)
           return yield* tokenPair(user, session.sessionId, session.refreshToken)
         }))

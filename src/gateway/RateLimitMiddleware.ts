@@ -1,6 +1,7 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Redacted } from "effect"
 import { credentialsFrom } from "../auth/Authenticator.ts"
+import { clientIp } from "../auth/ClientIp.ts"
 import { safeEqual, sha256Hex } from "../auth/Secrets.ts"
 import { Tokens } from "../auth/Tokens.ts"
 import { jsonError } from "../kernel/JsonError.ts"
@@ -10,14 +11,6 @@ import { AuthConfig } from "../auth/AuthConfig.ts"
 
 /** Probes and scrapes are never limited: a limited health check would take a busy node out. */
 const EXEMPT = new Set(["/health", "/metrics"])
-
-const clientIp = (request: HttpServerRequest.HttpServerRequest, trustProxy: boolean) => {
-  if (trustProxy) {
-    const forwarded = request.headers["x-forwarded-for"]?.split(",", 1)[0]?.trim()
-    if (forwarded) return forwarded
-  }
-  return Option.getOrElse(request.remoteAddress, () => "unknown")
-}
 
 const tooMany = (decision: Decision) => {
   const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))

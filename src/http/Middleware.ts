@@ -48,7 +48,7 @@ export const requestContextMiddleware = (rules: BodyRules) => HttpLayerRouter.mi
           : Effect.flatMap(checkBody(request, rules), (rejected) =>
             rejected
               ? Effect.succeed(jsonError(rejected.status, rejected.tag, rejected.message, { requestId }))
-              : Effect.map(httpEffect, conciseDecodeError))).pipe(
+              : Effect.map(httpEffect, (response) => retryAfterHeader(conciseDecodeError(response))))).pipe(
           HttpIncomingMessage.withMaxBodySize(maxBody),
           Effect.catchAllDefect((defect) =>
             // A body that is not valid JSON surfaces as a RequestError defect from the decoder.
@@ -123,6 +123,19 @@ const checkBody = (
     // An unreadable body fails the same way for the handler, which answers it.
     Effect.orElseSucceed(() => undefined)
   )
+}
+
+/** A 429 TaggedError (`retryAfterSeconds` in its body) also tells HTTP clients when to retry. */
+const retryAfterHeader = (response: HttpServerResponse.HttpServerResponse): HttpServerResponse.HttpServerResponse => {
+  if (response.status !== 429 || response.headers["retry-after"] !== undefined || response.body._tag !== "Uint8Array") return response
+  try {
+    const seconds = (JSON.parse(utf8.decode(response.body.body)) as { retryAfterSeconds?: unknown }).retryAfterSeconds
+    return typeof seconds === "number" && Number.isFinite(seconds)
+      ? HttpServerResponse.setHeader(response, "retry-after", String(Math.max(1, Math.ceil(seconds))))
+      : response
+  } catch {
+    return response
+  }
 }
 
 const MAX_MESSAGE = 200

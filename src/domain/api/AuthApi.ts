@@ -1,6 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Conflict, Forbidden, NotFound, Unauthorized } from "../../kernel/WireErrors.ts"
+import { Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized } from "../../kernel/WireErrors.ts"
 import { Authentication } from "./Authentication.ts"
 import { Role } from "../Identity.ts"
 import { SqlText } from "../../kernel/SqlText.ts"
@@ -102,6 +102,7 @@ export class AuthApi extends HttpApiGroup.make("auth")
       .setPayload(LoginRequest)
       .addSuccess(TokenResponse)
       .addError(Unauthorized)
+      .addError(TooManyRequests)
   )
   .add(
     HttpApiEndpoint.post("refresh", "/auth/refresh")

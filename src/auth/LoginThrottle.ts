@@ -1,0 +1,143 @@
+import { RedisClient } from "bun"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { AuthConfig } from "./AuthConfig.ts"
+import { sha256Hex } from "./Secrets.ts"
+
+/** How many failures lock a key, for how long at first and at most, and when failures are forgotten. */
+export interface ThrottlePolicy {
+  readonly maxFailures: number
+  readonly windowMs: number
+  readonly baseLockMs: number
+  readonly maxLockMs: number
+}
+
+/**
+ * Password guessing is throttled per account and per client IP. Each key counts its failures
+ * within a window; from `maxFailures` on, every further failure locks the key for a doubling
+ * time (base, 2×base, … up to the maximum). While locked, a login answers 429 without checking
+ * the password, so guesses cost the attacker the lock time and the server no hashing. A success
+ * clears the account's count; the IP's count only decays with the window (a guesser with one
+ * valid account of their own must not reset their address's budget). Keys are hashes of the
+ * lower-cased email / IP. In memory per process, or in Redis (REDIS_URL) for all nodes.
+ */
+export class LoginThrottle extends Effect.Tag("Auth/LoginThrottle")<LoginThrottle, {
+  /** Milliseconds until the key may try again; 0 when it may now. */
+  readonly lockedFor: (key: string) => Effect.Effect<number>
+  readonly recordFailure: (key: string, policy: ThrottlePolicy) => Effect.Effect<void>
+  readonly clear: (key: string) => Effect.Effect<void>
+  readonly backend: "memory" | "redis"
+}>() {
+  static readonly memory = Layer.sync(LoginThrottle, () => {
+    const entries = new Map<string, { failures: number; last: number; lockedUntil: number; expires: number }>()
+    // Effect's Clock so tests can move time; read inside one sync block so updates are atomic.
+    const now = Effect.clockWith((clock) => Effect.sync(() => clock.unsafeCurrentTimeMillis()))
+    const sweep = (at: number) => {
+      for (const [key, entry] of entries) if (entry.expires <= at) entries.delete(key)
+    }
+    return {
+      backend: "memory" as const,
+      lockedFor: (key) =>
+        Effect.map(now, (at) => Math.max(0, (entries.get(key)?.lockedUntil ?? 0) - at)),
+      recordFailure: (key, policy) =>
+        Effect.map(now, (at) => {
+          if (entries.size > 100_000) sweep(at)
+          const previous = entries.get(key)
+          const failures = previous !== undefined && at - previous.last <= policy.windowMs ? previous.failures + 1 : 1
+          const lockedUntil = failures >= policy.maxFailures ? at + lockMs(failures, policy) : 0
+          entries.set(key, { failures, last: at, lockedUntil, expires: Math.max(lockedUntil, at + policy.windowMs) })
+        }),
+      clear: (key) => Effect.sync(() => void entries.delete(key))
+    }
+  })
+
+  static readonly redis = (url: string, prefix: string) =>
+    Layer.scoped(
+      LoginThrottle,
+      Effect.gen(function*() {
+        const client = yield* Effect.acquireRelease(
+          Effect.sync(() => new RedisClient(url, { autoReconnect: true, connectionTimeout: 2_000 })),
+          (c) => Effect.sync(() => c.close())
+        )
+        const redis = <A>(what: string, run: () => Promise<A>, fallback: A) =>
+          Effect.tryPromise(run).pipe(
+            Effect.timeout("1 second"),
+            // Losing Redis must not lock every user out: fall back to no throttling, loudly.
+            Effect.catchAll((error) =>
+              Effect.logWarning(`login throttle: Redis unavailable (${what})`).pipe(
+                Effect.annotateLogs("error", error instanceof Error ? error.message : String(error)),
+                Effect.as(fallback)
+              )
+            )
+          )
+        return {
+          backend: "redis" as const,
+          lockedFor: (key) =>
+            redis("read", () => client.send("EVAL", [LOCKED_FOR_LUA, "1", prefix + key]), 0).pipe(
+              Effect.map((reply) => Math.max(0, Number(reply) || 0))
+            ),
+          recordFailure: (key, policy) =>
+            redis(
+              "failure",
+              () =>
+                client.send("EVAL", [
+                  FAILURE_LUA,
+                  "1",
+                  prefix + key,
+                  String(policy.maxFailures),
+                  String(policy.windowMs),
+                  String(policy.baseLockMs),
+                  String(policy.maxLockMs)
+                ]),
+              null
+            ).pipe(Effect.asVoid),
+          clear: (key) => redis("clear", () => client.del(prefix + key), 0).pipe(Effect.asVoid)
+        }
+      })
+    )
+
+  /** Redis when `auth.redisUrl` is set, in memory otherwise. */
+  static readonly layer = Layer.unwrapEffect(
+    Effect.map(AuthConfig, (auth) =>
+      Option.match(auth.redisUrl, {
+        onNone: () => LoginThrottle.memory,
+        onSome: (url) => LoginThrottle.redis(Redacted.value(url), `${auth.rateLimitKeyPrefix}login:`)
+      }))
+  )
+}
+
+const lockMs = (failures: number, policy: ThrottlePolicy) =>
+  Math.min(policy.maxLockMs, policy.baseLockMs * 2 ** Math.min(30, failures - policy.maxFailures))
+
+export const accountKey = (email: string) => `account:${sha256Hex(email.trim().toLowerCase()).slice(0, 32)}`
+export const ipKey = (ip: string) => `ip:${sha256Hex(ip).slice(0, 32)}`
+
+/** On Redis' clock (nodes' clocks may differ). Returns the ms left of the lock, 0 if none. */
+const LOCKED_FOR_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local locked = tonumber(redis.call('HGET', KEYS[1], 'lockedUntil'))
+if locked == nil or locked <= now then return 0 end
+return locked - now
+`
+
+/** ARGV maxFailures, windowMs, baseLockMs, maxLockMs: the same rule as the in-memory store. */
+const FAILURE_LUA = `
+local maxFailures = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local base = tonumber(ARGV[3])
+local maxLock = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'failures', 'last')
+local failures = tonumber(state[1])
+local last = tonumber(state[2])
+if failures == nil or last == nil or now - last > window then failures = 0 end
+failures = failures + 1
+local lockedUntil = 0
+if failures >= maxFailures then
+  lockedUntil = now + math.min(maxLock, base * math.pow(2, math.min(30, failures - maxFailures)))
+end
+redis.call('HSET', KEYS[1], 'failures', tostring(failures), 'last', tostring(now), 'lockedUntil', tostring(lockedUntil))
+redis.call('PEXPIRE', KEYS[1], math.max(lockedUntil - now, window) + 1000)
+return failures
+`
