@@ -20,6 +20,7 @@ interface Row {
   readonly similarity: number
   readonly vectorRank: number | null
   readonly textRank: number | null
+  readonly textScore: number | null
 }
 
 export const disabledMessage =
@@ -33,10 +34,34 @@ export const ragEnabled = Effect.gen(function*() {
 })
 
 /**
+ * Term-frequency saturation (as BM25's k1): a word's length-normalised
+ * ts_rank_cd reaches half its weight at this value, one occurrence in a chunk
+ * of ~40 distinct lexemes (0.1 / (1 + ln 40)). Repeating one question word
+ * cannot outweigh matching several of them.
+ */
+const TF_HALF = 0.021
+/**
+ * Weights of the two legs in the rank fusion. The text leg wins ties: an
+ * averaged-word-vector embedding of a question is dominated by its question
+ * words ("how often"), which the text leg's IDF discounts.
+ */
+const TEXT_WEIGHT = 1
+const VECTOR_WEIGHT = 0.9
+/**
+ * Most rows counted for a lexeme's document frequency and the collection size
+ * (bounded cost per query). A lexeme in DF_CAP chunks or more is also left out
+ * of the text match (it would match a large part of the corpus, each row to be
+ * ranked, for almost no weight), unless every word of the question is; it still
+ * counts in the score of the chunks that match on the other words.
+ */
+const DF_CAP = 2000
+
+/**
  * Hybrid retrieval: the vector candidates come from the per-dimension HNSW
  * index (iterative scan, so the project/collection filter cannot starve the
- * result), the text candidates from the GIN full-text index; both lists are
- * fused by reciprocal rank. One statement, one project, one collection.
+ * result), the text candidates from the GIN full-text index (any of the
+ * question's words, ranked by IDF-weighted, length-normalised ts_rank_cd);
+ * both lists are fused by reciprocal rank. One statement, one project, one collection.
  */
 export const makeRagSearch = Effect.gen(function*() {
   const repo = yield* RagRepo
@@ -57,6 +82,26 @@ export const makeRagSearch = Effect.gen(function*() {
             return rows[0]?.id
           })
         )
+
+  /**
+   * The question's lexemes (english stemming, stop words dropped), each with a
+   * BM25 inverse document frequency ln(1 + (N - df + 0.5) / (df + 0.5)) in the
+   * collection. df and N are counted through the indexes up to DF_CAP rows, so
+   * the cost stays bounded at any corpus size; past the cap IDF only orders
+   * words as far as the cap tells them apart (rare words, the ones that matter,
+   * are counted exactly). The text leg ORs the lexemes: a question need not
+   * share every word with the passage (websearch_to_tsquery ANDed them, so
+   * most questions matched nothing).
+   */
+  const questionTerms = (question: string, collectionId: string) =>
+    sql`SELECT x.q, ln(1 + (n.n - x.df + 0.5)::float8 / (x.df + 0.5)) AS idf,
+        x.df < ${DF_CAP} OR min(x.df) OVER () >= ${DF_CAP} AS kept
+      FROM (
+        SELECT t.q, (SELECT count(*) FROM (SELECT 1 FROM rag_chunks c
+          WHERE c.collection_id = ${collectionId} AND c.tsv @@ t.q LIMIT ${DF_CAP}) z) AS df
+        FROM (SELECT quote_literal(lexeme)::tsquery AS q FROM unnest(to_tsvector('english', ${question}))) t
+      ) x,
+      (SELECT count(*) AS n FROM (SELECT 1 FROM rag_chunks c WHERE c.collection_id = ${collectionId} LIMIT ${DF_CAP}) z) n`
 
   const run = (request: SearchRequest, options: { readonly exact: boolean }) =>
     Effect.gen(function*() {
@@ -95,11 +140,12 @@ export const makeRagSearch = Effect.gen(function*() {
             FROM rag_chunks c WHERE ${base} AND c.dimension = ${dim}
             ORDER BY dist LIMIT ${candidates}) s`
       const textCte = mode === "vector"
-        ? sql`SELECT NULL::bigint AS id, NULL::bigint AS rank WHERE false`
-        : sql`SELECT s.id, row_number() OVER (ORDER BY s.score DESC, s.id) AS rank FROM (
-            SELECT c.id, ts_rank_cd(c.tsv, q) AS score
-            FROM rag_chunks c, websearch_to_tsquery('english', ${request.query}) q
-            WHERE ${base} AND c.tsv @@ q
+        ? sql`SELECT NULL::bigint AS id, NULL::bigint AS rank, NULL::float8 AS score WHERE false`
+        : sql`SELECT s.id, row_number() OVER (ORDER BY s.score DESC, s.id) AS rank, s.score FROM (
+            SELECT c.id, (SELECT sum(w.idf * r.r / (r.r + ${TF_HALF}::float8))
+              FROM terms w, LATERAL (SELECT ts_rank_cd(c.tsv, w.q, 1) AS r) r) AS score
+            FROM rag_chunks c
+            WHERE ${base} AND c.tsv @@ (SELECT string_agg(w.q::text, ' | ')::tsquery FROM terms w WHERE w.kept)
             ORDER BY score DESC LIMIT ${candidates}) s`
       const rows = yield* sql.withTransaction(
         Effect.gen(function*() {
@@ -110,26 +156,31 @@ export const makeRagSearch = Effect.gen(function*() {
             yield* sql`SELECT set_config('hnsw.ef_search', ${ef}, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`
           }
           return yield* sql<Row>`
-            WITH v AS (${vectorCte}), t AS (${textCte}),
+            WITH terms AS MATERIALIZED (${questionTerms(request.query, collectionId)}), v AS (${vectorCte}), t AS (${textCte}),
             ids AS (SELECT id FROM v UNION SELECT id FROM t)
             SELECT c.id::text AS chunk_id, c.document_id, d.filename, c.chunk_index, c.content, c.metadata,
               1 - ((c.embedding::vector(${dim})) <=> ${vec}::vector(${dim})) AS similarity,
-              v.rank::int AS vector_rank, t.rank::int AS text_rank
+              v.rank::int AS vector_rank, t.rank::int AS text_rank, t.score::float8 AS text_score
             FROM ids JOIN rag_chunks c ON c.id = ids.id
             JOIN rag_documents d ON d.id = c.document_id AND d.project_id = ${request.projectId}
             LEFT JOIN v ON v.id = c.id LEFT JOIN t ON t.id = c.id`
         })
       ).pipe(Effect.orDie)
+      // Fused ranks tie when the legs disagree on few candidates (two documents: 1st + 2nd each);
+      // the tie goes to the larger sum of cosine similarity and the best-normalised text score.
+      const maxText = Math.max(0, ...rows.map((r) => Number(r.textScore ?? 0)))
+      const tieBreak = new Map<string, number>()
       const scored = rows
         .map((r) => {
           const similarity = Number(r.similarity)
-          const fused = (r.vectorRank === null ? 0 : 1 / (RRF_K + r.vectorRank)) +
-            (r.textRank === null ? 0 : 1 / (RRF_K + r.textRank))
+          const fused = (r.vectorRank === null ? 0 : VECTOR_WEIGHT / (RRF_K + r.vectorRank)) +
+            (r.textRank === null ? 0 : TEXT_WEIGHT / (RRF_K + r.textRank))
           const score = mode === "hybrid" ? fused : mode === "vector" ? similarity : 1 / (r.textRank ?? Infinity)
+          tieBreak.set(r.chunkId, similarity + (maxText > 0 ? Number(r.textScore ?? 0) / maxText : 0))
           return new SearchHit({ ...r, similarity, score })
         })
         .filter((h) => request.minScore === undefined || h.similarity >= request.minScore)
-        .sort((a, b) => b.score - a.score || b.similarity - a.similarity)
+        .sort((a, b) => b.score - a.score || tieBreak.get(b.chunkId)! - tieBreak.get(a.chunkId)!)
         .slice(0, k)
       return new SearchResult({
         query: request.query,

@@ -7,10 +7,7 @@ import { DocumentIngestion, ingestionTopic } from "../../src/rag/DocumentIngesti
 import { RagRepo } from "../../src/rag/RagRepo.ts"
 import { RagSearch } from "../../src/rag/RagSearch.ts"
 import { makeDocx, makeEncryptedPdf, makePdf, topics } from "../fixtures/rag/documents.ts"
-import { createProjects, makeRagRuntime } from "./setup.ts"
-
-let rag: Awaited<ReturnType<typeof makeRagRuntime>>
-const run = <A, E>(effect: Effect.Effect<A, E, any>) => rag.runtime.runPromise(effect as Effect.Effect<A, E, never>)
+import { createProjects, type makeRagRuntime, ragBackends } from "./setup.ts"
 
 const ingest = (projectId: string, filename: string, contentType: string, bytes: Uint8Array) =>
   Effect.gen(function*() {
@@ -29,13 +26,15 @@ const countRows = (table: "rag_documents" | "rag_chunks", projectId: string) =>
       Effect.map((r) => r[0].n)
     ))
 
-beforeAll(async () => {
-  rag = await makeRagRuntime({ ingestBatchSize: 2, chunkMaxTokens: 60, chunkOverlapTokens: 10 })
-  await run(createProjects("p_a", "p_b", "p_bad"))
-}, 180_000)
-afterAll(() => rag.dispose(), 30_000)
+for (const backend of ragBackends) describe(`ingestion and retrieval (service level, ${backend.name})`, () => {
+  let rag: Awaited<ReturnType<typeof makeRagRuntime>>
+  const run = <A, E>(effect: Effect.Effect<A, E, any>) => rag.runtime.runPromise(effect as Effect.Effect<A, E, never>)
+  beforeAll(async () => {
+    rag = await backend.open({ ingestBatchSize: 2, chunkMaxTokens: 60, chunkOverlapTokens: 10 })
+    await run(createProjects("p_a", "p_b", "p_bad", "p_text"))
+  }, 180_000)
+  afterAll(() => rag.dispose(), 30_000)
 
-describe("ingestion and retrieval (service level, PGlite + pgvector)", () => {
   test("a question retrieves the right page of a real PDF", async () => {
     const pdf = await makePdf([topics.refunds, topics.shipping, topics.security, topics.volcano])
     const { result } = await run(ingest("p_a", "policies.pdf", "application/pdf", pdf))
@@ -182,5 +181,83 @@ describe("ingestion and retrieval (service level, PGlite + pgvector)", () => {
     expect(removed).toBe(true)
     expect(await run(countRows("rag_chunks", "p_a"))).toBe(before - result.resumed.chunkCount)
     expect(await run(Effect.flatMap(RagRepo, (r) => r.remove("p_b", "doc_missing")))).toBe(false)
+  }, 60_000)
+
+  test("text mode: a question need not share every word with the passage (any word, IDF-weighted)", async () => {
+    const enc = (s: string) => new TextEncoder().encode(s)
+    await run(ingest("p_text", "kiln.md", "text/markdown", enc(
+      "# Kiln sensors\n\nThe thermocouples in the kiln are checked against a reference probe and recalibrated every six months by the maintenance crew."
+    )))
+    await run(ingest("p_text", "office.md", "text/markdown", enc(
+      "# Office routines\n\nHow often is the office cleaned? The cleaning crew comes every evening, and the windows are washed often in spring. " +
+        "Coffee machines are descaled weekly and the fridge is emptied every Friday."
+    )))
+    // Every question has words the kiln passage lacks ("how", "long", "between", "calibrations", "sensor", "kiln's"...).
+    for (const query of [
+      "how long between thermocouple calibrations?",
+      "who recalibrates the kiln's temperature probes?",
+      "is there a reference for checking a thermocouple sensor in the furnace?"
+    ]) {
+      const found = await run(search("p_text", query, { mode: "text" }))
+      expect(found.hits.length).toBeGreaterThan(0)
+      expect(found.hits[0].filename).toBe("kiln.md")
+    }
+    // A question of stop words only matches nothing rather than everything.
+    expect((await run(search("p_text", "how is it and what of the", { mode: "text" }))).hits).toEqual([])
+  }, 60_000)
+
+  test("hybrid: \"how often is the thermocouple recalibrated?\" ranks the kiln document first", async () => {
+    const query = "how often is the thermocouple recalibrated?"
+    const hybrid = await run(search("p_text", query))
+    expect(hybrid.hits[0].filename).toBe("kiln.md")
+    expect(hybrid.hits[0].content).toContain("recalibrated every six months")
+    const text = await run(search("p_text", query, { mode: "text" }))
+    expect(text.hits[0].filename).toBe("kiln.md")
+  }, 60_000)
+
+  test("progress: chunksEmbedded rises to the chunk count, in events and in the stored document while it runs", async () => {
+    const observed = await run(Effect.gen(function*() {
+      const bus = yield* EventBus
+      const repo = yield* RagRepo
+      const ingestion = yield* DocumentIngestion
+      const text = Array.from({ length: 10 }, (_, i) => `Section ${i}. ${Object.values(topics)[i % 4]}`).join("\n\n")
+      const { document } = yield* ingestion.accept({
+        projectId: "p_b",
+        filename: "progress.txt",
+        contentType: "text/plain",
+        bytes: new TextEncoder().encode(text)
+      })
+      // At each progress event, what the document API would answer (GET /rag/documents/:id reads this row).
+      const fiber = yield* bus.subscribe(ingestionTopic(document.id)).pipe(
+        Stream.takeUntil((e) => e.type === "rag.ingestion.completed"),
+        Stream.mapEffect((e) =>
+          Effect.map(repo.find("p_b", document.id), (doc) => ({
+            event: { type: e.type, data: e.data as { readonly chunkCount?: number; readonly chunksEmbedded?: number } },
+            stored: Option.getOrThrow(doc)
+          }))
+        ),
+        Stream.runCollect,
+        Effect.fork
+      )
+      yield* Effect.sleep("50 millis")
+      const result = yield* ingestion.process(document.id)
+      return { result, seen: Chunk.toArray(yield* Fiber.join(fiber)) }
+    }))
+    const total = observed.result.chunkCount
+    expect(total).toBeGreaterThan(4)
+    const progress = observed.seen.filter((s) => s.event.type === "rag.ingestion.progress")
+    const embedded = progress.map((s) => s.event.data.chunksEmbedded ?? -1)
+    // Batches of 2: one event per batch, strictly rising, ending at the total.
+    expect(progress.length).toBe(Math.ceil(total / 2))
+    expect(embedded).toEqual([...embedded].sort((a, b) => a - b))
+    expect(new Set(embedded).size).toBe(embedded.length)
+    expect(embedded.at(-1)).toBe(total)
+    expect(progress.every((s) => s.event.data.chunkCount === total)).toBe(true)
+    // The stored row is never behind the event that announced it, and says "processing" until the end.
+    const mid = progress.find((s) => (s.event.data.chunksEmbedded ?? total) < total)!
+    expect(mid.stored.status).toBe("processing")
+    expect(mid.stored.chunkCount).toBe(total)
+    expect(mid.stored.chunksEmbedded).toBeGreaterThanOrEqual(mid.event.data.chunksEmbedded ?? total)
+    expect(observed.seen.at(-1)?.stored).toMatchObject({ status: "ready", chunksEmbedded: total })
   }, 60_000)
 })

@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { DatabaseLive } from "../../src/db/Database.ts"
 import { VectorSupport } from "../../src/db/VectorSupport.ts"
@@ -11,18 +11,24 @@ import { RagConfig, type RagConfigShape } from "../../src/rag/RagConfig.ts"
 import { RagRepo } from "../../src/rag/RagRepo.ts"
 import { RagSearchLive } from "../../src/rag/RagSearchLive.ts"
 import { seedDataDir } from "../support/pgliteTemplate.ts"
+import { createTestDatabase } from "../support/postgres.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 
 /**
- * The RAG services over a fresh embedded database (PGlite + pgvector), the
- * real offline embedder and the in-process event bus: no HTTP, no cluster.
+ * The RAG services over a fresh embedded database (PGlite + pgvector), or the
+ * PostgreSQL at `databaseUrl` (native pgvector), the real offline embedder and
+ * the in-process event bus: no HTTP, no cluster.
  */
-export const makeRagRuntime = async (rag: Partial<RagConfigShape> = {}, app: { readonly sharedBuffers?: string } = {}) => {
+export const makeRagRuntime = async (
+  rag: Partial<RagConfigShape> = {},
+  app: { readonly sharedBuffers?: string; readonly databaseUrl?: string } = {}
+) => {
   const tmp = makeTempDir("rag")
-  await seedDataDir(tmp.dir)
+  if (app.databaseUrl === undefined) await seedDataDir(tmp.dir)
   const appConfig = AppConfig.layerWith({
     dataDir: tmp.dir,
-    ...(app.sharedBuffers !== undefined ? { embeddedSharedBuffers: app.sharedBuffers } : {})
+    ...(app.sharedBuffers !== undefined ? { embeddedSharedBuffers: app.sharedBuffers } : {}),
+    ...(app.databaseUrl !== undefined ? { databaseUrl: Option.some(Redacted.make(app.databaseUrl)) } : {})
   })
   const db = DatabaseLive.pipe(Layer.provide(appConfig))
   const layer = Layer.mergeAll(DocumentIngestion.Default, RagSearchLive).pipe(
@@ -44,6 +50,28 @@ export const makeRagRuntime = async (rag: Partial<RagConfigShape> = {}, app: { r
     }
   }
 }
+
+/**
+ * Where the RAG suites run: the embedded database, and a fresh database on the
+ * local PostgreSQL 15 with native pgvector (`.ci/run` installs it).
+ */
+export const ragBackends = [
+  { name: "PGlite + pgvector", open: (rag: Partial<RagConfigShape> = {}) => makeRagRuntime(rag) },
+  {
+    name: "PostgreSQL 15 + native pgvector",
+    open: async (rag: Partial<RagConfigShape> = {}) => {
+      const db = await createTestDatabase("rag")
+      const runtime = await makeRagRuntime(rag, { databaseUrl: db.url })
+      return {
+        ...runtime,
+        dispose: async () => {
+          await runtime.dispose()
+          await db.drop()
+        }
+      }
+    }
+  }
+] as const
 
 /** A user and the projects RAG rows hang off (foreign keys). */
 export const createProjects = (...projectIds: ReadonlyArray<string>) =>
