@@ -1,7 +1,7 @@
 import { HttpServerResponse } from "@effect/platform"
 import type { Rpc, RpcGroup } from "@effect/rpc"
 import { RpcSchema } from "@effect/rpc"
-import { Cause, Effect, Either, ParseResult, Schema, Stream } from "effect"
+import { Cause, Effect, Either, Exit, ParseResult, Schema, Stream } from "effect"
 import { A2aCodes, A2aError, a2aError, A2aRpcs } from "../../rpc/A2aRpcs.ts"
 import type { TaskError } from "../domain/Task.ts"
 import type { CallContext } from "./CallContext.ts"
@@ -38,6 +38,15 @@ const toA2aError = (e: HandlerError): A2aError => {
 
 type JsonRpcId = string | number | null
 
+/** How one request ended, for its flow record: `cancelled` when the client left before a stream's end. */
+export type FlowOutcome =
+  | { readonly status: "ok" }
+  | { readonly status: "error"; readonly error: string }
+  | { readonly status: "cancelled" }
+const ok: FlowOutcome = { status: "ok" }
+const cancelled: FlowOutcome = { status: "cancelled" }
+const failed = (e: A2aError): FlowOutcome => ({ status: "error", error: e.message })
+
 const response = (id: JsonRpcId, body: { result: unknown } | { error: { code: number; message: string; data?: unknown } }) =>
   ({ jsonrpc: "2.0", id, ...body })
 
@@ -72,7 +81,7 @@ export const dispatch = (
   body: string,
   ctx: CallContext,
   handlers: A2aHandlers,
-  onDone: (method: string, ok: boolean, error?: string) => Effect.Effect<void>
+  onDone: (method: string, outcome: FlowOutcome) => Effect.Effect<void>
 ): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
   Effect.gen(function*() {
     let parsed: unknown
@@ -104,15 +113,20 @@ export const dispatch = (
     ) => Effect.Effect<unknown, HandlerError> | Stream.Stream<unknown, HandlerError>
     if (RpcSchema.isStreamSchema(rpc.successSchema)) {
       const events = handler(decoded.right, ctx) as Stream.Stream<unknown, HandlerError>
+      // The error ends the stream as its last frame, so the stream itself exits successfully: remember it.
+      let outcome: FlowOutcome = ok
       const frames = events.pipe(
         Stream.map((result) => sseFrame(response(id, { result }))),
         Stream.catchAllCause((cause) =>
           Stream.fromEffect(internal(cause).pipe(
-            Effect.tap((e) => onDone(method, false, e.message)),
-            Effect.map((e) => sseFrame(response(id, errorBody(e))))
+            Effect.map((e) => {
+              outcome = failed(e)
+              return sseFrame(response(id, errorBody(e)))
+            })
           ))
         ),
-        Stream.ensuring(onDone(method, true))
+        // One record per request, when the stream ends: interrupted means the client went away.
+        Stream.ensuringWith((exit) => onDone(method, Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? cancelled : outcome))
       )
       return HttpServerResponse.stream(frames, {
         contentType: "text/event-stream",
@@ -121,10 +135,10 @@ export const dispatch = (
     }
     const result = yield* Effect.exit(handler(decoded.right, ctx) as Effect.Effect<unknown, HandlerError>)
     if (result._tag === "Success") {
-      yield* onDone(method, true)
+      yield* onDone(method, ok)
       return HttpServerResponse.unsafeJson(response(id, { result: result.value }))
     }
     const error = yield* internal(result.cause)
-    yield* onDone(method, false, error.message)
+    yield* onDone(method, failed(error))
     return HttpServerResponse.unsafeJson(response(id, errorBody(error)))
   })

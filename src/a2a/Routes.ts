@@ -8,7 +8,7 @@ import { jsonError } from "../kernel/JsonError.ts"
 import { A2AFlowRecorder } from "../observability/A2AFlows.ts"
 import { agentCard, platformCard } from "./AgentCard.ts"
 import { makeA2aHandlers } from "./Handlers.ts"
-import { dispatch } from "./JsonRpc.ts"
+import { dispatch, type FlowOutcome } from "./JsonRpc.ts"
 import { PushNotifier } from "./Push.ts"
 
 /** Paths served here, for the 404/405 fallback's route table. */
@@ -62,7 +62,9 @@ export const A2aRoutes = HttpLayerRouter.use((router) =>
         const { agent, principal } = caller.right
         const body = yield* Effect.orElseSucceed(request.text, () => "")
         const started = performance.now()
-        const onDone = (method: string, ok: boolean, error?: string) =>
+        // Taken now: a streamed answer ends (and is recorded) outside the request's span.
+        const traceId = Option.getOrNull(Option.map(yield* Effect.option(Effect.currentSpan), (span) => span.traceId))
+        const onDone = (method: string, outcome: FlowOutcome) =>
           Option.match(recorder, {
             onNone: () => Effect.void,
             onSome: (r) =>
@@ -71,10 +73,9 @@ export const A2aRoutes = HttpLayerRouter.use((router) =>
                 to: Option.match(agent, { onNone: () => "platform", onSome: (a) => a.id }),
                 method,
                 durationMs: performance.now() - started,
-                status: ok ? "ok" : "error",
                 projectId: Option.getOrNull(Option.map(agent, (a) => a.projectId)),
-                traceId: null,
-                ...(error === undefined ? {} : { error })
+                traceId,
+                ...outcome
               })
           })
         return yield* dispatch(body, { principal, agent, baseUrl: baseUrlOf(request) }, handlers, onDone)

@@ -58,7 +58,13 @@ export class McpConnection {
    */
   static connect(
     config: McpTransportConfig,
-    options: { readonly timeoutMs: number; readonly onClose: () => void; readonly onToolsChanged: () => void }
+    options: {
+      readonly timeoutMs: number
+      readonly onClose: () => void
+      readonly onToolsChanged: () => void
+      /** The fetch of Streamable HTTP transports: the egress policy's, so every request is checked and pinned. */
+      readonly fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>
+    }
   ): Effect.Effect<McpConnection, McpRequestError> {
     return Effect.flatMap(mcpClientSdk, (sdk) => {
       const { Client, StdioClientTransport, StreamableHTTPClientTransport, ToolListChangedNotificationSchema } = sdk
@@ -72,7 +78,10 @@ export class McpConnection {
           // an undrained pipe would block the server once the buffer fills.
           stderr: "pipe"
         })
-        : new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: { ...config.headers } } })
+        : new StreamableHTTPClientTransport(new URL(config.url), {
+          requestInit: { headers: { ...config.headers } },
+          ...(options.fetch !== undefined ? { fetch: options.fetch } : {})
+        })
       const client = new Client(CLIENT_INFO, { capabilities: {} })
       const connection = new McpConnection(sdk, client, transport)
       if (transport instanceof StdioClientTransport) {

@@ -156,7 +156,8 @@ export class EgressPolicy extends Effect.Service<EgressPolicy>()("Net/EgressPoli
 
     /**
      * `fetch` under the policy: every hop checked and pinned, redirects
-     * followed here (http/https only, at most EGRESS_MAX_REDIRECTS), every
+     * followed here unless the caller asked for `redirect: "manual"` (http/https
+     * only, at most EGRESS_MAX_REDIRECTS), every
      * refusal and network failure an `EgressDenied`. Aborts pass through
      * unchanged so callers still tell a timeout from a refusal.
      */
@@ -182,7 +183,8 @@ export class EgressPolicy extends Effect.Service<EgressPolicy>()("Net/EgressPoli
           throw new EgressDenied({ reason: `connection to ${destination.host}:${destination.port} failed` })
         }
         const location = res.headers.get("location")
-        if (!REDIRECTS.has(res.status) || location === null) return res
+        // A caller that follows redirects itself (the MCP SDK) gets them as they are; its next hop comes back here.
+        if (!REDIRECTS.has(res.status) || location === null || init?.redirect === "manual") return res
         await res.body?.cancel().catch(() => undefined)
         if (init?.redirect === "error") throw new EgressDenied({ reason: "redirect refused by the caller" })
         const next = (() => {

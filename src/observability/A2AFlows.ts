@@ -6,7 +6,8 @@ export interface A2AFlow {
   readonly to: string
   readonly method: string
   readonly durationMs: number
-  readonly status: "ok" | "error"
+  /** `cancelled`: the caller went away before the answer ended (a dropped stream), neither ok nor an error. */
+  readonly status: "ok" | "error" | "cancelled"
   readonly projectId: string | null
   readonly traceId: string | null
   readonly error?: string

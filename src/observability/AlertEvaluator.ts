@@ -1,4 +1,4 @@
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { Clock, Duration, Effect, ExecutionStrategy, Exit, Layer, Metric, Option, Schedule, Scope } from "effect"
@@ -9,6 +9,8 @@ import { AlertMetrics } from "./Metrics.ts"
 import { MetricsExposition } from "./MetricsExposition.ts"
 import { allSamples, type Sample } from "./Prometheus.ts"
 import { ObservabilityConfig } from "./ObservabilityConfig.ts"
+import { EgressHttpClientLive } from "../net/EgressHttpClient.ts"
+import { EGRESS_REFUSED } from "../net/EgressPolicy.ts"
 
 interface Point {
   readonly at: number
@@ -162,7 +164,10 @@ export const AlertEvaluatorLive = Layer.scopedDiscard(
         Effect.scoped,
         Effect.timeout(Duration.millis(config.alertWebhookTimeoutMs)),
         Effect.as(null),
-        Effect.catchAll((e) => Effect.succeed(`${e._tag}: webhook delivery failed`)),
+        // A refused or unreachable URL gets the egress policy's one text: no port scanning through alert rules.
+        Effect.catchAll((e) =>
+          Effect.succeed(e._tag === "RequestError" ? `webhook delivery failed: ${EGRESS_REFUSED}` : `${e._tag}: webhook delivery failed`)
+        ),
         Effect.tap((error) =>
           Metric.increment(AlertMetrics.notifications).pipe(
             Effect.tagMetrics({
@@ -229,4 +234,4 @@ export const AlertEvaluatorLive = Layer.scopedDiscard(
 
     yield* tick.pipe(Effect.repeat(Schedule.spaced(Duration.millis(config.alertEvalIntervalMs))), Effect.forkScoped)
   })
-).pipe(Layer.provide(FetchHttpClient.layer))
+).pipe(Layer.provide(EgressHttpClientLive))

@@ -3,7 +3,8 @@ import { Effect, Layer, Option } from "effect"
 import { CurrentUser } from "../domain/Identity.ts"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
-import { NotFound } from "../kernel/WireErrors.ts"
+import { BadRequest, NotFound } from "../kernel/WireErrors.ts"
+import { EgressPolicy } from "../net/EgressPolicy.ts"
 import { A2AFlowStore } from "./A2AFlowStore.ts"
 import { AlertRepo } from "./AlertRepo.ts"
 import { MetricsExposition } from "./MetricsExposition.ts"
@@ -44,6 +45,13 @@ export const ObservabilityHttpLive = HttpApiBuilder.group(PlatformApi, "observab
     const flows = yield* A2AFlowStore
     const alerts = yield* AlertRepo
     const exposition = yield* MetricsExposition
+    const egress = yield* EgressPolicy
+
+    /** Refused when saved, with the egress policy's one text; delivery checks again (DNS may change). */
+    const webhookAllowed = (url: string) =>
+      egress.check(url).pipe(
+        Effect.mapError((e) => new BadRequest({ message: e.message, issues: [{ path: "webhookUrl", message: e.message }] }))
+      )
 
     return handlers
       .handle("health", () =>
@@ -104,12 +112,14 @@ export const ObservabilityHttpLive = HttpApiBuilder.group(PlatformApi, "observab
       .handle("createAlert", ({ payload }) =>
         Effect.gen(function*() {
           yield* requireProjectRole(payload.projectId, "developer")
+          yield* webhookAllowed(payload.webhookUrl)
           return yield* alerts.create(payload).pipe(Effect.orDie)
         }))
       .handle("getAlert", ({ path }) => findRule(alerts, path.id, "viewer"))
       .handle("updateAlert", ({ path, payload }) =>
         Effect.gen(function*() {
           yield* findRule(alerts, path.id, "developer")
+          if (payload.webhookUrl !== undefined) yield* webhookAllowed(payload.webhookUrl)
           const updated = yield* alerts.update(path.id, payload).pipe(Effect.orDie)
           return yield* Option.match(updated, { onNone: () => Effect.fail(alertNotFound()), onSome: Effect.succeed })
         }))

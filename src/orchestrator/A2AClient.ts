@@ -1,6 +1,8 @@
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Data, Duration, Effect, Schema } from "effect"
 import type { AgentReply } from "../domain/Orchestration.ts"
+import { EgressHttpClientLive } from "../net/EgressHttpClient.ts"
+import { EGRESS_REFUSED } from "../net/EgressPolicy.ts"
 
 /**
  * Why one send to an A2A agent failed. `retryable`: transport trouble
@@ -86,7 +88,8 @@ const sendMessageBody = (version: "1.0" | "0.3", id: string, m: OutgoingMessage)
 
 /**
  * A2A client for remote agents: plain JSON-RPC over HttpClient (Effect-native
- * timeouts and interruption). The `messageId` is the delivery id, so a
+ * timeouts and interruption), every request under the egress policy (card
+ * URLs and card endpoints are the tenant's choice). The `messageId` is the delivery id, so a
  * redelivered message carries the same id and the receiver can deduplicate.
  */
 export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClient", {
@@ -110,7 +113,8 @@ export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClie
           onTimeout: () => new A2ASendError({ message: `no answer within ${Duration.format(timeout)}`, retryable: true })
         }),
         Effect.catchTags({
-          RequestError: (e) => Effect.fail(new A2ASendError({ message: `unreachable: ${e.reason}`, retryable: true })),
+          // The egress policy's one text: a refused address reads like a closed port.
+          RequestError: () => Effect.fail(new A2ASendError({ message: EGRESS_REFUSED, retryable: true })),
           ResponseError: (e) =>
             Effect.fail(
               new A2ASendError({
@@ -143,7 +147,7 @@ export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClie
           onTimeout: () => `no answer within ${Duration.format(timeout)}`
         }),
         Effect.catchTags({
-          RequestError: (e) => Effect.fail(`cannot connect (${e.reason})`),
+          RequestError: () => Effect.fail(EGRESS_REFUSED),
           ResponseError: (e) =>
             Effect.fail(e.reason === "StatusCode" ? `HTTP ${e.response.status}` : "response is not JSON")
         })
@@ -151,5 +155,5 @@ export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClie
 
     return { send, fetchJson } as const
   }),
-  dependencies: [FetchHttpClient.layer]
+  dependencies: [EgressHttpClientLive]
 }) {}

@@ -5,6 +5,7 @@ import { A2AClient } from "./A2AClient.ts"
 import { resolveCard } from "../domain/AgentCard.ts"
 import { AgentCardUnreachable, InvalidAgentCard, type RegistryEntry } from "../domain/Orchestration.ts"
 import { RegistryRepo } from "./RegistryRepo.ts"
+import { EGRESS_REFUSED, EgressPolicy } from "../net/EgressPolicy.ts"
 
 export const OrchestratorConfig = Config.all({
   cardTimeout: Config.duration("ORCHESTRATOR_CARD_TIMEOUT").pipe(Config.withDefault("5 seconds")),
@@ -41,6 +42,7 @@ export class Registry extends Effect.Service<Registry>()("Orchestrator/Registry"
   scoped: Effect.gen(function*() {
     const repo = yield* RegistryRepo
     const a2a = yield* A2AClient
+    const egress = yield* EgressPolicy
     const bus = yield* EventBus
     const config = yield* OrchestratorConfig.pipe(Effect.orDie)
     const embeddings = yield* Effect.serviceOption(Embeddings)
@@ -77,6 +79,10 @@ export class Registry extends Effect.Service<Registry>()("Orchestrator/Registry"
             issues: resolved.left.slice(0, 20)
           })
         }
+        // The endpoint is where deliveries go: a public card must not point them at an internal address.
+        yield* egress.check(resolved.right.endpointUrl).pipe(
+          Effect.mapError(() => new AgentCardUnreachable({ message: `agent card endpoint: ${EGRESS_REFUSED}`, cardUrl }))
+        )
         return { card: resolved.right, raw }
       })
 

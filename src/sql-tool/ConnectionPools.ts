@@ -33,7 +33,10 @@ const openDriver = (target: ConnectionTarget, writable: boolean, poolSize: numbe
             database: target.database,
             username: target.username,
             password: target.password,
-            ssl: ["require", "verify-full", "verify-ca"].includes(target.options.get("sslmode") ?? "") ? true : undefined,
+            ssl: ["require", "verify-full", "verify-ca"].includes(target.options.get("sslmode") ?? "")
+              // Connected by address (egress policy): the certificate is still checked against the name.
+              ? (target.tlsServerName !== undefined ? { servername: target.tlsServerName } : true)
+              : undefined,
             maxConnections: poolSize,
             idleTimeout: Duration.seconds(60),
             connectTimeout: CONNECT_TIMEOUT,

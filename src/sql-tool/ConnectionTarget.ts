@@ -12,6 +12,8 @@ export type ConnectionTarget =
     readonly username: string | undefined
     readonly password: Redacted.Redacted<string> | undefined
     readonly options: ReadonlyMap<string, string>
+    /** Set when `host` is the address the egress policy checked: the name TLS verifies the certificate against. */
+    readonly tlsServerName?: string | undefined
   }
   | { readonly dialect: "sqlite"; readonly filename: string }
 

@@ -5,7 +5,8 @@ import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound, ServiceUnava
 import { ConnectionPools } from "./ConnectionPools.ts"
 import { ConnectionRepo, type StoredConnection } from "./ConnectionRepo.ts"
 import { ConnectionSecrets } from "./ConnectionSecrets.ts"
-import { describeTarget, parseConnectionString } from "./ConnectionTarget.ts"
+import { type ConnectionTarget, describeTarget, parseConnectionString } from "./ConnectionTarget.ts"
+import { EGRESS_REFUSED, type EgressDenied, EgressPolicy } from "../net/EgressPolicy.ts"
 import {
   type ConnectFailed,
   type CreateConnectionRequest,
@@ -29,6 +30,8 @@ export type SqlToolError =
   | ServiceUnavailable
   | GatewayTimeout
 
+const unreachableReasons = new Set(["connection refused", "host not found", "connection timed out", "connection failed"])
+
 /** Internal driver failures in the caller's terms: unreachable → 503, too slow → 504. */
 const toWire = <A, E extends { readonly _tag: string }, R>(
   effect: Effect.Effect<A, E, R>
@@ -36,7 +39,9 @@ const toWire = <A, E extends { readonly _tag: string }, R>(
   Effect.catchAll(effect, (e): Effect.Effect<never, Exclude<E, ConnectFailed | StatementTimedOut> | ServiceUnavailable | GatewayTimeout> => {
     if (e._tag === "ConnectFailed") {
       const reason = (e as unknown as ConnectFailed).reason
-      return Effect.fail(new ServiceUnavailable({ message: `could not connect to the database: ${reason}` }))
+      // Network-level reasons read as the egress policy's one text: no telling open ports from closed ones.
+      const shown = unreachableReasons.has(reason) ? EGRESS_REFUSED : reason
+      return Effect.fail(new ServiceUnavailable({ message: `could not connect to the database: ${shown}` }))
     }
     if (e._tag === "StatementTimedOut") {
       const ms = (e as unknown as StatementTimedOut).timeoutMs
@@ -64,7 +69,22 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
     const secrets = yield* ConnectionSecrets
     const pools = yield* ConnectionPools
     const config = yield* SqlToolConfig
+    const egress = yield* EgressPolicy
     const schemaCache = new Map<string, SchemaInfo>()
+
+    /**
+     * The target with its host replaced by the address the egress policy
+     * checked (loopback, private and link-local only when EGRESS_ALLOW admits
+     * them): the driver connects there and never resolves the name again.
+     */
+    const pinned = (target: ConnectionTarget): Effect.Effect<ConnectionTarget, EgressDenied> =>
+      target.dialect === "sqlite"
+        ? Effect.succeed(target)
+        : Effect.map(egress.checkHost(target.host, target.port), (checked) => ({
+          ...target,
+          host: checked.address,
+          tlsServerName: checked.host === checked.address ? undefined : checked.host
+        }))
 
     const targetOf = (stored: StoredConnection) =>
       secrets.open(stored.secret, [stored.info.projectId, stored.info.id]).pipe(
@@ -72,7 +92,11 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
         Effect.flatMap((secret) =>
           Either.match(parseConnectionString(Redacted.value(secret)), {
             onLeft: () => Effect.fail(new ServiceUnavailable({ message: "stored connection is unreadable" })),
-            onRight: (target) => Effect.succeed({ target, writable: stored.info.writable })
+            onRight: (target) =>
+              pinned(target).pipe(
+                Effect.mapError(() => new ServiceUnavailable({ message: `could not connect to the database: ${EGRESS_REFUSED}` })),
+                Effect.map((checked) => ({ target: checked, writable: stored.info.writable }))
+              )
           })
         )
       )
@@ -161,10 +185,11 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
         onLeft: (message) => Effect.fail(new BadRequest({ message })),
         onRight: Effect.succeed
       })
+      const checked = yield* pinned(target).pipe(Effect.mapError(() => new BadRequest({ message: EGRESS_REFUSED })))
       const id = crypto.randomUUID()
       const secret = yield* secrets.seal(request.connectionString, [request.projectId, id])
       if (request.verify) {
-        yield* pools.withDriver(id, Effect.succeed({ target, writable: request.writable }), (d) => d.ping).pipe(
+        yield* pools.withDriver(id, Effect.succeed({ target: checked, writable: request.writable }), (d) => d.ping).pipe(
           toWire,
           Effect.tapError(() => pools.close(id))
         )

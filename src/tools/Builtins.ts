@@ -1,6 +1,7 @@
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { RagSearch } from "../rag/RagSearch.ts"
 import { SqlQueryInput, SqlQueryTool } from "../sql-tool/SqlQueryTool.ts"
+import { EgressPolicy } from "../net/EgressPolicy.ts"
 import { httpCall, isAllowedUrl } from "./HttpCall.ts"
 import { ToolExecutionFailed, type ToolResult, type ToolSpec, ToolTimeout } from "../domain/Tool.ts"
 import { ToolsConfig } from "./ToolsConfig.ts"
@@ -18,7 +19,7 @@ export interface BuiltinTool {
 /** The built-in tools of this process, by name. */
 export class BuiltinTools extends Context.Tag("Tools/BuiltinTools")<BuiltinTools, ReadonlyMap<string, BuiltinTool>>() {}
 
-const httpFetch = (allow: ReadonlyArray<string>, maxBytes: number): BuiltinTool => ({
+const httpFetch = (allow: ReadonlyArray<string>, maxBytes: number, egress: EgressPolicy): BuiltinTool => ({
   spec: {
     name: "http_fetch",
     description: allow.length === 0
@@ -54,7 +55,7 @@ const httpFetch = (allow: ReadonlyArray<string>, maxBytes: number): BuiltinTool 
       timeoutMs,
       maxBytes,
       allow: (u) => isAllowedUrl(allow, u)
-    })
+    }).pipe(Effect.provideService(EgressPolicy, egress))
   }
 })
 
@@ -146,7 +147,7 @@ export const BuiltinToolsLive = Layer.effect(
   BuiltinTools,
   Effect.gen(function*() {
     const tools = yield* ToolsConfig
-    const all: Array<BuiltinTool> = [httpFetch(tools.httpFetchAllow, tools.httpMaxResponseBytes)]
+    const all: Array<BuiltinTool> = [httpFetch(tools.httpFetchAllow, tools.httpMaxResponseBytes, yield* EgressPolicy)]
     const rag = yield* Effect.serviceOption(RagSearch)
     if (Option.isSome(rag)) all.push(ragSearch(rag.value))
     const sql = yield* Effect.serviceOption(SqlQueryTool)

@@ -5,6 +5,7 @@ import { McpSession } from "../../entities/McpSession.ts"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { BadRequest, Conflict, NotFound } from "../kernel/WireErrors.ts"
+import { EgressPolicy } from "../net/EgressPolicy.ts"
 import { BuiltinTools, BuiltinToolsLive } from "./Builtins.ts"
 import { checkSchema } from "./JsonSchemaValidator.ts"
 import { ToolExecutionFailed } from "../domain/Tool.ts"
@@ -50,6 +51,13 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
     const builtins = yield* BuiltinTools
     const sessions = yield* McpSession.client
     const settings = yield* ToolsConfig
+    const egress = yield* EgressPolicy
+
+    /** Refused now rather than at the first call, with the policy's one text (no hint of open ports). */
+    const reachable = (url: string, field: string) =>
+      egress.check(url).pipe(
+        Effect.mapError((e) => new BadRequest({ message: e.message, issues: [{ path: field, message: e.message }] }))
+      )
 
     const scope = (projectId: string | undefined) =>
       projectId === undefined
@@ -85,6 +93,7 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
           if (builtins.has(payload.name)) {
             return yield* new Conflict({ message: `${payload.name} is a built-in tool name` })
           }
+          yield* reachable(payload.url, "url")
           const row = yield* repo.createHttpTool({
             projectId: payload.projectId,
             name: payload.name,
@@ -143,6 +152,7 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
               }]
             })
           }
+          if (transport.type === "http") yield* reachable(transport.url, "transport.url")
           const row = yield* repo.createMcpServer({ projectId: payload.projectId, name: payload.name, transport })
           const session = sessions(row.id)
           // The first connection is attempted now so the caller sees whether the server works.

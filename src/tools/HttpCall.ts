@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { type ToolResult, ToolExecutionFailed, ToolTimeout } from "../domain/Tool.ts"
+import { EGRESS_REFUSED, EgressPolicy } from "../net/EgressPolicy.ts"
 
 /**
  * Is `url` allowed by the allow-list? Entries: `example.com` (any port),
@@ -52,46 +53,46 @@ export interface HttpCallInput {
   readonly body?: string
   readonly timeoutMs: number
   readonly maxBytes: number
-  /** Checked on every hop: a redirect cannot escape the allow-list. */
+  /** The caller's own host list on top of the egress policy, checked on every hop. */
   readonly allow?: (url: URL) => boolean
 }
 
+/** A hop outside the caller's host list: the tool answers it as a refusal the model can read. */
+class OutsideAllowList extends Error {}
+
 /**
  * One outbound HTTP request of a tool, normalised to a `ToolResult`: a non-2xx
- * answer is a tool-level error (`isError`, the model sees it); an unreachable
- * host is a failed execution; silence past the budget is a timeout.
+ * answer is a tool-level error (`isError`, the model sees it); a destination
+ * the egress policy refuses or cannot reach is a failed execution with the
+ * policy's one generic text; silence past the budget is a timeout.
  */
-export const httpCall = (input: HttpCallInput): Effect.Effect<ToolResult, ToolExecutionFailed | ToolTimeout> =>
-  Effect.tryPromise({
-    try: async (signal) => {
-      let url = new URL(input.url)
-      for (let hop = 0; hop < 4; hop++) {
-        if (input.allow && !input.allow(url)) {
-          return { blocked: `${url.host} is not in the allow-list` } as const
+export const httpCall = (
+  input: HttpCallInput
+): Effect.Effect<ToolResult, ToolExecutionFailed | ToolTimeout, EgressPolicy> =>
+  Effect.flatMap(EgressPolicy, (egress) =>
+    Effect.tryPromise({
+      try: async (signal) => {
+        try {
+          const res = await egress.fetchWith(input.url, {
+            method: input.method,
+            headers: input.headers,
+            ...(input.body !== undefined ? { body: input.body } : {}),
+            signal
+          }, {
+            beforeHop: (url) => {
+              if (input.allow && !input.allow(url)) throw new OutsideAllowList(url.host)
+            }
+          })
+          const { text, truncated } = await readCapped(res, input.maxBytes)
+          return { status: res.status, contentType: res.headers.get("content-type") ?? "", text, truncated } as const
+        } catch (e) {
+          if (e instanceof OutsideAllowList) return { blocked: `${e.message} is not in the allow-list` } as const
+          throw e
         }
-        const res = await fetch(url, {
-          method: input.method,
-          headers: input.headers,
-          ...(input.body !== undefined ? { body: input.body } : {}),
-          redirect: "manual",
-          signal
-        })
-        const location = res.headers.get("location")
-        if (res.status >= 300 && res.status < 400 && location !== null) {
-          url = new URL(location, url)
-          continue
-        }
-        const { text, truncated } = await readCapped(res, input.maxBytes)
-        return { status: res.status, contentType: res.headers.get("content-type") ?? "", text, truncated } as const
-      }
-      return { blocked: "too many redirects" } as const
-    },
-    catch: (e) =>
-      new ToolExecutionFailed({
-        tool: input.tool,
-        message: `request failed: ${e instanceof Error ? e.message : String(e)}`
-      })
-  }).pipe(
+      },
+      // Never the underlying error: it would tell a closed port from a refused one.
+      catch: () => new ToolExecutionFailed({ tool: input.tool, message: `request failed: ${EGRESS_REFUSED}` })
+    })).pipe(
     Effect.timeoutFail({
       duration: input.timeoutMs,
       onTimeout: () =>

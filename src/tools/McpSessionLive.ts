@@ -6,6 +6,7 @@ import { describeIssues, validateArguments } from "./JsonSchemaValidator.ts"
 import { ToolExecutionFailed, ToolInvalidArguments, ToolNotFound, ToolTimeout } from "../domain/Tool.ts"
 import { McpConnection, type McpRequestError } from "../mcp/McpConnection.ts"
 import { type McpServerDefinition, McpServerSource } from "../mcp/McpServerSource.ts"
+import { EgressPolicy } from "../net/EgressPolicy.ts"
 import { ToolsConfig } from "./ToolsConfig.ts"
 
 /**
@@ -19,6 +20,7 @@ const makeSession = Effect.gen(function*() {
   const { entityId: serverId } = yield* Entity.CurrentAddress
   const source = yield* McpServerSource
   const settings = yield* ToolsConfig
+  const egress = yield* EgressPolicy
 
   let definition: McpServerDefinition | undefined
   let connection: McpConnection | undefined
@@ -49,6 +51,7 @@ const makeSession = Effect.gen(function*() {
     let opened: McpConnection | undefined = undefined
     opened = yield* McpConnection.connect(def.transport, {
       timeoutMs: settings.mcpConnectTimeoutMs,
+      fetch: egress.fetch,
       onClose: () => {
         if (opened === undefined || connection !== opened) return
         connection = undefined

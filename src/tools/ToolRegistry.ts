@@ -1,6 +1,7 @@
 import { Effect, Either, Layer, Option } from "effect"
 import { McpSession } from "../../entities/McpSession.ts"
 import { BuiltinTools, BuiltinToolsLive } from "./Builtins.ts"
+import { EgressPolicy } from "../net/EgressPolicy.ts"
 import { httpCall } from "./HttpCall.ts"
 import { describeIssues, validateArguments } from "./JsonSchemaValidator.ts"
 import {
@@ -42,6 +43,7 @@ export class ToolRegistry extends Effect.Service<ToolRegistry>()("Tools/ToolRegi
     const builtins = yield* BuiltinTools
     const sessions = yield* McpSession.client
     const settings = yield* ToolsConfig
+    const egress = yield* EgressPolicy
     const listBudgetMs = settings.mcpConnectTimeoutMs + 5_000
 
     const serverCache = new Map<string, { readonly row: McpServerRow; readonly at: number }>()
@@ -180,7 +182,7 @@ export class ToolRegistry extends Effect.Service<ToolRegistry>()("Tools/ToolRegi
           ...(tool.config.method === "GET" ? {} : { body: JSON.stringify(valid) }),
           timeoutMs: Math.min(timeoutMs, tool.config.timeoutMs ?? timeoutMs),
           maxBytes: settings.httpMaxResponseBytes
-        })
+        }).pipe(Effect.provideService(EgressPolicy, egress))
       }).pipe(
         Effect.withSpan("ToolRegistry.call", {
           attributes: { "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name, "project.id": projectId }

@@ -1,9 +1,12 @@
 import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory } from "@a2a-js/sdk/client"
 import { LegacyJsonRpcTransport } from "@a2a-js/sdk/compat/v0_3/client"
+import { SqlClient } from "@effect/sql"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { Effect } from "effect"
 import { signUp, type SignedUp } from "../support/auth.ts"
 import { startFakeOpenAi } from "../support/fakeProviders/openai.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
+import { waitFor } from "../support/process.ts"
 
 const fake = startFakeOpenAi()
 let platform: TestPlatform
@@ -216,4 +219,61 @@ describe("JSON-RPC envelope and seed methods", () => {
     expect(completed[0].costUsd).toBeCloseTo((11 * 0.15 + 7 * 0.6) / 1_000_000, 12)
     expect(runs.some((r) => r.status === "canceled")).toBe(true)
   })
+})
+
+describe("A2A flow records (the a2a_flows store behind GET /observability/a2a)", () => {
+  interface FlowRow {
+    readonly method: string
+    readonly status: string
+    readonly error: string | null
+    readonly traceId: string | null
+  }
+  const flowsFrom = (caller: string) =>
+    platform.runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      sql<FlowRow>`SELECT method, status, error, trace_id FROM a2a_flows WHERE from_agent = ${caller}`))
+  const streamRequest = (caller: string, params: unknown, signal?: AbortSignal) =>
+    fetch(`${platform.baseUrl}/agents/${agentId}/a2a`, {
+      method: "POST",
+      headers: { ...owner.headers, "content-type": "application/json", "x-a2a-caller": caller },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "SendStreamingMessage", params }),
+      ...(signal ? { signal } : {})
+    })
+  const v1Message = (text: string, taskId?: string) => ({
+    message: { messageId: crypto.randomUUID(), role: "ROLE_USER", parts: [{ text }], ...(taskId ? { taskId } : {}) }
+  })
+
+  test("a failing stream is one record: error outcome, its message, the request's trace id", async () => {
+    const caller = `flow-test-${crypto.randomUUID()}`
+    const res = await streamRequest(caller, v1Message("go on", "missing"))
+    expect(res.headers.get("content-type")).toContain("text/event-stream")
+    const frame = JSON.parse((await res.text()).replace(/^data: /, ""))
+    expect(frame.error.code).toBe(-32001)
+    await waitFor(async () => (await flowsFrom(caller)).length > 0, 10_000)
+    // Give a second (duplicate) record time to land before counting.
+    await Bun.sleep(200)
+    const rows = await flowsFrom(caller)
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({ method: "SendStreamingMessage", status: "error", error: "Task not found: missing" })
+    expect(rows[0].traceId).toMatch(/^[0-9a-f]{32}$/)
+  })
+
+  test("a completed stream is one ok record; a client that drops the stream is recorded as cancelled", async () => {
+    const completed = `flow-test-${crypto.randomUUID()}`
+    fake.script({ kind: "text", text: "all of it" })
+    await (await streamRequest(completed, v1Message("whole stream"))).text()
+    await waitFor(async () => (await flowsFrom(completed)).length > 0, 10_000)
+    await Bun.sleep(200)
+    expect((await flowsFrom(completed)).map((r) => r.status)).toEqual(["ok"])
+
+    const dropped = `flow-test-${crypto.randomUUID()}`
+    fake.script({ kind: "delay", ms: 3_000, then: { kind: "text", text: "nobody listens" } })
+    const abort = new AbortController()
+    const res = await streamRequest(dropped, v1Message("slow stream"), abort.signal)
+    const reader = res.body!.getReader()
+    await reader.read()
+    abort.abort()
+    await waitFor(async () => (await flowsFrom(dropped)).length > 0, 10_000)
+    await Bun.sleep(200)
+    expect((await flowsFrom(dropped)).map((r) => r.status)).toEqual(["cancelled"])
+  }, 20_000)
 })

@@ -61,7 +61,7 @@ const eventLatency = async (platform: TestPlatform, count: number) => {
 }
 
 export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
-  const platform = await startPlatform()
+  const platform = await startPlatform({ egress: { allow: ["127.0.0.1"] } })
   const redisPlatform = await startPlatform({ redisUrl: Option.some(Redacted.make("redis://127.0.0.1:6379")) })
   const agent = await startRemoteAgent({ name: "Echo" })
   try {

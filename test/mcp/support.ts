@@ -13,6 +13,7 @@ import { settingsWith } from "../../src/app/Settings.ts"
 import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { waitFor } from "../support/process.ts"
 import { makeTempDir } from "../support/tempDir.ts"
+import { EgressPolicy } from "../../src/net/EgressPolicy.ts"
 
 const root = path.resolve(import.meta.dir, "../..")
 
@@ -79,13 +80,21 @@ export const makeSessionHarness = async (
 ) => {
   const tmp = makeTempDir("mcp-session")
   if (options.cluster === "sql") await seedDataDir(tmp.dir)
-  const config = settingsWith({ httpHost: "127.0.0.1", httpPort: 0, dataDir: tmp.dir, tools: options.tools ?? {} })
+  // The servers under test listen on loopback: the operator allow-list admits it, as an operator would.
+  const config = settingsWith({
+    httpHost: "127.0.0.1",
+    httpPort: 0,
+    dataDir: tmp.dir,
+    tools: options.tools ?? {},
+    egress: { allow: ["127.0.0.1"] }
+  })
   const cluster: Layer.Layer<Sharding.Sharding, unknown, AppConfig> = options.cluster === "sql"
     ? SingleNodeClusterLive.pipe(Layer.provideMerge(DatabaseLive))
     : TestRunner.layer
   const layer = McpSessionLive.pipe(
     Layer.provideMerge(cluster),
     Layer.provide(McpServerSource.fromList(servers)),
+    Layer.provide(EgressPolicy.Default),
     Layer.provideMerge(config),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
   )

@@ -38,7 +38,8 @@ let pingB: RemoteAgent
 const loopStatuses: Array<number> = []
 
 beforeAll(async () => {
-  platform = await startPlatform()
+  // Remote agents under test listen on loopback: the operator allow-list admits it.
+  platform = await startPlatform({ egress: { allow: ["127.0.0.1"] } })
   alice = await signUp(platform.baseUrl)
   echo = await register(await startRemoteAgent({ name: "Echo" }), "echo")
   await register(await startRemoteAgent({ name: "Upper", reply: (m) => m.text.toUpperCase() }), "upper")

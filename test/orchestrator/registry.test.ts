@@ -17,7 +17,8 @@ const call = (user: SignedUp, method: string, path: string, body?: unknown) =>
   })
 
 beforeAll(async () => {
-  platform = await startPlatform()
+  // Remote agents under test listen on loopback: the operator allow-list admits it.
+  platform = await startPlatform({ egress: { allow: ["127.0.0.1"] } })
   alice = await signUp(platform.baseUrl)
   mallory = await signUp(platform.baseUrl)
   translator = await startRemoteAgent({

@@ -7,6 +7,8 @@ import { ConnectionSecrets } from "../../src/sql-tool/ConnectionSecrets.ts"
 import { SqlQueryTool } from "../../src/sql-tool/SqlQueryTool.ts"
 import { SqlToolConfig, type SqlToolConfigShape } from "../../src/sql-tool/SqlToolConfig.ts"
 import { SqlToolService } from "../../src/sql-tool/SqlToolService.ts"
+import { EgressConfig } from "../../src/net/EgressConfig.ts"
+import { EgressPolicy } from "../../src/net/EgressPolicy.ts"
 import coreTables from "../../sql/0001_core_tables.ts"
 import sqlConnections from "../../sql/0060_sql_connections.ts"
 import { createTestDatabase } from "../support/postgres.ts"
@@ -28,6 +30,8 @@ export const startSqlTool = async (overrides: Partial<SqlToolConfigShape> = {}) 
     Layer.provideMerge(SqlToolService.DefaultWithoutDependencies),
     Layer.provideMerge(Layer.mergeAll(ConnectionRepo.Default, ConnectionSecrets.Default, ConnectionPools.Default)),
     Layer.provideMerge(SqlToolConfig.layerWith({ largeTableRows: 1_000, ...overrides })),
+    // The target databases run on loopback: the operator allow-list admits it, as an operator would.
+    Layer.provideMerge(EgressPolicy.Default.pipe(Layer.provide(EgressConfig.layerWith({ allow: ["127.0.0.1"] })))),
     Layer.provideMerge(PlatformSql),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Error)),
     Layer.orDie

@@ -23,7 +23,7 @@ let sqliteId: string
 beforeAll(async () => {
   // EXPLAIN hints call a table large from this many rows (events has 5,000); read through Config at start.
   process.env.SQL_TOOL_LARGE_TABLE_ROWS = "1000"
-  ;[platform, pg, sqlite] = await Promise.all([startPlatform(), createPostgresTarget(), createSqliteTarget()])
+  ;[platform, pg, sqlite] = await Promise.all([startPlatform({ egress: { allow: ["127.0.0.1"] } }), createPostgresTarget(), createSqliteTarget()])
   delete process.env.SQL_TOOL_LARGE_TABLE_ROWS
   owner = await signUp(platform.baseUrl)
   stranger = await signUp(platform.baseUrl)

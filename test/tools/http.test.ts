@@ -51,6 +51,8 @@ const execute = (user: SignedUp, tool: string, args: unknown, projectId = user.p
 beforeAll(async () => {
   remote = await startEverythingHttp()
   platform = await startPlatform({
+    // Local test servers: the operator allow-list admits loopback, as an operator would.
+    egress: { allow: ["127.0.0.1"] },
     tools: { ...Effect.runSync(ToolsConfig.config), httpFetchAllow: [`127.0.0.1:${upstream.port}`] }
   })
   ;[alice, bob, viewer] = await Promise.all([

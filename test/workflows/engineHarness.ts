@@ -14,6 +14,7 @@ import { WorkflowPortsLive } from "../../src/app/WorkflowPorts.ts"
 import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { waitFor } from "../support/process.ts"
 import { makeTempDir } from "../support/tempDir.ts"
+import { EgressPolicy } from "../../src/net/EgressPolicy.ts"
 
 /**
  * The workflow engine without HTTP: embedded database, single-node cluster,
@@ -27,13 +28,15 @@ export const startEngine = async <R>(
 ) => {
   const tmp = makeTempDir("wf-engine")
   if (overrides.databaseUrl === undefined) await seedDataDir(tmp.dir)
-  const config = settingsWith({ dataDir: tmp.dir, ...overrides, workflows })
+  // http steps call local test servers: the operator allow-list admits loopback, as an operator would.
+  const config = settingsWith({ dataDir: tmp.dir, egress: { allow: ["127.0.0.1"] }, ...overrides, workflows })
   const layer = Layer.mergeAll(WorkflowHostLive.pipe(Layer.provide(WorkflowPortsLive)), WorkflowRuns.Default, WorkflowRepo.Default, WorkflowDefinitions.Default).pipe(
     Layer.provide(backends),
     Layer.provideMerge(WorkflowEngineLive),
     Layer.provideMerge(EventBus.inProcess),
     Layer.provideMerge(SingleNodeClusterLive),
     Layer.provideMerge(DatabaseLive),
+    Layer.provideMerge(EgressPolicy.Default),
     Layer.provideMerge(config),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
   )

@@ -30,7 +30,11 @@ const waitRun = async (user: SignedUp, runId: string, statuses: ReadonlyArray<st
 
 beforeAll(async () => {
   server = countingServer((path) => Response.json({ path }))
-  platform = await startPlatform({ workflows: { httpAllow: ["127.0.0.1"], schedulerIntervalMs: 200 } })
+  platform = await startPlatform({
+    workflows: { httpAllow: ["127.0.0.1"], schedulerIntervalMs: 200 },
+    // Local test servers: the operator allow-list admits loopback, as an operator would.
+    egress: { allow: ["127.0.0.1"] },
+  })
   alice = await signUp(platform.baseUrl)
   mallory = await signUp(platform.baseUrl)
 }, 180_000)

@@ -124,6 +124,7 @@ export class ObservabilityApi extends HttpApiGroup.make("observability")
       .addSuccess(AlertRule, { status: 201 })
       .addError(NotFound)
       .addError(Forbidden)
+      .addError(BadRequest)
   )
   .add(HttpApiEndpoint.get("getAlert", "/observability/alerts/:id").setPath(AlertId).addSuccess(AlertRule).addError(NotFound).addError(Forbidden))
   .add(

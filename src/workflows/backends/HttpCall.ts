@@ -1,5 +1,6 @@
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { BackendError } from "../../domain/WorkflowErrors.ts"
+import { EGRESS_REFUSED, EgressPolicy } from "../../net/EgressPolicy.ts"
 
 export interface HttpCallRequest {
   readonly url: string
@@ -31,11 +32,16 @@ export const isAllowed = (url: URL, allow: ReadonlyArray<string>): boolean => {
   })
 }
 
+/** The egress policy's one text: it never tells a refused destination from a closed port. */
+const refused = (url: URL, retryable: boolean) =>
+  new BackendError({ message: `${url.origin}: ${EGRESS_REFUSED}`, retryable })
+
 const HEADERS_KEPT = ["content-type", "location", "etag", "retry-after"]
 
 /**
- * One HTTP call of an `http` step: allow-listed host, a hard timeout, no
- * redirect following (a redirect could leave the allow-list), bounded body.
+ * One HTTP call of an `http` step: allow-listed host, the egress policy
+ * (checked, pinned address), a hard timeout, no redirect following (a
+ * redirect could leave the allow-list), bounded body.
  * 5xx, 408, 429 and network failures are retryable; other 4xx are not.
  */
 export const httpCall = (req: HttpCallRequest): Effect.Effect<HttpCallResult, BackendError> =>
@@ -55,28 +61,32 @@ export const httpCall = (req: HttpCallRequest): Effect.Effect<HttpCallResult, Ba
         retryable: false
       })
     }
+    // Looked up rather than required: the step runs in the workflow engine's context, which the
+    // platform gives the policy; without one the step is refused, never sent unchecked.
+    const egress = yield* Effect.flatMap(Effect.serviceOption(EgressPolicy), (found) =>
+      Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(refused(url, false)))
     const hasBody = req.body !== undefined && req.body !== null && req.method !== "GET" && req.method !== "HEAD"
     const headers: Record<string, string> = { ...req.headers }
     if (hasBody && typeof req.body !== "string" && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) {
       headers["content-type"] = "application/json"
     }
     const target = `${req.method} ${url.origin}${url.pathname}`
+    // A refused destination is final; a failed connection to an admitted one may be retried.
+    yield* egress.check(url).pipe(Effect.mapError(() => refused(url, false)))
     const response = yield* Effect.tryPromise({
       try: (signal) =>
-        fetch(url, {
+        egress.fetchWith(url, {
           method: req.method,
           headers,
           body: hasBody ? (typeof req.body === "string" ? req.body : JSON.stringify(req.body)) : undefined,
+          // Not followed: a 3xx is the step's result (and a redirect could not leave the policy anyway).
           redirect: "manual",
           signal: AbortSignal.any([signal, AbortSignal.timeout(req.timeoutMs)])
         }),
       catch: (e) =>
-        new BackendError({
-          message: e instanceof Error && e.name === "TimeoutError"
-            ? `${target} timed out after ${req.timeoutMs} ms`
-            : `${target} failed: ${e instanceof Error ? e.message : String(e)}`,
-          retryable: true
-        })
+        e instanceof Error && e.name === "TimeoutError"
+          ? new BackendError({ message: `${target} timed out after ${req.timeoutMs} ms`, retryable: true })
+          : refused(url, true)
     })
     const text = yield* Effect.tryPromise({
       try: () => response.text(),
