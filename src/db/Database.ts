@@ -32,6 +32,7 @@ export const PgLive = Layer.unwrapEffect(
           port: pg.port,
           database: "postgres",
           username: "postgres",
+          password: pg.password,
           // The embedded server is one session: keep the pool small (2–3) so it never starves.
           maxConnections: config.dbPoolSize,
           minConnections: 1,

@@ -1,4 +1,5 @@
-import { Context, Data, Effect, Layer } from "effect"
+import { Context, Data, Effect, Layer, Redacted } from "effect"
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { WorkerReply, WorkerRequest } from "./embedded/WorkerProtocol.ts"
@@ -18,10 +19,21 @@ export class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresErr
  * time (embedded/SessionMultiplexer.ts). Safe for this process only: a lock
  * file in the data dir stops a second process from opening the same
  * directory (which would corrupt it).
+ *
+ * The loopback port asks for a password made fresh at each start and known
+ * only to this process's pool: anything else on the machine (another
+ * process, or a tenant's SQL-tool connection aimed at 127.0.0.1:<port>)
+ * cannot reach the platform's own database, whose statement timeouts PGlite
+ * cannot enforce (one WebAssembly session, no timer interrupts).
  */
 export class EmbeddedPostgres extends Context.Tag("Platform/EmbeddedPostgres")<
   EmbeddedPostgres,
-  { readonly host: string; readonly port: number; readonly dataDir: string }
+  {
+    readonly host: string
+    readonly port: number
+    readonly dataDir: string
+    readonly password: Redacted.Redacted<string>
+  }
 >() {
   static readonly layer = (options: {
     readonly dataDir: string
@@ -45,9 +57,10 @@ const make = Effect.fn("EmbeddedPostgres.start")(function*(options: {
     // a worker of its own that is then ended, and serve from a fresh one.
     yield* Effect.scoped(Effect.flatMap(startWorker, (init) => open(init, dataDir, sharedBuffers, true)))
   }
-  const port = yield* Effect.flatMap(startWorker, (worker) => open(worker, dataDir, sharedBuffers, false))
+  const password = randomBytes(32).toString("base64url")
+  const port = yield* Effect.flatMap(startWorker, (worker) => open(worker, dataDir, sharedBuffers, false, password))
   yield* Effect.logDebug("embedded postgres ready").pipe(Effect.annotateLogs({ dataDir, port }))
-  return { host: "127.0.0.1", port, dataDir }
+  return { host: "127.0.0.1", port, dataDir, password: Redacted.make(password) }
 })
 
 /** The database worker thread, stopped (PGlite closed and flushed) when the scope closes. */
@@ -66,8 +79,8 @@ const startWorker = Effect.acquireRelease(
  * Opens the database in `worker` (with `initOnly`: creates the data dir and closes it again);
  * the port it serves on, or 0 after an init.
  */
-const open = (worker: Worker, dataDir: string, sharedBuffers: string, initOnly: boolean) =>
-  request(worker, { type: "start", dataDir, sharedBuffers, initOnly }, initOnly ? "initialized" : "ready").pipe(
+const open = (worker: Worker, dataDir: string, sharedBuffers: string, initOnly: boolean, password = "") =>
+  request(worker, { type: "start", dataDir, sharedBuffers, initOnly, password }, initOnly ? "initialized" : "ready").pipe(
     Effect.flatMap((reply) =>
       reply.type === "failed"
         ? Effect.fail(

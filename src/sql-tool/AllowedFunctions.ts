@@ -69,7 +69,7 @@ const allowed = new Set([
   // conditionals and types
   "coalesce", "nullif", "ifnull", "nvl", "nvl2", "if", "iif", "isnull", "num_nulls", "num_nonnulls", "typeof",
   "pg_typeof", "cast", "convert", "quote", "zeroblob", "randomblob", "likely", "unlikely", "likelihood",
-  "gen_random_uuid", "uuid",
+  "gen_random_uuid", "uuid", "exists",
   // full text search (not ts_rewrite / ts_stat: they run SQL given as text)
   "to_tsvector", "to_tsquery", "plainto_tsquery", "phraseto_tsquery", "websearch_to_tsquery", "ts_rank",
   "ts_rank_cd", "ts_headline", "setweight", "strip", "numnode", "querytree", "tsvector_to_array",

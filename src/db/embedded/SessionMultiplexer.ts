@@ -13,6 +13,8 @@
  * backend, which is what PGlite is.
  */
 
+import { createHash, timingSafeEqual } from "node:crypto"
+
 /** Runs raw frontend protocol bytes on the session, streaming the raw backend reply. */
 export interface SessionBackend {
   readonly exec: (message: Uint8Array, onData: (data: Uint8Array) => void) => Promise<void>
@@ -37,14 +39,36 @@ const IDLE = 0x49 // 'I'
 const NOTICE = 0x4e // 'N'
 const NOTIFICATION = 0x41 // 'A'
 const REFUSED = 0x4e // 'N', the answer to an SSL/GSS encryption request
+const PASSWORD_MESSAGE = 0x70 // 'p'
+
+/** AuthenticationCleartextPassword: the client answers with a PasswordMessage. */
+const AUTH_CLEARTEXT = new Uint8Array([0x52, 0, 0, 0, 8, 0, 0, 0, 3])
+
+/** A FATAL ErrorResponse: the connection ends after it. */
+const fatal = (code: string, message: string) => {
+  const fields = new TextEncoder().encode(`SFATAL\0VFATAL\0C${code}\0M${message}\0\0`)
+  const out = new Uint8Array(5 + fields.length)
+  out[0] = 0x45 // 'E'
+  new DataView(out.buffer).setInt32(1, 4 + fields.length)
+  out.set(fields, 5)
+  return out
+}
+
+const digest = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest()
 
 class Connection {
   private buffer: Uint8Array = new Uint8Array(0)
   started = false
   closed = false
   queued = false
+  /** Without a password every connection is trusted (tests of the multiplexer alone). */
+  authenticated: boolean
+  /** The startup packet, held back until the password is checked. */
+  startup: Uint8Array | undefined
 
-  constructor(readonly sink: ClientSink) {}
+  constructor(readonly sink: ClientSink, requirePassword: boolean) {
+    this.authenticated = !requirePassword
+  }
 
   append(chunk: Uint8Array) {
     if (this.buffer.length === 0) {
@@ -129,11 +153,21 @@ export class SessionMultiplexer {
   private readonly ready: Array<Connection> = []
   private running = false
 
-  constructor(private readonly backend: SessionBackend) {}
+  private readonly password: Buffer | undefined
+
+  /**
+   * With `password`, a client must send it (cleartext password exchange, on
+   * loopback) before its startup packet reaches the database: the platform's
+   * own database is not open to anything else on the machine, such as a
+   * tenant's SQL-tool connection pointed at this port (issue #17).
+   */
+  constructor(private readonly backend: SessionBackend, options: { readonly password?: string } = {}) {
+    this.password = options.password === undefined ? undefined : digest(new TextEncoder().encode(options.password))
+  }
 
   /** A new client connection; feed it bytes with the returned `receive`, and `disconnect` when it goes. */
   connect(sink: ClientSink) {
-    const connection = new Connection(sink)
+    const connection = new Connection(sink, this.password !== undefined)
     return {
       receive: (chunk: Uint8Array) => {
         if (connection.closed) return
@@ -187,6 +221,13 @@ export class SessionMultiplexer {
     }
   }
 
+  /** A PasswordMessage ('p', the password, NUL) carrying the expected password. */
+  private checkPassword(message: Uint8Array): boolean {
+    if (this.password === undefined || message[0] !== PASSWORD_MESSAGE || message.length < 6) return false
+    const given = message.subarray(5, message[message.length - 1] === 0 ? message.length - 1 : message.length)
+    return timingSafeEqual(digest(given), this.password)
+  }
+
   private async runUnit(connection: Connection) {
     const batch: Array<Uint8Array> = []
     let terminate = false
@@ -203,6 +244,26 @@ export class SessionMultiplexer {
           terminate = true
           break
         }
+        if (!connection.authenticated) {
+          if (code !== PROTOCOL_3) {
+            // Nothing but a v3 startup packet reaches the database before the password.
+            terminate = true
+            break
+          }
+          connection.startup = message.slice()
+          connection.sink.write(AUTH_CLEARTEXT)
+          continue
+        }
+      } else if (!connection.authenticated) {
+        if (!this.checkPassword(message)) {
+          connection.sink.write(fatal("28P01", "password authentication failed"))
+          terminate = true
+          break
+        }
+        connection.authenticated = true
+        if (connection.startup !== undefined) batch.push(connection.startup)
+        connection.startup = undefined
+        continue
       } else if (message[0] === TERMINATE) {
         // Never forwarded: it would end the one session every connection shares.
         terminate = true

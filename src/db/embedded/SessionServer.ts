@@ -23,9 +23,10 @@ export interface SessionServer {
 
 /**
  * Serves `db` over the Postgres wire protocol on a free loopback port, one
- * connection owning the session at a time (SessionMultiplexer).
+ * connection owning the session at a time (SessionMultiplexer). With
+ * `password`, only clients that send it reach the database.
  */
-export const serveSession = async (db: PGlite): Promise<SessionServer> => {
+export const serveSession = async (db: PGlite, options: { readonly password?: string } = {}): Promise<SessionServer> => {
   const multiplexer = new SessionMultiplexer({
     exec: (message, onData) => db.runExclusive(() => db.execProtocolRawStream(message, { onRawData: onData })),
     // Ends a half-sent extended-query batch, then any transaction left open. Raw protocol
@@ -35,7 +36,7 @@ export const serveSession = async (db: PGlite): Promise<SessionServer> => {
         await db.execProtocolRaw(SYNC)
         if (db.isInTransaction()) await db.execProtocolRaw(ROLLBACK)
       })
-  })
+  }, options)
   const sockets = new Set<net.Socket>()
   const server = net.createServer((socket) => {
     sockets.add(socket)

@@ -30,7 +30,7 @@ const start = async (request: Extract<WorkerRequest, { type: "start" }>): Promis
     db = undefined
     return { type: "initialized" }
   }
-  server = await serveSession(db)
+  server = await serveSession(db, { password: request.password })
   return { type: "ready", port: server.port }
 }
 
