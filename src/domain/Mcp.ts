@@ -18,6 +18,61 @@ export const McpHttpTransport = Schema.Struct({
 export const McpTransportConfig = Schema.Union(McpStdioTransport, McpHttpTransport)
 export type McpTransportConfig = typeof McpTransportConfig.Type
 
+const CatalogId = Schema.String.pipe(
+  Schema.pattern(/^[a-z][a-z0-9-]{0,63}$/, {
+    message: () => "catalog id must be 1-64 characters: lowercase letters, digits or '-', starting with a letter"
+  })
+)
+const ParamName = Schema.String.pipe(
+  Schema.pattern(/^[a-z][a-z0-9_]{0,31}$/, {
+    message: () => "parameter name must be 1-32 characters: lowercase letters, digits or '_', starting with a letter"
+  })
+)
+
+/**
+ * A value a project may fill into a catalog entry: `{{name}}` in the entry's
+ * args or env values. Values are whole strings handed to the process (no
+ * shell), never start with '-' (no extra flags) and must match `pattern`.
+ */
+export const McpCatalogParam = Schema.Struct({
+  name: ParamName,
+  description: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(500)), { default: () => "" }),
+  /** A regular expression the whole value must match (anchored). */
+  pattern: Schema.optional(Schema.String.pipe(Schema.maxLength(500))),
+  required: Schema.optionalWith(Schema.Boolean, { default: () => true })
+})
+export type McpCatalogParam = typeof McpCatalogParam.Type
+
+/** A stdio MCP server definition published by a platform operator: the only command lines ever spawned. */
+export const McpCatalogEntry = Schema.Struct({
+  id: CatalogId,
+  description: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(2000)), { default: () => "" }),
+  command: Schema.String.pipe(Schema.minLength(1)),
+  args: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  env: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
+  cwd: Schema.optional(Schema.String),
+  params: Schema.optionalWith(Schema.Array(McpCatalogParam), { default: () => [] })
+})
+export type McpCatalogEntry = typeof McpCatalogEntry.Type
+
+/** How a project asks for a stdio server: a catalog entry by id, with values for its declared parameters. */
+export const McpCatalogTransport = Schema.Struct({
+  type: Schema.Literal("catalog"),
+  entry: CatalogId,
+  params: Schema.optionalWith(
+    Schema.Record({ key: Schema.String, value: Schema.String.pipe(Schema.maxLength(1024)) }),
+    { default: () => ({}) }
+  )
+})
+export type McpCatalogTransport = typeof McpCatalogTransport.Type
+
+/**
+ * What a registration carries: a catalog instance or a Streamable HTTP URL;
+ * a raw stdio command line only from a platform operator.
+ */
+export const McpRegisteredTransport = Schema.Union(McpCatalogTransport, McpHttpTransport, McpStdioTransport)
+export type McpRegisteredTransport = typeof McpRegisteredTransport.Type
+
 export const McpToolInfo = Schema.Struct({
   name: Schema.String,
   title: Schema.optional(Schema.String),

@@ -1,17 +1,20 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect, Either, Layer, Option } from "effect"
+import { Effect, Either, Layer, Option, Schema } from "effect"
 import * as path from "node:path"
 import { McpSession } from "../../entities/McpSession.ts"
-import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
+import { hasRole, requireOperator, requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
+import { CurrentUser } from "../domain/Identity.ts"
+import { resolveCatalogEntry } from "../mcp/StdioCatalog.ts"
+import { type CatalogItem, McpCatalog } from "./McpCatalog.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
-import { BadRequest, Conflict, NotFound } from "../kernel/WireErrors.ts"
+import { BadRequest, Conflict, Forbidden, NotFound } from "../kernel/WireErrors.ts"
 import { EgressPolicy } from "../net/EgressPolicy.ts"
 import { BuiltinTools, BuiltinToolsLive } from "./Builtins.ts"
 import { checkSchema } from "./JsonSchemaValidator.ts"
 import { ToolExecutionFailed } from "../domain/Tool.ts"
 import { ToolRegistry } from "./ToolRegistry.ts"
 import { type HttpToolRow, type McpServerRow, ToolRepo } from "./ToolRepo.ts"
-import { ToolsConfig } from "./ToolsConfig.ts"
+import { McpCatalogEntry } from "../domain/Mcp.ts"
 
 const httpToolView = (row: HttpToolRow) => ({
   id: row.id,
@@ -25,20 +28,46 @@ const httpToolView = (row: HttpToolRow) => ({
   createdAt: row.createdAt
 })
 
-export const mcpServerView = (row: McpServerRow) => {
+/** Where an HTTP server lives, without the path or query (which may carry a token). */
+const originOf = (url: string) => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return "(invalid url)"
+  }
+}
+
+/** `detailed`: the project's admins (and operators); other members see what the server is, not how it is configured. */
+export const mcpServerView = (row: McpServerRow, detailed: boolean) => {
   const t = row.config.transport
   return {
     id: row.id,
     projectId: row.projectId,
     name: row.name,
     transport: t.type === "stdio"
-      ? { type: "stdio" as const, command: t.command, args: t.args, envKeys: Object.keys(t.env) }
-      : { type: "http" as const, url: t.url, headerNames: Object.keys(t.headers) },
+      ? {
+        type: "stdio" as const,
+        command: path.basename(t.command),
+        ...(detailed ? { args: t.args, envKeys: Object.keys(t.env) } : {})
+      }
+      : t.type === "catalog"
+      ? { type: "catalog" as const, entry: t.entry, ...(detailed ? { paramNames: Object.keys(t.params) } : {}) }
+      : detailed
+      ? { type: "http" as const, url: t.url, headerNames: Object.keys(t.headers) }
+      : { type: "http" as const, url: originOf(t.url) },
     status: row.status,
     lastError: row.lastError,
     createdAt: row.createdAt
   }
 }
+
+const catalogView = (item: CatalogItem, operator: boolean) => ({
+  id: item.entry.id,
+  description: item.entry.description,
+  params: item.entry.params,
+  source: item.source,
+  ...(operator ? { command: item.entry.command, args: item.entry.args, envKeys: Object.keys(item.entry.env) } : {})
+})
 
 /** Cluster-level failures of a session message (mailbox full, storage) are 502s. */
 const sessionUnavailable = (name: string) => (e: { readonly _tag: string }) =>
@@ -50,7 +79,7 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
     const repo = yield* ToolRepo
     const builtins = yield* BuiltinTools
     const sessions = yield* McpSession.client
-    const settings = yield* ToolsConfig
+    const catalog = yield* McpCatalog
     const egress = yield* EgressPolicy
 
     /** Refused now rather than at the first call, with the policy's one text (no hint of open ports). */
@@ -72,6 +101,28 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
           onSome: (row) => Effect.as(requireProjectRole(row.projectId, minimum, "MCP server"), row)
         }))
       )
+
+    const detailedFor = (projectId: string) =>
+      Effect.map(CurrentUser, (user) => user.operator || hasRole(user.projects.get(projectId), "admin"))
+
+    /** The entry exists and the project's values fit its declared parameters (checked again at every connect). */
+    const checkCatalogInstance = (entryId: string, params: Readonly<Record<string, string>>) =>
+      Effect.gen(function*() {
+        const entry = yield* catalog.get(entryId)
+        if (Option.isNone(entry)) {
+          return yield* new BadRequest({
+            message: `no catalog entry ${entryId}`,
+            issues: [{ path: "transport.entry", message: "not in the MCP server catalog" }]
+          })
+        }
+        const resolved = resolveCatalogEntry(entry.value, params)
+        if (Either.isLeft(resolved)) {
+          return yield* new BadRequest({
+            message: `invalid catalog parameter ${resolved.left.param}`,
+            issues: [{ path: `transport.params.${resolved.left.param}`, message: resolved.left.message }]
+          })
+        }
+      })
 
     const statusOf = (serverId: string) =>
       sessions(serverId).Status().pipe(Effect.catchAll(sessionUnavailable(serverId)))
@@ -117,7 +168,12 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
         ))
       .handle("listMcpServers", ({ urlParams }) =>
         Effect.flatMap(scope(urlParams.projectId), (ids) =>
-          Effect.map(repo.listMcpServers(ids), (rows) => ({ servers: rows.map(mcpServerView) }))))
+          Effect.gen(function*() {
+            const rows = yield* repo.listMcpServers(ids)
+            const user = yield* CurrentUser
+            const detailed = (projectId: string) => user.operator || hasRole(user.projects.get(projectId), "admin")
+            return { servers: rows.map((row) => mcpServerView(row, detailed(row.projectId))) }
+          })))
       .handle("getMcpServer", ({ path: { serverId } }) =>
         Effect.gen(function*() {
           yield* visibleServer(serverId, "viewer")
@@ -130,7 +186,7 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
           ], { concurrency: 3 })
           const status = yield* statusOf(serverId)
           const row = yield* visibleServer(serverId, "viewer")
-          return { server: mcpServerView(row), session: status, tools, resources, prompts }
+          return { server: mcpServerView(row, yield* detailedFor(row.projectId)), session: status, tools, resources, prompts }
         }))
       .handle("deleteMcpServer", ({ path: { serverId } }) =>
         Effect.gen(function*() {
@@ -139,21 +195,50 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
           yield* repo.deleteMcpServer(row.projectId, row.id)
           yield* registry.forgetServer(row.projectId, row.name)
         }))
+      .handle("listMcpCatalog", () =>
+        Effect.gen(function*() {
+          const user = yield* CurrentUser
+          const items = yield* catalog.list
+          return { entries: items.map((item) => catalogView(item, user.operator)) }
+        }))
+      .handle("putMcpCatalogEntry", ({ path: { entryId }, payload }) =>
+        Effect.gen(function*() {
+          yield* requireOperator("publishing a stdio MCP server")
+          const user = yield* CurrentUser
+          const entry = yield* Schema.decodeUnknown(McpCatalogEntry)({ ...payload, id: entryId }).pipe(
+            Effect.mapError(() =>
+              new BadRequest({ message: "invalid catalog entry id", issues: [{ path: "entryId", message: "lowercase letters, digits or '-'" }] })
+            )
+          )
+          yield* catalog.put(entry, user.userId)
+          yield* Effect.logInfo("MCP catalog entry published").pipe(Effect.annotateLogs({ entry: entry.id, by: user.userId }))
+          return catalogView({ entry, source: "operator" }, true)
+        }))
+      .handle("deleteMcpCatalogEntry", ({ path: { entryId } }) =>
+        Effect.gen(function*() {
+          yield* requireOperator("removing a stdio MCP server")
+          const removed = yield* catalog.remove(entryId)
+          if (!removed) return yield* new NotFound({ message: "catalog entry not found" })
+        }))
       .handle("registerMcpServer", ({ payload }) =>
         Effect.gen(function*() {
           yield* requireProjectRole(payload.projectId, "admin")
           const transport = payload.transport
-          if (transport.type === "stdio" && !settings.mcpStdioCommands.includes(path.basename(transport.command))) {
-            return yield* new BadRequest({
-              message: "this command may not start an MCP server",
-              issues: [{
-                path: "transport.command",
-                message: `allowed commands: ${settings.mcpStdioCommands.join(", ")}`
-              }]
+          const user = yield* CurrentUser
+          // Nothing a tenant sends becomes a command line: stdio servers come from the operators' catalog.
+          if (transport.type === "stdio" && !user.operator) {
+            return yield* new Forbidden({
+              message: "stdio MCP servers are started from the operators' catalog: register { type: \"catalog\", entry }"
             })
           }
+          if (transport.type === "catalog") yield* checkCatalogInstance(transport.entry, transport.params)
           if (transport.type === "http") yield* reachable(transport.url, "transport.url")
-          const row = yield* repo.createMcpServer({ projectId: payload.projectId, name: payload.name, transport })
+          const row = yield* repo.createMcpServer({
+            projectId: payload.projectId,
+            name: payload.name,
+            transport,
+            ...(transport.type === "stdio" ? { approvedBy: user.userId } : {})
+          })
           const session = sessions(row.id)
           // The first connection is attempted now so the caller sees whether the server works.
           const tools = yield* session.ListTools().pipe(
@@ -163,9 +248,9 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
           const status = yield* statusOf(row.id)
           const current = yield* repo.findMcpServer(row.id)
           return {
-            server: mcpServerView(Option.getOrElse(current, () => row)),
+            server: mcpServerView(Option.getOrElse(current, () => row), true),
             session: status,
             tools
           }
         }))
-  })).pipe(Layer.provide([ToolRepo.Default, BuiltinToolsLive]))
+  })).pipe(Layer.provide([ToolRepo.Default, McpCatalog.Default, BuiltinToolsLive]))

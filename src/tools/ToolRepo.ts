@@ -1,8 +1,10 @@
 import { SqlClient, SqlError } from "@effect/sql"
-import { Effect, Layer, Option, Schema } from "effect"
-import { McpTransportConfig } from "../domain/Mcp.ts"
+import { Either, Effect, Layer, Option, Schema } from "effect"
+import { McpRegisteredTransport, type McpTransportConfig } from "../domain/Mcp.ts"
 import { Conflict } from "../kernel/WireErrors.ts"
 import { type McpServerDefinition, McpServerSource } from "../mcp/McpServerSource.ts"
+import { resolveCatalogEntry } from "../mcp/StdioCatalog.ts"
+import { McpCatalog } from "./McpCatalog.ts"
 
 /** A registered HTTP tool: arguments are sent as JSON to a fixed URL. */
 export const HttpToolConfig = Schema.Struct({
@@ -28,7 +30,11 @@ const McpServerRow = Schema.Struct({
   id: Schema.String,
   projectId: Schema.String,
   name: Schema.String,
-  config: Schema.parseJson(Schema.Struct({ transport: McpTransportConfig })),
+  config: Schema.parseJson(Schema.Struct({
+    transport: McpRegisteredTransport,
+    /** Set only when a platform operator registered a raw stdio command line. */
+    approvedBy: Schema.optional(Schema.String)
+  })),
   status: Schema.String,
   lastError: Schema.NullOr(Schema.String),
   createdAt: Schema.DateFromSelf
@@ -94,11 +100,16 @@ export class ToolRepo extends Effect.Service<ToolRepo>()("Tools/ToolRepo", {
         Effect.orDie
       )
 
-    const createMcpServer = (input: { readonly projectId: string; readonly name: string; readonly transport: McpTransportConfig }) =>
+    const createMcpServer = (input: {
+      readonly projectId: string
+      readonly name: string
+      readonly transport: McpRegisteredTransport
+      readonly approvedBy?: string | undefined
+    }) =>
       sql`
         INSERT INTO tool_instances (id, project_id, name, kind, config, status)
         VALUES (${`mcp_${crypto.randomUUID()}`}, ${input.projectId}, ${input.name}, 'mcp',
-                ${JSON.stringify({ transport: input.transport })}::jsonb, 'registered')
+                ${JSON.stringify({ transport: input.transport, approvedBy: input.approvedBy })}::jsonb, 'registered')
         RETURNING ${serverColumns}`.pipe(
         Effect.catchAll(conflictOr(`an MCP server named ${input.name}`)),
         Effect.flatMap((rows) => Effect.orDie(decodeServer(rows[0])))
@@ -152,20 +163,58 @@ export class ToolRepo extends Effect.Service<ToolRepo>()("Tools/ToolRepo", {
   })
 }) {}
 
+/**
+ * What a stored server runs: HTTP as registered; a catalog instance resolved
+ * against the operator's current entry; a raw command line only when an
+ * operator registered it (rows from before the catalog are not started).
+ */
+const runnable = (catalog: McpCatalog, row: McpServerRow): Effect.Effect<Either.Either<McpTransportConfig, string>> => {
+  const t = row.config.transport
+  switch (t.type) {
+    case "http":
+      return Effect.succeed(Either.right(t))
+    case "stdio":
+      return Effect.succeed(
+        row.config.approvedBy !== undefined
+          ? Either.right(t)
+          : Either.left("a stdio command line not approved by a platform operator; re-register it from the catalog")
+      )
+    case "catalog":
+      return Effect.map(catalog.get(t.entry), Option.match({
+        onNone: () => Either.left(`catalog entry ${t.entry} no longer exists`),
+        onSome: (entry) =>
+          Either.map(
+            Either.mapLeft(resolveCatalogEntry(entry, t.params), (e) => `catalog parameter ${e.param} ${e.message}`),
+            (resolved): McpTransportConfig => ({ ...resolved, args: [...resolved.args] })
+          )
+      }))
+  }
+}
+
 /** The McpSession entity's view of the registry: definitions by id, status write-back. */
 export const McpServerSourceLive = Layer.effect(
   McpServerSource,
-  Effect.map(ToolRepo, (repo) =>
-    McpServerSource.of({
+  Effect.gen(function*() {
+    const repo = yield* ToolRepo
+    const catalog = yield* McpCatalog
+    return McpServerSource.of({
       get: (id) =>
         repo.findMcpServer(id).pipe(
-          Effect.map(Option.map((row): McpServerDefinition => ({
-            id: row.id,
-            projectId: row.projectId,
-            name: row.name,
-            transport: row.config.transport
-          })))
+          Effect.flatMap(Option.match({
+            onNone: () => Effect.succeedNone,
+            onSome: (row) =>
+              Effect.flatMap(runnable(catalog, row), Either.match({
+                onLeft: (reason) =>
+                  Effect.zipRight(
+                    repo.reportMcpStatus(id, "error", reason).pipe(Effect.ignore),
+                    Effect.as(Effect.logWarning("MCP server not started").pipe(Effect.annotateLogs({ serverId: id, reason })), Option.none())
+                  ),
+                onRight: (transport) =>
+                  Effect.succeed(Option.some<McpServerDefinition>({ id: row.id, projectId: row.projectId, name: row.name, transport }))
+              }))
+          }))
         ),
       report: (id, status, lastError) => Effect.ignore(repo.reportMcpStatus(id, status, lastError))
-    }))
-).pipe(Layer.provide(ToolRepo.Default))
+    })
+  })
+).pipe(Layer.provide([ToolRepo.Default, McpCatalog.Default]))

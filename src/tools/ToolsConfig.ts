@@ -1,4 +1,6 @@
-import { Config, Context, Effect, Layer } from "effect"
+import { Config, ConfigError, Context, Effect, Either, Layer, Schema } from "effect"
+import * as fs from "node:fs"
+import { McpCatalogEntry } from "../domain/Mcp.ts"
 
 /** Tools service settings: MCP sessions, tool calls, the http_fetch allow-list. */
 export interface ToolsConfigShape {
@@ -13,8 +15,12 @@ export interface ToolsConfigShape {
   readonly maxCallMs: number
   /** Largest HTTP tool / http_fetch response body kept (bytes); the rest is cut. */
   readonly httpMaxResponseBytes: number
-  /** Commands a stdio MCP server may be started with (basename match). */
-  readonly mcpStdioCommands: ReadonlyArray<string>
+  /**
+   * The operator's stdio MCP server catalog from configuration (read-only
+   * entries; operators add more through `PUT /tools/mcp/catalog/{id}`).
+   * Projects instantiate entries by id; nobody else supplies a command line.
+   */
+  readonly mcpStdioCatalog: ReadonlyArray<McpCatalogEntry>
   readonly mcpConnectTimeoutMs: number
   /** An idle `McpSession` entity is passivated and its connection (process) closed after this. */
   readonly mcpIdleTimeoutMs: number
@@ -22,13 +28,30 @@ export interface ToolsConfigShape {
   readonly mcpReconnectAttempts: number
 }
 
+const decodeCatalog = Schema.decodeUnknownEither(Schema.Array(McpCatalogEntry))
+
+/** MCP_STDIO_CATALOG: a JSON array of entries, or the path of a file holding one. */
+const parseCatalog = (raw: string) => {
+  const text = raw.trim()
+  if (text === "") return Either.right([])
+  let json: unknown
+  try {
+    json = JSON.parse(text.startsWith("[") ? text : fs.readFileSync(text, "utf8"))
+  } catch {
+    return Either.left(ConfigError.InvalidData(["MCP_STDIO_CATALOG"], "expected a JSON array of entries or the path of a JSON file"))
+  }
+  return Either.mapLeft(decodeCatalog(json), (e) =>
+    ConfigError.InvalidData(["MCP_STDIO_CATALOG"], `invalid catalog entry: ${e.message.split("\n").slice(-1)[0]}`))
+}
+
 const toolsSettings: Config.Config<ToolsConfigShape> = Config.all({
   httpFetchAllow: Config.array(Config.string(), "TOOLS_HTTP_FETCH_ALLOW").pipe(Config.withDefault([])),
   callTimeoutMs: Config.integer("TOOLS_CALL_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
   maxCallMs: Config.integer("TOOLS_MAX_CALL_MS").pipe(Config.withDefault(600_000)),
   httpMaxResponseBytes: Config.integer("TOOLS_HTTP_MAX_RESPONSE_BYTES").pipe(Config.withDefault(1024 * 1024)),
-  mcpStdioCommands: Config.array(Config.string(), "MCP_STDIO_COMMANDS").pipe(
-    Config.withDefault(["node", "bun", "npx", "bunx", "uvx", "python3"])
+  mcpStdioCatalog: Config.string("MCP_STDIO_CATALOG").pipe(
+    Config.withDefault(""),
+    Config.mapOrFail(parseCatalog)
   ),
   mcpConnectTimeoutMs: Config.integer("MCP_CONNECT_TIMEOUT_MS").pipe(Config.withDefault(20_000)),
   mcpIdleTimeoutMs: Config.integer("MCP_IDLE_TIMEOUT_MS").pipe(Config.withDefault(5 * 60_000)),

@@ -1,5 +1,5 @@
 import { type Sharding, TestRunner } from "@effect/cluster"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
+import { Effect, Either, Layer, Logger, LogLevel, ManagedRuntime, Schema } from "effect"
 import * as net from "node:net"
 import * as path from "node:path"
 import { McpSession } from "../../entities/McpSession.ts"
@@ -7,7 +7,9 @@ import { SingleNodeClusterLive } from "../../src/cluster/ClusterLive.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { DatabaseLive } from "../../src/db/Database.ts"
 import { McpSessionLive } from "../../src/tools/McpSessionLive.ts"
+import { McpCatalogEntry } from "../../src/domain/Mcp.ts"
 import { type McpServerDefinition, McpServerSource } from "../../src/mcp/McpServerSource.ts"
+import { resolveCatalogEntry } from "../../src/mcp/StdioCatalog.ts"
 import type { ToolsConfigShape } from "../../src/tools/ToolsConfig.ts"
 import { settingsWith } from "../../src/app/Settings.ts"
 import { seedDataDir } from "../support/pgliteTemplate.ts"
@@ -24,12 +26,14 @@ export const referenceServer = {
   memory: path.join(root, "node_modules/@modelcontextprotocol/server-memory/dist/index.js")
 } as const
 
-export const stdioServer = (id: string, entry: string, args: ReadonlyArray<string> = [], env: Record<string, string> = {}): McpServerDefinition => ({
-  id,
-  projectId: "p1",
-  name: id,
-  transport: { type: "stdio", command: "bun", args: [entry, ...args], env }
-})
+/**
+ * A stdio server as the platform runs one: an operator's catalog entry
+ * (`bun <entry> ...args`) resolved by the same code as registered servers.
+ */
+export const stdioServer = (id: string, entry: string, args: ReadonlyArray<string> = [], env: Record<string, string> = {}): McpServerDefinition => {
+  const catalogEntry = Schema.decodeUnknownSync(McpCatalogEntry)({ id, command: "bun", args: [entry, ...args], env })
+  return { id, projectId: "p1", name: id, transport: Either.getOrThrow(resolveCatalogEntry(catalogEntry, {})) }
+}
 
 export const freePort = () =>
   new Promise<number>((resolve, reject) => {

@@ -14,6 +14,15 @@ setDefaultTimeout(30_000)
 const SECRET_ENV = "env-secret-value-7d1f"
 const SECRET_HEADER = "header-secret-value-93ab"
 
+const everythingEntry = {
+  id: "everything",
+  description: "MCP reference server (everything)",
+  command: "bun",
+  args: [referenceServer.everything, "stdio"],
+  env: { API_TOKEN: "{{token}}" },
+  params: [{ name: "token", description: "passed to the server as API_TOKEN", required: false }]
+}
+
 /** A local HTTP service standing in for a registered HTTP tool and an http_fetch target. */
 const received: Array<{ path: string; body: string; auth: string | null }> = []
 const upstream = Bun.serve({
@@ -53,7 +62,12 @@ beforeAll(async () => {
   platform = await startPlatform({
     // Local test servers: the operator allow-list admits loopback, as an operator would.
     egress: { allow: ["127.0.0.1"] },
-    tools: { ...Effect.runSync(ToolsConfig.config), httpFetchAllow: [`127.0.0.1:${upstream.port}`] }
+    tools: {
+      ...Effect.runSync(ToolsConfig.config),
+      httpFetchAllow: [`127.0.0.1:${upstream.port}`],
+      // The operator's catalog: projects instantiate these by id, never send a command line.
+      mcpStdioCatalog: [everythingEntry]
+    }
   })
   ;[alice, bob, viewer] = await Promise.all([
     signUp(platform.baseUrl),
@@ -73,11 +87,11 @@ afterAll(async () => {
 describe("MCP servers through the tools API", () => {
   let serverId = ""
 
-  test("registering a stdio server connects it; env values are never returned", async () => {
+  test("registering a stdio server from the catalog connects it; parameter values are never returned", async () => {
     const res = await call("POST", "/tools/mcp/register", alice, {
       projectId: alice.projectId,
       name: "everything",
-      transport: { type: "stdio", command: "bun", args: [referenceServer.everything, "stdio"], env: { API_TOKEN: SECRET_ENV } }
+      transport: { type: "catalog", entry: "everything", params: { token: SECRET_ENV } }
     })
     const text = await res.text()
     expect(res.status).toBe(201)
@@ -85,7 +99,7 @@ describe("MCP servers through the tools API", () => {
     const body = JSON.parse(text)
     serverId = body.server.id
     expect(body.session.connected).toBe(true)
-    expect(body.server.transport.envKeys).toEqual(["API_TOKEN"])
+    expect(body.server.transport).toEqual({ type: "catalog", entry: "everything", paramNames: ["token"] })
     expect(body.tools).toEqual(expect.arrayContaining(["echo", "get-sum"]))
     const listed = await (await call("GET", `/tools/mcp/servers?projectId=${alice.projectId}`, alice)).text()
     expect(listed).toContain(serverId)
@@ -161,18 +175,31 @@ describe("MCP servers through the tools API", () => {
     expect((await r.json()).content[0].text).toContain("via http")
   })
 
-  test("only allowed commands may start a server; duplicates conflict", async () => {
+  test("a project supplies no command line (403); unknown catalog entries and bad parameters are 400; duplicates conflict", async () => {
     const res = await call("POST", "/tools/mcp/register", alice, {
       projectId: alice.projectId,
       name: "shell",
       transport: { type: "stdio", command: "/bin/sh", args: ["-c", "id"] }
     })
-    expect(res.status).toBe(400)
-    expect((await res.json()).issues[0].path).toBe("transport.command")
+    expect(res.status).toBe(403)
+    const unknown = await call("POST", "/tools/mcp/register", alice, {
+      projectId: alice.projectId,
+      name: "nope",
+      transport: { type: "catalog", entry: "not-published" }
+    })
+    expect(unknown.status).toBe(400)
+    expect((await unknown.json()).issues[0].path).toBe("transport.entry")
+    const flag = await call("POST", "/tools/mcp/register", alice, {
+      projectId: alice.projectId,
+      name: "flagged",
+      transport: { type: "catalog", entry: "everything", params: { token: "--inspect=0.0.0.0:9229" } }
+    })
+    expect(flag.status).toBe(400)
+    expect((await flag.json()).issues[0].path).toBe("transport.params.token")
     const dup = await call("POST", "/tools/mcp/register", alice, {
       projectId: alice.projectId,
       name: "everything",
-      transport: { type: "stdio", command: "bun", args: [referenceServer.everything] }
+      transport: { type: "catalog", entry: "everything" }
     })
     expect(dup.status).toBe(409)
   })
@@ -182,6 +209,10 @@ describe("MCP servers through the tools API", () => {
     expect((await execute(bob, "everything__echo", { message: "x" }, alice.projectId)).status).toBe(404)
     expect((await call("GET", `/tools/mcp/servers/${serverId}`, bob)).status).toBe(404)
     expect((await call("GET", `/tools?projectId=${alice.projectId}`, viewer)).status).toBe(200)
+    // A viewer sees which servers exist, not their arguments, env keys, parameters or header names.
+    const { servers } = await (await call("GET", `/tools/mcp/servers?projectId=${alice.projectId}`, viewer)).json()
+    expect(servers.find((s: { name: string }) => s.name === "everything").transport).toEqual({ type: "catalog", entry: "everything" })
+    expect(servers.find((s: { name: string }) => s.name === "remote").transport).toEqual({ type: "http", url: new URL(remote.url).origin })
     expect((await execute(viewer, "everything__echo", { message: "x" }, alice.projectId)).status).toBe(403)
     expect((await call("GET", "/tools", null)).status).toBe(401)
   })

@@ -1,6 +1,14 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { McpPromptInfo, McpResourceInfo, McpSessionStatus, McpToolInfo, McpTransportConfig } from "../Mcp.ts"
+import {
+  McpCatalogEntry,
+  McpCatalogParam,
+  McpPromptInfo,
+  McpRegisteredTransport,
+  McpResourceInfo,
+  McpSessionStatus,
+  McpToolInfo
+} from "../Mcp.ts"
 import { Authentication } from "./Authentication.ts"
 import { BadRequest, Conflict, Forbidden, NotFound } from "../../kernel/WireErrors.ts"
 import {
@@ -72,19 +80,51 @@ export const ExecuteToolRequest = Schema.Struct({
 export const RegisterMcpServerRequest = Schema.Struct({
   projectId: Schema.String,
   name: ServerName,
-  transport: McpTransportConfig
+  /**
+   * `{ type: "catalog", entry, params }` for a stdio server from the
+   * operators' catalog, or `{ type: "http", url, headers }`. A raw
+   * `{ type: "stdio", command, ... }` is accepted from platform operators only.
+   */
+  transport: McpRegisteredTransport
 })
 
-/** A transport as shown back: env keys and header names, never their values. */
+/**
+ * A transport as shown back: never env, header or parameter values. Project
+ * admins see env keys, header names, arguments and parameter names; other
+ * members only what the server is (catalog entry, command, URL origin).
+ */
 export const McpTransportView = Schema.Union(
   Schema.Struct({
     type: Schema.Literal("stdio"),
     command: Schema.String,
-    args: Schema.Array(Schema.String),
-    envKeys: Schema.Array(Schema.String)
+    args: Schema.optional(Schema.Array(Schema.String)),
+    envKeys: Schema.optional(Schema.Array(Schema.String))
   }),
-  Schema.Struct({ type: Schema.Literal("http"), url: Schema.String, headerNames: Schema.Array(Schema.String) })
+  Schema.Struct({
+    type: Schema.Literal("catalog"),
+    entry: Schema.String,
+    /** Names of the parameters the project filled in; their values may be secrets and are never shown. */
+    paramNames: Schema.optional(Schema.Array(Schema.String))
+  }),
+  Schema.Struct({ type: Schema.Literal("http"), url: Schema.String, headerNames: Schema.optional(Schema.Array(Schema.String)) })
 )
+
+/**
+ * A catalog entry as listed: every member sees its id, description and
+ * parameters; the command line and env keys are shown to operators only.
+ */
+export const McpCatalogItemView = Schema.Struct({
+  id: Schema.String,
+  description: Schema.String,
+  params: Schema.Array(McpCatalogParam),
+  source: Schema.Literal("config", "operator"),
+  command: Schema.optional(Schema.String),
+  args: Schema.optional(Schema.Array(Schema.String)),
+  envKeys: Schema.optional(Schema.Array(Schema.String))
+})
+
+/** PUT body: the entry without its id (the path names it). */
+export const PutMcpCatalogEntryRequest = McpCatalogEntry.pipe(Schema.omit("id"))
 
 export const McpServerView = Schema.Struct({
   id: Schema.String,
@@ -116,8 +156,9 @@ const ProjectQuery = Schema.Struct({ projectId: Schema.optional(Schema.String) }
 /**
  * Tools of a project: MCP servers' tools, registered HTTP tools, built-ins;
  * MCP server registration. Reading needs membership, executing and
- * registering HTTP tools needs developer, registering an MCP server (which
- * starts processes) needs admin.
+ * registering HTTP tools needs developer, registering an MCP server needs
+ * admin; a stdio server is an instance of the operators' catalog (publishing
+ * catalog entries is operator-only).
  */
 export class ToolsApi extends HttpApiGroup.make("tools")
   .add(
@@ -169,6 +210,27 @@ export class ToolsApi extends HttpApiGroup.make("tools")
       .addSuccess(Schema.Void, { status: 204 })
       .addError(NotFound)
       .addError(Forbidden)
+  )
+  .add(
+    HttpApiEndpoint.get("listMcpCatalog", "/tools/mcp/catalog")
+      .addSuccess(Schema.Struct({ entries: Schema.Array(McpCatalogItemView) }))
+  )
+  .add(
+    HttpApiEndpoint.put("putMcpCatalogEntry", "/tools/mcp/catalog/:entryId")
+      .setPath(Schema.Struct({ entryId: Schema.String }))
+      .setPayload(PutMcpCatalogEntryRequest)
+      .addSuccess(McpCatalogItemView)
+      .addError(BadRequest)
+      .addError(Forbidden)
+      .addError(Conflict)
+  )
+  .add(
+    HttpApiEndpoint.del("deleteMcpCatalogEntry", "/tools/mcp/catalog/:entryId")
+      .setPath(Schema.Struct({ entryId: Schema.String }))
+      .addSuccess(Schema.Void, { status: 204 })
+      .addError(Forbidden)
+      .addError(NotFound)
+      .addError(Conflict)
   )
   .add(
     HttpApiEndpoint.post("registerMcpServer", "/tools/mcp/register")
