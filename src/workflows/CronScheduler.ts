@@ -3,6 +3,7 @@ import { Cron, Effect, Either, Schedule } from "effect"
 import { WorkflowsConfig } from "./WorkflowsConfig.ts"
 import { WorkflowRepo } from "./WorkflowRepo.ts"
 import { newRunId, WorkflowRuns } from "./WorkflowRuns.ts"
+import { shortestCronInterval } from "./WorkflowDefinitions.ts"
 
 /** Ticks older than this when first seen (downtime, a new schedule) are skipped, not replayed. */
 const MAX_CATCH_UP_MS = 60_000
@@ -22,12 +23,27 @@ export const CronSchedulerLive = Singleton.make(
     const workflowsConfig = yield* WorkflowsConfig
     // workflowId → the last tick handled (or the moment the schedule was first seen).
     const cursors = new Map<string, { cron: string; at: Date }>()
+    // Schedules stored before WORKFLOW_MIN_CRON_INTERVAL_SECONDS existed (or under a lower one) are not fired.
+    const tooFast = new Map<string, boolean>()
+    const isTooFast = (cron: Cron.Cron, text: string) => {
+      let fast = tooFast.get(text)
+      if (fast === undefined) {
+        fast = shortestCronInterval(cron, workflowsConfig.minCronIntervalSeconds) < workflowsConfig.minCronIntervalSeconds
+        if (tooFast.size > 10_000) tooFast.clear()
+        tooFast.set(text, fast)
+      }
+      return fast
+    }
 
     const scan = Effect.gen(function*() {
       const now = new Date()
-      for (const w of yield* repo.scheduled) {
+      const scheduled = yield* repo.scheduled
+      // Deleted or unscheduled workflows: forget their cursors.
+      const live = new Set(scheduled.map((w) => w.id))
+      for (const id of cursors.keys()) if (!live.has(id)) cursors.delete(id)
+      for (const w of scheduled) {
         const parsed = Cron.parse(w.scheduleCron)
-        if (Either.isLeft(parsed)) continue
+        if (Either.isLeft(parsed) || isTooFast(parsed.right, w.scheduleCron)) continue
         let cursor = cursors.get(w.id)
         if (cursor === undefined) {
           // First sight (start-up, failover, new schedule): continue from the last claimed tick if recent.

@@ -27,6 +27,16 @@ const OPERATORS = ["==", "!=", "<=", ">=", "&&", "||", "<", ">", "+", "-", "*", 
 
 export const ROOTS = ["input", "steps", "vars", "loop", "run"] as const
 
+/**
+ * Limits of one expression. Parsing and evaluation recurse once per level of
+ * nesting, so depth must be refused before it reaches the engine's stack
+ * (5,000 nested parentheses overflowed it); the length bounds the work.
+ */
+export const MAX_EXPRESSION_CHARS = 4096
+export const MAX_EXPRESSION_DEPTH = 64
+/** Levels of the parsed tree (member chains and `a + b + …` add levels without nesting). */
+const MAX_TREE_DEPTH = 2 * MAX_EXPRESSION_DEPTH
+
 const isIdentStart = (c: string) => /[A-Za-z_$]/.test(c)
 const isIdentPart = (c: string) => /[A-Za-z0-9_$]/.test(c)
 
@@ -75,6 +85,41 @@ const tokenize = (src: string): Either.Either<Array<Token>, string> => {
   return Either.right(tokens)
 }
 
+/** Deepest JSON value `json()` builds: every later step (compare, store) walks values recursively. */
+export const MAX_JSON_DEPTH = 256
+
+/** Bracket nesting of JSON text (strings skipped), in one pass, stopping past `limit`. */
+export const jsonNesting = (text: string, limit: number): number => {
+  let depth = 0
+  let max = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++ // backslash: skip the escaped character
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) {
+      if (++depth > max && (max = depth) > limit) return max
+    } else if (c === 93 || c === 125) depth--
+  }
+  return max
+}
+
+/**
+ * JSON.parse, or null when the text is not JSON or nests deeper than MAX_JSON_DEPTH
+ * (200,000 nested arrays parse in 0.1 s, then take seconds to overflow the stack of
+ * whatever walks them next, on the event loop).
+ */
+export const parseJson = (text: string): unknown => {
+  if (jsonNesting(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return null
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
+}
+
 class ParseFailure {
   constructor(readonly message: string) {}
 }
@@ -93,14 +138,7 @@ const FUNCTIONS: Record<string, (args: ReadonlyArray<unknown>) => unknown> = {
   bool: ([v]) => truthy(v),
   keys: ([v]) => isRecord(v) ? Object.keys(v) : [],
   exists: ([v]) => v !== undefined && v !== null,
-  json: ([v]) => {
-    if (typeof v !== "string") return v
-    try {
-      return JSON.parse(v)
-    } catch {
-      return null
-    }
-  },
+  json: ([v]) => typeof v === "string" ? parseJson(v) : v,
   min: (args) => Math.min(...args.map(Number)),
   max: (args) => Math.max(...args.map(Number))
 }
@@ -109,6 +147,15 @@ export const FUNCTION_NAMES = Object.keys(FUNCTIONS)
 
 const parseTokens = (tokens: Array<Token>, source: string): Expr => {
   let p = 0
+  let depth = 0
+  const nested = <A>(f: () => A): A => {
+    if (++depth > MAX_EXPRESSION_DEPTH) throw new ParseFailure(`nested deeper than ${MAX_EXPRESSION_DEPTH} levels`)
+    try {
+      return f()
+    } finally {
+      depth--
+    }
+  }
   const peek = () => tokens[p]
   const opAt = (i: number): string | undefined => {
     const t = tokens[i]
@@ -192,7 +239,7 @@ const parseTokens = (tokens: Array<Token>, source: string): Expr => {
   const unary = (): Expr => {
     if (isOp("!") || isOp("-")) {
       const op = opAt(p++) as "!" | "-"
-      return { _tag: "Unary", op, arg: unary() }
+      return { _tag: "Unary", op, arg: nested(unary) }
     }
     return postfix()
   }
@@ -203,6 +250,9 @@ const parseTokens = (tokens: Array<Token>, source: string): Expr => {
   const and = binary(eq, ["&&"])
   const or = binary(and, ["||"])
   function expr(): Expr {
+    return nested(ternary)
+  }
+  function ternary(): Expr {
     const test = or()
     if (!isOp("?")) return test
     p++
@@ -215,17 +265,39 @@ const parseTokens = (tokens: Array<Token>, source: string): Expr => {
   return result
 }
 
+/** Levels of the tree; a chain `a + b + c …` is parsed in a loop but evaluated recursively, so it counts too. */
+const depthOf = (e: Expr): number => {
+  switch (e._tag) {
+    case "Literal":
+    case "Var":
+      return 1
+    case "Member": return 1 + Math.max(depthOf(e.object), depthOf(e.property))
+    case "Call": return 1 + Math.max(0, ...e.args.map(depthOf))
+    case "List": return 1 + Math.max(0, ...e.items.map(depthOf))
+    case "Unary": return 1 + depthOf(e.arg)
+    case "Binary": return 1 + Math.max(depthOf(e.left), depthOf(e.right))
+    case "Ternary": return 1 + Math.max(depthOf(e.test), depthOf(e.then), depthOf(e.otherwise))
+  }
+}
+
 /** Parses an expression; the error is a message fit for a validation report. */
-export const parse = (source: string): Either.Either<Expr, string> =>
-  Either.flatMap(tokenize(source), (tokens) => {
+export const parse = (source: string): Either.Either<Expr, string> => {
+  if (source.length > MAX_EXPRESSION_CHARS) {
+    return Either.left(`longer than ${MAX_EXPRESSION_CHARS} characters`)
+  }
+  return Either.flatMap(tokenize(source), (tokens) => {
     if (tokens.length === 0) return Either.left("empty expression")
     try {
-      return Either.right(parseTokens(tokens, source))
+      const expr = parseTokens(tokens, source)
+      // Bounded by the length above (at most a few thousand levels), so this walk cannot overflow.
+      if (depthOf(expr) > MAX_TREE_DEPTH) return Either.left(`more than ${MAX_TREE_DEPTH} operators deep`)
+      return Either.right(expr)
     } catch (e) {
       if (e instanceof ParseFailure) return Either.left(e.message)
       throw e
     }
   })
+}
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 

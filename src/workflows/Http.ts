@@ -82,6 +82,14 @@ export const WorkflowsHttpLive = HttpApiBuilder.group(PlatformApi, "workflows", 
             createdBy: user.userId
           })
         }))
+      .handle("deleteWorkflow", ({ path }) =>
+        Effect.gen(function*() {
+          const workflow = yield* visibleWorkflow(path.id)
+          yield* requireProjectRole(workflow.projectId, "developer", "workflow")
+          const { live } = yield* repo.deleteWorkflow(workflow.id, workflow.projectId)
+          // A deleted workflow's runs do not go on in the background: each is cancelled like POST .../cancel.
+          yield* Effect.forEach(live, (run) => Effect.ignore(runs.cancel(run)), { discard: true })
+        }))
       .handle("executeWorkflow", ({ path, payload }) =>
         Effect.flatMap(visibleWorkflow(path.id), (workflow) => executeStored(workflow, payload, "api")))
       .handle("executeAny", ({ payload }) =>

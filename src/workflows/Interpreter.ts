@@ -5,7 +5,7 @@ import { type ActionStep, type Definition, type Step } from "../domain/WorkflowD
 import { StepFailed, WorkflowRunFailed } from "../domain/WorkflowErrors.ts"
 import { RunEvents } from "./RunEvents.ts"
 import { SubworkflowLauncher } from "./SubworkflowLauncher.ts"
-import { evaluate, render } from "./Template.ts"
+import { evaluate, render, TemplateFailure } from "./Template.ts"
 import { listDependencies, validate } from "./Validation.ts"
 import { WorkflowRepo } from "./WorkflowRepo.ts"
 import { runAction } from "./backends/StepBackends.ts"
@@ -20,6 +20,8 @@ interface RunState {
   readonly input: unknown
   readonly steps: Record<string, { output: unknown; status: string }>
   readonly vars: Record<string, unknown>
+  /** JSON bytes of every step result so far (replays recount the same results). */
+  dataBytes: number
 }
 
 interface Loop {
@@ -36,6 +38,18 @@ const scopeOf = (s: RunState, loop: Loop | undefined) => ({
 })
 
 const now = () => new Date().toISOString()
+
+/** JSON size of a value as stored in step_results; a value nested too deeply to serialise counts as too large. */
+const jsonBytes = (value: unknown): number => {
+  try {
+    const text = JSON.stringify(value)
+    return text === undefined ? 0 : Buffer.byteLength(text)
+  } catch {
+    return Number.POSITIVE_INFINITY
+  }
+}
+
+const describeBytes = (bytes: number) => Number.isFinite(bytes) ? `${bytes} bytes` : "nested too deeply to store"
 
 /** What interpreting a step needs: the engine's context (provided by it) and the platform config. */
 type StepEnv =
@@ -70,10 +84,15 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
   const repo = yield* WorkflowRepo
   const events = yield* RunEvents
   const launcher = yield* SubworkflowLauncher
+  const limits = yield* WorkflowsConfig
   const spec = yield* repo.runSpec(runId)
   if (Option.isNone(spec)) return yield* failRun(null, `run ${runId} does not exist`)
   const validated = validate(spec.value.definition)
-  if (Either.isLeft(validated)) return yield* failRun(null, "the run's definition is no longer valid")
+  if (Either.isLeft(validated)) {
+    // A definition stored before a limit existed (e.g. expression depth) fails here, at run time.
+    const [first] = validated.left
+    return yield* failRun(null, `the run's definition is no longer valid${first ? `: ${first.path} ${first.message}`.slice(0, 300) : ""}`)
+  }
   const definition: Definition = validated.right.definition
   const state: RunState = {
     runId,
@@ -81,11 +100,37 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
     depth: spec.value.depth,
     input: spec.value.input ?? {},
     steps: {},
-    vars: {}
+    vars: {},
+    dataBytes: 0
   }
   const emit = (type: string, data: Record<string, unknown>) => events.publish(state.projectId, runId, type, data)
   const record = (key: string, step: Step, result: Record<string, unknown>) =>
     repo.recordStep(runId, key, { stepId: step.id, type: step.type, ...result })
+
+  /** Templates and expressions evaluated outside an Activity: a failure ends the run, never as a defect. */
+  const attempt = <A>(step: Step, f: () => A) =>
+    Effect.try({
+      try: f,
+      catch: (e) => failRun(step.id, `step '${step.id}': ${e instanceof TemplateFailure ? e.message : "could not evaluate its expressions"}`)
+    })
+
+  const stepOutputTooLarge = (step: Step, bytes: number) =>
+    `step '${step.id}' output is ${describeBytes(bytes)}; the limit is ${limits.maxStepOutputBytes} (WORKFLOW_MAX_STEP_OUTPUT_BYTES)`
+
+  /** Counts a step's result against the run's data budget (and a control step's against the step limit). */
+  const account = (step: Step, output: unknown, checkStep: boolean) =>
+    Effect.suspend(() => {
+      const bytes = jsonBytes(output)
+      if (checkStep && bytes > limits.maxStepOutputBytes) return Effect.fail(failRun(step.id, stepOutputTooLarge(step, bytes)))
+      state.dataBytes += bytes
+      if (state.dataBytes > limits.maxRunDataBytes) {
+        return Effect.fail(failRun(
+          step.id,
+          `the run's step results reached ${describeBytes(state.dataBytes)} at step '${step.id}'; the limit is ${limits.maxRunDataBytes} (WORKFLOW_MAX_RUN_DATA_BYTES)`
+        ))
+      }
+      return Effect.void
+    })
 
   const checkCancelled = (step: Step) =>
     Effect.flatMap(repo.isCancelRequested(runId), (cancelled) =>
@@ -116,6 +161,11 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
               message: e.message,
               retryable: e._tag === "BackendError" && e.retryable
             })
+          ),
+          // Checked before the result is journaled or stored: an oversized output never reaches the database.
+          Effect.filterOrElse(
+            (out) => jsonBytes(out) <= limits.maxStepOutputBytes,
+            (out) => Effect.fail(new StepFailed({ stepId: step.id, message: stepOutputTooLarge(step, jsonBytes(out)), retryable: false }))
           ),
           Effect.tapError((e) =>
             Effect.zipRight(
@@ -177,10 +227,13 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
       let output: unknown
       if (isAction(step)) {
         output = yield* actionActivity(step, key, loop)
+        yield* account(step, output, false)
       } else {
         switch (step.type) {
           case "set": {
-            const values = render(step.values, scope) as Record<string, unknown>
+            const values = (yield* attempt(step, () => render(step.values, scope))) as Record<string, unknown>
+            // Measured before the values become variables: a doubling loop stops at the limit, not in memory.
+            yield* account(step, values, true)
             Object.assign(state.vars, values)
             output = values
             break
@@ -192,7 +245,7 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
             break
           }
           case "approval": {
-            const message = step.message === undefined ? undefined : render(step.message, scope)
+            const message = step.message === undefined ? undefined : yield* attempt(step, () => render(step.message, scope))
             yield* record(key, step, { status: "waiting", approval: true, message, startedAt: now() })
             yield* repo.setStatus(runId, "waiting")
             yield* emit("approval.requested", { key, stepId: step.id, message })
@@ -212,7 +265,7 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
               depth: state.depth,
               step,
               key,
-              input: step.input === undefined ? {} : render(step.input, scope)
+              input: step.input === undefined ? {} : yield* attempt(step, () => render(step.input, scope))
             })
             yield* record(key, step, { status: "running", childRunId, startedAt: now() })
             output = yield* WorkflowRun.execute({ runId: childRunId }).pipe(
@@ -221,7 +274,7 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
             break
           }
           case "condition": {
-            const value = truthy(evaluate(step.if, scope))
+            const value = truthy(yield* attempt(step, () => evaluate(step.if, scope)))
             yield* runList(value ? step.then : step.else ?? [], prefix, loop)
             output = { branch: value ? "then" : "else" }
             break
@@ -231,7 +284,8 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
             break
           }
           case "loop": {
-            const items = step.forEach === undefined ? undefined : evaluate(step.forEach, scope)
+            const forEach = step.forEach
+            const items = forEach === undefined ? undefined : yield* attempt(step, () => evaluate(forEach, scope))
             if (items !== undefined && !Array.isArray(items)) {
               return yield* failRun(step.id, `loop '${step.id}': forEach did not evaluate to a list`)
             }
@@ -242,7 +296,8 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
             let truncated = step.while !== undefined
             for (let index = 0; index < (items?.length ?? step.maxIterations); index++) {
               const iteration: Loop = { index, item: items?.[index] ?? null }
-              if (step.while !== undefined && !truthy(evaluate(step.while, scopeOf(state, iteration)))) {
+              const test = step.while
+              if (test !== undefined && !truthy(yield* attempt(step, () => evaluate(test, scopeOf(state, iteration))))) {
                 truncated = false
                 break
               }
@@ -252,6 +307,7 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
             break
           }
         }
+        if (step.type !== "set") yield* account(step, output, true)
         yield* record(key, step, { status: "completed", output, completedAt: now() })
       }
       state.steps[step.id] = { output, status: "completed" }
@@ -286,5 +342,14 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
   yield* repo.setStatus(runId, "running")
   yield* emit("run.started", { workflowRunId: runId })
   const last = yield* runList(definition.steps, "", undefined)
-  return definition.output === undefined ? last : render(definition.output, scopeOf(state, undefined))
+  if (definition.output === undefined) return last
+  const output = yield* Effect.try({
+    try: () => render(definition.output, scopeOf(state, undefined)),
+    catch: (e) => failRun(null, `the run's output: ${e instanceof TemplateFailure ? e.message : "could not evaluate its expressions"}`)
+  })
+  const bytes = jsonBytes(output)
+  if (bytes > limits.maxStepOutputBytes) {
+    return yield* failRun(null, `the run's output is ${describeBytes(bytes)}; the limit is ${limits.maxStepOutputBytes} (WORKFLOW_MAX_STEP_OUTPUT_BYTES)`)
+  }
+  return output
 })

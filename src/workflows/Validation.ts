@@ -131,6 +131,16 @@ const findCycle = (deps: Map<string, Set<string>>): Array<string> | undefined =>
 
 /** Validates a definition, reporting every problem found (not just the first). */
 export const validate = (raw: unknown): Either.Either<Validated, ReadonlyArray<Problem>> => {
+  try {
+    return validateUnbounded(raw)
+  } catch (e) {
+    // The walks recurse per level of the JSON: thousands of nested arrays overflow the stack.
+    if (e instanceof RangeError) return Either.left([{ path: "", message: "the definition is nested too deeply" }])
+    throw e
+  }
+}
+
+const validateUnbounded = (raw: unknown): Either.Either<Validated, ReadonlyArray<Problem>> => {
   const top = Schema.decodeUnknownEither(DefinitionInput)(raw)
   if (Either.isLeft(top)) return Either.left(formatIssues("", top.left))
   const problems: Array<Problem> = []
@@ -141,7 +151,9 @@ export const validate = (raw: unknown): Either.Either<Validated, ReadonlyArray<P
   const checkExpression = (path: string, src: string, inLoop: boolean, selfId: string) => {
     const parsed = parseCached(src)
     if (Either.isLeft(parsed)) {
-      problems.push({ path, message: `invalid expression '${src}': ${parsed.left}` })
+      // Messages stay short: the source may be kilobytes long.
+      const shown = src.length > 60 ? `${src.slice(0, 60)}…` : src
+      problems.push({ path, message: `invalid expression '${shown}': ${parsed.left}` })
       return
     }
     const refs = Expression.references(parsed.right)

@@ -1,7 +1,25 @@
-import { Effect, Either, Option } from "effect"
+import { Cron, Effect, Either, Option } from "effect"
 import { BadRequest } from "../kernel/WireErrors.ts"
 import { type Problem, validate, type Validated } from "./Validation.ts"
 import { WorkflowRepo } from "./WorkflowRepo.ts"
+import { WorkflowsConfig } from "./WorkflowsConfig.ts"
+
+/**
+ * The shortest gap between two ticks of a schedule, in seconds, over its next
+ * 100 ticks (stopping below `floor`): a cron's fields are sets, so a gap under
+ * a minute shows in the first burst of seconds, one under an hour within the
+ * first hour's ticks (`* * * * * *` at once, `0,1 0 0 * * *` on the first day).
+ */
+export const shortestCronInterval = (cron: Cron.Cron, floor = 1, from = new Date()): number => {
+  let shortest = Number.POSITIVE_INFINITY
+  let previous = Cron.next(cron, from)
+  for (let i = 0; i < 100 && shortest >= floor; i++) {
+    const next = Cron.next(cron, previous)
+    shortest = Math.min(shortest, (next.getTime() - previous.getTime()) / 1000)
+    previous = next
+  }
+  return shortest
+}
 
 /**
  * Checks a definition before it is stored or run: the pure validation, then
@@ -11,6 +29,7 @@ import { WorkflowRepo } from "./WorkflowRepo.ts"
 export class WorkflowDefinitions extends Effect.Service<WorkflowDefinitions>()("Workflows/WorkflowDefinitions", {
   effect: Effect.gen(function*() {
     const repo = yield* WorkflowRepo
+    const workflowsConfig = yield* WorkflowsConfig
 
     const subworkflowIds = (definition: unknown): ReadonlyArray<string> => {
       const v = validate(definition)
@@ -27,6 +46,16 @@ export class WorkflowDefinitions extends Effect.Service<WorkflowDefinitions>()("
         return yield* new BadRequest({ message: "invalid workflow definition", issues: validated.left })
       }
       const problems: Array<Problem> = []
+      const schedule = validated.right.definition.schedule
+      if (schedule !== undefined) {
+        const interval = shortestCronInterval(Cron.unsafeParse(schedule.cron), workflowsConfig.minCronIntervalSeconds)
+        if (interval < workflowsConfig.minCronIntervalSeconds) {
+          problems.push({
+            path: "schedule.cron",
+            message: `the schedule fires every ${interval} s; the shortest interval allowed is ${workflowsConfig.minCronIntervalSeconds} s`
+          })
+        }
+      }
       for (const sub of validated.right.subworkflows) {
         if (sub.workflowId === selfId) {
           problems.push({ path: sub.path, message: `sub-workflow cycle: ${selfId} -> ${selfId}` })

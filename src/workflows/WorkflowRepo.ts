@@ -91,6 +91,24 @@ export class WorkflowRepo extends Effect.Service<WorkflowRepo>()("Workflows/Work
         Effect.orDie
       )
 
+    /**
+     * Removes a workflow with its versions and schedule ticks (ON DELETE CASCADE), so the cron
+     * scheduler no longer sees it. Its runs stay readable by run id: they are detached first
+     * (workflow_id NULL, like inline runs; each keeps its definition snapshot) instead of
+     * cascading away. Returns the runs that were still live, for the caller to cancel.
+     */
+    const deleteWorkflow = (id: string, projectId: string) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const live = yield* sql.unsafe(
+          `SELECT ${RUN_COLS} FROM workflow_executions
+           WHERE workflow_id = $1 AND status NOT IN ('completed', 'failed', 'cancelled')`,
+          [id]
+        )
+        yield* sql`UPDATE workflow_executions SET workflow_id = NULL, updated_at = now() WHERE workflow_id = ${id}`
+        const deleted = yield* sql`DELETE FROM workflows WHERE id = ${id} AND project_id = ${projectId} RETURNING id`
+        return { deleted: deleted.length > 0, live: yield* Effect.forEach(live, (r) => decodeRun(r)) }
+      })).pipe(Effect.orDie)
+
     const findVersion = (workflowId: string, version: number) =>
       sql<{ definition: unknown }>`SELECT definition FROM workflow_versions WHERE workflow_id = ${workflowId} AND version = ${version}`.pipe(
         Effect.map((rows) => Option.fromNullable(rows[0]?.definition)),
@@ -187,6 +205,7 @@ export class WorkflowRepo extends Effect.Service<WorkflowRepo>()("Workflows/Work
       findWorkflow,
       listWorkflows,
       findVersion,
+      deleteWorkflow,
       createRun,
       findRun,
       findRunScoped,

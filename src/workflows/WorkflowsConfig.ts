@@ -1,6 +1,6 @@
 import { Config, Context, Effect, Layer } from "effect"
 
-/** Workflow engine settings: http step allow-list, cron scheduler, sub-workflow depth. */
+/** Workflow engine settings: http step allow-list, cron scheduler, sub-workflow depth, run data limits. */
 export interface WorkflowsConfigShape {
   /**
    * Hosts an `http` step may call: `example.com`, `*.example.com`, `127.0.0.1:8080`
@@ -15,6 +15,15 @@ export interface WorkflowsConfigShape {
   readonly schedulerIntervalMs: number
   /** Deepest sub-workflow nesting a run may reach. */
   readonly maxDepth: number
+  /** Largest output (JSON bytes) one step may produce; above it the step fails instead of being journaled. */
+  readonly maxStepOutputBytes: number
+  /**
+   * Largest total of a run's step results (JSON bytes; `set` steps' values, so `vars`, included).
+   * A loop that doubles a value reaches any limit in a few iterations: the run fails instead.
+   */
+  readonly maxRunDataBytes: number
+  /** Shortest interval between two ticks of a cron schedule; a faster schedule is refused (400). */
+  readonly minCronIntervalSeconds: number
 }
 
 const workflowsSettings: Config.Config<WorkflowsConfigShape> = Config.all({
@@ -22,7 +31,10 @@ const workflowsSettings: Config.Config<WorkflowsConfigShape> = Config.all({
   httpTimeoutMs: Config.integer("WORKFLOW_HTTP_TIMEOUT_MS").pipe(Config.withDefault(30_000)),
   httpMaxResponseBytes: Config.integer("WORKFLOW_HTTP_MAX_RESPONSE_BYTES").pipe(Config.withDefault(1024 * 1024)),
   schedulerIntervalMs: Config.integer("WORKFLOW_SCHEDULER_INTERVAL_MS").pipe(Config.withDefault(1000)),
-  maxDepth: Config.integer("WORKFLOW_MAX_DEPTH").pipe(Config.withDefault(5))
+  maxDepth: Config.integer("WORKFLOW_MAX_DEPTH").pipe(Config.withDefault(5)),
+  maxStepOutputBytes: Config.integer("WORKFLOW_MAX_STEP_OUTPUT_BYTES").pipe(Config.withDefault(1024 * 1024)),
+  maxRunDataBytes: Config.integer("WORKFLOW_MAX_RUN_DATA_BYTES").pipe(Config.withDefault(8 * 1024 * 1024)),
+  minCronIntervalSeconds: Config.integer("WORKFLOW_MIN_CRON_INTERVAL_SECONDS").pipe(Config.withDefault(60))
 })
 
 /** This feature's settings, read from the environment once per process (tests: `layerWith`). */

@@ -31,7 +31,8 @@ const waitRun = async (user: SignedUp, runId: string, statuses: ReadonlyArray<st
 beforeAll(async () => {
   server = countingServer((path) => Response.json({ path }))
   platform = await startPlatform({
-    workflows: { httpAllow: ["127.0.0.1"], schedulerIntervalMs: 200 },
+    // The cron test fires every second: below the 60 s minimum an operator would keep.
+    workflows: { httpAllow: ["127.0.0.1"], schedulerIntervalMs: 200, minCronIntervalSeconds: 1 },
     // Local test servers: the operator allow-list admits loopback, as an operator would.
     egress: { allow: ["127.0.0.1"] },
   })

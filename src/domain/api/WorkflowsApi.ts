@@ -1,4 +1,4 @@
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.ts"
 import { BadRequest, Conflict, Forbidden, NotFound } from "../../kernel/WireErrors.ts"
@@ -108,6 +108,14 @@ export class WorkflowsApi extends HttpApiGroup.make("workflows")
       .setPayload(UpdateWorkflowRequest)
       .addSuccess(WorkflowRecord)
       .addError(BadRequest)
+      .addError(NotFound)
+      .addError(Forbidden)
+  )
+  .add(
+    /** Removes the workflow and its schedule; runs still in flight are cancelled, finished runs stay readable. */
+    HttpApiEndpoint.del("deleteWorkflow", "/workflows/:id")
+      .setPath(IdPath)
+      .addSuccess(HttpApiSchema.NoContent)
       .addError(NotFound)
       .addError(Forbidden)
   )

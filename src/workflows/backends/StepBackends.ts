@@ -6,7 +6,8 @@ import { BackendError, BackendNotConfigured } from "../../domain/WorkflowErrors.
 import { WorkflowAgentPort } from "../ports/AgentPort.ts"
 import { WorkflowRagPort } from "../ports/RagPort.ts"
 import { WorkflowSqlPort } from "../ports/SqlPort.ts"
-import { render, renderString } from "../Template.ts"
+import { render, renderString, TemplateFailure } from "../Template.ts"
+import { parseJson } from "../Expression.ts"
 import { httpCall } from "./HttpCall.ts"
 
 export interface ActionContext {
@@ -20,11 +21,8 @@ export interface ActionContext {
 const toolOutput = (result: ToolResult): unknown => {
   if (result.structuredContent !== undefined) return result.structuredContent
   const text = result.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("\n")
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
+  const parsed = parseJson(text)
+  return parsed === null && text.trim() !== "null" ? text : parsed
 }
 
 const backend = <I, S>(tag: Context.Tag<I, S>, name: string) =>
@@ -42,6 +40,20 @@ const backend = <I, S>(tag: Context.Tag<I, S>, name: string) =>
  * `BackendNotConfigured` instead of failing to start.
  */
 export const runAction = (
+  step: ActionStep | CompensationAction,
+  ctx: ActionContext,
+  timeoutMs: number | undefined
+): Effect.Effect<unknown, BackendError | BackendNotConfigured, WorkflowsConfig> =>
+  Effect.suspend(() => dispatch(step, ctx, timeoutMs)).pipe(
+    // Rendering runs inside these effects: an expression that cannot be evaluated fails the step (not retried).
+    Effect.catchSomeDefect((defect) =>
+      defect instanceof TemplateFailure
+        ? Option.some(Effect.fail(new BackendError({ message: defect.message, retryable: false })))
+        : Option.none()
+    )
+  )
+
+const dispatch = (
   step: ActionStep | CompensationAction,
   ctx: ActionContext,
   timeoutMs: number | undefined
