@@ -80,7 +80,7 @@ export const httpCall = (
             signal
           }, {
             beforeHop: (url) => {
-              if (input.allow && !input.allow(url)) throw new OutsideAllowList(url.host)
+              if (input.allow && !input.allow(url)) throw new OutsideAllowList(url.host === "" ? url.protocol : url.host)
             }
           })
           const { text, truncated } = await readCapped(res, input.maxBytes)
