@@ -1,6 +1,7 @@
-import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpLayerRouter, HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
 import { Effect, Layer, Option, Schema, Stream } from "effect"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
+import { AppConfig } from "../config/AppConfig.ts"
 import type { Principal } from "../domain/Identity.ts"
 import { hasRole } from "../auth/ProjectAccess.ts"
 import { jsonError } from "../kernel/JsonError.ts"
@@ -39,13 +40,17 @@ const chatError = (e: TaskError, where: { readonly sessionId?: string; readonly 
  * they are generated. Each `chat` runs as its own fiber (concurrent
  * sessions); a dropped client reconnects with the same token and sends
  * `resume` with the task id to get the rest of the stream (tasks run in the
- * Agent entity, independent of the socket).
+ * Agent entity, independent of the socket). Bounded: at most
+ * `wsMaxChatsPerSocket` streams per socket (each holds a task and its
+ * buffers) and `wsMaxSocketsPerUser` sockets per caller on this node.
  */
 export const ChatSocketRoute = HttpLayerRouter.use((router) =>
   Effect.gen(function*() {
     const authenticator = yield* Authenticator
     const agents = yield* AgentRepo
     const tasks = yield* AgentTasks
+    const config = yield* AppConfig
+    const socketsByCaller = new Map<string, number>()
     yield* router.add(
       "GET",
       CHAT_SOCKET_PATH,
@@ -60,6 +65,38 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
         const socket = yield* Effect.orDie(request.upgrade)
         const write = yield* socket.writer
         const send = (value: unknown) => write(JSON.stringify(value)).pipe(Effect.catchAll(() => Effect.void))
+
+        const caller = `${principal.kind}:${principal.userId}`
+        const open = socketsByCaller.get(caller) ?? 0
+        if (open >= config.wsMaxSocketsPerUser) {
+          yield* send({ type: "error", code: "TooManySockets", message: `at most ${config.wsMaxSocketsPerUser} chat sockets per caller` })
+          yield* write(new Socket.CloseEvent(1013, "too many sockets")).pipe(Effect.catchAll(() => Effect.void))
+          return HttpServerResponse.empty()
+        }
+        socketsByCaller.set(caller, open + 1)
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            const left = (socketsByCaller.get(caller) ?? 1) - 1
+            if (left <= 0) socketsByCaller.delete(caller)
+            else socketsByCaller.set(caller, left)
+          })
+        )
+
+        /** Starts a stream unless the socket already runs its maximum (checked and counted in one step). */
+        let streaming = 0
+        const startStream = (sessionId: string, run: Effect.Effect<void>) =>
+          Effect.suspend(() => {
+            if (streaming >= config.wsMaxChatsPerSocket) {
+              return send({
+                type: "error",
+                sessionId,
+                code: "TooManyChats",
+                message: `at most ${config.wsMaxChatsPerSocket} chats at once on one socket`
+              })
+            }
+            streaming++
+            return Effect.asVoid(Effect.forkScoped(Effect.ensuring(run, Effect.sync(() => streaming--))))
+          })
 
         /** A task's progress as chat frames; a text answer arrives as tokens, the final artifact only when nothing streamed. */
         const forward = (sessionId: string, events: Stream.Stream<TaskProgress, TaskError>) => {
@@ -121,8 +158,7 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
                   createdBy: principal.kind === "user" ? principal.userId : null
                 })
                 // Each chat is its own fiber: sessions stream concurrently on one socket.
-                yield* Effect.forkScoped(forward(sessionId, events))
-                return
+                return yield* startStream(sessionId, forward(sessionId, events))
               }
               case "resume": {
                 const sessionId = msg.sessionId ?? msg.taskId
@@ -138,8 +174,7 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
                     output: t.status.message ? textOf(t.status.message.parts) : null
                   })
                 }
-                yield* Effect.forkScoped(forward(sessionId, tasks.subscribe(msg.taskId)))
-                return
+                return yield* startStream(sessionId, forward(sessionId, tasks.subscribe(msg.taskId)))
               }
               case "cancel": {
                 const task = yield* visibleTask(msg.taskId)

@@ -17,14 +17,22 @@ export type Invalidation = { readonly kind: "user"; readonly userId: string } | 
 export const publishInvalidation = (bus: EventBus["Type"], invalidation: Invalidation) =>
   bus.publish({ topic: `${TOPIC}${invalidation.kind}`, type: "invalidate", projectId: INTERNAL_PROJECT, data: invalidation })
 
+/** The invalidation an event carries, if it is one (for a subscriber of all topics). */
+export const invalidationOf = (event: { readonly topic: string; readonly data: unknown }): Invalidation | undefined => {
+  if (!event.topic.startsWith(TOPIC)) return undefined
+  const data = event.data as Partial<Invalidation> | null
+  if (data?.kind === "apiKeys") return { kind: "apiKeys" }
+  if (data?.kind === "user" && typeof data.userId === "string") return { kind: "user", userId: data.userId }
+  return undefined
+}
+
 /** Runs `apply` for every invalidation published by any node (this one included), for the life of the scope. */
 export const onInvalidation = (bus: EventBus["Type"], apply: (invalidation: Invalidation) => void) =>
   bus.subscribe(TOPIC).pipe(
     Stream.runForEach((event) =>
       Effect.sync(() => {
-        const data = event.data as Partial<Invalidation> | null
-        if (data?.kind === "apiKeys") apply({ kind: "apiKeys" })
-        else if (data?.kind === "user" && typeof data.userId === "string") apply({ kind: "user", userId: data.userId })
+        const invalidation = invalidationOf(event)
+        if (invalidation !== undefined) apply(invalidation)
       })
     ),
     Effect.forkScoped

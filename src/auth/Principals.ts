@@ -80,6 +80,12 @@ export class Principals extends Effect.Service<Principals>()("Auth/Principals", 
     const invalidateUser = (userId: string) =>
       Effect.zipRight(Effect.sync(() => dropUser(userId)), publishInvalidation(bus, { kind: "user", userId }))
 
-    return { load, invalidateUser } as const
+    /**
+     * Drops this node's entries only: for a reader that saw an invalidation and must not read
+     * an entry cached before it (this node's own subscriber may not have dropped it yet).
+     */
+    const forgetUser = (userId: string) => Effect.sync(() => dropUser(userId))
+
+    return { load, invalidateUser, forgetUser } as const
   })
 }) {}

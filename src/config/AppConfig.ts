@@ -24,6 +24,10 @@ export interface AppConfigShape {
   /** "required": start-up fails when the vector extension is missing; "disabled": RAG endpoints answer 503. */
   readonly vectorStore: "required" | "disabled"
   readonly maxBodyBytes: number
+  /** Chats (and resumes) streaming at once on one `/ws/chat` socket; more get an error frame. */
+  readonly wsMaxChatsPerSocket: number
+  /** Open `/ws/chat` sockets per caller on one node; more are closed with 1013 (try again later). */
+  readonly wsMaxSocketsPerUser: number
   /** "single": `bun run dev`; "runner": hosts shards; "client": gateway only, sends to runners. */
   readonly clusterMode: "single" | "runner" | "client"
   /** Set: platform events go through Redis pub/sub so every node sees them. */
@@ -50,6 +54,8 @@ export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppC
       Config.withDefault("required" as const)
     ),
     maxBodyBytes: Config.integer("MAX_BODY_BYTES").pipe(Config.withDefault(10 * 1024 * 1024)),
+    wsMaxChatsPerSocket: Config.integer("WS_MAX_CHATS_PER_SOCKET").pipe(Config.withDefault(8)),
+    wsMaxSocketsPerUser: Config.integer("WS_MAX_SOCKETS_PER_USER").pipe(Config.withDefault(16)),
     clusterMode: Config.literal("single", "runner", "client")("CLUSTER_MODE").pipe(Config.withDefault("single" as const)),
     redisUrl: Config.option(Config.redacted("REDIS_URL"))
   }).pipe(

@@ -1,6 +1,9 @@
-import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Stream } from "effect"
+import { HttpLayerRouter, HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
+import { Duration, Effect, Either, Schedule, Stream } from "effect"
+import { AuthConfig } from "../auth/AuthConfig.ts"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
+import { invalidationOf } from "../auth/Invalidation.ts"
+import { Principals } from "../auth/Principals.ts"
 import type { Principal } from "../domain/Identity.ts"
 import { jsonError } from "../kernel/JsonError.ts"
 import { EventBus, type PlatformEvent } from "../events/EventBus.ts"
@@ -23,22 +26,28 @@ const visibleTo = (principal: Principal) => (event: PlatformEvent) =>
  * `GET /ws/events`: real-time platform events (agent status, deliveries, task
  * events...) as JSON text frames. Authenticated before the upgrade (bearer
  * header, `x-api-key`, or `?access_token=` since browsers cannot set headers
- * on a WebSocket); `?topics=a/,b/` narrows by prefix. Membership is taken at
- * connect time. With REDIS_URL set the bus is Redis, so a subscriber on any
- * node sees events published on every node.
+ * on a WebSocket); `?topics=a/,b/` narrows by prefix. The credentials are
+ * checked again whenever the user's sessions, memberships or API keys change
+ * (the gateway's invalidation events, which ride the same bus) and at least
+ * every `principalCacheTtlMs`: deliveries follow the current memberships, and
+ * a logout, revoked key, disabled user or expired token closes the socket
+ * (1008). With REDIS_URL set the bus is Redis, so a subscriber on any node
+ * sees events published on every node.
  */
 export const EventsSocketRoute = HttpLayerRouter.use((router) =>
   Effect.gen(function*() {
     const bus = yield* EventBus
     const authenticator = yield* Authenticator
+    const principals = yield* Principals
+    const auth = yield* AuthConfig
+    const recheckEvery = Duration.millis(Math.max(1_000, auth.principalCacheTtlMs))
     yield* router.add(
       "GET",
       EVENTS_SOCKET_PATH,
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
-        const principal = yield* authenticator.authenticate(credentialsFrom(request, { allowQuery: true })).pipe(
-          Effect.either
-        )
+        const credentials = credentialsFrom(request, { allowQuery: true })
+        const principal = yield* authenticator.authenticate(credentials).pipe(Effect.either)
         if (principal._tag === "Left") return jsonError(401, "Unauthorized", principal.left.message)
         if ((request.headers.upgrade ?? "").toLowerCase() !== "websocket") {
           return jsonError(426, "UpgradeRequired", "connect with a WebSocket")
@@ -46,20 +55,44 @@ export const EventsSocketRoute = HttpLayerRouter.use((router) =>
         const topics = topicsOf(request.url)
         const socket = yield* Effect.orDie(request.upgrade)
         const write = yield* socket.writer
-        const visible = visibleTo(principal.right)
+        let current = principal.right
+        let visible = visibleTo(current)
+        let closed = false
+        /** Authenticates the same credentials again: new memberships apply, ended credentials close the socket. */
+        const recheck = Effect.suspend(() =>
+          closed ? Effect.void : Effect.flatMap(Effect.either(authenticator.authenticate(credentials)), (fresh) => {
+            if (Either.isRight(fresh)) {
+              current = fresh.right
+              visible = visibleTo(current)
+              return Effect.void
+            }
+            closed = true
+            return write(new Socket.CloseEvent(1008, "credentials no longer valid")).pipe(Effect.catchAll(() => Effect.void))
+          })
+        )
+        const onEvent = (event: PlatformEvent) => {
+          const invalidation = invalidationOf(event)
+          if (invalidation !== undefined) {
+            const mine = invalidation.kind === "apiKeys" ? current.kind !== "user" : invalidation.userId === current.userId
+            // This node's cache may still hold the entry the event invalidates: read past it.
+            return mine ? Effect.zipRight(principals.forgetUser(current.userId), recheck) : Effect.void
+          }
+          return !closed && visible(event) && topics.some((t) => event.topic.startsWith(t))
+            ? write(JSON.stringify(event))
+            : Effect.void
+        }
         // Subscribed (toPull acquires the subscription now) before the greeting: an event
         // published after the client saw "subscribed" is never missed.
-        const pull = yield* bus.subscribe("").pipe(
-          Stream.filter((e) => visible(e) && topics.some((t) => e.topic.startsWith(t))),
-          Stream.toPull
-        )
+        const pull = yield* Stream.toPull(bus.subscribe(""))
         yield* write(JSON.stringify({ type: "subscribed", topics }))
         yield* pull.pipe(
-          Effect.flatMap((chunk) => Effect.forEach(chunk, (event) => write(JSON.stringify(event)), { discard: true })),
+          Effect.flatMap((chunk) => Effect.forEach(chunk, onEvent, { discard: true })),
           Effect.forever,
           Effect.catchAll(() => Effect.void),
           Effect.forkScoped
         )
+        // Invalidation events can be lost (a node restart, Redis down): a periodic check bounds that.
+        yield* recheck.pipe(Effect.repeat(Schedule.spaced(recheckEvery)), Effect.delay(recheckEvery), Effect.forkScoped)
         yield* socket.runRaw((data) => {
           // The only client message: a keep-alive ping.
           const text = typeof data === "string" ? data : new TextDecoder().decode(data)
