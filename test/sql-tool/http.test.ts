@@ -124,7 +124,8 @@ describe("SQL tool over HTTP", () => {
     })
     expect(res.status).toBe(503)
     const text = await res.text()
-    expect(text).toContain("connection refused")
+    // The egress policy's one text: a closed port reads like a refused destination.
+    expect(text).toContain("destination not allowed or unreachable")
     expect(text).not.toContain(MARKER)
   })
 
