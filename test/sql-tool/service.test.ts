@@ -270,7 +270,8 @@ describe("pools and unreachable servers", () => {
       s.create({ projectId: h.projectId, name: "mssql-verified", connectionString: Redacted.make(url), writable: false, verify: true })
     )))
     expect(verified._tag === "Left" && verified.left._tag).toBe("ServiceUnavailable")
-    expect(verified._tag === "Left" && "message" in verified.left && verified.left.message).toContain("connection refused")
+    // The egress policy's one text: a closed port reads like a refused destination.
+    expect(verified._tag === "Left" && "message" in verified.left && verified.left.message).toContain("destination not allowed or unreachable")
     expect(JSON.stringify(verified)).not.toContain(PG_PASSWORD_MARKER)
     const saved = await h.run(h.as("admin")(svc((s) =>
       s.create({ projectId: h.projectId, name: "mssql-unverified", connectionString: Redacted.make(url), writable: false, verify: false })
