@@ -1,17 +1,33 @@
 import { Cause, Effect, Option, Stream } from "effect"
-import { agentText, type A2aMessage, type TaskState, textOf } from "../domain/Task.ts"
+import { agentText, type A2aMessage, type PublishedProgress, type TaskState, textOf } from "../domain/Task.ts"
 import { EventBus } from "../events/EventBus.ts"
 import { LanguageModel } from "../llm/LanguageModel.ts"
 import { costUsd } from "../llm/Pricing.ts"
-import { runToolLoop, type ToolOutcome } from "../llm/ToolLoop.ts"
-import type { ChatMessage, ToolCall, ToolDefinition } from "../llm/Types.ts"
+import { type LoopEvent, runToolLoop, type ToolOutcome } from "../llm/ToolLoop.ts"
+import { type ChatMessage, emptyUsage, type ToolCall, type ToolDefinition, type Usage } from "../llm/Types.ts"
 import { ToolCatalog } from "../domain/Tool.ts"
 import { AgentRepo } from "./AgentRepo.ts"
 import type { Agent } from "../domain/Agent.ts"
 import { publishProgress } from "./TaskEvents.ts"
-import { type MessageEntry, TaskRepo } from "./TaskRepo.ts"
+import { type MessageEntry, type RunRecord, type TaskClaim, TaskRepo } from "./TaskRepo.ts"
 
 const RESPONSE_ARTIFACT = "response"
+
+interface TaskKeys {
+  readonly taskId: string
+  readonly agentId: string
+  readonly projectId: string
+  readonly contextId: string
+}
+
+/** A claimed task on its way through the model: its keys, agent, conversation and start time. */
+interface ClaimedRun extends TaskKeys {
+  readonly agent: Agent
+  readonly transcript: ReadonlyArray<ChatMessage>
+  readonly tools: ReadonlyArray<ToolDefinition>
+  readonly started: Date
+  readonly startedMs: number
+}
 
 /**
  * Runs one task for the Agent entity: the conversation's transcript (all
@@ -28,7 +44,7 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
     // Optional: without a Tools service an agent simply has no tools.
     const catalog = yield* Effect.serviceOption(ToolCatalog)
 
-    const publish = (agentId: string, projectId: string, p: Parameters<typeof publishProgress>[2]) =>
+    const publish = (agentId: string, projectId: string, p: PublishedProgress) =>
       publishProgress(agentId, projectId, p).pipe(Effect.provideService(EventBus, bus))
 
     const publishFinal = (agentId: string, projectId: string, taskId: string, contextId: string, state: TaskState, message?: A2aMessage) =>
@@ -86,48 +102,34 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
     const currentState = (taskId: string) =>
       Effect.map(tasks.get(taskId), Option.match({ onNone: (): TaskState => "failed", onSome: (t) => t.task.status.state }))
 
-    const run = Effect.fn("AgentRunner.run")(function*(taskId: string) {
-      const claim = yield* tasks.claim(taskId)
-      if (Option.isNone(claim)) return { taskId, state: "failed" as TaskState }
-      const { agentId, projectId, contextId } = claim.value
-      if (claim.value._tag === "NotRunnable") {
-        const { agentExists, state } = claim.value
+    /** A task the claim did not take: answered as it is, or failed when its agent is gone. */
+    const answerUnclaimed = (taskId: string, claim: Extract<TaskClaim, { readonly _tag: "NotRunnable" }>) =>
+      Effect.gen(function*() {
+        const { agentExists, agentId, contextId, projectId, state } = claim
         // Finished (or waiting for input): answered as it is, not re-run.
         if (state !== "submitted" && state !== "working") return { taskId, state }
-        if (!agentExists) {
-          yield* finish(agentId, projectId, taskId, contextId, "failed", agentText("agent no longer exists", taskId, contextId))
-          return { taskId, state: "failed" as TaskState }
-        }
+        if (!agentExists) return yield* failForMissingAgent({ taskId, agentId, projectId, contextId })
         // Runnable when read but ended before our update (a concurrent cancel): answer what it is now.
         return { taskId, state: yield* currentState(taskId) }
-      }
-      const agentOption = yield* agents.findInternal(agentId)
-      if (Option.isNone(agentOption)) {
-        yield* finish(agentId, projectId, taskId, contextId, "failed", agentText("agent no longer exists", taskId, contextId))
-        return { taskId, state: "failed" as TaskState }
-      }
-      const agent = agentOption.value
-      yield* publish(agentId, projectId, {
-        _tag: "Status",
-        taskId,
-        contextId,
-        status: { state: "working", timestamp: new Date().toISOString() },
-        final: false
       })
 
-      const messages: Array<ChatMessage> = [
-        ...(agent.systemPrompt === "" ? [] : [{ role: "system" as const, content: agent.systemPrompt }]),
-        ...claim.value.transcript
-      ]
-      const started = new Date()
-      const startedMs = performance.now()
-      const tools = yield* toolsFor(agent)
-      const loop = runToolLoop(llm, {
+    const failForMissingAgent = (keys: TaskKeys) =>
+      finish(keys.agentId, keys.projectId, keys.taskId, keys.contextId, "failed", agentText("agent no longer exists", keys.taskId, keys.contextId))
+        .pipe(Effect.as({ taskId: keys.taskId, state: "failed" as TaskState }))
+
+    /** The model's tool loop over the conversation, its progress published as it streams; the last event. */
+    const callModel = (run: ClaimedRun) => {
+      const { agent, agentId, contextId, projectId, taskId } = run
+      const progress = (p: PublishedProgress) => publish(agentId, projectId, p)
+      return runToolLoop(llm, {
         request: {
           provider: agent.provider,
           model: agent.model,
-          messages,
-          tools,
+          messages: [
+            ...(agent.systemPrompt === "" ? [] : [{ role: "system" as const, content: agent.systemPrompt }]),
+            ...run.transcript
+          ],
+          tools: run.tools,
           ...(agent.config.maxTokens === undefined ? {} : { maxTokens: agent.config.maxTokens }),
           ...(agent.config.temperature === undefined ? {} : { temperature: agent.config.temperature })
         },
@@ -137,11 +139,11 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
         Stream.tap((e) => {
           switch (e._tag) {
             case "TextDelta":
-              return publish(agentId, projectId, { _tag: "Delta", taskId, contextId, text: e.text, step: e.step })
+              return progress({ _tag: "Delta", taskId, contextId, text: e.text, step: e.step })
             case "ToolCallStarted":
-              return publish(agentId, projectId, { _tag: "Tool", taskId, contextId, phase: "started", name: e.call.name, callId: e.call.id })
+              return progress({ _tag: "Tool", taskId, contextId, phase: "started", name: e.call.name, callId: e.call.id })
             case "ToolCallFinished":
-              return publish(agentId, projectId, {
+              return progress({
                 _tag: "Tool",
                 taskId,
                 contextId,
@@ -156,69 +158,113 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
         }),
         Stream.runLast
       )
-      const runRecord = (status: string, usage: { inputTokens: number; outputTokens: number }, steps: number, error: string | null) => ({
-        id: `run_${crypto.randomUUID()}`,
-        taskId,
-        agentId,
-        projectId,
-        requestedProvider: agent.provider,
-        provider: llm.effectiveProvider(agent.provider),
-        model: agent.model,
-        status,
-        steps,
-        inputTokens: usage.inputTokens,
-        outputTokens: usage.outputTokens,
-        costUsd: costUsd(llm.effectiveProvider(agent.provider), agent.model, usage),
-        error,
-        startedAt: started,
-        durationMs: performance.now() - startedMs
-      })
+    }
 
-      const outcome = yield* loop.pipe(
-        Effect.onInterrupt(() => tasks.recordRun(runRecord("canceled", { inputTokens: 0, outputTokens: 0 }, 0, null))),
-        Effect.either
-      )
-      if (outcome._tag === "Left" || Option.isNone(outcome.right) || outcome.right.value._tag !== "Done") {
-        const reason = outcome._tag === "Left" ? outcome.left.message : "the model produced no answer"
-        const message = agentText(`The model call failed: ${reason}`, taskId, contextId)
+    /** The `agent_runs` row of this run: who answered, tokens, cost, duration. */
+    const runRecord = (run: ClaimedRun, status: string, usage: Usage, steps: number, error: string | null): RunRecord => ({
+      id: `run_${crypto.randomUUID()}`,
+      taskId: run.taskId,
+      agentId: run.agentId,
+      projectId: run.projectId,
+      requestedProvider: run.agent.provider,
+      provider: llm.effectiveProvider(run.agent.provider),
+      model: run.agent.model,
+      status,
+      steps,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      costUsd: costUsd(llm.effectiveProvider(run.agent.provider), run.agent.model, usage),
+      error,
+      startedAt: run.started,
+      durationMs: performance.now() - run.startedMs
+    })
+
+    /** The model failed or gave no answer: the task fails with the reason, unless it already ended. */
+    const recordFailure = (run: ClaimedRun, reason: string) =>
+      Effect.gen(function*() {
+        const message = agentText(`The model call failed: ${reason}`, run.taskId, run.contextId)
         const ended = yield* tasks.finishRun({
-          taskId,
+          taskId: run.taskId,
           state: "failed",
           statusMessage: message,
           messages: [],
           artifacts: [],
-          run: runRecord("failed", { inputTokens: 0, outputTokens: 0 }, 0, reason)
+          run: runRecord(run, "failed", emptyUsage, 0, reason)
         })
-        if (ended) yield* publishFinal(agentId, projectId, taskId, contextId, "failed", message)
-        return { taskId, state: "failed" as TaskState }
-      }
-      const done = outcome.right.value
-      const final = agentText(done.text, taskId, contextId)
-      const entries: Array<MessageEntry> = done.messages.map((m, i): MessageEntry => {
-        const isFinal = i === done.messages.length - 1
-        return {
-          // The answer's history entry is the status message itself.
-          messageId: isFinal ? final.messageId : crypto.randomUUID(),
-          role: isFinal && m.role === "assistant" ? "agent" : "tool",
-          parts: m.role === "assistant" ? [{ kind: "text", text: m.content }] : [],
-          llm: m
-        }
+        if (ended) yield* publishFinal(run.agentId, run.projectId, run.taskId, run.contextId, "failed", message)
+        return { taskId: run.taskId, state: "failed" as TaskState }
       })
-      const artifact = { artifactId: RESPONSE_ARTIFACT, name: "response", parts: [{ kind: "text" as const, text: done.text }] }
-      // One statement for messages, artifact, run and final status: a crash cannot leave half an answer.
-      const ended = yield* tasks.finishRun({
+
+    /** The answer: messages, artifact, run and final status in one statement, then told to listeners. */
+    const recordAnswer = (run: ClaimedRun, done: Extract<LoopEvent, { readonly _tag: "Done" }>) =>
+      Effect.gen(function*() {
+        const { agentId, contextId, projectId, taskId } = run
+        const final = agentText(done.text, taskId, contextId)
+        const entries = done.messages.map((m, i): MessageEntry => {
+          const isFinal = i === done.messages.length - 1
+          return {
+            // The answer's history entry is the status message itself.
+            messageId: isFinal ? final.messageId : crypto.randomUUID(),
+            role: isFinal && m.role === "assistant" ? "agent" : "tool",
+            parts: m.role === "assistant" ? [{ kind: "text", text: m.content }] : [],
+            llm: m
+          }
+        })
+        const artifact = { artifactId: RESPONSE_ARTIFACT, name: "response", parts: [{ kind: "text" as const, text: done.text }] }
+        // One statement for messages, artifact, run and final status: a crash cannot leave half an answer.
+        const ended = yield* tasks.finishRun({
+          taskId,
+          state: "completed",
+          statusMessage: final,
+          messages: entries,
+          artifacts: [artifact],
+          run: runRecord(run, done.finishReason === "max_steps" ? "max_steps" : "completed", done.usage, done.steps, null)
+        })
+        // Canceled while the model was answering: the task keeps that outcome.
+        if (!ended) return { taskId, state: yield* currentState(taskId) }
+        yield* publish(agentId, projectId, { _tag: "Artifact", taskId, contextId, artifact })
+        yield* publishFinal(agentId, projectId, taskId, contextId, "completed", final)
+        return { taskId, state: "completed" as TaskState }
+      })
+
+    /** Claims the task, runs the model over its conversation and records the answer (or the failure). */
+    const run = Effect.fn("AgentRunner.run")(function*(taskId: string) {
+      const claim = yield* tasks.claim(taskId)
+      if (Option.isNone(claim)) return { taskId, state: "failed" as TaskState }
+      if (claim.value._tag === "NotRunnable") return yield* answerUnclaimed(taskId, claim.value)
+      const { agentId, contextId, projectId, transcript } = claim.value
+      const agent = yield* agents.findInternal(agentId)
+      if (Option.isNone(agent)) return yield* failForMissingAgent({ taskId, agentId, projectId, contextId })
+      yield* publish(agentId, projectId, {
+        _tag: "Status",
         taskId,
-        state: "completed",
-        statusMessage: final,
-        messages: entries,
-        artifacts: [artifact],
-        run: runRecord(done.finishReason === "max_steps" ? "max_steps" : "completed", done.usage, done.steps, null)
+        contextId,
+        status: { state: "working", timestamp: new Date().toISOString() },
+        final: false
       })
-      // Canceled while the model was answering: the task keeps that outcome.
-      if (!ended) return { taskId, state: yield* currentState(taskId) }
-      yield* publish(agentId, projectId, { _tag: "Artifact", taskId, contextId, artifact })
-      yield* publishFinal(agentId, projectId, taskId, contextId, "completed", final)
-      return { taskId, state: "completed" as TaskState }
+      const started = new Date()
+      const startedMs = performance.now()
+      const tools = yield* toolsFor(agent.value)
+      const claimed: ClaimedRun = {
+        taskId,
+        agentId,
+        projectId,
+        contextId,
+        agent: agent.value,
+        transcript,
+        tools,
+        started,
+        startedMs
+      }
+      const outcome = yield* callModel(claimed).pipe(
+        Effect.onInterrupt(() => tasks.recordRun(runRecord(claimed, "canceled", emptyUsage, 0, null))),
+        Effect.either
+      )
+      if (outcome._tag === "Left") return yield* recordFailure(claimed, outcome.left.message)
+      if (Option.isNone(outcome.right) || outcome.right.value._tag !== "Done") {
+        return yield* recordFailure(claimed, "the model produced no answer")
+      }
+      return yield* recordAnswer(claimed, outcome.right.value)
     })
 
     /** Cancels a task that is not running here (queued, or lost its runner). */
