@@ -43,8 +43,9 @@ const register = (p: TestPlatform, user: SignedUp) =>
 
 beforeAll(async () => {
   agent = await startRemoteAgent({ name: "Announcer", skills: [] })
-  platform = await startPlatform()
-  redisPlatform = await startPlatform({ redisUrl: Option.some(Redacted.make(REDIS_URL)) })
+  // Remote agents listen on loopback: the operator allow-list admits it.
+  platform = await startPlatform({ egress: { allow: ["127.0.0.1"] } })
+  redisPlatform = await startPlatform({ redisUrl: Option.some(Redacted.make(REDIS_URL)), egress: { allow: ["127.0.0.1"] } })
   alice = await signUp(platform.baseUrl)
   bob = await signUp(platform.baseUrl)
   scope = Effect.runSync(Scope.make())

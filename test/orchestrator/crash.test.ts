@@ -20,6 +20,8 @@ describe("reliable delivery across a crash", () => {
       DATA_DIR: tmp.dir,
       DATABASE_URL: db.url,
       VECTOR_STORE: "disabled",
+      // The remote agent listens on loopback: the operator allow-list admits it.
+      EGRESS_ALLOW: "127.0.0.1",
       JWT_SECRET_KEY: `k-${crypto.randomUUID()}-${crypto.randomUUID()}`
     }
     // A slow remote agent: a message is in flight for 1.5 s, long enough to kill the platform under it.

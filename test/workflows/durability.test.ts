@@ -10,7 +10,9 @@ const tmp = makeTempDir("wf-durability")
 const env = {
   DATA_DIR: tmp.dir,
   JWT_SECRET_KEY: `wf-test-${crypto.randomUUID()}`,
-  WORKFLOW_HTTP_ALLOW: "127.0.0.1"
+  WORKFLOW_HTTP_ALLOW: "127.0.0.1",
+  // The steps' server listens on loopback: the operator allow-list admits it.
+  EGRESS_ALLOW: "127.0.0.1"
 }
 const server = countingServer(async (path) => {
   if (path === "/slow") await Bun.sleep(4_000)
