@@ -11,6 +11,10 @@ export interface SqlToolConfigShape {
   readonly maxResultBytes: number
   /** No single value may be larger than this, whatever the whole result weighs. */
   readonly maxValueBytes: number
+  /** Statements running at once across all connections (with the byte limit, bounds this process's share). */
+  readonly maxConcurrent: number
+  /** ...and per project, so one tenant cannot take the whole budget. */
+  readonly maxConcurrentPerProject: number
   /** EXPLAIN hints call a table "large" from this many rows. */
   readonly largeTableRows: number
   readonly schemaCacheMs: number
@@ -28,6 +32,8 @@ export class SqlToolConfig extends Context.Tag("SqlTool/Config")<SqlToolConfig, 
     defaultTimeoutMs: Config.integer("SQL_TOOL_STATEMENT_TIMEOUT_MS").pipe(Config.withDefault(15_000)),
     maxResultBytes: Config.integer("SQL_TOOL_MAX_RESULT_BYTES").pipe(Config.withDefault(5 * 1024 * 1024)),
     maxValueBytes: Config.integer("SQL_TOOL_MAX_VALUE_BYTES").pipe(Config.withDefault(1024 * 1024)),
+    maxConcurrent: Config.integer("SQL_TOOL_MAX_CONCURRENT").pipe(Config.withDefault(16)),
+    maxConcurrentPerProject: Config.integer("SQL_TOOL_MAX_CONCURRENT_PER_PROJECT").pipe(Config.withDefault(4)),
     largeTableRows: Config.integer("SQL_TOOL_LARGE_TABLE_ROWS").pipe(Config.withDefault(10_000)),
     schemaCacheMs: Config.integer("SQL_TOOL_SCHEMA_CACHE_MS").pipe(Config.withDefault(5 * 60_000))
   })

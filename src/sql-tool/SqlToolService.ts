@@ -101,10 +101,38 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
         )
       )
 
+    // A budget of statements in flight, global and per project: each holds up to
+    // SQL_TOOL_MAX_RESULT_BYTES and a target connection, so the sum stays bounded and one
+    // tenant's burst waits (then 503) instead of crowding out the others.
+    const budget = yield* Effect.makeSemaphore(config.maxConcurrent)
+    const projectBudgets = new Map<string, Effect.Semaphore>()
+    const projectBudget = (projectId: string) => {
+      let semaphore = projectBudgets.get(projectId)
+      if (semaphore === undefined) {
+        semaphore = Effect.unsafeMakeSemaphore(config.maxConcurrentPerProject)
+        projectBudgets.set(projectId, semaphore)
+      }
+      return semaphore
+    }
+    const slot = (semaphore: Effect.Semaphore) =>
+      Effect.uninterruptibleMask((restore) =>
+        restore(semaphore.take(1)).pipe(
+          Effect.timeoutFail({
+            duration: config.defaultTimeoutMs,
+            onTimeout: () => new ServiceUnavailable({ message: "the SQL tool is busy: too many statements in flight; try again" })
+          }),
+          Effect.zipRight(Effect.addFinalizer(() => semaphore.release(1)))
+        )
+      )
+
     const withDriver = <A>(
       stored: StoredConnection,
       f: (driver: Driver) => Effect.Effect<A, DriverError | ServiceUnavailable>
-    ) => pools.withDriver(stored.info.id, targetOf(stored), f)
+    ) =>
+      Effect.scoped(Effect.zipRight(
+        Effect.zipRight(slot(projectBudget(stored.info.projectId)), slot(budget)),
+        pools.withDriver(stored.info.id, targetOf(stored), f)
+      ))
 
     const notFound = () => new NotFound({ message: "sql connection not found" })
 

@@ -30,7 +30,7 @@ beforeAll(async () => {
   for (const t of made) {
     targets[t.dialect] = t
     // Writable connections on purpose: read mode must hold even where writes are allowed.
-    conns[t.dialect] = await h.run(h.as("admin")(Effect.flatMap(SqlToolService, (s) =>
+    conns[t.dialect] = await h.run(h.as("admin", h.projectId, true)(Effect.flatMap(SqlToolService, (s) =>
       s.create({ projectId: h.projectId, name: `bounds-${t.dialect}`, connectionString: Redacted.make(t.url), writable: true, verify: true })
     )))
   }
@@ -305,4 +305,44 @@ describe("the platform's embedded database is not a SQL-tool target", () => {
     )
     expect(one).toEqual([{ one: 1 }])
   }, 60_000)
+})
+
+describe("statements in flight are budgeted per project", () => {
+  let small: SqlToolHarness
+  const ids: Record<string, string> = {}
+
+  beforeAll(async () => {
+    small = await startSqlTool({ maxConcurrentPerProject: 1, defaultTimeoutMs: 1_000 })
+    for (const project of [small.projectId, small.otherProjectId]) {
+      const created = await small.run(small.as("admin", project)(Effect.flatMap(SqlToolService, (s) =>
+        s.create({ projectId: project, name: "budget", connectionString: Redacted.make(targets.sqlite.url), writable: false, verify: true })
+      )))
+      ids[project] = created.id
+    }
+  }, 60_000)
+
+  afterAll(async () => {
+    await small?.stop()
+  }, 30_000)
+
+  const run = (project: string, sql: string, timeoutMs?: number) =>
+    small.attempt(small.as("developer", project)(Effect.flatMap(SqlToolService, (s) =>
+      s.execute(ids[project], { sql, params: [], mode: "read", timeoutMs })
+    )))
+
+  test("a tenant's second statement waits, then 503; another tenant is served meanwhile", async () => {
+    const endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) AS n FROM c"
+    const hog = run(small.projectId, endless, 4_000)
+    await Bun.sleep(200)
+    const [queued, neighbour] = await Promise.all([
+      run(small.projectId, "SELECT 1 AS one"),
+      run(small.otherProjectId, "SELECT count(*) AS n FROM victims")
+    ])
+    expect(tagOf(queued)).toBe("ServiceUnavailable")
+    expect(queued._tag === "Left" && "message" in queued.left && queued.left.message).toContain("busy")
+    expect(neighbour._tag === "Right" && Number(neighbour.right.rows[0].n)).toBe(3)
+    expect(tagOf(await hog)).toBe("GatewayTimeout")
+    // The slot came back with the timeout.
+    expect((await run(small.projectId, "SELECT 1 AS one"))._tag).toBe("Right")
+  }, 30_000)
 })
