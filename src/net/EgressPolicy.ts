@@ -96,13 +96,18 @@ export class EgressPolicy extends Effect.Service<EgressPolicy>()("Net/EgressPoli
 
     const resolve = async (host: string): Promise<ReadonlyArray<string>> => {
       if (parseIp(host) !== undefined) return [host]
-      const timeout = new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new EgressDenied({ reason: "name resolution timed out" })), config.resolveTimeoutMs).unref()
-      )
-      const found = await Promise.race([lookup(host, { all: true, verbatim: true }), timeout]).catch((e) => {
-        throw e instanceof EgressDenied ? e : new EgressDenied({ reason: `cannot resolve ${host}` })
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new EgressDenied({ reason: "name resolution timed out" })), config.resolveTimeoutMs)
       })
-      return found.map((a) => a.address)
+      try {
+        const found = await Promise.race([lookup(host, { all: true, verbatim: true }), timeout])
+        return found.map((a) => a.address)
+      } catch (e) {
+        throw e instanceof EgressDenied ? e : new EgressDenied({ reason: `cannot resolve ${host}` })
+      } finally {
+        clearTimeout(timer)
+      }
     }
 
     /** Promise form of `checkHost`: rejects with `EgressDenied`. */
@@ -212,14 +217,17 @@ export class EgressPolicy extends Effect.Service<EgressPolicy>()("Net/EgressPoli
     }
 
     const refused = (e: unknown) => (e instanceof EgressDenied ? e : new EgressDenied({ reason: String(e) }))
+    // The reason stays in the operator's logs; callers only ever show EGRESS_REFUSED.
+    const logged = <A>(effect: Effect.Effect<A, EgressDenied>) =>
+      Effect.tapError(effect, (e) => Effect.logDebug("egress refused").pipe(Effect.annotateLogs({ reason: e.reason })))
 
     return {
       /** Checks a URL (http/https only) and returns the address to connect to. */
       check: (url: string | URL): Effect.Effect<CheckedDestination, EgressDenied> =>
-        Effect.tryPromise({ try: () => checkUrlAsync(url).then((r) => r.destination), catch: refused }),
+        logged(Effect.tryPromise({ try: () => checkUrlAsync(url).then((r) => r.destination), catch: refused })),
       /** Checks a host and port for a non-HTTP connection (databases) and returns the address to connect to. */
       checkHost: (host: string, port: number): Effect.Effect<CheckedDestination, EgressDenied> =>
-        Effect.tryPromise({ try: () => checkHostAsync(host, port), catch: refused }),
+        logged(Effect.tryPromise({ try: () => checkHostAsync(host, port), catch: refused })),
       /** A drop-in `fetch` for libraries that take one (MCP SDK, @effect/platform's FetchHttpClient). */
       fetch: egressFetch as typeof globalThis.fetch,
       /** `fetch` with per-call options, for the platform's own outbound calls. */
