@@ -80,6 +80,7 @@ export const makeA2aHandlers = Effect.gen(function*() {
       const message = yield* userMessage(m)
       const input = { agent, message, createdBy: ctx.principal.kind === "user" ? ctx.principal.userId : null, metadata: o.metadata }
       if (o.pushConfig) {
+        yield* push.check(o.pushConfig.url)
         // The config needs the task id: submit without waiting, register, then wait like a blocking call would.
         const submitted = yield* tasks.send(input, { returnImmediately: true })
         yield* push.register(submitted, o.pushConfig)
@@ -133,6 +134,7 @@ export const makeA2aHandlers = Effect.gen(function*() {
     Effect.gen(function*() {
       const t = yield* findTask(ctx, taskId)
       yield* requireDeveloper(ctx, yield* agentOfTask(ctx, t))
+      yield* push.check(config.url)
       const id = yield* push.register(t, config)
       return yield* getPush(ctx, taskId, id)
     })

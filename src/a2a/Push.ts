@@ -1,4 +1,5 @@
 import { Effect, Option } from "effect"
+import { A2aCodes, a2aError } from "../../rpc/A2aRpcs.ts"
 import { AgentTasks } from "../agents/AgentTasks.ts"
 import type { StoredTask } from "../agents/TaskRepo.ts"
 import { EgressPolicy } from "../net/EgressPolicy.ts"
@@ -39,6 +40,13 @@ export class PushNotifier extends Effect.Service<PushNotifier>()("A2a/PushNotifi
           ), { concurrency: 4, discard: true })
       })
 
+    /** Refused before anything is stored or submitted, with the egress policy's one text (checked again at delivery). */
+    const check = (url: string) =>
+      egress.check(url).pipe(
+        Effect.mapError((e) => a2aError(A2aCodes.InvalidParams, `Invalid params: push notification url: ${e.message}`)),
+        Effect.asVoid
+      )
+
     /** Stores the config and, once per registration, watches the task to deliver its end. */
     const register = (stored: StoredTask, config: { id?: string | undefined; url: string; token?: string | undefined; authentication?: unknown }) =>
       Effect.gen(function*() {
@@ -52,6 +60,6 @@ export class PushNotifier extends Effect.Service<PushNotifier>()("A2a/PushNotifi
         return id
       })
 
-    return { register } as const
+    return { check, register } as const
   })
 }) {}

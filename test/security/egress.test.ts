@@ -299,7 +299,7 @@ describe("egress policy on a real platform", () => {
     expect(target.seen).toHaveLength(0)
   })
 
-  test("A2A push notifications: loopback URLs get nothing; an admitted URL gets the task", async () => {
+  test("A2A push notifications: loopback URLs are refused (-32602) before a task starts; an admitted URL gets the task", async () => {
     const agent = await call("POST", "/agents", { projectId: alice.projectId, name: "Pusher", description: "local model" })
     expect(agent.status).toBe(201)
     const send = (url: string) =>
@@ -315,8 +315,10 @@ describe("egress policy on a real platform", () => {
     for (const base of spellings(target.port)) {
       const res = await send(`${base}/push`)
       expect(res.status).toBe(200)
-      expect(res.body.error).toBeUndefined()
+      expect(res.body.error).toMatchObject({ code: -32602, message: `Invalid params: push notification url: ${EGRESS_REFUSED}` })
     }
+    // Refused before the task was submitted: no run exists yet.
+    expect((await call("GET", `/agents/${agent.body.id}/runs`)).body).toEqual([])
     const ok = await send(`http://127.0.0.1:${allowed.port}/push`)
     expect(ok.body.error).toBeUndefined()
     await waitFor(async () => allowed.seen.some((s) => s.path === "/push"), 20_000)
