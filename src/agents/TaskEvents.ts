@@ -30,9 +30,10 @@ export const subscribeProgress = (agentId: string, taskId: string) =>
   Effect.gen(function*() {
     const bus = yield* EventBus
     const topic = taskTopic(agentId, taskId)
-    // toPull subscribes now, in the caller's scope: nothing published after this returns is missed.
-    const pull = yield* Stream.toPull(bus.subscribe(topic).pipe(Stream.filter((e) => e.topic === topic)))
-    return Stream.repeatEffectChunkOption(pull).pipe(
+    // subscribeNow: a plain subscribe would only start listening at the first pull, missing what is published before it.
+    const events = yield* bus.subscribeNow(topic)
+    return events.pipe(
+      Stream.filter((e) => e.topic === topic),
       Stream.mapEffect((e) =>
         decodeProgress(e.data).pipe(
           // A malformed event is skipped: the SQL poll still ends the wait.

@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, PubSub, Schema, Stream } from "effect"
+import { Context, Effect, Layer, PubSub, Schema, type Scope, Stream } from "effect"
 
 /**
  * A platform event (agent status, task update, ingestion progress, workflow
@@ -18,6 +18,21 @@ export interface EventBusShape {
   readonly publish: (event: Omit<PlatformEvent, "at">) => Effect.Effect<void>
   /** Events whose topic starts with `prefix`, from now on. */
   readonly subscribe: (prefix: string) => Stream.Stream<PlatformEvent>
+  /**
+   * The same, subscribed now in the caller's scope: nothing published after
+   * this returns is missed (`subscribe` only subscribes when first pulled).
+   */
+  readonly subscribeNow: (prefix: string) => Effect.Effect<Stream.Stream<PlatformEvent>, never, Scope.Scope>
+}
+
+/** Both buses fan out through a local hub: the shared subscribe / subscribeNow over it. */
+export const subscriptionsOf = (hub: PubSub.PubSub<PlatformEvent>) => {
+  const byPrefix = (prefix: string) => (events: Stream.Stream<PlatformEvent>) =>
+    Stream.filter(events, (e) => e.topic.startsWith(prefix))
+  return {
+    subscribe: (prefix: string) => byPrefix(prefix)(Stream.fromPubSub(hub)),
+    subscribeNow: (prefix: string) => Effect.map(Stream.fromPubSub(hub, { scoped: true }), byPrefix(prefix))
+  }
 }
 
 /**
@@ -32,7 +47,7 @@ export class EventBus extends Context.Tag("Events/EventBus")<EventBus, EventBusS
       const hub = yield* Effect.acquireRelease(PubSub.sliding<PlatformEvent>(4096), PubSub.shutdown)
       return {
         publish: (event) => PubSub.publish(hub, { ...event, at: Date.now() }).pipe(Effect.asVoid),
-        subscribe: (prefix) => Stream.fromPubSub(hub).pipe(Stream.filter((e) => e.topic.startsWith(prefix)))
+        ...subscriptionsOf(hub)
       }
     })
   )

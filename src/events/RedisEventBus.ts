@@ -1,6 +1,6 @@
 import { RedisClient } from "bun"
-import { Effect, Layer, PubSub, Redacted, Schema, Stream } from "effect"
-import { EventBus, PlatformEvent } from "./EventBus.ts"
+import { Effect, Layer, PubSub, Redacted, Schema } from "effect"
+import { EventBus, PlatformEvent, subscriptionsOf } from "./EventBus.ts"
 
 /** The one Redis channel every node publishes to; subscribers filter by topic prefix locally. */
 export const DEFAULT_CHANNEL = "platform:events"
@@ -60,10 +60,6 @@ export const makeRedisEventBus = (url: Redacted.Redacted<string>, channel = DEFA
           Effect.asVoid
         )
       }
-      return {
-        publish,
-        subscribe: (prefix: string) =>
-          Stream.fromPubSub(hub).pipe(Stream.filter((e) => e.topic.startsWith(prefix)))
-      }
+      return { publish, ...subscriptionsOf(hub) }
     })
   ).pipe(Layer.orDie)

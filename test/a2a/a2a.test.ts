@@ -108,6 +108,9 @@ describe("A2A v1.0 through @a2a-js/sdk ClientFactory", () => {
     expect(err.constructor.name).toBe("JsonRpcTaskNotCancelableError")
     const missing: any = await client.getTask({ id: "nope" } as any).catch((e) => e)
     expect(missing.constructor.name).toBe("JsonRpcTaskNotFoundError")
+    // A finished task takes no more messages: the context continues with a new task.
+    const more: any = await client.sendMessage({ message: { ...message("more"), taskId: result.id } } as any).catch((e) => e)
+    expect(more.constructor.name).toBe("JsonRpcUnsupportedOperationError")
   })
 
   test("stream: task, token chunks, final status; resubscribe after dropping the stream gets the rest", async () => {

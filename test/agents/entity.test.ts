@@ -4,6 +4,8 @@ import { AgentRepo } from "../../src/agents/AgentRepo.ts"
 import { AgentTasks } from "../../src/agents/AgentTasks.ts"
 import type { Agent } from "../../src/domain/Agent.ts"
 import { TaskRepo } from "../../src/agents/TaskRepo.ts"
+import { publishProgress, subscribeProgress, taskTopic } from "../../src/agents/TaskEvents.ts"
+import { EventBus } from "../../src/events/EventBus.ts"
 import { type A2aMessage, agentText, isTerminal } from "../../src/domain/Task.ts"
 import { LOCAL_PREFIX } from "../../src/llm/providers/Local.ts"
 import { seedDataDir } from "../support/pgliteTemplate.ts"
@@ -100,6 +102,26 @@ describe("Agent entity", () => {
     expect(last).toMatchObject({ _tag: "Status", final: true, status: { state: "completed" } })
     const text = deltas.map((d) => (d._tag === "Delta" ? d.text : "")).join("")
     expect(text).toContain("stream me please")
+  })
+
+  test("progress read from the bus is decoded with the TaskProgress schema: a payload of another shape is skipped", async () => {
+    const events = await env.rt.runPromise(Effect.scoped(Effect.gen(function*() {
+      const bus = yield* EventBus
+      const live = yield* subscribeProgress("agent-x", "task-x")
+      // The shape progress had before it was one schema (`type`, not `_tag`).
+      yield* bus.publish({ topic: taskTopic("agent-x", "task-x"), type: "task.delta", projectId: "p1", data: { type: "delta", taskId: "task-x" } })
+      yield* publishProgress("agent-x", "p1", { _tag: "Delta", taskId: "task-x", contextId: "c1", text: "hi", step: 1 })
+      yield* publishProgress("agent-x", "p1", {
+        _tag: "Status",
+        taskId: "task-x",
+        contextId: "c1",
+        status: { state: "completed", timestamp: new Date(0).toISOString() },
+        final: true
+      })
+      return Chunk.toArray(yield* Stream.runCollect(Stream.take(live, 2)))
+    })))
+    expect(events.map((e) => e._tag)).toEqual(["Delta", "Status"])
+    expect(events[0]).toMatchObject({ text: "hi", step: 1 })
   })
 
   test("cancels a running task (interrupts its tool call); a finished task is not cancelable", async () => {
