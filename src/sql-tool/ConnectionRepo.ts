@@ -96,6 +96,14 @@ export class ConnectionRepo extends Effect.Service<ConnectionRepo>()("SqlTool/Co
         Effect.map((rows) => rows.length > 0)
       )
 
-    return { insert, find, findByName, listForProjects, remove } as const
+    /** Every sealed secret with its binding: the start-up re-seal pass. */
+    const allSecrets = sql<{ id: string; projectId: string; secret: string }>`
+      SELECT id, project_id, secret FROM sql_connections`.pipe(Effect.orDie)
+
+    /** Compare-and-set, so two nodes re-sealing the same row at once both leave a valid secret. */
+    const replaceSecret = (id: string, from: string, to: string) =>
+      sql`UPDATE sql_connections SET secret = ${to} WHERE id = ${id} AND secret = ${from}`.pipe(Effect.asVoid, Effect.orDie)
+
+    return { insert, find, findByName, listForProjects, remove, allSecrets, replaceSecret } as const
   })
 }) {}

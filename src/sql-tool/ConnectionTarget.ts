@@ -32,7 +32,8 @@ export const parseConnectionString = (raw: string): Either.Either<ConnectionTarg
   const trimmed = raw.trim()
   if (/^sqlite:/i.test(trimmed)) {
     const filename = decodeURIComponent(trimmed.replace(/^sqlite:(\/\/)?/i, ""))
-    if (!path.isAbsolute(filename)) return Either.left("sqlite connection strings need an absolute path (sqlite:/path/to/file.db)")
+    // A relative name is a file of the project's own directory: SqlToolService resolves and confines it.
+    if (filename === "") return Either.left("sqlite connection strings need a file (sqlite:<name>.db or sqlite:/path/to/file.db)")
     return Either.right({ dialect: "sqlite", filename })
   }
   let url: URL

@@ -1,7 +1,6 @@
 import { Effect, Layer, Schema } from "effect"
 import { QueryResult, SqlParam } from "../domain/SqlTool.ts"
 import { type SqlToolError, SqlToolService } from "./SqlToolService.ts"
-import { SqlToolConfig } from "./SqlToolConfig.ts"
 
 /** Arguments of the `sql_query` built-in tool, as an agent sends them. */
 export const SqlQueryInput = Schema.Struct({
@@ -62,9 +61,9 @@ export class SqlQueryTool extends Effect.Service<SqlQueryTool>()("SqlTool/SqlQue
 
 /**
  * The SQL tool's services sharing one pool cache: the HTTP handlers and the
- * `sql_query` tool. Needs the platform `SqlClient` (its own table).
+ * `sql_query` tool. Needs the platform `SqlClient` (its own table) and the
+ * settings (`SqlToolConfig`, provided with the others by src/app/Settings.ts).
  */
 export const SqlToolLive = SqlQueryTool.DefaultWithoutDependencies.pipe(
-  Layer.provideMerge(SqlToolService.Default),
-  Layer.provide(SqlToolConfig.layer)
+  Layer.provideMerge(SqlToolService.Default)
 )

@@ -1,4 +1,4 @@
-import { Config, Context, Effect, Layer } from "effect"
+import { Config, Context, Effect, Layer, type Option, type Redacted } from "effect"
 
 export interface SqlToolConfigShape {
   /** Connections per target database pool. */
@@ -18,11 +18,22 @@ export interface SqlToolConfigShape {
   /** EXPLAIN hints call a table "large" from this many rows. */
   readonly largeTableRows: number
   readonly schemaCacheMs: number
+  /**
+   * Key of the connection strings at rest. Unset: a random key generated once
+   * per data directory (`<DATA_DIR>/.sql-tool-key`, mode 0600) in single mode;
+   * required when CLUSTER_MODE is runner or client.
+   */
+  readonly secretKey: Option.Option<Redacted.Redacted<string>>
+  /**
+   * Directories (absolute) an operator lets SQLite connections open files in,
+   * besides each project's own `<DATA_DIR>/sqlite/<projectId>/`.
+   */
+  readonly sqliteAllowDirs: ReadonlyArray<string>
 }
 
 /**
  * The SQL tool's own settings (SQL_TOOL_*), kept beside the service rather
- * than in AppConfig; the encryption key is read by ConnectionSecrets.
+ * than in AppConfig; ConnectionSecrets reads the encryption key from it.
  */
 export class SqlToolConfig extends Context.Tag("SqlTool/Config")<SqlToolConfig, SqlToolConfigShape>() {
   static readonly config: Config.Config<SqlToolConfigShape> = Config.all({
@@ -35,7 +46,15 @@ export class SqlToolConfig extends Context.Tag("SqlTool/Config")<SqlToolConfig, 
     maxConcurrent: Config.integer("SQL_TOOL_MAX_CONCURRENT").pipe(Config.withDefault(16)),
     maxConcurrentPerProject: Config.integer("SQL_TOOL_MAX_CONCURRENT_PER_PROJECT").pipe(Config.withDefault(4)),
     largeTableRows: Config.integer("SQL_TOOL_LARGE_TABLE_ROWS").pipe(Config.withDefault(10_000)),
-    schemaCacheMs: Config.integer("SQL_TOOL_SCHEMA_CACHE_MS").pipe(Config.withDefault(5 * 60_000))
+    schemaCacheMs: Config.integer("SQL_TOOL_SCHEMA_CACHE_MS").pipe(Config.withDefault(5 * 60_000)),
+    secretKey: Config.option(Config.redacted("SQL_TOOL_SECRET_KEY")),
+    sqliteAllowDirs: Config.array(Config.string(), "SQL_TOOL_SQLITE_ALLOW_DIRS").pipe(
+      Config.withDefault([]),
+      Config.validate({
+        message: "absolute directory paths, comma-separated",
+        validation: (dirs) => dirs.every((d) => d.startsWith("/"))
+      })
+    )
   })
 
   static readonly layer = Layer.effect(SqlToolConfig, Effect.orDie(SqlToolConfig.config))

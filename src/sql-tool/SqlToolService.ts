@@ -1,5 +1,6 @@
 import { Effect, Either, Option, Redacted } from "effect"
-import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
+import { requireOperator, requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
+import { AppConfig } from "../config/AppConfig.ts"
 import { CurrentUser } from "../domain/Identity.ts"
 import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound, ServiceUnavailable } from "../kernel/WireErrors.ts"
 import { ConnectionPools } from "./ConnectionPools.ts"
@@ -20,6 +21,7 @@ import {
 } from "../domain/SqlTool.ts"
 import type { Driver, DriverError } from "./DriverSupport.ts"
 import { guardStatement } from "./SqlGuard.ts"
+import { confineSqlitePath } from "./SqlitePaths.ts"
 import { SqlToolConfig } from "./SqlToolConfig.ts"
 
 export type SqlToolError =
@@ -70,7 +72,25 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
     const pools = yield* ConnectionPools
     const config = yield* SqlToolConfig
     const egress = yield* EgressPolicy
+    const app = yield* AppConfig
     const schemaCache = new Map<string, SchemaInfo>()
+
+    /** A `v1` secret (maybe sealed with the key that used to be in the source) is sealed again with the current key. */
+    const reseal = (id: string, projectId: string, blob: string, plaintext: Redacted.Redacted<string>) =>
+      Effect.flatMap(secrets.seal(plaintext, [projectId, id]), (fresh) => repo.replaceSecret(id, blob, fresh))
+
+    // Existing rows are re-sealed once at start-up, so the old source key opens nothing from then on.
+    const stale = yield* repo.allSecrets.pipe(
+      Effect.flatMap(Effect.forEach((row) =>
+        secrets.openChecked(row.secret, [row.projectId, row.id]).pipe(
+          Effect.flatMap((opened) => opened.stale ? Effect.as(reseal(row.id, row.projectId, row.secret, opened.secret), 1) : Effect.succeed(0)),
+          Effect.orElseSucceed(() => 0)
+        ))),
+      Effect.map((counts) => counts.reduce((a, b) => a + b, 0)),
+      // Not fatal: a row the pass missed is re-sealed when it is first read (targetOf).
+      Effect.catchAllCause((cause) => Effect.as(Effect.logWarning("SQL connection secrets re-seal pass failed", cause), 0))
+    )
+    if (stale > 0) yield* Effect.logInfo("SQL connection secrets re-sealed with the current key").pipe(Effect.annotateLogs({ count: stale }))
 
     /**
      * The target with its host replaced by the address the egress policy
@@ -87,8 +107,13 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
         }))
 
     const targetOf = (stored: StoredConnection) =>
-      secrets.open(stored.secret, [stored.info.projectId, stored.info.id]).pipe(
+      secrets.openChecked(stored.secret, [stored.info.projectId, stored.info.id]).pipe(
         Effect.mapError(() => new ServiceUnavailable({ message: "stored connection cannot be decrypted with the configured key" })),
+        // A row written by an older node after the start-up pass: re-sealed on first read.
+        Effect.tap((opened) =>
+          opened.stale ? reseal(stored.info.id, stored.info.projectId, stored.secret, opened.secret) : Effect.void
+        ),
+        Effect.map((opened) => opened.secret),
         Effect.flatMap((secret) =>
           Either.match(parseConnectionString(Redacted.value(secret)), {
             onLeft: () => Effect.fail(new ServiceUnavailable({ message: "stored connection is unreadable" })),
@@ -206,16 +231,35 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
           : Effect.fail(new Forbidden({ message: "this connection is read-only; write mode needs a connection saved as writable" }))
       )
 
+    const sqliteFileFor = (projectId: string, filename: string, operator: boolean) =>
+      Either.match(
+        confineSqlitePath({ filename, dataDir: app.dataDir, projectId, allowDirs: config.sqliteAllowDirs, operator }),
+        {
+          onLeft: (refused) =>
+            Effect.fail(refused.status === 403 ? new Forbidden({ message: refused.message }) : new BadRequest({ message: refused.message })),
+          onRight: Effect.succeed
+        }
+      )
+
     const create = Effect.fn("SqlTool.createConnection")(function*(request: CreateConnectionRequest) {
       yield* requireProjectRole(request.projectId, "admin")
       const user = yield* CurrentUser
-      const target = yield* Either.match(parseConnectionString(Redacted.value(request.connectionString)), {
+      // Writing through a connection is a host-level capability: an operator pre-approves it.
+      if (request.writable) yield* requireOperator("a writable SQL connection")
+      const parsed = yield* Either.match(parseConnectionString(Redacted.value(request.connectionString)), {
         onLeft: (message) => Effect.fail(new BadRequest({ message })),
         onRight: Effect.succeed
       })
+      const target = parsed.dialect === "sqlite"
+        ? { dialect: "sqlite" as const, filename: yield* sqliteFileFor(request.projectId, parsed.filename, user.operator) }
+        : parsed
+      // SQLite: what is sealed is the confined, resolved path, not what the caller typed.
+      const connectionString = target.dialect === "sqlite"
+        ? Redacted.make(`sqlite:${encodeURI(target.filename)}`)
+        : request.connectionString
       const checked = yield* pinned(target).pipe(Effect.mapError(() => new BadRequest({ message: EGRESS_REFUSED })))
       const id = crypto.randomUUID()
-      const secret = yield* secrets.seal(request.connectionString, [request.projectId, id])
+      const secret = yield* secrets.seal(connectionString, [request.projectId, id])
       if (request.verify) {
         yield* pools.withDriver(id, Effect.succeed({ target: checked, writable: request.writable }), (d) => d.ping).pipe(
           toWire,

@@ -11,7 +11,10 @@ import { EgressConfig } from "../../src/net/EgressConfig.ts"
 import { EgressPolicy } from "../../src/net/EgressPolicy.ts"
 import coreTables from "../../sql/0001_core_tables.ts"
 import sqlConnections from "../../sql/0060_sql_connections.ts"
+import { AppConfig } from "../../src/config/AppConfig.ts"
 import { createTestDatabase } from "../support/postgres.ts"
+import { makeTempDir } from "../support/tempDir.ts"
+import { SQLITE_TARGETS_DIR } from "./targets.ts"
 
 /**
  * The SQL tool's services over a fresh platform database on the real
@@ -20,6 +23,7 @@ import { createTestDatabase } from "../support/postgres.ts"
  */
 export const startSqlTool = async (overrides: Partial<SqlToolConfigShape> = {}) => {
   const platformDb = await createTestDatabase("sqltool_platform")
+  const dataDir = makeTempDir("sqltool-data")
   const PlatformSql = PgClient.layer({
     url: Redacted.make(platformDb.url),
     maxConnections: 4,
@@ -29,7 +33,9 @@ export const startSqlTool = async (overrides: Partial<SqlToolConfigShape> = {}) 
   const Services = SqlQueryTool.DefaultWithoutDependencies.pipe(
     Layer.provideMerge(SqlToolService.DefaultWithoutDependencies),
     Layer.provideMerge(Layer.mergeAll(ConnectionRepo.Default, ConnectionSecrets.Default, ConnectionPools.Default)),
-    Layer.provideMerge(SqlToolConfig.layerWith({ largeTableRows: 1_000, ...overrides })),
+    // SQLite targets live in one directory an operator allows (targets.ts); the data dir holds the key file.
+    Layer.provideMerge(SqlToolConfig.layerWith({ largeTableRows: 1_000, sqliteAllowDirs: [SQLITE_TARGETS_DIR], ...overrides })),
+    Layer.provideMerge(AppConfig.layerWith({ dataDir: dataDir.dir })),
     // The target databases run on loopback: the operator allow-list admits it, as an operator would.
     Layer.provideMerge(EgressPolicy.Default.pipe(Layer.provide(EgressConfig.layerWith({ allow: ["127.0.0.1"] })))),
     Layer.provideMerge(PlatformSql),
@@ -60,6 +66,7 @@ export const startSqlTool = async (overrides: Partial<SqlToolConfigShape> = {}) 
     })
   return {
     runtime,
+    dataDir: dataDir.dir,
     projectId,
     otherProjectId,
     userId,
@@ -72,6 +79,7 @@ export const startSqlTool = async (overrides: Partial<SqlToolConfigShape> = {}) 
     stop: async () => {
       await runtime.dispose()
       await platformDb.drop()
+      dataDir.remove()
     }
   }
 }

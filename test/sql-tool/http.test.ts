@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { type SignedUp, signUp } from "../support/auth.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
-import { createPostgresTarget, createSqliteTarget, type Target } from "./targets.ts"
+import { createPostgresTarget, createSqliteTarget, SQLITE_TARGETS_DIR, type Target } from "./targets.ts"
 
 let platform: TestPlatform
 let owner: SignedUp
@@ -21,10 +21,16 @@ let pgId: string
 let sqliteId: string
 
 beforeAll(async () => {
-  // EXPLAIN hints call a table large from this many rows (events has 5,000); read through Config at start.
-  process.env.SQL_TOOL_LARGE_TABLE_ROWS = "1000"
-  ;[platform, pg, sqlite] = await Promise.all([startPlatform({ egress: { allow: ["127.0.0.1"] } }), createPostgresTarget(), createSqliteTarget()])
-  delete process.env.SQL_TOOL_LARGE_TABLE_ROWS
+  ;[platform, pg, sqlite] = await Promise.all([
+    startPlatform({
+      egress: { allow: ["127.0.0.1"] },
+      // EXPLAIN hints call a table large from this many rows (events has 5,000); the SQLite
+      // target's directory is one an operator allows tenants to open.
+      sqlTool: { largeTableRows: 1000, sqliteAllowDirs: [SQLITE_TARGETS_DIR] }
+    }),
+    createPostgresTarget(),
+    createSqliteTarget()
+  ])
   owner = await signUp(platform.baseUrl)
   stranger = await signUp(platform.baseUrl)
 }, 120_000)

@@ -27,7 +27,7 @@ beforeAll(async () => {
     targets[t.dialect] = t
     seeded[t.dialect] = await t.snapshot()
     // Writable on purpose: read mode must hold even where writes are allowed.
-    connections[t.dialect] = await h.run(h.as("admin")(Effect.flatMap(SqlToolService, (s) =>
+    connections[t.dialect] = await h.run(h.as("admin", h.projectId, true)(Effect.flatMap(SqlToolService, (s) =>
       s.create({ projectId: h.projectId, name: `corpus-${t.dialect}`, connectionString: Redacted.make(t.url), writable: true, verify: true })
     )))
   }

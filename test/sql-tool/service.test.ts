@@ -44,7 +44,7 @@ describe("connection secrets", () => {
     const rows = await h.run(Effect.flatMap(PgClient.PgClient, (sql) =>
       sql<{ secret: string; target: string }>`SELECT secret, target FROM sql_connections WHERE id = ${conns.postgres.id}`
     ))
-    expect(rows[0].secret).toStartWith("v1.")
+    expect(rows[0].secret).toStartWith("v2.")
     expect(rows[0].secret).not.toContain(PG_PASSWORD_MARKER)
     expect(rows[0].secret).not.toContain("127.0.0.1")
     expect(rows[0].target).not.toContain(PG_PASSWORD_MARKER)
@@ -117,7 +117,7 @@ describe("access control", () => {
 
   test.each(dialects)("an admin writes through a writable %s connection; read mode still refuses", async (dialect) => {
     await targets[dialect].exec("CREATE TABLE scratch (id INT PRIMARY KEY, v VARCHAR(100))")
-    const writable = await h.run(h.as("admin")(svc((s) =>
+    const writable = await h.run(h.as("admin", h.projectId, true)(svc((s) =>
       s.create({ projectId: h.projectId, name: `rw-${dialect}`, connectionString: Redacted.make(targets[dialect].url), writable: true, verify: true })
     )))
     const placeholder = dialect === "postgres" ? ["$1", "$2"] : ["?", "?"]
@@ -248,7 +248,7 @@ describe("explain", () => {
   })
 
   test("EXPLAIN ANALYZE runs read-only: a query is analyzed, a write is refused and changes nothing", async () => {
-    const rw = await h.run(h.as("admin")(svc((s) =>
+    const rw = await h.run(h.as("admin", h.projectId, true)(svc((s) =>
       s.create({ projectId: h.projectId, name: "analyze-pg", connectionString: Redacted.make(targets.postgres.url), writable: true, verify: true })
     )))
     const plan = await h.run(h.as("admin")(svc((s) => s.explain(rw.id, { sql: "SELECT count(*) FROM events WHERE n > 0", params: [], analyze: true }))))

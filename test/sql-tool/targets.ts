@@ -1,8 +1,9 @@
 import { SQL } from "bun"
 import { Database } from "bun:sqlite"
+import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { createTestDatabase } from "../support/postgres.ts"
-import { makeTempDir } from "../support/tempDir.ts"
 
 /**
  * Scratch target databases for the SQL tool: the same small schema on the
@@ -13,6 +14,9 @@ import { makeTempDir } from "../support/tempDir.ts"
 export const MYSQL_ADMIN_URL = process.env.TEST_MYSQL_ADMIN_URL ?? "mysql://root@127.0.0.1:3306/mysql"
 
 export const EVENTS_ROWS = 5_000
+
+/** Every SQLite target is created under this directory: the one tests let tenants open (SQL_TOOL_SQLITE_ALLOW_DIRS). */
+export const SQLITE_TARGETS_DIR = path.join(os.tmpdir(), "sqltool-sqlite-targets")
 
 const seedStatements = (dialect: "postgres" | "mysql" | "sqlite") => [
   "CREATE TABLE victims (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, secret VARCHAR(100))",
@@ -92,8 +96,9 @@ export const createMysqlTarget = async (): Promise<Target> => {
 }
 
 export const createSqliteTarget = async (): Promise<Target> => {
-  const tmp = makeTempDir("sqltool-sqlite")
-  const file = path.join(tmp.dir, "target.db")
+  fs.mkdirSync(SQLITE_TARGETS_DIR, { recursive: true })
+  const dir = fs.mkdtempSync(path.join(SQLITE_TARGETS_DIR, "target-"))
+  const file = path.join(dir, "target.db")
   const db = new Database(file, { create: true })
   for (const s of seedStatements("sqlite")) db.run(s)
   for (let i = 0; i < EVENTS_ROWS; i += 1000) db.run(eventsInsert(i, i + 1000))
@@ -109,7 +114,7 @@ export const createSqliteTarget = async (): Promise<Target> => {
       ]),
     drop: async () => {
       db.close()
-      tmp.remove()
+      fs.rmSync(dir, { recursive: true, force: true })
     }
   }
 }
