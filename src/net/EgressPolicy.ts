@@ -152,7 +152,8 @@ export class EgressPolicy extends Effect.Service<EgressPolicy>()("Net/EgressPoli
         ...init,
         headers: out,
         redirect: "manual",
-        ...(url.protocol === "https:" && named ? { tls: { serverName: to.host } } : {})
+        // The caller's TLS options (a CA) stay; the certificate is checked against the name, not the IP.
+        ...(url.protocol === "https:" && named ? { tls: { ...(init as { tls?: object }).tls, serverName: to.host } } : {})
       } as RequestInit]
     }
 

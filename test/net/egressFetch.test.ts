@@ -92,4 +92,29 @@ describe("EgressPolicy.fetch", () => {
     expect(closed.ok || refused.ok).toBe(false)
     if (!closed.ok && !refused.ok) expect((closed.e as Error).message).toBe((refused.e as Error).message)
   })
+
+  test("https: connected by address, the certificate is still verified against the URL's name", async () => {
+    // Test-only self-signed certificate for DNS:localhost (no IP in it): it verifies only if the name is used.
+    const dir = `${import.meta.dir}/../fixtures/tls`
+    const ca = await Bun.file(`${dir}/localhost.crt`).text()
+    const tlsServer = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      tls: { cert: Bun.file(`${dir}/localhost.crt`), key: Bun.file(`${dir}/localhost.key`) },
+      fetch: (req) => Response.json({ host: req.headers.get("host") })
+    })
+    try {
+      const policy = withPolicy([`127.0.0.1:${tlsServer.port}`])
+      const byName = await policy((p) =>
+        p.fetchWith(`https://localhost:${tlsServer.port}/`, { tls: { ca } } as RequestInit).then((res) => res.json())
+      )
+      expect(byName).toEqual({ ok: true, v: { host: `localhost:${tlsServer.port}` } })
+      // The same server by address: the certificate does not name 127.0.0.1, so TLS fails (generic text).
+      const byAddress = await policy((p) => p.fetchWith(`https://127.0.0.1:${tlsServer.port}/`, { tls: { ca } } as RequestInit))
+      expect(byAddress.ok).toBe(false)
+      if (!byAddress.ok) expect((byAddress.e as Error).message).toBe(EGRESS_REFUSED)
+    } finally {
+      tlsServer.stop(true)
+    }
+  })
 })
