@@ -1,3 +1,4 @@
+import type { Statement } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { VectorSupport } from "../db/VectorSupport.ts"
@@ -47,13 +48,7 @@ const TF_HALF = 0.021
  */
 const TEXT_WEIGHT = 1
 const VECTOR_WEIGHT = 0.9
-/**
- * Most rows counted for a lexeme's document frequency and the collection size
- * (bounded cost per query). A lexeme in DF_CAP chunks or more is also left out
- * of the text match (it would match a large part of the corpus, each row to be
- * ranked, for almost no weight), unless every word of the question is; it still
- * counts in the score of the chunks that match on the other words.
- */
+/** A lexeme in more rows than this is left out of the text match (bounded rows ranked per query). */
 const DF_CAP = 2000
 
 /**
@@ -61,7 +56,7 @@ const DF_CAP = 2000
  * index (iterative scan, so the project/collection filter cannot starve the
  * result), the text candidates from the GIN full-text index (any of the
  * question's words, ranked by IDF-weighted, length-normalised ts_rank_cd);
- * both lists are fused by reciprocal rank. One statement, one project, one collection.
+ * both lists are fused by reciprocal rank. One project, one collection, one transaction.
  */
 export const makeRagSearch = Effect.gen(function*() {
   const repo = yield* RagRepo
@@ -83,25 +78,44 @@ export const makeRagSearch = Effect.gen(function*() {
           })
         )
 
+  /** A lexeme as a tsquery operand (quoted: a lexeme may hold a quote or a backslash). */
+  const operand = (lexeme: string) => `'${lexeme.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`
+
   /**
-   * The question's lexemes (english stemming, stop words dropped), each with a
-   * BM25 inverse document frequency ln(1 + (N - df + 0.5) / (df + 0.5)) in the
-   * collection. df and N are counted through the indexes up to DF_CAP rows, so
-   * the cost stays bounded at any corpus size; past the cap IDF only orders
-   * words as far as the cap tells them apart (rare words, the ones that matter,
-   * are counted exactly). The text leg ORs the lexemes: a question need not
-   * share every word with the passage (websearch_to_tsquery ANDed them, so
-   * most questions matched nothing).
+   * The text leg over the question's lexemes (english stemming, stop words
+   * dropped), ORed: a question need not share every word with the passage
+   * (websearch_to_tsquery ANDed them, so most questions matched nothing).
+   * Each lexeme weighs its BM25 inverse document frequency
+   * ln(1 + (N - df + 0.5) / (df + 0.5)), df counted over the matched rows in
+   * the same scan (every row holding the lexeme matches), times its
+   * length-normalised ts_rank_cd, saturated. A lexeme the planner's statistics
+   * put in more than DF_CAP rows is left out (unless all are): it would make
+   * the scan rank a large part of the corpus for almost no weight.
    */
-  const questionTerms = (question: string, collectionId: string) =>
-    sql`SELECT x.q, ln(1 + (n.n - x.df + 0.5)::float8 / (x.df + 0.5)) AS idf,
-        x.df < ${DF_CAP} OR min(x.df) OVER () >= ${DF_CAP} AS kept
-      FROM (
-        SELECT t.q, (SELECT count(*) FROM (SELECT 1 FROM rag_chunks c
-          WHERE c.collection_id = ${collectionId} AND c.tsv @@ t.q LIMIT ${DF_CAP}) z) AS df
-        FROM (SELECT quote_literal(lexeme)::tsquery AS q FROM unnest(to_tsvector('english', ${question}))) t
-      ) x,
-      (SELECT count(*) AS n FROM (SELECT 1 FROM rag_chunks c WHERE c.collection_id = ${collectionId} LIMIT ${DF_CAP}) z) n`
+  const textCte = (
+    terms: ReadonlyArray<{ readonly lexeme: string; readonly share: number | null }>,
+    rows: number,
+    base: Statement.Fragment,
+    candidates: number
+  ) => {
+    const common = (t: { readonly share: number | null }) => t.share !== null && t.share * rows > DF_CAP
+    const kept = terms.every(common) ? terms : terms.filter((t) => !common(t))
+    if (kept.length === 0) return sql`SELECT NULL::bigint AS id, NULL::bigint AS rank, NULL::float8 AS score WHERE false`
+    const operands = kept.map((t) => operand(t.lexeme))
+    const list = (f: (q: string, i: number) => Statement.Fragment) => sql.join(", ", false)(operands.map(f))
+    const score = sql.join(" + ", true)(operands.map((_, i) => {
+      const [r, df] = [sql(`r${i}`), sql(`df${i}`)]
+      return sql`ln(1 + (GREATEST(${rows}::float8, m.matched) - m.${df} + 0.5) / (m.${df} + 0.5)) * m.${r} / (m.${r} + ${TF_HALF}::float8)`
+    }))
+    return sql`SELECT s.id, row_number() OVER (ORDER BY s.score DESC, s.id) AS rank, s.score FROM (
+        SELECT m.id, ${score} AS score FROM (
+          SELECT x.*, count(*) OVER () AS matched, ${list((_, i) => sql`count(*) FILTER (WHERE x.${sql(`r${i}`)} > 0) OVER () AS ${sql(`df${i}`)}`)}
+          FROM (
+            SELECT c.id, ${list((q, i) => sql`ts_rank_cd(c.tsv, ${q}::tsquery, 1) AS ${sql(`r${i}`)}`)}
+            FROM rag_chunks c WHERE ${base} AND c.tsv @@ ${operands.join(" | ")}::tsquery
+          ) x
+        ) m ORDER BY score DESC LIMIT ${candidates}) s`
+  }
 
   const run = (request: SearchRequest, options: { readonly exact: boolean }) =>
     Effect.gen(function*() {
@@ -139,24 +153,30 @@ export const makeRagSearch = Effect.gen(function*() {
             SELECT c.id, (c.embedding::vector(${dim})) <=> ${vec}::vector(${dim}) AS dist
             FROM rag_chunks c WHERE ${base} AND c.dimension = ${dim}
             ORDER BY dist LIMIT ${candidates}) s`
-      const textCte = mode === "vector"
-        ? sql`SELECT NULL::bigint AS id, NULL::bigint AS rank, NULL::float8 AS score WHERE false`
-        : sql`SELECT s.id, row_number() OVER (ORDER BY s.score DESC, s.id) AS rank, s.score FROM (
-            SELECT c.id, (SELECT sum(w.idf * r.r / (r.r + ${TF_HALF}::float8))
-              FROM terms w, LATERAL (SELECT ts_rank_cd(c.tsv, w.q, 1) AS r) r) AS score
-            FROM rag_chunks c
-            WHERE ${base} AND c.tsv @@ (SELECT string_agg(w.q::text, ' | ')::tsquery FROM terms w WHERE w.kept)
-            ORDER BY score DESC LIMIT ${candidates}) s`
       const rows = yield* sql.withTransaction(
         Effect.gen(function*() {
-          // Transaction-local settings (one round trip): the embedded database is one shared session.
-          if (options.exact) yield* sql`SELECT set_config('enable_indexscan', 'off', true)`
-          else {
-            const ef = String(Math.min(1000, Math.max(candidates, config.hnswEfSearch)))
-            yield* sql`SELECT set_config('hnsw.ef_search', ${ef}, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`
-          }
+          // Transaction-local settings, in the round trip that also takes the question's lexemes
+          // (the embedded database is one shared session).
+          const settings = options.exact
+            ? sql`set_config('enable_indexscan', 'off', true)`
+            : sql`set_config('hnsw.ef_search', ${String(Math.min(1000, Math.max(candidates, config.hnswEfSearch)))}, true),
+                set_config('hnsw.iterative_scan', 'relaxed_order', true)`
+          // The question's lexemes with the share of rows holding each, where ANALYZE listed it
+          // among the column's most common lexemes, and the table's row estimate.
+          const [first] = yield* sql<{ terms: Array<{ lexeme: string; share: number | null }> | null; rows: number }>`
+            SELECT ${settings}, ${
+            mode === "vector" ? sql`NULL::json` : sql`(
+              SELECT json_agg(json_build_object('lexeme', t.lexeme, 'share', m.share))
+              FROM unnest(to_tsvector('english', ${request.query})) t
+              LEFT JOIN LATERAL (
+                SELECT u.share FROM pg_stats s, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(e, share)
+                WHERE s.schemaname = current_schema() AND s.tablename = 'rag_chunks' AND s.attname = 'tsv' AND u.e = t.lexeme
+                LIMIT 1
+              ) m ON true)`
+          } AS terms, GREATEST(0, (SELECT reltuples FROM pg_class WHERE oid = 'rag_chunks'::regclass))::float8 AS rows`
+          const terms = first.terms ?? []
           return yield* sql<Row>`
-            WITH terms AS MATERIALIZED (${questionTerms(request.query, collectionId)}), v AS (${vectorCte}), t AS (${textCte}),
+            WITH v AS (${vectorCte}), t AS (${textCte(terms, Number(first.rows), base, candidates)}),
             ids AS (SELECT id FROM v UNION SELECT id FROM t)
             SELECT c.id::text AS chunk_id, c.document_id, d.filename, c.chunk_index, c.content, c.metadata,
               1 - ((c.embedding::vector(${dim})) <=> ${vec}::vector(${dim})) AS similarity,

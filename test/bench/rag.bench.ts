@@ -1,7 +1,8 @@
 /**
  * RAG benchmarks, candidate and baseline measured side by side in this run,
- * on the embedded database (PGlite + pgvector) and the default offline
- * embedder (GloVe-derived ONNX):
+ * on the embedded database (PGlite + pgvector) and on a fresh database of the
+ * local PostgreSQL 15 with native pgvector, with the default offline embedder
+ * (GloVe-derived ONNX):
  *
  * 1. Ingest throughput (accept → chunk → embed → write chunks + cache, through
  *    `DocumentIngestion`) vs the raw embedder on the same kind of chunk texts.
@@ -11,7 +12,9 @@
  *
  * Texts are a deterministic topic mixture over GloVe's vocabulary, so
  * neighbours are meaningful (uniformly random vectors would understate recall).
- * Env: RAG_BENCH_CHUNKS, RAG_BENCH_QUERIES, RAG_BENCH_INGEST_PARAGRAPHS, RAG_BENCH_SHARED_BUFFERS.
+ * Env: RAG_BENCH_CHUNKS, RAG_BENCH_QUERIES, RAG_BENCH_INGEST_PARAGRAPHS, RAG_BENCH_SHARED_BUFFERS,
+ * RAG_BENCH_BACKENDS (comma-separated substrings of the backend names: `pglite`, `native`; default both).
+ * 1M chunks: RAG_BENCH_CHUNKS=1000000 RAG_BENCH_BACKENDS=native bun run bench rag
  */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
@@ -23,7 +26,8 @@ import { chunkSections } from "../../src/rag/Chunking.ts"
 import { DocumentIngestion } from "../../src/rag/DocumentIngestion.ts"
 import { RagRepo, toVectorLiteral } from "../../src/rag/RagRepo.ts"
 import { makeRagSearch } from "../../src/rag/RagSearchLive.ts"
-import { createProjects, makeRagRuntime } from "../rag/setup.ts"
+import { createProjects, makeRagRuntime, ragBackends } from "../rag/setup.ts"
+import { createTestDatabase } from "../support/postgres.ts"
 import type { BenchResult } from "./BenchResult.ts"
 
 const CHUNKS = Number(process.env.RAG_BENCH_CHUNKS ?? 100_000)
@@ -33,6 +37,7 @@ const TOPICS = 1_000
 // A 100k-chunk corpus (~100 MB of heap and HNSW pages) on the embedded database wants more than the
 // 16MB default shared_buffers, which is sized for idle memory: set as an operator would.
 const SHARED_BUFFERS = process.env.RAG_BENCH_SHARED_BUFFERS ?? "256MB"
+const BACKENDS = (process.env.RAG_BENCH_BACKENDS ?? "pglite,native").toLowerCase().split(",").map((s) => s.trim())
 
 const mulberry32 = (seed: number) => () => {
   seed |= 0
@@ -50,7 +55,7 @@ const vocabulary = () => {
   return Object.keys(tokenizer.model.vocab).filter((w) => /^[a-z]{3,}$/.test(w)).slice(0, 25_000)
 }
 
-const textGenerator = (seed: number) => {
+export const textGenerator = (seed: number) => {
   const words = vocabulary()
   const rand = mulberry32(seed)
   const pick = <A>(xs: ReadonlyArray<A>) => xs[Math.floor(rand() * xs.length)]
@@ -79,8 +84,33 @@ const percentile = (xs: ReadonlyArray<number>, p: number) => {
 
 const log = (message: string) => process.stderr.write(`  rag: ${message}\n`)
 
+const openBackend = async (native: boolean) => {
+  if (!native) return { ...(await makeRagRuntime({}, { sharedBuffers: SHARED_BUFFERS })), label: `PGlite, shared_buffers ${SHARED_BUFFERS}` }
+  const db = await createTestDatabase("ragbench")
+  const rag = await makeRagRuntime({}, { databaseUrl: db.url })
+  return {
+    ...rag,
+    label: "PG15 native pgvector",
+    dispose: async () => {
+      await rag.dispose()
+      await db.drop()
+    }
+  }
+}
+
 export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
-  const rag = await makeRagRuntime({}, { sharedBuffers: SHARED_BUFFERS })
+  const rows: Array<BenchResult> = []
+  for (const native of [false, true]) {
+    const name = ragBackends[native ? 1 : 0].name.toLowerCase()
+    if (!BACKENDS.some((b) => name.includes(b))) continue
+    rows.push(...(await measure(native)))
+  }
+  return rows
+}
+
+const measure = async (native: boolean): Promise<ReadonlyArray<BenchResult>> => {
+  const rag = await openBackend(native)
+  log(`backend: ${rag.label}`)
   try {
     await rag.runtime.runPromise(createProjects("bench_ingest", "bench_query"))
     const gen = textGenerator(42)
@@ -182,10 +212,10 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
     const hybridP50 = percentile(measured.hybridMs, 50)
     const exactP50 = percentile(measured.exactMs, 50)
     log(`p95 vector ${percentile(measured.vectorMs, 95).toFixed(1)} ms, hybrid ${percentile(measured.hybridMs, 95).toFixed(1)} ms`)
-    const scale = `${CHUNKS.toLocaleString("en")} chunks, shared_buffers ${SHARED_BUFFERS}`
+    const scale = `${CHUNKS.toLocaleString("en")} chunks, ${rag.label}`
     return [
       {
-        name: "rag ingest throughput vs raw embedder",
+        name: `rag ingest throughput vs raw embedder, ${rag.label}`,
         candidate: { label: "ingest", value: ingestRate, unit: "chunks/s" },
         baseline: { label: "raw embed", value: rawRate, unit: "chunks/s" },
         ratio: ingestRate / rawRate,
