@@ -133,7 +133,10 @@ export const dispatch = (
         headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
       })
     }
-    const result = yield* Effect.exit(handler(decoded.right, ctx) as Effect.Effect<unknown, HandlerError>)
+    const result = yield* Effect.exit(handler(decoded.right, ctx) as Effect.Effect<unknown, HandlerError>).pipe(
+      // The caller hung up while waiting (a blocking send): the run goes on, the request is recorded as cancelled.
+      Effect.onInterrupt(() => onDone(method, cancelled))
+    )
     if (result._tag === "Success") {
       yield* onDone(method, ok)
       return HttpServerResponse.unsafeJson(response(id, { result: result.value }))

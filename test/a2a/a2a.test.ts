@@ -278,5 +278,26 @@ describe("A2A flow records (the a2a_flows store behind GET /observability/a2a)",
     await waitFor(async () => (await flowsFrom(dropped)).length > 0, 10_000)
     await Bun.sleep(200)
     expect((await flowsFrom(dropped)).map((r) => r.status)).toEqual(["cancelled"])
-  }, 20_000)
+
+    // The same for a blocking send whose caller hangs up before the answer.
+    const hungUp = `flow-test-${crypto.randomUUID()}`
+    fake.script({ kind: "delay", ms: 3_000, then: { kind: "text", text: "nobody waits" } })
+    const blocking = new AbortController()
+    const pending = fetch(`${platform.baseUrl}/agents/${agentId}/a2a`, {
+      method: "POST",
+      headers: { ...owner.headers, "content-type": "application/json", "x-a2a-caller": hungUp },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "SendMessage", params: v1Message("slow send") }),
+      signal: blocking.signal
+    }).catch((e) => e)
+    await waitFor(async () => {
+      const working = await platform.runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql`SELECT 1 FROM agent_tasks WHERE agent_id = ${agentId} AND state = 'working'`))
+      return working.length > 0
+    }, 10_000)
+    blocking.abort()
+    expect((await pending).name).toBe("AbortError")
+    await waitFor(async () => (await flowsFrom(hungUp)).length > 0, 10_000)
+    await Bun.sleep(200)
+    expect((await flowsFrom(hungUp)).map((r) => r.status)).toEqual(["cancelled"])
+  }, 30_000)
 })
