@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { PgClient } from "@effect/sql-pg"
 import { SQL } from "bun"
 import { Effect, ManagedRuntime, Redacted } from "effect"
-import * as fs from "node:fs"
 import pg from "pg"
 import { EmbeddedPostgres } from "../../src/db/EmbeddedPostgres.ts"
 import type { ConnectionInfo } from "../../src/domain/SqlTool.ts"
@@ -12,6 +11,7 @@ import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 import { type SqlToolHarness, startSqlTool } from "../sql-tool/harness.ts"
 import { createMysqlTarget, createPostgresTarget, createSqliteTarget, type Target } from "../sql-tool/targets.ts"
+import { cpuShareOfTree, sqliteWorkers, withStallProbe } from "./processProbes.ts"
 
 /**
  * Issue #17, SQL tool part: every input sent as an attacker would, against the
@@ -56,63 +56,6 @@ const unguarded = (dialect: string, sql: string) =>
 
 const tagOf = (r: { readonly _tag: "Left" | "Right"; readonly left?: unknown }) =>
   r._tag === "Left" ? (r.left as { readonly _tag: string })._tag : "Right"
-
-/** CPU time of this process and its children (the SQLite worker), as a share of one core over `ms`. */
-const cpuShareOfTree = async (ms: number) => {
-  const ticks = () => {
-    const byPid = new Map<number, number>()
-    for (const entry of fs.readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry)) continue
-      try {
-        const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8")
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-        // fields[1] is the parent pid; [11] utime and [12] stime in clock ticks (100 per second).
-        if (Number(entry) === process.pid || Number(fields[1]) === process.pid) {
-          byPid.set(Number(entry), Number(fields[11]) + Number(fields[12]))
-        }
-      } catch {
-        // The process ended while being read.
-      }
-    }
-    return byPid
-  }
-  const before = ticks()
-  const started = performance.now()
-  await Bun.sleep(ms)
-  // Per process: one that ended meanwhile adds nothing, one that started counts whole.
-  let used = 0
-  for (const [pid, t] of ticks()) used += t - (before.get(pid) ?? 0)
-  return used * 10 / (performance.now() - started)
-}
-
-/** Child processes of this one running SQLite statements. */
-const sqliteWorkers = () =>
-  fs.readdirSync("/proc").filter((entry) => {
-    if (!/^\d+$/.test(entry)) return false
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8")
-      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
-      return parent === process.pid && fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("sqliteQueryWorker")
-    } catch {
-      return false
-    }
-  })
-
-/** The largest delay of a 10 ms timer past its due time while `work` runs: this process's event-loop stall. */
-const withStallProbe = async <A>(work: () => Promise<A>) => {
-  let last = performance.now()
-  let maxStallMs = 0
-  const timer = setInterval(() => {
-    const now = performance.now()
-    maxStallMs = Math.max(maxStallMs, now - last - 10)
-    last = now
-  }, 10)
-  try {
-    return { result: await work(), maxStallMs }
-  } finally {
-    clearInterval(timer)
-  }
-}
 
 const rss = () => process.memoryUsage().rss
 
