@@ -25,6 +25,7 @@ import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { jsonError } from "../kernel/JsonError.ts"
 import { requestContextMiddleware } from "../http/Middleware.ts"
 import { routeTable } from "../http/RouteTable.ts"
+import { CONSOLE_ROUTES, ConsoleRoute } from "./ConsoleRoute.ts"
 
 /** Handler layers of every HttpApi group in `PlatformApi`. */
 const ApiHandlers = Layer.mergeAll(HealthHttpLive, AgentsHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive, RagHttpLive, WorkflowsHttpLive, SqlToolHttpLive, ToolsHttpLive)
@@ -64,7 +65,8 @@ const extraRoutes = [
   { method: "GET", path: "/docs" },
   { method: "GET", path: "/rpc/ws" },
   { method: "POST", path: "/rpc" },
-  { method: "GET", path: "/ws/events" }
+  { method: "GET", path: "/ws/events" },
+  ...CONSOLE_ROUTES
 ]
 
 const table = routeTable(PlatformApi, extraRoutes)
@@ -106,7 +108,7 @@ const EventsRoute = EventsSocketRoute.pipe(Layer.provide(GatewayServicesLive))
 /** A2A JSON-RPC + cards and the chat WebSocket, authenticated by the gateway services. */
 const AgentsRoutes = Layer.mergeAll(A2aRoutes, ChatSocketRoute).pipe(Layer.provide(GatewayServicesLive))
 
-export const AllRoutes = Layer.mergeAll(ApiRoutes, AgentsRoutes, DocsRoute, RpcRoutes, MetricsRoute, EventsRoute, FallbackRoute, McpRoute).pipe(
+export const AllRoutes = Layer.mergeAll(ApiRoutes, AgentsRoutes, DocsRoute, RpcRoutes, MetricsRoute, EventsRoute, FallbackRoute, McpRoute, ConsoleRoute).pipe(
   Layer.provide(requestContextMiddleware({
     acceptsMultipart: table.acceptsMultipart,
     // The MCP SDK reads the web request's body stream itself.

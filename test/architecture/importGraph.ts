@@ -27,7 +27,7 @@ export const importsOf = (text: string): ReadonlyArray<string> => {
 export const readGraph = async (root: string): Promise<ReadonlyArray<ImportEdge>> => {
   const edges: Array<ImportEdge> = []
   for (const dir of ["src", "entities", "rpc", "sql"]) {
-    for (const file of new Glob(`${dir}/**/*.ts`).scanSync(root)) {
+    for (const file of new Glob(`${dir}/**/*.{ts,tsx}`).scanSync(root)) {
       if (file.endsWith(".test.ts")) continue
       const text = await Bun.file(path.join(root, file)).text()
       for (const spec of importsOf(text)) {
@@ -74,7 +74,9 @@ export const LAYERS: ReadonlyArray<{ readonly name: string; readonly modules: Re
       "src/health"
     ]
   },
-  { name: "app", modules: ["src/app"] },
+  // src/console is browser code that talks HTTP to the platform: the edge, beside src/app (its own
+  // test, test/console/serving.test.ts, keeps it to contracts, domain and kernel).
+  { name: "app", modules: ["src/app", "src/console"] },
   { name: "entry", modules: ["entry"] }
 ]
 

@@ -1,0 +1,94 @@
+import { render } from "preact"
+import { useEffect, useState } from "preact/hooks"
+import "./console.css"
+import { api } from "./api.ts"
+import { AgentsPage } from "./pages/Agents.tsx"
+import { AuthPage } from "./pages/Auth.tsx"
+import { ProjectsPage } from "./pages/Projects.tsx"
+import { RagPage } from "./pages/Rag.tsx"
+import { ToolsPage } from "./pages/Tools.tsx"
+import { TracesPage } from "./pages/Traces.tsx"
+import { WorkflowsPage } from "./pages/Workflows.tsx"
+import { currentProject, session } from "./session.ts"
+import { useLoad, useStore } from "./ui.tsx"
+
+const PAGES = [
+  { path: "agents", title: "Agents", view: AgentsPage },
+  { path: "rag", title: "Knowledge (RAG)", view: RagPage },
+  { path: "workflows", title: "Workflows", view: WorkflowsPage },
+  { path: "tools", title: "Tools", view: ToolsPage },
+  { path: "traces", title: "Traces", view: TracesPage },
+  { path: "projects", title: "Projects", view: ProjectsPage }
+] as const
+
+/** Hash routing: the server serves one shell at `/`, so deep links need no server routes. */
+const useRoute = () => {
+  const read = () => location.hash.replace(/^#\/?/, "").split("/")
+  const [route, setRoute] = useState(read)
+  useEffect(() => {
+    const onChange = () => setRoute(read())
+    addEventListener("hashchange", onChange)
+    return () => removeEventListener("hashchange", onChange)
+  }, [])
+  return route
+}
+
+const ProjectPicker = () => {
+  const project = useStore(currentProject)
+  const me = useLoad(() => api((c) => c.auth.me()), [])
+  const projects = useLoad(() => api((c) => c.projects.listProjects()), [])
+  useEffect(() => {
+    const first = projects.data?.[0]
+    if (first && !projects.data!.some((p) => p.id === project)) currentProject.set(first.id)
+  }, [projects.data])
+  return (
+    <div class="picker">
+      <label for="project-picker">Project</label>
+      <select id="project-picker" value={project ?? ""} onChange={(e) => currentProject.set(e.currentTarget.value)}>
+        {(projects.data ?? []).map((p) => (
+          <option value={p.id}>{p.name}</option>
+        ))}
+      </select>
+      <span class="muted who">{me.data?.email}</span>
+    </div>
+  )
+}
+
+const signOut = async () => {
+  await api((c) => c.auth.logout()).catch(() => undefined)
+  session.set(null)
+  currentProject.set(null)
+}
+
+const App = () => {
+  const signedIn = useStore(session)
+  const [page, ...rest] = useRoute()
+  if (!signedIn) return <AuthPage />
+  const active = PAGES.find((p) => p.path === page) ?? PAGES[0]
+  const View = active.view
+  return (
+    <div class="layout">
+      <a class="skip" href="#main">Skip to content</a>
+      <header class="top">
+        <strong class="brand">Agent Platform</strong>
+        <ProjectPicker />
+        <button type="button" class="link" onClick={signOut}>Sign out</button>
+      </header>
+      <nav aria-label="Sections">
+        <ul>
+          {PAGES.map((p) => (
+            <li>
+              <a href={`#/${p.path}`} aria-current={p === active ? "page" : undefined}>{p.title}</a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main id="main" tabIndex={-1}>
+        <h1>{active.title}</h1>
+        <View params={rest} />
+      </main>
+    </div>
+  )
+}
+
+render(<App />, document.getElementById("app")!)
