@@ -85,6 +85,8 @@ export const cellBytes = (value: unknown): number => {
   if (value === null || value === undefined) return 4
   if (typeof value === "string") return value.length + 2
   if (typeof value === "number" || typeof value === "boolean") return 8
+  if (value instanceof Uint8Array) return value.byteLength * 2 + 4
+  if (value instanceof Date || typeof value === "bigint") return 24
   return JSON.stringify(value)?.length ?? 4
 }
 

@@ -1,8 +1,9 @@
-import type { SqlClient, SqlError } from "@effect/sql"
+import { type SqlClient, SqlError } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { Effect } from "effect"
 import type { PlanHint, TableInfo } from "../domain/SqlTool.ts"
 import {
+  cellBytes,
   checkResultSize,
   type Driver,
   hintMissingIndex,
@@ -11,6 +12,7 @@ import {
   hintTemporary,
   jsonRows,
   mapSqlError,
+  resultTooLarge,
   withTimeoutBackstop
 } from "./DriverSupport.ts"
 
@@ -18,6 +20,56 @@ import {
 const TIMEOUT_ERRNOS = [1969, 3024, "ER_STATEMENT_TIMEOUT", "ER_QUERY_TIMEOUT"]
 
 type Flavor = "mariadb" | "mysql"
+
+/** The mysql2 connection under @effect/sql-mysql2's reserved Connection (its `conn` field). */
+interface RawConnection {
+  readonly execute: (options: { readonly sql: string; readonly values: ReadonlyArray<unknown> }) => {
+    readonly on: (event: "result", listener: (row: Record<string, unknown>) => void) => void
+    readonly once: (event: "error" | "end", listener: (arg?: unknown) => void) => void
+  }
+  readonly destroy: () => void
+}
+
+const rawConnection = (conn: Connection): RawConnection | undefined => {
+  const raw = (conn as unknown as { readonly conn?: Partial<RawConnection> }).conn
+  return raw && typeof raw.execute === "function" && typeof raw.destroy === "function" ? raw as RawConnection : undefined
+}
+
+/**
+ * A prepared statement whose rows are weighed as they arrive: past
+ * `maxBytes` the connection is destroyed (the server stops sending; the
+ * pool drops it) and the result is reported as too large. MySQL cannot weigh
+ * a row on the server without naming its columns, so this bounds memory to
+ * the limit plus one row (itself bounded by the server's max_allowed_packet).
+ */
+const executeWeighed = (conn: Connection, sql: string, params: ReadonlyArray<unknown>, maxBytes: number) => {
+  const raw = rawConnection(conn)
+  // Another @effect/sql-mysql2 layout: all rows first, then the same limit (checkResultSize).
+  if (raw === undefined) return Effect.map(conn.execute(sql, params, undefined), (rows) => ({ rows, over: false }))
+  return Effect.async<{ readonly rows: ReadonlyArray<Record<string, unknown>>; readonly over: boolean }, SqlError.SqlError>(
+    (resume) => {
+      const rows: Array<Record<string, unknown>> = []
+      let total = 0
+      let done = false
+      const finish = (outcome: Effect.Effect<{ readonly rows: typeof rows; readonly over: boolean }, SqlError.SqlError>) => {
+        if (done) return
+        done = true
+        resume(outcome)
+      }
+      const command = raw.execute({ sql, values: params })
+      command.on("result", (row) => {
+        if (done) return
+        for (const [key, value] of Object.entries(row)) total += cellBytes(value) + key.length + 4
+        if (total > maxBytes) {
+          raw.destroy()
+          finish(Effect.succeed({ rows: [], over: true }))
+        } else rows.push(row)
+      })
+      command.once("error", (cause) => finish(Effect.fail(new SqlError.SqlError({ cause, message: "Failed to execute statement" }))))
+      command.once("end", () => finish(Effect.succeed({ rows, over: false })))
+    }
+  )
+}
 
 /**
  * MySQL and MariaDB. User statements go through `execute` (a server-side
@@ -69,15 +121,14 @@ export const makeMysqlDriver = (client: SqlClient.SqlClient, flavor: Flavor): Dr
   const read: Driver["read"] = (stmt, params, limits) =>
     inTransaction(
       { readOnly: true, commit: false, timeoutMs: limits.timeoutMs, rowCap: limits.maxRows + 1 },
-      (conn) => conn.execute(stmt.text, params, undefined)
+      (conn) => executeWeighed(conn, stmt.text, params, limits.maxResultBytes)
     ).pipe(
       Effect.mapError(mapSqlError(limits.timeoutMs, TIMEOUT_ERRNOS)),
-      Effect.flatMap((raw) => {
+      Effect.flatMap(({ over, rows: raw }) => {
+        if (over) return Effect.fail(resultTooLarge(limits.maxResultBytes))
         const rows = jsonRows(raw)
         const truncated = rows.length > limits.maxRows
         const kept = truncated ? rows.slice(0, limits.maxRows) : rows
-        // The server bounds each row by max_allowed_packet (an oversized string value becomes NULL
-        // with a warning) and sql_select_limit bounds the rows; the byte limits apply here.
         return Effect.as(checkResultSize(kept, limits), { columns: Object.keys(kept[0] ?? {}), rows: kept, rowCount: kept.length, truncated })
       }),
       withTimeoutBackstop(limits.timeoutMs)

@@ -101,6 +101,19 @@ describe("results are limited in bytes, not only rows", () => {
     expect(grown).toBeLessThan(300)
   }, 90_000)
 
+  test("MariaDB rows of 16 MB each stop being read past the limit; RSS stays bounded", async () => {
+    const before = rss()
+    // Each row just under max_allowed_packet (16 MiB): 1,001 of them would be 16 GB.
+    const result = await read("mysql", "SELECT id, repeat('x', 16000000) AS big FROM events", { maxRows: 1_000, timeoutMs: 30_000 })
+    const grown = (rss() - before) / MB
+    expect(tagOf(result)).toBe("QueryFailed")
+    expect(result._tag === "Left" && "message" in result.left && result.left.message).toContain("result exceeds 5242880 bytes")
+    expect(grown).toBeLessThan(300)
+    // The pool dropped the connection it cut off and serves the next statement on a fresh one.
+    const next = await read("mysql", "SELECT count(*) AS n FROM victims")
+    expect(next._tag === "Right" && Number(next.right.rows[0].n)).toBe(3)
+  }, 60_000)
+
   test.each(["postgres", "mysql", "sqlite"])("many mid-sized rows past the limit are refused on %s; a result under it passes", async (dialect) => {
     const wide = dialect === "sqlite" ? "SELECT id, hex(zeroblob(10000)) AS pad FROM events" : "SELECT id, repeat('x', 20000) AS pad FROM events"
     const refused = await read(dialect, wide, { maxRows: 1_000 })
