@@ -2,7 +2,7 @@ import type { SqlClient, SqlError } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { Effect } from "effect"
 import { QueryFailed, type TableInfo } from "../domain/SqlTool.ts"
-import { type Driver, jsonRows, mapSqlError, withTimeoutBackstop } from "./DriverSupport.ts"
+import { checkResultSize, type Driver, jsonRows, mapSqlError, withTimeoutBackstop } from "./DriverSupport.ts"
 
 /**
  * SQL Server through @effect/sql-mssql (tedious). SQL Server has no
@@ -45,6 +45,8 @@ export const makeMssqlDriver = (client: SqlClient.SqlClient): Driver => {
       conn.execute(stmt.text, params, undefined)).pipe(
         Effect.map((raw) => shape(raw, limits.maxRows)),
         Effect.mapError(mapSqlError(limits.timeoutMs, ["ETIMEOUT"])),
+        // Only after reading (untested without a server here): the byte limits still hold for the caller.
+        Effect.tap((result) => checkResultSize(result.rows, limits)),
         withTimeoutBackstop(limits.timeoutMs)
       )
 
@@ -52,6 +54,7 @@ export const makeMssqlDriver = (client: SqlClient.SqlClient): Driver => {
     inTransaction({ commit: true, timeoutMs: limits.timeoutMs }, (conn) => conn.execute(stmt.text, params, undefined)).pipe(
       Effect.map((raw) => shape(raw, limits.maxRows)),
       Effect.mapError(mapSqlError(limits.timeoutMs, ["ETIMEOUT"])),
+      Effect.tap((result) => checkResultSize(result.rows, limits)),
       withTimeoutBackstop(limits.timeoutMs)
     )
 

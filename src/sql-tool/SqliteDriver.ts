@@ -75,7 +75,12 @@ export const makeSqliteDriver = (
           const scan = /^SCAN (?:TABLE )?("?)([^\s"]+)\1/.exec(detail)
           if (scan && !/USING (COVERING )?INDEX/.test(detail)) {
             const table = scan[2]
-            const count = yield* q(reader, `SELECT count(*) AS n FROM ${quoteIdent(table)}`).pipe(
+            // count(*) reads the whole table: in the worker process, not on this event loop.
+            const count = yield* runner.run(`SELECT count(*) AS n FROM ${quoteIdent(table)}`, [], {
+              timeoutMs: Math.min(options.timeoutMs, 5_000),
+              maxResultBytes: 1_024,
+              maxValueBytes: 1_024
+            }).pipe(
               Effect.map((r) => Number(r[0]?.n ?? 0)),
               Effect.orElseSucceed(() => 0)
             )
