@@ -1,7 +1,7 @@
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
 import { JobRecord, JobRequest } from "../src/domain/Job.ts"
-import { NotFound } from "../src/kernel/WireErrors.ts"
+import { BadRequest, Forbidden, NotFound, Unauthorized } from "../src/kernel/WireErrors.ts"
 
 /**
  * Runtime RPCs, served both over WebSocket (`/rpc/ws`) and HTTP (`/rpc`).
@@ -13,10 +13,12 @@ export class SystemRpcs extends RpcGroup.make(
   }),
   Rpc.make("SubmitJob", {
     payload: JobRequest,
-    success: Schema.Struct({ jobId: Schema.String, accepted: Schema.Boolean })
+    success: Schema.Struct({ jobId: Schema.String, accepted: Schema.Boolean }),
+    error: Schema.Union(BadRequest, Forbidden, NotFound, Unauthorized)
   }),
+  /** A job of one of the caller's projects (`projectId` narrows to one); others' jobs are NotFound. */
   Rpc.make("GetJob", {
-    payload: { jobId: Schema.String },
+    payload: { jobId: Schema.String.pipe(Schema.maxLength(128)), projectId: Schema.optional(Schema.String.pipe(Schema.maxLength(128))) },
     success: JobRecord,
     error: NotFound
   }),

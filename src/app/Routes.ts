@@ -46,7 +46,7 @@ const RpcRoutes = Layer.mergeAll(
 ).pipe(
   // Same tokens as the REST API; `?access_token=` for browsers' WebSockets.
   Layer.provide(RequireAuthenticationLive),
-  Layer.provide(SystemRpcsLive),
+  Layer.provide(SystemRpcsLive.pipe(Layer.provide(GatewayServicesLive))),
   Layer.provide(JobRepo.Default),
   Layer.provide(RpcSerialization.layerNdjson)
 )

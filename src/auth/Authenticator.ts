@@ -26,13 +26,18 @@ export const credentialsFrom = (
   request: HttpServerRequest.HttpServerRequest,
   options: { readonly allowQuery?: boolean } = {}
 ): Credentials => {
-  const bearer = BEARER.exec(request.headers.authorization ?? "")?.[1]
-  let token: string | undefined = bearer ?? request.headers["x-api-key"]
-  if (token === undefined && options.allowQuery) {
-    const query = request.url.indexOf("?")
-    if (query >= 0) token = new URLSearchParams(request.url.slice(query + 1)).get("access_token") ?? undefined
-  }
-  return { token: token || undefined, onBehalfOf: request.headers["x-on-behalf-of"] }
+  const fromHeaders = credentialsFromHeaders(request.headers)
+  if (fromHeaders.token !== undefined || !options.allowQuery) return fromHeaders
+  const query = request.url.indexOf("?")
+  const token = query >= 0 ? new URLSearchParams(request.url.slice(query + 1)).get("access_token") ?? undefined : undefined
+  return { token: token || undefined, onBehalfOf: fromHeaders.onBehalfOf }
+}
+
+/** Credentials from headers alone (what an RPC handler is given): `Authorization: Bearer`, else `x-api-key`. */
+export const credentialsFromHeaders = (headers: Readonly<Record<string, string | undefined>>): Credentials => {
+  const bearer = BEARER.exec(headers.authorization ?? "")?.[1]
+  const token = bearer ?? headers["x-api-key"]
+  return { token: token || undefined, onBehalfOf: headers["x-on-behalf-of"] }
 }
 
 const denied = (message: string) => Effect.fail(new Unauthorized({ message }))

@@ -1,7 +1,7 @@
-import { HttpLayerRouter, HttpServerRequest } from "@effect/platform"
+import { Headers, HttpLayerRouter, HttpServerRequest } from "@effect/platform"
 import { Effect, Either } from "effect"
 import { jsonError } from "../kernel/JsonError.ts"
-import { Authenticator, credentialsFrom } from "./Authenticator.ts"
+import { Authenticator, credentialsFrom, credentialsFromHeaders } from "./Authenticator.ts"
 import { CurrentUser } from "../domain/Identity.ts"
 
 /**
@@ -30,7 +30,15 @@ export const RequireAuthentication = HttpLayerRouter.middleware<{ provides: Curr
           authenticator.authenticate(credentialsFrom(request, { allowQuery: true }))
         )
         if (Either.isLeft(principal)) return jsonError(401, "Unauthorized", principal.left.message)
-        return yield* Effect.provideService(httpEffect, CurrentUser, principal.right)
+        const withUser = Effect.provideService(httpEffect, CurrentUser, principal.right)
+        // A WebSocket's query-string token becomes a header, so handlers that only see the
+        // request headers (RPC) authenticate the same caller. Upgrades only: a request with a
+        // body must keep its own instance (the body may already be read and cached on it).
+        const header = credentialsFromHeaders(request.headers).token
+        const query = credentialsFrom(request, { allowQuery: true }).token
+        if (header !== undefined || query === undefined || request.method !== "GET") return yield* withUser
+        const normalised = request.modify({ headers: Headers.set(request.headers, "authorization", `Bearer ${query}`) })
+        return yield* Effect.provideService(withUser, HttpServerRequest.HttpServerRequest, normalised)
       })
   })
 )

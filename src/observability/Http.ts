@@ -56,8 +56,11 @@ export const ObservabilityHttpLive = HttpApiBuilder.group(PlatformApi, "observab
     return handlers
       .handle("health", () =>
         Effect.gen(function*() {
-          const stored = yield* traces.count.pipe(Effect.option)
-          const rules = yield* alerts.list("all").pipe(Effect.option)
+          // Counts of the caller's projects only (every project for the platform's service token);
+          // droppedSpans is this node's buffer health, no tenant's data.
+          const scope = projectScope(yield* Effect.orDie(visibility(undefined)))
+          const stored = yield* traces.countIn(scope).pipe(Effect.option)
+          const rules = yield* alerts.list(scope).pipe(Effect.option)
           return {
             status: Option.isSome(stored) && Option.isSome(rules) ? "ok" as const : "degraded" as const,
             serviceName: config.serviceName,

@@ -23,6 +23,8 @@ export interface ObservabilityConfigShape {
   readonly tracePruneIntervalMs: number
   /** Set: GET /metrics requires `Authorization: Bearer <token>`. */
   readonly metricsToken: Option.Option<Redacted.Redacted<string>>
+  /** Without a token, /metrics is open in single mode only; true opens it in cluster modes too. */
+  readonly metricsPublic: boolean
   readonly alertEvalIntervalMs: number
   /** Timeout of one alert webhook POST. */
   readonly alertWebhookTimeoutMs: number
@@ -41,6 +43,7 @@ const observabilitySettings: Config.Config<ObservabilityConfigShape> = Config.al
   traceSlowMs: Config.number("TRACE_SLOW_MS").pipe(Config.withDefault(250)),
   tracePruneIntervalMs: Config.integer("TRACE_PRUNE_INTERVAL_MS").pipe(Config.withDefault(60_000)),
   metricsToken: Config.option(Config.redacted("METRICS_TOKEN")),
+  metricsPublic: Config.boolean("METRICS_PUBLIC").pipe(Config.withDefault(false)),
   alertEvalIntervalMs: Config.integer("ALERT_EVAL_INTERVAL_MS").pipe(Config.withDefault(15_000)),
   alertWebhookTimeoutMs: Config.integer("ALERT_WEBHOOK_TIMEOUT_MS").pipe(Config.withDefault(5_000))
 })

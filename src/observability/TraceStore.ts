@@ -1,4 +1,5 @@
 import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Schema } from "effect"
 import type { SpanRow } from "./SpanSink.ts"
 import { StoredSpan } from "../domain/Trace.ts"
@@ -103,10 +104,17 @@ export class TraceStore extends Effect.Service<TraceStore>()("Observability/Trac
         return Number(aged?.n ?? 0) + Number(overflow?.n ?? 0)
       })
 
-    const count = sql<{ n: string | number }>`SELECT count(*) AS n FROM observability_traces`.pipe(
-      Effect.map(([row]) => Number(row?.n ?? 0))
-    )
+    /** Stored spans of the given projects (`"all"`: every span, the platform's own included). */
+    const countIn = (projects: ReadonlyArray<string> | "all"): Effect.Effect<number, SqlError> => {
+      if (projects !== "all" && projects.length === 0) return Effect.succeed(0)
+      const where = projects === "all" ? sql`` : sql`WHERE project_id IN ${sql.in(projects)}`
+      return sql<{ n: string | number }>`SELECT count(*) AS n FROM observability_traces ${where}`.pipe(
+        Effect.map(([row]) => Number(row?.n ?? 0))
+      )
+    }
 
-    return { insert, search, prune, count } as const
+    const count = countIn("all")
+
+    return { insert, search, prune, count, countIn } as const
   })
 }) {}

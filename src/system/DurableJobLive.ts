@@ -7,12 +7,13 @@ export const DurableJobLive = DurableJob.toLayer(
     const repo = yield* JobRepo
     return DurableJob.of({
       Run: Effect.fn("DurableJob.Run")(function*({ payload }) {
-        const started = yield* repo.find(payload.jobId)
+        const scope = payload.projectId ?? ""
+        const started = yield* repo.find([scope], payload.jobId)
         // A completed job that is delivered again (at-least-once) is answered, not redone.
         if (started._tag === "Some" && started.value.status === "completed") return started.value
-        yield* repo.markStarted(payload.jobId)
+        yield* repo.markStarted(scope, payload.jobId, payload.createdBy ?? null)
         yield* Effect.sleep(payload.durationMs)
-        return yield* repo.markCompleted(payload.jobId)
+        return yield* repo.markCompleted(scope, payload.jobId)
       })
     })
   }),

@@ -79,7 +79,7 @@ describe("traces", () => {
       spans = (await getJson(`/observability/traces/${traceId}`, service)).body.spans
       const ids = new Set(spans.map((s) => s.spanId))
       return spans.filter((s) => !ids.has(s.parentSpanId ?? "")).length === 1 &&
-        spans.some((s) => s.operation === `DurableJob(trace-${traceId}).Run`) &&
+        spans.some((s) => s.operation === `DurableJob(${alice.projectId}/trace-${traceId}).Run`) &&
         spans.filter((s) => s.operation === "sql.execute").length >= 2
     }, 20_000)
 
@@ -97,7 +97,8 @@ describe("traces", () => {
       return parent ? [...chain(parent), s.operation] : [s.operation]
     }
     const handler = spans.find((s) => s.operation === "DurableJob.Run")!
-    expect(chain(handler)).toEqual(["http.server POST", "DurableJob.client.Run", "DurableJob(trace-" + traceId + ").Run", "DurableJob.Run"])
+    // The entity is addressed by project and job id (jobs are scoped to projects).
+    expect(chain(handler)).toEqual(["http.server POST", "DurableJob.client.Run", `DurableJob(${alice.projectId}/trace-${traceId}).Run`, "DurableJob.Run"])
     const sqlUnderHandler = spans.filter((s) => s.operation === "sql.execute" && s.parentSpanId === handler.spanId)
     expect(sqlUnderHandler.length).toBeGreaterThanOrEqual(2)
     // No credentials in stored spans.
