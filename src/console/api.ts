@@ -1,5 +1,5 @@
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, ParseResult } from "effect"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { session } from "./session.ts"
 
@@ -33,6 +33,11 @@ export class ApiError extends Error {
 
 export const toApiError = (e: unknown): ApiError => {
   if (e instanceof ApiError) return e
+  // The contract's schemas also check requests in the browser: show those problems by field, as a 400 would.
+  if (ParseResult.isParseError(e)) {
+    const issues = ParseResult.ArrayFormatter.formatErrorSync(e).map((i) => ({ path: i.path.join("."), message: i.message }))
+    return new ApiError("Invalid", issues.map((i) => i.message).join("; "), issues)
+  }
   if (typeof e === "object" && e !== null) {
     const record = e as { _tag?: unknown; message?: unknown; issues?: unknown }
     const tag = typeof record._tag === "string" ? record._tag : "Error"

@@ -91,4 +91,7 @@ const App = () => {
   )
 }
 
-render(<App />, document.getElementById("app")!)
+const root = document.getElementById("app")!
+// The shell's "Loading" text is not Preact's: clear it, or render would keep it beside the app.
+root.textContent = ""
+render(<App />, root)
