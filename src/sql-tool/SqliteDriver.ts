@@ -21,8 +21,8 @@ const quoteIdent = (name: string) => `"${name.replaceAll("\"", "\"\"")}"`
  * SQLITE_OPEN_READONLY with `query_only`, after SQLite's own
  * sqlite3_stmt_readonly verdict; the process is killed at the statement
  * timeout. Schema and EXPLAIN use a read-only handle on this thread (bounded
- * work); writes (admins, writable connections) use a read-write handle in a
- * transaction on this thread, so they have no statement timeout.
+ * work); writes (admins, writable connections) run in the same child process
+ * on a read-write handle in a transaction, with the same timeout.
  */
 export const makeSqliteDriver = (
   reader: BunSqliteClient,
@@ -37,7 +37,7 @@ export const makeSqliteDriver = (
       const wrapped = stmt.isSelect ? `SELECT * FROM (\n${stmt.text}\n) LIMIT ?` : stmt.text
       // Off the main thread, so the statement timeout can stop it (see SqliteWorkerRunner).
       // The child weighs rows as it reads them: an oversized result never reaches this process.
-      const raw = yield* runner.run(wrapped, stmt.isSelect ? [...params, limits.maxRows + 1] : params, limits)
+      const { rows: raw } = yield* runner.run(wrapped, stmt.isSelect ? [...params, limits.maxRows + 1] : params, limits)
       const rows = jsonRows(raw)
       const truncated = rows.length > limits.maxRows
       const kept = truncated ? rows.slice(0, limits.maxRows) : rows
@@ -48,20 +48,19 @@ export const makeSqliteDriver = (
   const write: Driver["write"] = (stmt, params, limits) =>
     writer === undefined
       ? Effect.fail(new QueryFailed({ message: "connection is not writable" }))
-      : writer.withTransaction(Effect.gen(function*() {
-        const raw = yield* q(writer, stmt.text, params)
-        const changes = yield* writer.changes
+      // In the worker process too: a write has the same statement timeout as a read.
+      : Effect.gen(function*() {
+        const { changes, rows: raw } = yield* runner.run(stmt.text, params, limits, "write")
         const rows = jsonRows(raw)
+        const kept = rows.slice(0, limits.maxRows)
+        yield* checkResultSize(kept, limits)
         return {
           columns: Object.keys(rows[0] ?? {}),
-          rows: rows.slice(0, limits.maxRows),
+          rows: kept,
           rowCount: rows.length > 0 ? rows.length : changes,
           truncated: rows.length > limits.maxRows
         }
-      })).pipe(
-        Effect.mapError(mapSqlError(limits.timeoutMs)),
-        Effect.tap((result) => checkResultSize(result.rows, limits))
-      )
+      })
 
   const explain: Driver["explain"] = (stmt, params, options) =>
     options.analyze
@@ -81,7 +80,7 @@ export const makeSqliteDriver = (
               maxResultBytes: 1_024,
               maxValueBytes: 1_024
             }).pipe(
-              Effect.map((r) => Number(r[0]?.n ?? 0)),
+              Effect.map((r) => Number(r.rows[0]?.n ?? 0)),
               Effect.orElseSucceed(() => 0)
             )
             if (count >= options.largeTableRows) {

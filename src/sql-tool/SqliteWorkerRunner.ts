@@ -5,12 +5,18 @@ import type { SqliteReply, SqliteRequest } from "./sqliteQueryWorker.ts"
 
 type Rows = ReadonlyArray<Record<string, unknown>>
 
+export interface SqliteOutcome {
+  readonly rows: Rows
+  /** Rows changed, for writes. */
+  readonly changes: number
+}
+
 /** Codes the child answers with that are this driver's own, not SQLite's. */
 const ownCodes = new Set(["result_too_large", "value_too_large"])
 
 /**
- * One child process per SQLite connection for user statements, one statement
- * at a time (see sqliteQueryWorker.ts for why a process and not a thread). A
+ * One child process per SQLite connection for user statements (reads, and
+ * writes on writable connections), one statement at a time (see sqliteQueryWorker.ts for why a process and not a thread). A
  * statement past its timeout kills the process with SIGKILL, which stops the
  * CPU work at once; the next statement starts a fresh one. A result refused
  * for its size also ends the process, so the memory it took goes back.
@@ -19,7 +25,7 @@ export const makeSqliteWorkerRunner = (filename: string) =>
   Effect.gen(function*() {
     let child: { readonly proc: Subprocess<"ignore", "ignore", "inherit">; readonly sent: Set<number> } | undefined
     let nextId = 0
-    const pending = new Map<number, Deferred.Deferred<Rows, QueryFailed>>()
+    const pending = new Map<number, Deferred.Deferred<SqliteOutcome, QueryFailed>>()
     const lock = yield* Effect.makeSemaphore(1)
 
     const spawn = () => {
@@ -41,7 +47,7 @@ export const makeSqliteWorkerRunner = (filename: string) =>
             deferred,
             reply.error
               ? Effect.fail(new QueryFailed({ message: reply.error.message, ...(reply.error.code ? { code: reply.error.code } : {}) }))
-              : Effect.succeed(reply.rows ?? [])
+              : Effect.succeed({ rows: reply.rows ?? [], changes: reply.changes ?? 0 })
           )
         },
         onExit: () => {
@@ -66,11 +72,12 @@ export const makeSqliteWorkerRunner = (filename: string) =>
     const run = (
       sql: string,
       params: ReadonlyArray<string | number | boolean | null>,
-      limits: { readonly timeoutMs: number; readonly maxResultBytes: number; readonly maxValueBytes: number }
+      limits: { readonly timeoutMs: number; readonly maxResultBytes: number; readonly maxValueBytes: number },
+      mode: "read" | "write" = "read"
     ) =>
       lock.withPermits(1)(Effect.gen(function*() {
         const id = ++nextId
-        const deferred = yield* Deferred.make<Rows, QueryFailed>()
+        const deferred = yield* Deferred.make<SqliteOutcome, QueryFailed>()
         pending.set(id, deferred)
         child ??= spawn()
         const request: SqliteRequest = {
@@ -78,6 +85,7 @@ export const makeSqliteWorkerRunner = (filename: string) =>
           filename,
           sql,
           params,
+          mode,
           maxResultBytes: limits.maxResultBytes,
           maxValueBytes: limits.maxValueBytes
         }

@@ -81,6 +81,33 @@ describe("SQLite: a runaway statement is stopped, not left spinning", () => {
   }, 30_000)
 })
 
+describe("SQLite writes are bounded the same way", () => {
+  const write = (sql: string, timeoutMs: number) =>
+    h.attempt(h.as("admin")(Effect.flatMap(SqlToolService, (s) =>
+      s.execute(conns.sqlite.id, { sql, params: [], mode: "write", timeoutMs })
+    )))
+
+  test("an endless INSERT ... SELECT is killed at its timeout and rolled back; the file stays usable", async () => {
+    const before = await targets.sqlite.snapshot()
+    const { result, maxStallMs } = await withStallProbe(() =>
+      write(
+        "INSERT INTO orders (id, victim_id, amount) SELECT x + 1000, 1, 1 FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c)",
+        500
+      )
+    )
+    expect(tagOf(result)).toBe("GatewayTimeout")
+    expect(maxStallMs).toBeLessThan(1_000)
+    for (let i = 0; i < 40 && sqliteWorkers().length > 0; i++) await Bun.sleep(50)
+    expect(sqliteWorkers()).toEqual([])
+    // Killed mid-transaction: SQLite's journal rolls it back at the next open.
+    expect(await targets.sqlite.snapshot()).toBe(before)
+    const orders = await read("sqlite", "SELECT count(*) AS n FROM orders")
+    expect(orders._tag === "Right" && Number(orders.right.rows[0].n)).toBe(4)
+    const wrote = await write("UPDATE victims SET secret = secret WHERE id = 1", 5_000)
+    expect(wrote._tag === "Right" && wrote.right.rowCount).toBe(1)
+  }, 30_000)
+})
+
 describe("results are limited in bytes, not only rows", () => {
   test("SQLite zeroblob(200000000) is refused with a clear error and RSS stays bounded", async () => {
     const before = rss()
