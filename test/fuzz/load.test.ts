@@ -40,7 +40,23 @@ const nasty = [
   "00000000-0000-0000-0000-000000000000", crypto.randomUUID()
 ]
 
+// Issue #17's inputs, built once: a NUL in JSON strings and keys (Postgres text cannot hold it),
+// arrays and objects nested 100k deep, a real multipart body (sent on JSON routes too), a URL-
+// encoded NUL, and a SQL-ish name with NUL.
+const DEEP_ARRAY = "[".repeat(100_000) + "]".repeat(100_000)
+const DEEP_OBJECT = "{\"a\":".repeat(100_000) + "1" + "}".repeat(100_000)
+const MULTIPART = "--x\r\nContent-Disposition: form-data; name=\"projectId\"\r\n\r\np\r\n" +
+  "--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--x--\r\n"
+const NUL_BODIES = [
+  JSON.stringify({ name: "a\u0000b", projectId: "p", text: "x\u0000", systemPrompt: "\u0000" }),
+  JSON.stringify({ ["k\u0000"]: 1, jobId: "j\u0000", durationMs: 1 }),
+  JSON.stringify({ transport: { type: "stdio", command: "bun", args: [], env: { K: "\u0000" } }, metadata: { m: "\u0000" } }),
+  JSON.stringify({ spans: [{ traceId: "0".repeat(32), spanId: "1".repeat(16), service: "s", operation: "\u0000", startTime: "2026-01-01T00:00:00Z", durationMs: 1 }] }),
+  "name=a%00b&projectId=p"
+]
+
 const bodies = (rand: () => number): Array<string> => [
+  DEEP_ARRAY, DEEP_OBJECT, MULTIPART, ...NUL_BODIES,
   "{", "}", "[", "{\"a\":", "not json", "\"str\"", "123", "null", "[]", "{}",
   JSON.stringify({ [pick(rand, nasty)]: pick(rand, nasty) }),
   JSON.stringify({ name: rand() > 0.5 ? 42 : null, email: pick(rand, nasty), password: pick(rand, nasty), projectId: pick(rand, nasty) }),
@@ -72,7 +88,17 @@ describe("fuzz and load against one node", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ email: `fuzz-${crypto.randomUUID()}@example.com`, password: "Correct-Horse-Battery-9", name: "Fuzz" })
     })
-    if (reg.status < 300) token = ((await reg.json()).accessToken as string | undefined) ?? ""
+    let agentId = "x"
+    if (reg.status < 300) {
+      const registered = (await reg.json()) as { accessToken?: string; projectId?: string }
+      token = registered.accessToken ?? ""
+      const agent = await fetch(`${platform.baseUrl}/agents`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ projectId: registered.projectId, name: "fuzz", systemPrompt: "be brief" })
+      })
+      if (agent.status === 201) agentId = ((await agent.json()) as { id: string }).id
+    }
 
     const rssBefore = rssMb(platform.proc.pid)
     const statuses = new Map<number, number>()
@@ -111,6 +137,8 @@ describe("fuzz and load against one node", () => {
             const done = () => resolve()
             ws.onopen = () => {
               for (const frame of bodies(rand)) ws.send(frame)
+              // More chats than one socket may run (WS_MAX_CHATS_PER_SOCKET): the excess is refused.
+              for (let c = 0; c < 30; c++) ws.send(JSON.stringify({ type: "chat", agentId, text: "hi" }))
               ws.send(new Uint8Array([0xff, 0x00, 0x13]))
               setTimeout(() => ws.close(), 20)
             }
