@@ -56,7 +56,7 @@ export class DocumentIngestion extends Effect.Service<DocumentIngestion>()("Rag/
       const hash = createHash("sha256").update(upload.bytes).digest("hex")
       const existing = yield* repo.findByHash(upload.projectId, hash)
       if (Option.isSome(existing)) return { document: existing.value, deduplicated: true }
-      const sections = yield* extractSections(kind, upload.bytes)
+      const sections = yield* extractSections(kind, upload.bytes, config)
       const collectionId = yield* repo.ensureCollection(upload.projectId, embeddings.modelId, embeddings.dimension)
       const inserted = yield* repo.insertDocument({
         id: `doc_${crypto.randomUUID().replaceAll("-", "")}`,

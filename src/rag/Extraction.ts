@@ -1,6 +1,7 @@
 import { Data, Effect } from "effect"
-import { htmlToSections, markdownToSections } from "./Html.ts"
-import { Section } from "./Section.ts"
+import type { ExtractionLimits } from "./ExtractionLimits.ts"
+import type { ExtractReply, ExtractRequest } from "./ExtractionWorker.ts"
+import type { Section } from "./Section.ts"
 
 export type DocumentKind = "pdf" | "docx" | "text" | "markdown" | "html"
 
@@ -13,7 +14,7 @@ export const kindContentType: Record<DocumentKind, string> = {
 }
 
 export class ExtractionError extends Data.TaggedError("ExtractionError")<{
-  readonly reason: "Unsupported" | "Empty" | "Corrupt" | "Encrypted"
+  readonly reason: "Unsupported" | "Empty" | "Corrupt" | "Encrypted" | "TooLarge"
   readonly message: string
 }> {}
 
@@ -71,60 +72,68 @@ export const detectKind = (
   return Effect.succeed("text")
 }
 
-interface TextItem {
-  readonly str?: string
-  readonly hasEOL?: boolean
+/** The limits of one extraction plus how long and how much memory its worker may take. */
+export interface ExtractionSettings extends ExtractionLimits {
+  readonly extractTimeoutMs: number
+  /** Growth of the process's RSS while the worker runs (Bun workers ignore `resourceLimits`). */
+  readonly extractMaxMemoryMb: number
+  readonly extractConcurrency: number
 }
 
-/** Page by page: pdf.js parses lazily, so only one page's text content is held at a time. */
-const extractPdf = (bytes: Uint8Array) =>
-  Effect.tryPromise({
-    // pdf.js takes ownership of (detaches) the buffer it is given: hand it a copy.
-    // (A plain Uint8Array copy: pdf.js rejects Node Buffers, which is what file reads return.)
-    // Parsers load on first use: most processes never extract a document.
-    try: async () => (await import("unpdf")).getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 }),
-    catch: (e) =>
-      e instanceof Error && e.name === "PasswordException"
-        ? new ExtractionError({ reason: "Encrypted", message: "the PDF is password-protected" })
-        : new ExtractionError({ reason: "Corrupt", message: "the PDF could not be parsed" })
-  }).pipe(
-    Effect.flatMap((pdf) =>
-      Effect.forEach(
-        Array.from({ length: pdf.numPages }, (_, i) => i + 1),
-        (page) =>
-          Effect.tryPromise({
-            try: async () => {
-              const content = await (await pdf.getPage(page)).getTextContent()
-              const text = (content.items as Array<TextItem>)
-                .map((item) => (item.str ?? "") + (item.hasEOL ? "\n" : ""))
-                .join("")
-              return { text: text.trim(), page } satisfies Section
-            },
-            catch: () => new ExtractionError({ reason: "Corrupt", message: `page ${page} of the PDF could not be read` })
-          }),
-        { concurrency: 1 }
-      ).pipe(Effect.ensuring(Effect.promise(() => pdf.loadingTask.destroy())))
+const tooLarge = (message: string) => new ExtractionError({ reason: "TooLarge", message })
+
+/**
+ * Runs one extraction in a fresh worker and ends the worker when it answers,
+ * after `extractTimeoutMs`, or once the process has grown by more than
+ * `extractMaxMemoryMb` since it started (checked every 50 ms): the event loop
+ * never parses, and the memory of a bomb is returned when the worker ends.
+ */
+const inWorker = (kind: DocumentKind, bytes: Uint8Array, settings: ExtractionSettings) =>
+  Effect.async<ReadonlyArray<Section>, ExtractionError>((resume) => {
+    const worker = new Worker(new URL("./ExtractionWorker.ts", import.meta.url).href)
+    const baseline = process.memoryUsage.rss()
+    let settled = false
+    const settle = (result: Effect.Effect<ReadonlyArray<Section>, ExtractionError>) => {
+      if (settled) return
+      settled = true
+      clearTimeout(deadline)
+      clearInterval(watchdog)
+      worker.terminate()
+      resume(result)
+    }
+    const deadline = setTimeout(
+      () => settle(Effect.fail(tooLarge(`extracting the document took longer than ${settings.extractTimeoutMs} ms (RAG_EXTRACT_TIMEOUT_MS)`))),
+      settings.extractTimeoutMs
     )
-  )
+    const watchdog = setInterval(() => {
+      if (process.memoryUsage.rss() - baseline > settings.extractMaxMemoryMb * 1024 * 1024) {
+        settle(Effect.fail(tooLarge(`extracting the document needed more than ${settings.extractMaxMemoryMb} MB (RAG_EXTRACT_MAX_MEMORY_MB)`)))
+      }
+    }, 50)
+    worker.onmessage = (event: MessageEvent<ExtractReply>) => {
+      const reply = event.data
+      settle(reply.ok ? Effect.succeed(reply.sections) : Effect.fail(new ExtractionError({ reason: reply.reason, message: reply.message })))
+    }
+    worker.onerror = () => settle(Effect.fail(new ExtractionError({ reason: "Corrupt", message: "the document could not be read" })))
+    const limits: ExtractionLimits = {
+      maxPages: settings.maxPages,
+      maxParagraphs: settings.maxParagraphs,
+      maxTextBytes: settings.maxTextBytes,
+      maxInflatedBytes: settings.maxInflatedBytes,
+      maxInflateRatio: settings.maxInflateRatio
+    }
+    worker.postMessage({ kind, bytes, limits } satisfies ExtractRequest)
+    return Effect.sync(() => settle(Effect.interrupt))
+  })
 
-const extractDocx = (bytes: Uint8Array) =>
-  Effect.tryPromise({
-    try: async () => (await import("mammoth")).default.convertToHtml({ buffer: Buffer.from(bytes) }),
-    catch: () => new ExtractionError({ reason: "Corrupt", message: "the DOCX could not be read" })
-  }).pipe(Effect.map((result) => htmlToSections(result.value)))
+// One gate per process: each extraction may take a worker thread and up to extractMaxMemoryMb.
+let gate: Effect.Semaphore | undefined
 
-/** Text of a document as sections (page / heading), never empty. */
-export const extractSections = (kind: DocumentKind, bytes: Uint8Array) =>
+/** Text of a document as sections (page / heading), never empty; off the event loop, within the limits. */
+export const extractSections = (kind: DocumentKind, bytes: Uint8Array, settings: ExtractionSettings) =>
   Effect.gen(function*() {
-    const sections: ReadonlyArray<Section> = kind === "pdf"
-      ? yield* extractPdf(bytes)
-      : kind === "docx"
-      ? yield* extractDocx(bytes)
-      : kind === "html"
-      ? htmlToSections(new TextDecoder().decode(bytes))
-      : kind === "markdown"
-      ? markdownToSections(new TextDecoder().decode(bytes))
-      : [{ text: new TextDecoder().decode(bytes) }]
+    gate ??= yield* Effect.makeSemaphore(Math.max(1, settings.extractConcurrency))
+    const sections = yield* gate.withPermits(1)(inWorker(kind, bytes, settings))
     const nonEmpty = sections.filter((s) => s.text.trim() !== "")
     if (nonEmpty.length === 0) {
       return yield* new ExtractionError({

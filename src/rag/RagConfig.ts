@@ -1,6 +1,8 @@
 import { Config, Context, Effect, Layer } from "effect"
+import type { ExtractionSettings } from "./Extraction.ts"
 
-export interface RagConfigShape {
+/** Extraction limits (`ExtractionSettings`): a document over one is refused at upload with 413 and the variable's name. */
+export interface RagConfigShape extends ExtractionSettings {
   /** Largest accepted upload; larger ones are refused with 413 before anything is stored. */
   readonly maxDocumentBytes: number
   readonly chunkMaxTokens: number
@@ -20,7 +22,16 @@ export class RagConfig extends Context.Tag("Rag/RagConfig")<RagConfig, RagConfig
     chunkMaxTokens: Config.integer("RAG_CHUNK_TOKENS").pipe(Config.withDefault(200)),
     chunkOverlapTokens: Config.integer("RAG_CHUNK_OVERLAP_TOKENS").pipe(Config.withDefault(40)),
     ingestBatchSize: Config.integer("RAG_INGEST_BATCH").pipe(Config.withDefault(64)),
-    hnswEfSearch: Config.integer("RAG_HNSW_EF_SEARCH").pipe(Config.withDefault(300))
+    hnswEfSearch: Config.integer("RAG_HNSW_EF_SEARCH").pipe(Config.withDefault(300)),
+    maxPages: Config.integer("RAG_EXTRACT_MAX_PAGES").pipe(Config.withDefault(2_000)),
+    // mammoth holds ~7 KB per paragraph while converting (1M paragraphs: 7.1 GB).
+    maxParagraphs: Config.integer("RAG_EXTRACT_MAX_PARAGRAPHS").pipe(Config.withDefault(20_000)),
+    maxTextBytes: Config.integer("RAG_EXTRACT_MAX_TEXT_BYTES").pipe(Config.withDefault(8 * 1024 * 1024)),
+    maxInflatedBytes: Config.integer("RAG_EXTRACT_MAX_INFLATED_BYTES").pipe(Config.withDefault(256 * 1024 * 1024)),
+    maxInflateRatio: Config.integer("RAG_EXTRACT_MAX_INFLATE_RATIO").pipe(Config.withDefault(100)),
+    extractTimeoutMs: Config.integer("RAG_EXTRACT_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
+    extractMaxMemoryMb: Config.integer("RAG_EXTRACT_MAX_MEMORY_MB").pipe(Config.withDefault(1024)),
+    extractConcurrency: Config.integer("RAG_EXTRACT_CONCURRENCY").pipe(Config.withDefault(2))
   })
 
   static readonly layer = Layer.effect(RagConfig, RagConfig.config)

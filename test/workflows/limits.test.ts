@@ -68,7 +68,9 @@ describe("workflow limits", () => {
     expect(issues(unclosed.body).some((m) => m.includes("longer than 4096 characters"))).toBe(true)
     expect((await health).status).toBe(200)
     expect(elapsed).toBeLessThan(2_000)
-    expect(stall).toBeLessThan(100)
+    // Event-loop CPU held past a tick under 100 ms; wall delay (which also counts other tenants of this machine's 2 cores) under 1 s.
+    expect(stall.maxBusyStallMs).toBeLessThan(100)
+    expect(stall.maxStallMs).toBeLessThan(1_000)
 
     const run = await api(alice, "POST", `/workflows/${created.body.id}/execute`, { input: { n: 7 } })
     const done = await waitRun(alice, run.body.id, ["completed", "failed"])
@@ -111,7 +113,9 @@ describe("workflow limits", () => {
     const stall = probe.stop()
     expect(done.status).toBe("completed")
     expect(done.stepResults.parse.output).toEqual({ deep: null, ok: [[1]] })
-    expect(stall).toBeLessThan(100)
+    // Event-loop CPU held past a tick under 100 ms; wall delay (which also counts other tenants of this machine's 2 cores) under 1 s.
+    expect(stall.maxBusyStallMs).toBeLessThan(100)
+    expect(stall.maxStallMs).toBeLessThan(1_000)
   }, 30_000)
 
   test("a stored definition over the expression limits (saved before they existed) fails its run with a message", async () => {
@@ -181,12 +185,14 @@ describe("workflow limits", () => {
     expect(done.status).toBe("failed")
     expect(done.error).toContain("WORKFLOW_MAX_RUN_DATA_BYTES")
     const stall = probe.stop()
-    console.info(`run data limit: ${(performance.now() - started).toFixed(0)} ms, max stall ${stall.toFixed(0)} ms`)
+    console.info(`run data limit: ${(performance.now() - started).toFixed(0)} ms, max stall ${stall.maxStallMs.toFixed(0)} ms (loop busy ${stall.maxBusyStallMs.toFixed(0)} ms)`)
     const iterations = Object.keys(done.stepResults).filter((k) => k.startsWith("copy[")).length
     // 2 MB / 200 KB: the eleventh copy crosses the limit.
     expect(iterations).toBeGreaterThanOrEqual(10)
     expect(iterations).toBeLessThanOrEqual(11)
-    expect(stall).toBeLessThan(100)
+    // Event-loop CPU held past a tick under 100 ms; wall delay (which also counts other tenants of this machine's 2 cores) under 1 s.
+    expect(stall.maxBusyStallMs).toBeLessThan(100)
+    expect(stall.maxStallMs).toBeLessThan(1_000)
   }, 90_000)
 
   test("a cron schedule faster than once a minute is a 400", async () => {
