@@ -121,6 +121,13 @@ describe("document extraction limits", () => {
     expectContained(r)
   }, 120_000)
 
+  test("a DOCX over the paragraph limit (25,000, too little XML for the ratio check) is refused by its count", async () => {
+    const r = await refused("25k.docx", DOCX_TYPE, await manyParagraphsDocx(25_000))
+    expect(r.status).toBe(413)
+    expect(r.body.message).toBe("the DOCX has more than 20000 paragraphs (RAG_EXTRACT_MAX_PARAGRAPHS)")
+    expectContained(r)
+  }, 120_000)
+
   test("a 10,000-page PDF is refused by its page count", async () => {
     const r = await refused("pages.pdf", "application/pdf", await manyPagesPdf(10_000))
     expect(r.status).toBe(413)
