@@ -65,7 +65,7 @@ const loadRun = (runId: string) => api((c) => c.workflows.getRun({ path: { runId
 const TERMINAL = ["completed", "failed", "cancelled"]
 
 /** A run as its steps: done when the run recorded the step's result, waiting at an approval the run stopped on. */
-const RunView = ({ runId, steps }: { runId: string; steps: ReadonlyArray<{ id: string; type: string }> }) => {
+const RunView = ({ runId, steps, onStatus }: { runId: string; steps: ReadonlyArray<{ id: string; type: string }>; onStatus: () => void }) => {
   const [run, setRun] = useState<Run | undefined>()
   const action = useAction()
   const [comment, setComment] = useState("")
@@ -74,6 +74,7 @@ const RunView = ({ runId, steps }: { runId: string; steps: ReadonlyArray<{ id: s
     setRun(undefined)
     refresh()
   }, [runId])
+  useEffect(onStatus, [run?.status])
   // Live status: poll until the run ends.
   useEffect(() => {
     if (run && TERMINAL.includes(run.status)) return
@@ -81,11 +82,15 @@ const RunView = ({ runId, steps }: { runId: string; steps: ReadonlyArray<{ id: s
     return () => clearTimeout(timer)
   }, [run])
   if (!run) return <p class="muted">Loading run…</p>
-  const stepState = (step: { id: string; type: string }, index: number) => {
-    if (step.id in run.stepResults) return "completed"
-    const firstOpen = steps.findIndex((s) => !(s.id in run.stepResults))
-    if (index !== firstOpen) return run.status === "failed" || run.status === "cancelled" ? "skipped" : "pending"
-    return run.status === "waiting" ? "waiting" : run.status === "running" ? "running" : run.status
+  // stepResults is keyed by step path; each value names its step and its status (running, waiting, completed, failed).
+  const recorded = (stepId: string) =>
+    Object.entries(run.stepResults)
+      .filter(([key, value]) => !key.startsWith("compensate/") && (value as { stepId?: string } | null)?.stepId === stepId)
+      .map(([, value]) => value as { status?: string; message?: string; error?: string })
+  const stepState = (step: { id: string }) => {
+    const results = recorded(step.id)
+    if (results.length > 0) return results[results.length - 1].status ?? "completed"
+    return run.status === "failed" || run.status === "cancelled" ? "skipped" : "pending"
   }
   const signal = (approved: boolean) =>
     action.run(async () => {
@@ -96,11 +101,14 @@ const RunView = ({ runId, steps }: { runId: string; steps: ReadonlyArray<{ id: s
     <div aria-label="Run" class="run">
       <p>Run <code>{run.id}</code> <Status value={run.status} /> <span class="muted">started {when(run.startedAt)}</span></p>
       <ol class="steps" aria-label="Steps">
-        {steps.map((step, i) => {
-          const state = stepState(step, i)
+        {steps.map((step) => {
+          const state = stepState(step)
+          const last = recorded(step.id).at(-1)
           return (
             <li class={`step step-${state}`} data-step={step.id} data-state={state}>
               <strong>{step.id}</strong> <span class="muted">{step.type}</span> <Status value={state} />
+              {last?.message && <div class="muted">{last.message}</div>}
+              {last?.error && <div class="error">{last.error}</div>}
             </li>
           )
         })}
@@ -143,7 +151,7 @@ const Runner = ({ workflowId }: { workflowId: string }) => {
         <ErrorBox error={action.error} />
         <button type="submit" disabled={action.busy}>Run</button>
       </form>
-      {runId && <RunView runId={runId} steps={definition?.steps ?? []} />}
+      {runId && <RunView runId={runId} steps={definition?.steps ?? []} onStatus={runs.reload} />}
       <h3>Recent runs</h3>
       <ul class="list">
         {(runs.data ?? []).map((r) => (
