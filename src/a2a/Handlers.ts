@@ -113,21 +113,24 @@ export const makeA2aHandlers = Effect.gen(function*() {
   const card = (ctx: CallContext) =>
     Effect.succeed(Option.match(ctx.agent, { onNone: () => platformCard(ctx.baseUrl), onSome: (a) => agentCard(a, ctx.baseUrl) }))
 
-  const pushView = (taskId: string, c: { id: string; url: string; token: string | null; authentication: unknown }) => ({
+  /** Push tokens and credentials are shown to those who may set them (developers), never to viewers. */
+  const mayReveal = (ctx: CallContext, t: StoredTask) => hasRole(ctx.principal.projects.get(t.projectId), "developer")
+
+  const pushView = (taskId: string, c: { id: string; url: string; token: string | null; authentication: unknown }, reveal: boolean) => ({
     id: c.id,
     taskId,
     url: c.url,
-    ...(c.token ? { token: c.token } : {}),
-    ...(c.authentication ? { authentication: c.authentication } : {})
+    ...(reveal && c.token ? { token: c.token } : {}),
+    ...(reveal && c.authentication ? { authentication: c.authentication } : {})
   })
 
   const getPush = (ctx: CallContext, taskId: string, id: string | undefined) =>
     Effect.gen(function*() {
-      yield* findTask(ctx, taskId)
+      const t = yield* findTask(ctx, taskId)
       const configs = yield* tasks.pushConfigs(taskId)
       const found = id === undefined ? configs[0] : configs.find((c) => c.id === id)
       if (!found) return yield* Effect.fail(a2aError(A2aCodes.TaskNotFound, `Push notification config not found for task ${taskId}`))
-      return pushView(taskId, found)
+      return pushView(taskId, found, mayReveal(ctx, t))
     })
 
   const setPush = (ctx: CallContext, taskId: string, config: { id?: string | undefined; url: string; token?: string | undefined; authentication?: unknown }) =>
@@ -185,9 +188,9 @@ export const makeA2aHandlers = Effect.gen(function*() {
     GetTaskPushNotificationConfig: (p, ctx) => getPush(ctx, p.taskId, p.id),
     ListTaskPushNotificationConfigs: (p, ctx) =>
       Effect.gen(function*() {
-        yield* findTask(ctx, p.taskId)
+        const t = yield* findTask(ctx, p.taskId)
         const configs = yield* tasks.pushConfigs(p.taskId)
-        return { configs: configs.map((c) => pushView(p.taskId, c)), nextPageToken: "" }
+        return { configs: configs.map((c) => pushView(p.taskId, c, mayReveal(ctx, t))), nextPageToken: "" }
       }),
     DeleteTaskPushNotificationConfig: (p, ctx) => deletePush(ctx, p.taskId, p.id),
     GetExtendedAgentCard: (_p, ctx) => card(ctx),
@@ -214,9 +217,10 @@ export const makeA2aHandlers = Effect.gen(function*() {
       })),
     "tasks/pushNotificationConfig/list": (p, ctx) =>
       Effect.gen(function*() {
-        yield* findTask(ctx, p.id)
+        const t = yield* findTask(ctx, p.id)
         const configs = yield* tasks.pushConfigs(p.id)
-        return configs.map((c) => ({ taskId: p.id, pushNotificationConfig: { id: c.id, url: c.url, ...(c.token ? { token: c.token } : {}) } }))
+        const reveal = mayReveal(ctx, t)
+        return configs.map((c) => ({ taskId: p.id, pushNotificationConfig: { id: c.id, url: c.url, ...(reveal && c.token ? { token: c.token } : {}) } }))
       }),
     "tasks/pushNotificationConfig/delete": (p, ctx) => deletePush(ctx, p.id, p.pushNotificationConfigId),
     "agent/getAuthenticatedExtendedCard": (_p, ctx) => card(ctx),

@@ -1,9 +1,10 @@
-import { HttpLayerRouter, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpLayerRouter, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Either, Layer, Option } from "effect"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
 import type { Agent } from "../domain/Agent.ts"
 import { AgentRepo } from "../agents/AgentRepo.ts"
 import { AgentTasks } from "../agents/AgentTasks.ts"
+import { AppConfig } from "../config/AppConfig.ts"
 import { jsonError } from "../kernel/JsonError.ts"
 import { A2AFlowRecorder } from "../observability/A2AFlows.ts"
 import { agentCard, platformCard } from "./AgentCard.ts"
@@ -20,10 +21,20 @@ export const A2A_ROUTES = [
   { method: "POST", path: "/a2a/message" }
 ]
 
-const baseUrlOf = (request: HttpServerRequest.HttpServerRequest) => {
-  const proto = request.headers["x-forwarded-proto"] === "https" ? "https" : "http"
-  return `${proto}://${request.headers.host ?? "localhost"}`
-}
+const LOOPBACK_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?$/i
+
+/**
+ * What cards advertise: PUBLIC_BASE_URL, else this machine's loopback. A
+ * forged Host header may at most pick a loopback name and port (`bun run dev`
+ * and tests are reached on the port they listen on); it never names another
+ * host, so a card cannot send clients and their tokens elsewhere.
+ */
+const baseUrlFrom = (configured: Option.Option<string>, httpPort: number) =>
+  (request: HttpServerRequest.HttpServerRequest) =>
+    Option.getOrElse(configured, () => {
+      const loopback = LOOPBACK_HOST.exec(request.headers.host ?? "")
+      return `http://${loopback?.[1]?.toLowerCase() ?? "127.0.0.1"}:${loopback?.[2] ?? httpPort}`
+    })
 
 /**
  * A2A over HTTP: agent cards (platform: public; per agent: the caller's
@@ -37,6 +48,14 @@ export const A2aRoutes = HttpLayerRouter.use((router) =>
     const agents = yield* AgentRepo
     const handlers = yield* makeA2aHandlers
     const recorder = yield* Effect.serviceOption(A2AFlowRecorder)
+    const app = yield* AppConfig
+    // The bound port (HTTP_PORT 0 in tests picks one): what a loopback URL needs.
+    const server = yield* Effect.serviceOption(HttpServer.HttpServer)
+    const boundPort = Option.match(server, {
+      onNone: () => app.httpPort,
+      onSome: (s) => (s.address._tag === "TcpAddress" ? s.address.port : app.httpPort)
+    })
+    const baseUrlOf = baseUrlFrom(app.publicBaseUrl, boundPort)
 
     /**
      * Who calls, once per request: the one credential check of the A2A path

@@ -32,6 +32,12 @@ export interface AppConfigShape {
   readonly clusterMode: "single" | "runner" | "client"
   /** Set: platform events go through Redis pub/sub so every node sees them. */
   readonly redisUrl: Option.Option<Redacted.Redacted<string>>
+  /**
+   * The platform's public URL (`https://agents.example.com`), what agent cards
+   * advertise. Unset: loopback and the port the server listens on — never a host taken from a
+   * request, which any caller can forge.
+   */
+  readonly publicBaseUrl: Option.Option<string>
 }
 
 export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppConfigShape>() {
@@ -57,7 +63,13 @@ export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppC
     wsMaxChatsPerSocket: Config.integer("WS_MAX_CHATS_PER_SOCKET").pipe(Config.withDefault(8)),
     wsMaxSocketsPerUser: Config.integer("WS_MAX_SOCKETS_PER_USER").pipe(Config.withDefault(16)),
     clusterMode: Config.literal("single", "runner", "client")("CLUSTER_MODE").pipe(Config.withDefault("single" as const)),
-    redisUrl: Config.option(Config.redacted("REDIS_URL"))
+    redisUrl: Config.option(Config.redacted("REDIS_URL")),
+    publicBaseUrl: Config.option(
+      Config.string("PUBLIC_BASE_URL").pipe(
+        Config.validate({ message: "an absolute http(s) URL", validation: (u) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(u) }),
+        Config.map((u) => u.replace(/\/+$/, ""))
+      )
+    )
   }).pipe(
     Config.map((c) => ({
       ...c,

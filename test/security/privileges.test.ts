@@ -3,6 +3,7 @@ import { SqlClient } from "@effect/sql"
 import { Database } from "bun:sqlite"
 import { Effect, Exit, Layer, Option, Redacted } from "effect"
 import * as fs from "node:fs"
+import * as http from "node:http"
 import * as path from "node:path"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { ConnectionSecrets, KEY_FILE } from "../../src/sql-tool/ConnectionSecrets.ts"
@@ -22,6 +23,7 @@ import { makeTempDir } from "../support/tempDir.ts"
  */
 setDefaultTimeout(30_000)
 
+const PUSH_TOKEN = "push-token-secret-4b1e"
 const OPERATOR_EMAIL = `operator-${crypto.randomUUID().slice(0, 8)}@test.example`
 const scratch = makeTempDir("privileges")
 /** Files the attacks would create if any command ran. */
@@ -60,7 +62,9 @@ beforeAll(async () => {
   platform = await startPlatform({
     auth: authConfig({ platformOperators: [OPERATOR_EMAIL] }),
     tools: { ...Effect.runSync(ToolsConfig.config), mcpStdioCatalog: [] },
-    sqlTool: { sqliteAllowDirs: [sharedDir] }
+    sqlTool: { sqliteAllowDirs: [sharedDir] },
+    // The push receiver below listens on loopback: the operator admits it (the egress policy's own tests cover the refusal).
+    egress: { allow: ["127.0.0.1"] }
   })
   ;[operator, tenant, other, viewer] = await Promise.all([
     signUp(platform.baseUrl, { email: OPERATOR_EMAIL }),
@@ -338,6 +342,48 @@ describe("what viewers see", () => {
       const text = await (await call(user, "GET", `/sql/connections?projectId=${tenant.projectId}`)).text()
       expect(text).not.toContain("sqlite:")
     }
+  })
+
+  test("push-notification tokens are shown to developers, never to viewers", async () => {
+    const receiver = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("ok") })
+    try {
+      const agent = await call(tenant, "POST", "/agents", { projectId: tenant.projectId, name: "Pusher", description: "local model" })
+      expect(agent.status).toBe(201)
+      const { id: agentId } = await agent.json()
+      const rpc = async (user: SignedUp, method: string, params: unknown) =>
+        (await (await call(user, "POST", `/agents/${agentId}/a2a`, { jsonrpc: "2.0", id: 1, method, params })).json()) as any
+      const sent = await rpc(tenant, "SendMessage", {
+        message: { messageId: crypto.randomUUID(), role: "ROLE_USER", parts: [{ text: "hello" }] },
+        configuration: { taskPushNotificationConfig: { url: `http://127.0.0.1:${receiver.port}/push`, token: PUSH_TOKEN } }
+      })
+      expect(sent.error).toBeUndefined()
+      const taskId = sent.result.task?.id ?? sent.result.id
+      const forOwner = await rpc(tenant, "ListTaskPushNotificationConfigs", { taskId })
+      expect(JSON.stringify(forOwner.result)).toContain(PUSH_TOKEN)
+      const forViewer = await rpc(viewer, "ListTaskPushNotificationConfigs", { taskId })
+      expect(forViewer.result.configs).toHaveLength(1)
+      expect(JSON.stringify(forViewer)).not.toContain(PUSH_TOKEN)
+      const one = await rpc(viewer, "GetTaskPushNotificationConfig", { taskId, id: forViewer.result.configs[0].id })
+      expect(one.result.url).toContain("/push")
+      expect(JSON.stringify(one)).not.toContain(PUSH_TOKEN)
+    } finally {
+      receiver.stop(true)
+    }
+  })
+
+  test("the public agent card never advertises the Host header a caller sent", async () => {
+    const { port } = new URL(platform.baseUrl)
+    const raw = await new Promise<string>((resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port, path: "/.well-known/agent-card.json", headers: { host: "evil.example" } }, (res) => {
+        let text = ""
+        res.on("data", (c: Buffer) => (text += c.toString()))
+        res.on("end", () => resolve(text))
+      })
+      req.on("error", reject)
+      req.end()
+    })
+    expect(raw).not.toContain("evil.example")
+    expect(JSON.parse(raw).supportedInterfaces[0].url).toBe(`http://127.0.0.1:${port}/a2a`)
   })
 
   test("the server keeps working for members after the attacks (nothing was changed)", async () => {
