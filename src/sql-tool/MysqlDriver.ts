@@ -28,11 +28,15 @@ interface RawConnection {
     readonly once: (event: "error" | "end", listener: (arg?: unknown) => void) => void
   }
   readonly destroy: () => void
+  /** COM_RESET_CONNECTION (mysql2 also forgets its prepared-statement cache). */
+  readonly reset: (callback: (error: unknown) => void) => void
 }
 
 const rawConnection = (conn: Connection): RawConnection | undefined => {
   const raw = (conn as unknown as { readonly conn?: Partial<RawConnection> }).conn
-  return raw && typeof raw.execute === "function" && typeof raw.destroy === "function" ? raw as RawConnection : undefined
+  return raw && typeof raw.execute === "function" && typeof raw.destroy === "function" && typeof raw.reset === "function"
+    ? raw as RawConnection
+    : undefined
 }
 
 /**
@@ -86,6 +90,19 @@ export const makeMysqlDriver = (client: SqlClient.SqlClient, flavor: Flavor): Dr
       : `max_execution_time = ${Math.floor(ms)}`
   const timeoutReset = flavor === "mariadb" ? "max_statement_time = DEFAULT" : "max_execution_time = DEFAULT"
 
+  const resetSession = (conn: Connection) => {
+    const raw = rawConnection(conn)
+    if (raw !== undefined) {
+      return Effect.async<void>((resume) => {
+        raw.reset(() => resume(Effect.void))
+      }).pipe(Effect.timeout("5 seconds"), Effect.ignore)
+    }
+    return Effect.ignore(Effect.zipRight(
+      control(conn, `SET SESSION ${timeoutReset}, SESSION sql_select_limit = DEFAULT`),
+      control(conn, "SET SESSION TRANSACTION READ WRITE")
+    )).pipe(Effect.zipRight(Effect.ignore(control(conn, "DO RELEASE_ALL_LOCKS()"))))
+  }
+
   const inTransaction = <A>(
     options: { readonly readOnly: boolean; readonly commit: boolean; readonly timeoutMs: number; readonly rowCap?: number },
     body: (conn: Connection) => Effect.Effect<A, SqlError.SqlError>
@@ -94,14 +111,11 @@ export const makeMysqlDriver = (client: SqlClient.SqlClient, flavor: Flavor): Dr
       const conn = yield* client.reserve
       const limit = options.rowCap === undefined ? "DEFAULT" : String(Math.floor(options.rowCap))
       yield* control(conn, `SET SESSION ${timeoutSetting(options.timeoutMs)}, SESSION sql_select_limit = ${limit}`)
-      // Pool connections are reused: put the session back however the body ends, user-level
-      // locks included (GET_LOCK is refused by the guard; this covers a guard that missed one).
-      yield* Effect.addFinalizer(() =>
-        Effect.ignore(Effect.zipRight(
-          control(conn, `SET SESSION ${timeoutReset}, SESSION sql_select_limit = DEFAULT`),
-          control(conn, "SET SESSION TRANSACTION READ WRITE")
-        )).pipe(Effect.zipRight(Effect.ignore(control(conn, "DO RELEASE_ALL_LOCKS()"))))
-      )
+      // Pool connections are reused, maybe by another tenant: the session goes back clean however
+      // the body ends. COM_RESET_CONNECTION drops user variables, temporary tables, prepared
+      // statements and user-level locks and puts every setting back; without access to it, the
+      // settings changed here and the user locks are put back one by one.
+      yield* Effect.addFinalizer(() => resetSession(conn))
       if (options.readOnly) {
         // START TRANSACTION READ ONLY alone does not stop DDL: it commits implicitly and runs
         // outside the transaction (measured on MariaDB 10.11). A read-only session refuses it.

@@ -232,6 +232,15 @@ describe("read-only on MariaDB", () => {
     await observer.close()
     expect(Number(free[0].free)).toBe(1)
   })
+
+  test("session state set past the guard does not reach the next statement on a pooled connection", async () => {
+    const set = await unguarded("mysql", "SELECT @sqltool_leak := 42 AS v")
+    expect(set._tag === "Right" && Number(set.right.rows[0].v)).toBe(42)
+    for (let i = 0; i < 6; i++) {
+      const seen = await unguarded("mysql", "SELECT @sqltool_leak AS v")
+      expect(seen._tag === "Right" && seen.right.rows[0].v).toBeNull()
+    }
+  })
 })
 
 /** Joins, aggregates, CTEs, window functions, JSON: what read-only mode is for. */
