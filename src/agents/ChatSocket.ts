@@ -1,5 +1,5 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
-import { Effect, Layer, Option, Schema, Stream } from "effect"
+import { Effect, Exit, Layer, Option, Schema, Stream } from "effect"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import type { Principal } from "../domain/Identity.ts"
@@ -82,9 +82,14 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
           })
         )
 
-        /** Starts a stream unless the socket already runs its maximum (checked and counted in one step). */
+        /**
+         * Runs `prepare` (the agent or task lookup) in a slot of this socket, then forks the stream
+         * it returns in the same slot. The slot is taken before the lookup, so a burst of chats
+         * costs at most `wsMaxChatsPerSocket` lookups; it is freed when the stream ends or when
+         * `prepare` returns none (it answered the client itself) or fails.
+         */
         let streaming = 0
-        const startStream = (sessionId: string, run: Effect.Effect<void>) =>
+        const withSlot = <E, R>(sessionId: string, prepare: Effect.Effect<Option.Option<Effect.Effect<void>>, E, R>) =>
           Effect.suspend(() => {
             if (streaming >= config.wsMaxChatsPerSocket) {
               return send({
@@ -95,7 +100,16 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
               })
             }
             streaming++
-            return Effect.asVoid(Effect.forkScoped(Effect.ensuring(run, Effect.sync(() => streaming--))))
+            const release = Effect.sync(() => {
+              streaming--
+            })
+            return prepare.pipe(
+              Effect.onExit((exit) => Exit.isSuccess(exit) && Option.isSome(exit.value) ? Effect.void : release),
+              Effect.flatMap(Option.match({
+                onNone: () => Effect.void,
+                onSome: (run) => Effect.asVoid(Effect.forkScoped(Effect.ensuring(run, release)))
+              }))
+            )
           })
 
         /** A task's progress as chat frames; a text answer arrives as tokens, the final artifact only when nothing streamed. */
@@ -142,39 +156,51 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
                 return yield* send({ type: "pong", at: Date.now() })
               case "chat": {
                 const sessionId = msg.sessionId ?? crypto.randomUUID()
-                const agent = yield* agents.find(msg.agentId, [...principal.projects.keys()])
-                if (Option.isNone(agent)) return yield* send({ type: "error", sessionId, message: "agent not found" })
-                if (!hasRole(principal.projects.get(agent.value.projectId), "developer")) {
-                  return yield* send({ type: "error", sessionId, message: "chatting with this agent requires the developer role" })
-                }
-                const events = tasks.stream({
-                  agent: agent.value,
-                  message: {
-                    messageId: crypto.randomUUID(),
-                    role: "user",
-                    parts: [{ kind: "text", text: msg.text }],
-                    ...(msg.contextId ? { contextId: msg.contextId } : {})
-                  },
-                  createdBy: principal.kind === "user" ? principal.userId : null
-                })
-                // Each chat is its own fiber: sessions stream concurrently on one socket.
-                return yield* startStream(sessionId, forward(sessionId, events))
+                return yield* withSlot(sessionId, Effect.gen(function*() {
+                  const agent = yield* agents.find(msg.agentId, [...principal.projects.keys()])
+                  if (Option.isNone(agent)) {
+                    yield* send({ type: "error", sessionId, message: "agent not found" })
+                    return Option.none()
+                  }
+                  if (!hasRole(principal.projects.get(agent.value.projectId), "developer")) {
+                    yield* send({ type: "error", sessionId, message: "chatting with this agent requires the developer role" })
+                    return Option.none()
+                  }
+                  const events = tasks.stream({
+                    agent: agent.value,
+                    message: {
+                      messageId: crypto.randomUUID(),
+                      role: "user",
+                      parts: [{ kind: "text", text: msg.text }],
+                      ...(msg.contextId ? { contextId: msg.contextId } : {})
+                    },
+                    createdBy: principal.kind === "user" ? principal.userId : null
+                  })
+                  // Each chat is its own fiber: sessions stream concurrently on one socket.
+                  return Option.some(forward(sessionId, events))
+                }))
               }
               case "resume": {
                 const sessionId = msg.sessionId ?? msg.taskId
-                const task = yield* visibleTask(msg.taskId)
-                if (Option.isNone(task)) return yield* send({ type: "error", sessionId, message: "task not found" })
-                const t = task.value.task
-                if (isTerminal(t.status.state)) {
-                  return yield* send({
-                    type: "done",
-                    sessionId,
-                    taskId: t.id,
-                    state: t.status.state,
-                    output: t.status.message ? textOf(t.status.message.parts) : null
-                  })
-                }
-                return yield* startStream(sessionId, forward(sessionId, tasks.subscribe(msg.taskId)))
+                return yield* withSlot(sessionId, Effect.gen(function*() {
+                  const task = yield* visibleTask(msg.taskId)
+                  if (Option.isNone(task)) {
+                    yield* send({ type: "error", sessionId, message: "task not found" })
+                    return Option.none()
+                  }
+                  const t = task.value.task
+                  if (isTerminal(t.status.state)) {
+                    yield* send({
+                      type: "done",
+                      sessionId,
+                      taskId: t.id,
+                      state: t.status.state,
+                      output: t.status.message ? textOf(t.status.message.parts) : null
+                    })
+                    return Option.none()
+                  }
+                  return Option.some(forward(sessionId, tasks.subscribe(msg.taskId)))
+                }))
               }
               case "cancel": {
                 const task = yield* visibleTask(msg.taskId)

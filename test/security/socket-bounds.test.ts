@@ -81,8 +81,11 @@ describe("/ws/chat limits", () => {
   test("a socket runs at most 2 chats at once: the others get a TooManyChats error frame", async () => {
     const chat = await connect("/ws/chat", alice.token, "ready")
     for (let i = 0; i < 6; i++) chat.ws.send(JSON.stringify({ type: "chat", sessionId: `s${i}`, agentId: slowAgent, text: "hi" }))
-    await waitFor(async () => chat.frames.filter((f) => f.code === "TooManyChats").length === 4, 10_000)
-    expect(new Set(chat.frames.filter((f) => f.type === "task").map((f) => f.sessionId)).size).toBe(2)
+    const started = () => new Set(chat.frames.filter((f) => f.type === "task").map((f) => f.sessionId)).size
+    await waitFor(async () => chat.frames.filter((f) => f.code === "TooManyChats").length === 4 && started() === 2, 10_000)
+    await Bun.sleep(200)
+    expect(chat.frames.filter((f) => f.code === "TooManyChats").length).toBe(4)
+    expect(started()).toBe(2)
     // The socket itself stays usable.
     chat.ws.send(JSON.stringify({ type: "ping" }))
     await waitFor(async () => chat.frames.some((f) => f.type === "pong"), 5_000)
