@@ -27,7 +27,12 @@ const PUSH_TOKEN = "push-token-secret-4b1e"
 const OPERATOR_EMAIL = `operator-${crypto.randomUUID().slice(0, 8)}@test.example`
 const scratch = makeTempDir("privileges")
 /** Files the attacks would create if any command ran. */
-const markers = { python: path.join(scratch.dir, "python-ran"), node: path.join(scratch.dir, "node-ran"), env: path.join(scratch.dir, "env-ran") }
+const markers = {
+  python: path.join(scratch.dir, "python-ran"),
+  node: path.join(scratch.dir, "node-ran"),
+  env: path.join(scratch.dir, "env-ran"),
+  legacy: path.join(scratch.dir, "legacy-ran")
+}
 /** A directory the operator lets tenants open SQLite files in. */
 const sharedDir = path.join(scratch.dir, "shared-sqlite")
 /** Somewhere else entirely: only an operator may point a connection here. */
@@ -125,6 +130,30 @@ describe("stdio MCP servers: no tenant command line", () => {
     for (const marker of Object.values(markers)) expect(fs.existsSync(marker)).toBe(false)
     const { servers } = await (await call(tenant, "GET", `/tools/mcp/servers?projectId=${tenant.projectId}`)).json()
     expect(servers).toEqual([])
+  })
+
+  test("a command line stored before the catalog (a tenant's) is never started", async () => {
+    const id = `mcp_${crypto.randomUUID()}`
+    const transport = { type: "stdio", command: "node", args: ["-e", `require("fs").writeFileSync(${JSON.stringify(markers.legacy)}, "x")`], env: {} }
+    await platform.runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`
+      INSERT INTO tool_instances (id, project_id, name, kind, config, status)
+      VALUES (${id}, ${tenant.projectId}, 'legacy', 'mcp', ${JSON.stringify({ transport })}::jsonb, 'registered')`))
+    const detail = await call(tenant, "GET", `/tools/mcp/servers/${id}`)
+    expect(detail.status).toBe(200)
+    expect((await detail.json()).session.connected).toBe(false)
+    const run = await call(tenant, "POST", "/tools/legacy__echo/execute", { projectId: tenant.projectId, arguments: {} })
+    expect(run.status).toBeGreaterThanOrEqual(400)
+    await Bun.sleep(300)
+    expect(fs.existsSync(markers.legacy)).toBe(false)
+    expect((await call(tenant, "DELETE", `/tools/mcp/servers/${id}`)).status).toBe(204)
+  })
+
+  test("an operator may still register a command line directly", async () => {
+    const res = await register(operator, "direct", { type: "stdio", command: "bun", args: [referenceServer.everything, "stdio"] })
+    expect(res.status).toBe(201)
+    expect((await res.json()).session.connected).toBe(true)
+    const { servers } = await (await call(operator, "GET", `/tools/mcp/servers?projectId=${operator.projectId}`)).json()
+    expect(servers[0].transport).toMatchObject({ type: "stdio", command: "bun" })
   })
 
   test("publishing to the catalog is operator-only", async () => {
