@@ -66,6 +66,8 @@ export const clusterNodeEnv = (options: {
   DATABASE_URL: options.databaseUrl,
   VECTOR_STORE: "disabled",
   JWT_SECRET_KEY: options.jwtSecret,
+  // Required in cluster modes (no key file per node): one key for the whole cluster.
+  SQL_TOOL_SECRET_KEY: `sql-tool-${options.jwtSecret}`,
   HTTP_PORT: String(options.basePort + i),
   RUNNER_PORT: String(options.basePort + 100 + i),
   RUNNER_ADVERTISE_HOST: "127.0.0.1",
