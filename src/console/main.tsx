@@ -6,6 +6,7 @@ import { AgentsPage } from "./pages/Agents.tsx"
 import { AuthPage } from "./pages/Auth.tsx"
 import { ProjectsPage } from "./pages/Projects.tsx"
 import { RagPage } from "./pages/Rag.tsx"
+import { SqlPage } from "./pages/Sql.tsx"
 import { ToolsPage } from "./pages/Tools.tsx"
 import { TracesPage } from "./pages/Traces.tsx"
 import { WorkflowsPage } from "./pages/Workflows.tsx"
@@ -17,6 +18,7 @@ const PAGES = [
   { path: "rag", title: "Knowledge (RAG)", view: RagPage },
   { path: "workflows", title: "Workflows", view: WorkflowsPage },
   { path: "tools", title: "Tools", view: ToolsPage },
+  { path: "sql", title: "SQL", view: SqlPage },
   { path: "traces", title: "Traces", view: TracesPage },
   { path: "projects", title: "Projects", view: ProjectsPage }
 ] as const

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import puppeteer, { type Browser, type Page } from "puppeteer-core"
+import type { SettingsOverrides } from "../../src/app/Settings.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
 
 /** Debian's chromium (`.ci/run` installs it); CHROMIUM_PATH points elsewhere. */
@@ -27,10 +28,10 @@ const SHOTS = path.join(tmpdir(), "console-test-screenshots")
  * a fresh page (its own storage: a new incognito context) and, when the test
  * fails, saves a screenshot and prints its path.
  */
-export const useConsole = () => {
+export const useConsole = (overrides: SettingsOverrides = {}) => {
   const env = {} as { platform: TestPlatform; browser: Browser }
   beforeAll(async () => {
-    const [platform, browser] = await Promise.all([startPlatform(), launchBrowser()])
+    const [platform, browser] = await Promise.all([startPlatform(overrides), launchBrowser()])
     env.platform = platform
     env.browser = browser
   }, 240_000)
