@@ -13,8 +13,9 @@
  * Texts are a deterministic topic mixture over GloVe's vocabulary, so
  * neighbours are meaningful (uniformly random vectors would understate recall).
  * Env: RAG_BENCH_CHUNKS, RAG_BENCH_QUERIES, RAG_BENCH_INGEST_PARAGRAPHS, RAG_BENCH_SHARED_BUFFERS,
- * RAG_BENCH_BACKENDS (comma-separated substrings of the backend names: `pglite`, `native`; default both).
- * 1M chunks: RAG_BENCH_CHUNKS=1000000 RAG_BENCH_BACKENDS=native bun run bench rag
+ * RAG_BENCH_BACKENDS (comma-separated substrings of the backend names: `pglite`, `native`; default both),
+ * RAG_BENCH_MAINTENANCE_WORK_MEM (bulk HNSW build memory, default 256MB).
+ * 1M chunks: RAG_BENCH_CHUNKS=1000000 RAG_BENCH_BACKENDS=native RAG_BENCH_MAINTENANCE_WORK_MEM=2GB bun run bench rag.bench
  */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
@@ -37,6 +38,8 @@ const TOPICS = 1_000
 // A 100k-chunk corpus (~100 MB of heap and HNSW pages) on the embedded database wants more than the
 // 16MB default shared_buffers, which is sized for idle memory: set as an operator would.
 const SHARED_BUFFERS = process.env.RAG_BENCH_SHARED_BUFFERS ?? "256MB"
+// Room for the bulk HNSW build: 100k 100-d vectors need ~100MB, 1M about 1GB.
+const MAINTENANCE_WORK_MEM = process.env.RAG_BENCH_MAINTENANCE_WORK_MEM ?? "256MB"
 const BACKENDS = (process.env.RAG_BENCH_BACKENDS ?? "pglite,native").toLowerCase().split(",").map((s) => s.trim())
 
 const mulberry32 = (seed: number) => () => {
@@ -176,7 +179,7 @@ const measure = async (native: boolean): Promise<ReadonlyArray<BenchResult>> => 
       const t0 = performance.now()
       // A bulk build whose graph outgrows maintenance_work_mem (64MB default) falls back to a far
       // slower on-disk build; 100k 100-d vectors need ~100MB. (Ingestion inserts into an existing index.)
-      yield* sql`SET maintenance_work_mem = '256MB'`
+      yield* sql`SELECT set_config('maintenance_work_mem', ${MAINTENANCE_WORK_MEM}, false)`
       yield* repo.ensureCollection("bench_query", e.modelId, e.dimension)
       yield* sql`RESET maintenance_work_mem`
       log(`HNSW index over ${CHUNKS} chunks built in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
