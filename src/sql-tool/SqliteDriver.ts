@@ -94,48 +94,73 @@ export const makeSqliteDriver = (
         return { plan, hints }
       }).pipe(Effect.mapError((e) => e instanceof QueryFailed ? e : mapSqlError(options.timeoutMs)(e as SqlError.SqlError)))
 
+  // The schema of a file a tenant may have filled with thousands of tables: read in the worker
+  // process (three joined queries) under a timeout and a byte limit, not table by table here.
+  const schemaLimits = { timeoutMs: 30_000, maxResultBytes: 16 * 1024 * 1024, maxValueBytes: 1024 * 1024 }
+  const schemaQuery = (sql: string) => Effect.map(runner.run(sql, [], schemaLimits), (r) => r.rows)
+
   const introspect: Driver["introspect"] = Effect.gen(function*() {
-    const objects = yield* q(
-      reader,
-      "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    const userObjects = "m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite_%'"
+    const columns = yield* schemaQuery(
+      `SELECT m.name AS tbl, m.type AS kind, p.name, p.type, p."notnull" AS nn, p.dflt_value, p.pk
+       FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE ${userObjects} ORDER BY m.name, p.cid`
     )
-    const tables: Array<TableInfo> = []
-    for (const o of objects) {
-      const name = String(o.name)
-      const cols = yield* q(reader, "SELECT name, type, \"notnull\" AS nn, dflt_value, pk FROM pragma_table_info(?)", [name])
-      const fkRows = yield* q(reader, "SELECT id, \"from\" AS col, \"table\" AS ref, \"to\" AS ref_col FROM pragma_foreign_key_list(?) ORDER BY id, seq", [name])
-      const idxRows = yield* q(reader, "SELECT name, \"unique\" AS uniq FROM pragma_index_list(?)", [name])
-      const indexes: Array<TableInfo["indexes"][number]> = []
-      for (const i of idxRows) {
-        const parts = yield* q(reader, "SELECT name FROM pragma_index_info(?) ORDER BY seqno", [String(i.name)])
-        indexes.push({ name: String(i.name), columns: parts.map((p) => String(p.name)), unique: Number(i.uniq) === 1 })
-      }
-      const fks = new Map<number, { columns: Array<string>; referencedTable: string; referencedColumns: Array<string> }>()
-      for (const f of fkRows) {
-        const entry = fks.get(Number(f.id)) ?? { columns: [], referencedTable: String(f.ref), referencedColumns: [] }
-        entry.columns.push(String(f.col))
-        entry.referencedColumns.push(String(f.ref_col ?? ""))
-        fks.set(Number(f.id), entry)
-      }
-      const pk = cols.filter((c) => Number(c.pk) > 0).sort((a, b) => Number(a.pk) - Number(b.pk)).map((c) => String(c.name))
-      tables.push({
-        schema: null,
-        name,
-        kind: o.type === "view" ? "view" : "table",
-        columns: cols.map((c) => ({
-          name: String(c.name),
-          type: String(c.type ?? ""),
-          nullable: Number(c.nn) === 0 && Number(c.pk) === 0,
-          default: c.dflt_value === null || c.dflt_value === undefined ? null : String(c.dflt_value),
-          primaryKey: Number(c.pk) > 0
-        })),
-        primaryKey: pk,
-        foreignKeys: [...fks.values()],
-        indexes
-      })
+    const fkRows = yield* schemaQuery(
+      `SELECT m.name AS tbl, f.id, f."from" AS col, f."table" AS ref, f."to" AS ref_col
+       FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE ${userObjects} ORDER BY m.name, f.id, f.seq`
+    )
+    const idxRows = yield* schemaQuery(
+      `SELECT m.name AS tbl, il.name AS idx, il."unique" AS uniq, ii.name AS col
+       FROM sqlite_master m JOIN pragma_index_list(m.name) il JOIN pragma_index_info(il.name) ii
+       WHERE ${userObjects} ORDER BY m.name, il.seq, ii.seqno`
+    )
+    const indexes = new Map<string, Map<string, { name: string; columns: Array<string>; unique: boolean }>>()
+    for (const i of idxRows) {
+      const byName = indexes.get(String(i.tbl)) ?? new Map()
+      const entry = byName.get(String(i.idx)) ?? { name: String(i.idx), columns: [], unique: Number(i.uniq) === 1 }
+      entry.columns.push(String(i.col))
+      byName.set(String(i.idx), entry)
+      indexes.set(String(i.tbl), byName)
     }
-    return tables
-  }).pipe(Effect.mapError(mapSqlError(30_000)))
+    const fks = new Map<string, Map<number, { columns: Array<string>; referencedTable: string; referencedColumns: Array<string> }>>()
+    for (const f of fkRows) {
+      const byId = fks.get(String(f.tbl)) ?? new Map()
+      const entry = byId.get(Number(f.id)) ?? { columns: [], referencedTable: String(f.ref), referencedColumns: [] }
+      entry.columns.push(String(f.col))
+      entry.referencedColumns.push(String(f.ref_col ?? ""))
+      byId.set(Number(f.id), entry)
+      fks.set(String(f.tbl), byId)
+    }
+    const tables = new Map<string, { info: TableInfo; pk: Array<{ name: string; order: number }> }>()
+    for (const c of columns) {
+      const name = String(c.tbl)
+      const table = tables.get(name) ?? {
+        info: {
+          schema: null,
+          name,
+          kind: c.kind === "view" ? "view" as const : "table" as const,
+          columns: [],
+          primaryKey: [],
+          foreignKeys: [...(fks.get(name)?.values() ?? [])],
+          indexes: [...(indexes.get(name)?.values() ?? [])]
+        },
+        pk: []
+      }
+      ;(table.info.columns as Array<TableInfo["columns"][number]>).push({
+        name: String(c.name),
+        type: String(c.type ?? ""),
+        nullable: Number(c.nn) === 0 && Number(c.pk) === 0,
+        default: c.dflt_value === null || c.dflt_value === undefined ? null : String(c.dflt_value),
+        primaryKey: Number(c.pk) > 0
+      })
+      if (Number(c.pk) > 0) table.pk.push({ name: String(c.name), order: Number(c.pk) })
+      tables.set(name, table)
+    }
+    return [...tables.values()].map(({ info, pk }) => ({
+      ...info,
+      primaryKey: pk.sort((a, b) => a.order - b.order).map((p) => p.name)
+    }))
+  })
 
   const ping: Driver["ping"] = q(reader, "SELECT 1").pipe(Effect.asVoid, Effect.mapError(mapSqlError(5_000)))
 
