@@ -1,5 +1,6 @@
 import type { Subprocess } from "bun"
 import { Deferred, Effect } from "effect"
+import { fileURLToPath } from "node:url"
 import { QueryFailed, StatementTimedOut } from "../domain/SqlTool.ts"
 import type { SqliteReply, SqliteRequest } from "./sqliteQueryWorker.ts"
 
@@ -31,7 +32,7 @@ export const makeSqliteWorkerRunner = (filename: string) =>
     const spawn = () => {
       // Requests sent to THIS process: only they fail when it exits.
       const sent = new Set<number>()
-      const proc = Bun.spawn([process.execPath, new URL("./sqliteQueryWorker.ts", import.meta.url).pathname], {
+      const proc = Bun.spawn([process.execPath, fileURLToPath(new URL("./sqliteQueryWorker.ts", import.meta.url))], {
         stdin: "ignore",
         stdout: "ignore",
         stderr: "inherit",
