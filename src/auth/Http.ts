@@ -62,21 +62,24 @@ export const AuthHttpLive = HttpApiBuilder.group(PlatformApi, "auth", (handlers)
           // Unknown emails are throttled alike: a lock must not tell which accounts exist.
           const account = accountKey(email)
           const ip = ipKey(clientIp(request, auth.trustProxy))
-          const wait = Math.max(yield* throttle.lockedFor(account), yield* throttle.lockedFor(ip))
-          if (wait > 0) {
-            return yield* Effect.fail(
-              new TooManyRequests({ message: "too many failed logins, try again later", retryAfterSeconds: Math.ceil(wait / 1000) })
+          const tooMany = (waitMs: number) =>
+            Effect.fail(
+              new TooManyRequests({ message: "too many failed logins, try again later", retryAfterSeconds: Math.ceil(waitMs / 1000) })
             )
+          // Each attempt is counted before the (slow) password check: concurrent guesses see the lock.
+          const ipWait = yield* throttle.attempt(ip, ipPolicy)
+          if (ipWait > 0) return yield* tooMany(ipWait)
+          const accountWait = yield* throttle.attempt(account, accountPolicy)
+          if (accountWait > 0) {
+            yield* throttle.refund(ip, ipPolicy)
+            return yield* tooMany(accountWait)
           }
           const found = yield* users.findByEmail(email)
           const user = Option.getOrUndefined(found)
           const ok = yield* passwords.verify(payload.password, user?.passwordHash)
-          if (!ok || user === undefined || user.disabled) {
-            yield* throttle.recordFailure(account, accountPolicy)
-            yield* throttle.recordFailure(ip, ipPolicy)
-            return yield* Effect.fail(badCredentials)
-          }
+          if (!ok || user === undefined || user.disabled) return yield* Effect.fail(badCredentials)
           yield* throttle.clear(account)
+          yield* throttle.refund(ip, ipPolicy)
           const session = yield* sessions.create(user.id)
           return yield* tokenPair(user, session.sessionId, session.refreshToken)
         }))

@@ -12,18 +12,26 @@ export interface ThrottlePolicy {
 }
 
 /**
- * Password guessing is throttled per account and per client IP. Each key counts its failures
- * within a window; from `maxFailures` on, every further failure locks the key for a doubling
- * time (base, 2×base, … up to the maximum). While locked, a login answers 429 without checking
- * the password, so guesses cost the attacker the lock time and the server no hashing. A success
- * clears the account's count; the IP's count only decays with the window (a guesser with one
- * valid account of their own must not reset their address's budget). Keys are hashes of the
+ * Password guessing is throttled per account and per client IP. Each key counts its attempts
+ * within a window (counted before the password is checked, taken back on success); from
+ * `maxFailures` on, every further failure locks the key for a doubling time (base, 2×base, …
+ * up to the maximum). While locked, a login answers 429 without checking the password, so
+ * guesses cost the attacker the lock time and the server no hashing. A success clears the
+ * account's count; the IP's count only gets its attempt back (a guesser with one valid account
+ * of their own must not reset their address's budget). Keys are hashes of the
  * lower-cased email / IP. In memory per process, or in Redis (REDIS_URL) for all nodes.
  */
 export class LoginThrottle extends Effect.Tag("Auth/LoginThrottle")<LoginThrottle, {
+  /**
+   * One login attempt, in one atomic step: refused (the ms until the key may try again) while
+   * the key is locked, otherwise counted as a failure up front, so concurrent guesses cannot
+   * all pass before the first failure is recorded. 0: go ahead and check the password.
+   */
+  readonly attempt: (key: string, policy: ThrottlePolicy) => Effect.Effect<number>
+  /** The attempt succeeded: take back its count (and the lock it alone may have set). */
+  readonly refund: (key: string, policy: ThrottlePolicy) => Effect.Effect<void>
   /** Milliseconds until the key may try again; 0 when it may now. */
   readonly lockedFor: (key: string) => Effect.Effect<number>
-  readonly recordFailure: (key: string, policy: ThrottlePolicy) => Effect.Effect<void>
   readonly clear: (key: string) => Effect.Effect<void>
   readonly backend: "memory" | "redis"
 }>() {
@@ -38,13 +46,22 @@ export class LoginThrottle extends Effect.Tag("Auth/LoginThrottle")<LoginThrottl
       backend: "memory" as const,
       lockedFor: (key) =>
         Effect.map(now, (at) => Math.max(0, (entries.get(key)?.lockedUntil ?? 0) - at)),
-      recordFailure: (key, policy) =>
+      attempt: (key, policy) =>
         Effect.map(now, (at) => {
           if (entries.size > 100_000) sweep(at)
           const previous = entries.get(key)
+          if (previous !== undefined && previous.lockedUntil > at) return previous.lockedUntil - at
           const failures = previous !== undefined && at - previous.last <= policy.windowMs ? previous.failures + 1 : 1
           const lockedUntil = failures >= policy.maxFailures ? at + lockMs(failures, policy) : 0
           entries.set(key, { failures, last: at, lockedUntil, expires: Math.max(lockedUntil, at + policy.windowMs) })
+          return 0
+        }),
+      refund: (key, policy) =>
+        Effect.sync(() => {
+          const entry = entries.get(key)
+          if (entry === undefined) return
+          const failures = Math.max(0, entry.failures - 1)
+          entries.set(key, { ...entry, failures, lockedUntil: failures >= policy.maxFailures ? entry.lockedUntil : 0 })
         }),
       clear: (key) => Effect.sync(() => void entries.delete(key))
     }
@@ -75,21 +92,14 @@ export class LoginThrottle extends Effect.Tag("Auth/LoginThrottle")<LoginThrottl
             redis("read", () => client.send("EVAL", [LOCKED_FOR_LUA, "1", prefix + key]), 0).pipe(
               Effect.map((reply) => Math.max(0, Number(reply) || 0))
             ),
-          recordFailure: (key, policy) =>
-            redis(
-              "failure",
-              () =>
-                client.send("EVAL", [
-                  FAILURE_LUA,
-                  "1",
-                  prefix + key,
-                  String(policy.maxFailures),
-                  String(policy.windowMs),
-                  String(policy.baseLockMs),
-                  String(policy.maxLockMs)
-                ]),
-              null
-            ).pipe(Effect.asVoid),
+          attempt: (key, policy) =>
+            redis("attempt", () => client.send("EVAL", [ATTEMPT_LUA, "1", prefix + key, ...policyArgs(policy)]), 0).pipe(
+              Effect.map((reply) => Math.max(0, Number(reply) || 0))
+            ),
+          refund: (key, policy) =>
+            redis("refund", () => client.send("EVAL", [REFUND_LUA, "1", prefix + key, String(policy.maxFailures)]), 0).pipe(
+              Effect.asVoid
+            ),
           clear: (key) => redis("clear", () => client.del(prefix + key), 0).pipe(Effect.asVoid)
         }
       })
@@ -104,6 +114,9 @@ export class LoginThrottle extends Effect.Tag("Auth/LoginThrottle")<LoginThrottl
       }))
   )
 }
+
+const policyArgs = (policy: ThrottlePolicy) =>
+  [String(policy.maxFailures), String(policy.windowMs), String(policy.baseLockMs), String(policy.maxLockMs)]
 
 const lockMs = (failures: number, policy: ThrottlePolicy) =>
   Math.min(policy.maxLockMs, policy.baseLockMs * 2 ** Math.min(30, failures - policy.maxFailures))
@@ -120,17 +133,22 @@ if locked == nil or locked <= now then return 0 end
 return locked - now
 `
 
-/** ARGV maxFailures, windowMs, baseLockMs, maxLockMs: the same rule as the in-memory store. */
-const FAILURE_LUA = `
+/**
+ * ARGV maxFailures, windowMs, baseLockMs, maxLockMs: the same rule as the in-memory store.
+ * Returns the ms left of a lock (the attempt is refused and not counted), or 0 (counted).
+ */
+const ATTEMPT_LUA = `
 local maxFailures = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local base = tonumber(ARGV[3])
 local maxLock = tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'failures', 'last')
+local state = redis.call('HMGET', KEYS[1], 'failures', 'last', 'lockedUntil')
 local failures = tonumber(state[1])
 local last = tonumber(state[2])
+local locked = tonumber(state[3])
+if locked ~= nil and locked > now then return locked - now end
 if failures == nil or last == nil or now - last > window then failures = 0 end
 failures = failures + 1
 local lockedUntil = 0
@@ -139,5 +157,15 @@ if failures >= maxFailures then
 end
 redis.call('HSET', KEYS[1], 'failures', tostring(failures), 'last', tostring(now), 'lockedUntil', tostring(lockedUntil))
 redis.call('PEXPIRE', KEYS[1], math.max(lockedUntil - now, window) + 1000)
+return 0
+`
+
+/** ARGV maxFailures. Takes back one counted attempt, and its lock when the count falls below the limit. */
+const REFUND_LUA = `
+local failures = tonumber(redis.call('HGET', KEYS[1], 'failures'))
+if failures == nil then return 0 end
+failures = math.max(0, failures - 1)
+redis.call('HSET', KEYS[1], 'failures', tostring(failures))
+if failures < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'lockedUntil', '0') end
 return failures
 `

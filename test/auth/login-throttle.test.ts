@@ -22,7 +22,7 @@ beforeAll(async () => {
       trustProxy: true,
       loginMaxFailuresPerAccount: 5,
       loginMaxFailuresPerIp: 8,
-      loginLockoutBaseSeconds: 1,
+      loginLockoutBaseSeconds: 2,
       loginLockoutMaxSeconds: 60
     })
   })
@@ -48,29 +48,41 @@ describe("login throttling", () => {
       await res.arrayBuffer()
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429, 429, 429])
-    expect(retryAfter).toBe("1")
+    expect(retryAfter).toBe("2")
 
     const right = await login(carol.email, PASSWORD, "10.0.0.2")
     expect(right.status).toBe(429)
-    expect(await right.json()).toMatchObject({ _tag: "TooManyRequests", retryAfterSeconds: 1 })
+    expect(await right.json()).toMatchObject({ _tag: "TooManyRequests", retryAfterSeconds: 2 })
     // Another account, from the same address, is not locked.
     expect((await login(dave.email, PASSWORD, "10.0.0.1")).status).toBe(200)
 
-    await Bun.sleep(1_100)
+    await Bun.sleep(2_100)
     expect((await login(carol.email, PASSWORD, "10.0.0.1")).status).toBe(200)
     // The success cleared the account's count: one wrong password is a plain 401 again.
     expect((await login(carol.email, "wrong-again-123", "10.0.0.1")).status).toBe(401)
   })
 
+  test("20 concurrent guesses: at most 5 reach the password check", async () => {
+    const frank = await signUp(platform.baseUrl)
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => login(frank.email, `parallel-${i}-xxxxxx`, `10.0.2.${i}`).then(async (r) => {
+        await r.arrayBuffer()
+        return r.status
+      }))
+    )
+    expect(statuses.filter((s) => s === 401).length).toBe(5)
+    expect(statuses.filter((s) => s === 429).length).toBe(15)
+  })
+
   test("the lock doubles with each failure after it", async () => {
     const eve = await signUp(platform.baseUrl)
     for (let i = 0; i < 5; i++) await (await login(eve.email, `nope-${i}-xxxxxx`, "10.0.1.1")).arrayBuffer()
-    await Bun.sleep(1_100)
-    // The 6th failure locks for 2 s.
+    await Bun.sleep(2_100)
+    // The 6th failure locks for twice as long.
     expect((await login(eve.email, "nope-6-xxxxxx", "10.0.1.2")).status).toBe(401)
     const locked = await login(eve.email, PASSWORD, "10.0.1.3")
     expect(locked.status).toBe(429)
-    expect(locked.headers.get("retry-after")).toBe("2")
+    expect(locked.headers.get("retry-after")).toBe("4")
   })
 
   test("one address guessing across accounts is locked out; other addresses are not", async () => {
@@ -89,24 +101,26 @@ describe("login throttling", () => {
 })
 
 describe("the Redis store (REDIS_URL): one lock for every node", () => {
-  test("a failure recorded by one node locks the key on another; clear unlocks it", async () => {
+  test("attempts counted by one node lock the key on another; a refund or clear unlocks it", async () => {
     const prefix = `test:login:${crypto.randomUUID()}:`
     const node = LoginThrottle.redis("redis://127.0.0.1:6379", prefix)
     const policy: ThrottlePolicy = { maxFailures: 3, windowMs: 60_000, baseLockMs: 5_000, maxLockMs: 20_000 }
     const onNode = <A>(effect: Effect.Effect<A, never, LoginThrottle>) => Effect.runPromise(Effect.provide(effect, node))
+    const attempt = (key: string) => onNode(LoginThrottle.attempt(key, policy))
     const lockedElsewhere = (key: string) => onNode(LoginThrottle.lockedFor(key))
-    await onNode(Effect.gen(function*() {
-      yield* LoginThrottle.recordFailure("k", policy)
-      yield* LoginThrottle.recordFailure("k", policy)
-    }))
+    expect([await attempt("k"), await attempt("k")]).toEqual([0, 0])
     expect(await lockedElsewhere("k")).toBe(0)
-    await onNode(LoginThrottle.recordFailure("k", policy))
+    // The third attempt goes ahead and sets the lock; the fourth is refused while it lasts.
+    expect(await attempt("k")).toBe(0)
     const first = await lockedElsewhere("k")
     expect(first).toBeGreaterThan(4_000)
     expect(first).toBeLessThanOrEqual(5_000)
-    await onNode(LoginThrottle.recordFailure("k", policy))
-    expect(await lockedElsewhere("k")).toBeGreaterThan(9_000)
+    expect(await attempt("k")).toBeGreaterThan(4_000)
     expect(await lockedElsewhere("other")).toBe(0)
+    // The third attempt turned out right: its count and its lock are taken back.
+    await onNode(LoginThrottle.refund("k", policy))
+    expect(await lockedElsewhere("k")).toBe(0)
+    expect(await attempt("k")).toBe(0)
     await onNode(LoginThrottle.clear("k"))
     expect(await lockedElsewhere("k")).toBe(0)
   })
