@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Data, Effect, Layer, Option } from "effect"
 import type { McpTransportConfig } from "../domain/Mcp.ts"
 
 export interface McpServerDefinition {
@@ -8,6 +8,9 @@ export interface McpServerDefinition {
   readonly transport: McpTransportConfig
 }
 
+/** A registered server that may not be started (e.g. its catalog entry was removed): the reason, for its status. */
+export class McpServerUnavailable extends Data.TaggedError("McpServerUnavailable")<{ readonly message: string }> {}
+
 /**
  * Where an `McpSession` entity finds its server's definition by entity id.
  * The entity reads it on activation (and after `Disconnect`) instead of
@@ -16,7 +19,7 @@ export interface McpServerDefinition {
 export class McpServerSource extends Context.Tag("Mcp/McpServerSource")<
   McpServerSource,
   {
-    readonly get: (serverId: string) => Effect.Effect<Option.Option<McpServerDefinition>>
+    readonly get: (serverId: string) => Effect.Effect<Option.Option<McpServerDefinition>, McpServerUnavailable>
     /** Best-effort status report (`tool_instances.status` / `last_error`). */
     readonly report: (serverId: string, status: "connected" | "error", lastError: string | null) => Effect.Effect<void>
   }

@@ -38,6 +38,7 @@ const makeSession = Effect.gen(function*() {
 
   const loadDefinition = Effect.suspend(() =>
     definition !== undefined ? Effect.succeed(definition) : source.get(serverId).pipe(
+      Effect.mapError((e) => failed(e.message)),
       Effect.flatMap(Option.match({
         onNone: () => Effect.fail(failed(`MCP server ${serverId} is not registered`)),
         onSome: (d) => Effect.sync(() => (definition = d))

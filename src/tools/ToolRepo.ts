@@ -2,7 +2,7 @@ import { SqlClient, SqlError } from "@effect/sql"
 import { Either, Effect, Layer, Option, Schema } from "effect"
 import { McpRegisteredTransport, type McpTransportConfig } from "../domain/Mcp.ts"
 import { Conflict } from "../kernel/WireErrors.ts"
-import { type McpServerDefinition, McpServerSource } from "../mcp/McpServerSource.ts"
+import { type McpServerDefinition, McpServerSource, McpServerUnavailable } from "../mcp/McpServerSource.ts"
 import { resolveCatalogEntry } from "../mcp/StdioCatalog.ts"
 import { McpCatalog } from "./McpCatalog.ts"
 
@@ -206,8 +206,8 @@ export const McpServerSourceLive = Layer.effect(
               Effect.flatMap(runnable(catalog, row), Either.match({
                 onLeft: (reason) =>
                   Effect.zipRight(
-                    repo.reportMcpStatus(id, "error", reason).pipe(Effect.ignore),
-                    Effect.as(Effect.logWarning("MCP server not started").pipe(Effect.annotateLogs({ serverId: id, reason })), Option.none())
+                    Effect.logWarning("MCP server not started").pipe(Effect.annotateLogs({ serverId: id, reason })),
+                    Effect.fail(new McpServerUnavailable({ message: `MCP server '${row.name}' is not started: ${reason}` }))
                   ),
                 onRight: (transport) =>
                   Effect.succeed(Option.some<McpServerDefinition>({ id: row.id, projectId: row.projectId, name: row.name, transport }))
