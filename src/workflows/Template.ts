@@ -14,18 +14,21 @@ export type Segment = { readonly text: string } | { readonly expr: string }
  * One forward pass: find "{{", then the next "}}", continue after it. Never
  * rescans (a lazy regex over "{{{{{{…" backtracks to the end from every
  * position: 80 KB took seconds on the event loop). Same cuts as
- * `/\{\{([\s\S]*?)\}\}/g`; an unclosed "{{" is text.
+ * `/\{\{([\s\S]*?)\}\}/g`; an unclosed "{{" is text. After `maxExpressions`
+ * expressions the rest is returned as one text segment.
  */
-export const scan = (source: string): Array<Segment> => {
+export const scan = (source: string, maxExpressions = Number.POSITIVE_INFINITY): Array<Segment> => {
   const out: Array<Segment> = []
   let pos = 0
-  while (pos < source.length) {
+  let expressions = 0
+  while (pos < source.length && expressions < maxExpressions) {
     const open = source.indexOf("{{", pos)
     if (open < 0) break
     const close = source.indexOf("}}", open + 2)
     if (close < 0) break
     if (open > pos) out.push({ text: source.slice(pos, open) })
     out.push({ expr: source.slice(open + 2, close) })
+    expressions++
     pos = close + 2
   }
   if (pos < source.length) out.push({ text: source.slice(pos) })
@@ -45,13 +48,17 @@ export const parseCached = (source: string) => {
   return parsed
 }
 
-/** Every expression inside a JSON value's strings. */
-export const expressionsIn = (value: unknown): Array<string> => {
+/** Every expression inside a JSON value's strings (the first `limit` of them). */
+export const expressionsIn = (value: unknown, limit = Number.POSITIVE_INFINITY): Array<string> => {
   const out: Array<string> = []
   const walk = (v: unknown) => {
+    if (out.length >= limit) return
     if (typeof v === "string") {
       if (!v.includes("{{")) return
-      for (const s of scan(v)) if ("expr" in s) out.push(s.expr.trim())
+      for (const s of scan(v, limit - out.length)) {
+        if ("expr" in s) out.push(s.expr.trim())
+        if (out.length >= limit) return
+      }
     } else if (Array.isArray(v)) v.forEach(walk)
     else if (typeof v === "object" && v !== null) Object.values(v).forEach(walk)
   }

@@ -129,6 +129,13 @@ const findCycle = (deps: Map<string, Set<string>>): Array<string> | undefined =>
   return undefined
 }
 
+/**
+ * Size of one definition. Validation and every replay of a run walk it on the
+ * event loop (20,000 steps took 21 s to validate, a million `{{ }}` 2.4 s).
+ */
+export const MAX_STEPS = 1000
+export const MAX_EXPRESSIONS = 10_000
+
 /** Validates a definition, reporting every problem found (not just the first). */
 export const validate = (raw: unknown): Either.Either<Validated, ReadonlyArray<Problem>> => {
   try {
@@ -144,11 +151,19 @@ const validateUnbounded = (raw: unknown): Either.Either<Validated, ReadonlyArray
   const top = Schema.decodeUnknownEither(DefinitionInput)(raw)
   if (Either.isLeft(top)) return Either.left(formatIssues("", top.left))
   const problems: Array<Problem> = []
+  let stepCount = 0
+  let expressionCount = 0
+  let oversized = false
+  const overLimit = (path: string, message: string) => {
+    if (!oversized) problems.push({ path, message })
+    oversized = true
+  }
   const seen = new Map<string, string>()
   const subworkflows: Array<{ path: string; workflowId: string }> = []
   const referenced: Array<{ path: string; id: string; self: string }> = []
 
   const checkExpression = (path: string, src: string, inLoop: boolean, selfId: string) => {
+    if (++expressionCount > MAX_EXPRESSIONS) return overLimit(path, `a definition holds at most ${MAX_EXPRESSIONS} expressions`)
     const parsed = parseCached(src)
     if (Either.isLeft(parsed)) {
       // Messages stay short: the source may be kilobytes long.
@@ -170,6 +185,8 @@ const validateUnbounded = (raw: unknown): Either.Either<Validated, ReadonlyArray
   const decodeList = (items: ReadonlyArray<unknown>, path: string, inLoop: boolean): Array<Step> => {
     const out: Array<Step> = []
     items.forEach((item, i) => {
+      if (oversized) return
+      if (++stepCount > MAX_STEPS) return overLimit(`${path}[${i}]`, `a definition holds at most ${MAX_STEPS} steps`)
       const at = `${path}[${i}]`
       const type = typeof item === "object" && item !== null ? (item as Record<string, unknown>).type : undefined
       if (typeof type !== "string" || !(STEP_TYPES as ReadonlyArray<string>).includes(type)) {
@@ -191,9 +208,9 @@ const validateUnbounded = (raw: unknown): Either.Either<Validated, ReadonlyArray
       const compensation = step.compensate ? templateFields(step.compensate as Record<string, unknown>).templates : []
       const nestedLoop = inLoop || type === "loop"
       for (const src of expressions) checkExpression(at, src, nestedLoop, step.id)
-      for (const src of expressionsIn(templates)) checkExpression(at, src, inLoop, step.id)
+      for (const src of expressionsIn(templates, MAX_EXPRESSIONS + 1)) checkExpression(at, src, inLoop, step.id)
       // A compensation runs after its step succeeded: it may read the step's own output.
-      for (const src of expressionsIn(compensation)) checkExpression(`${at}.compensate`, src, inLoop, "")
+      for (const src of expressionsIn(compensation, MAX_EXPRESSIONS + 1)) checkExpression(`${at}.compensate`, src, inLoop, "")
       if (type === "loop" && (step.while === undefined) === (step.forEach === undefined)) {
         problems.push({ path: at, message: "a loop needs exactly one of 'while' or 'forEach'" })
       }
@@ -213,7 +230,9 @@ const validateUnbounded = (raw: unknown): Either.Either<Validated, ReadonlyArray
 
   const steps = decodeList(top.right.steps, "steps", false)
   if (top.right.steps.length === 0) problems.push({ path: "steps", message: "a workflow needs at least one step" })
-  for (const src of expressionsIn(top.right.output)) checkExpression("output", src, false, "")
+  for (const src of expressionsIn(top.right.output, MAX_EXPRESSIONS + 1)) checkExpression("output", src, false, "")
+  // Over a size limit, the whole-definition checks below are what would take long: stop here.
+  if (oversized) return Either.left(problems)
 
   for (const r of referenced) {
     if (!seen.has(r.id)) problems.push({ path: r.path, message: `references unknown step '${r.id}'` })
@@ -239,8 +258,8 @@ const validateUnbounded = (raw: unknown): Either.Either<Validated, ReadonlyArray
   }
   checkLists(steps, "steps")
   for (const r of referenced) {
-    const step = findStep(steps, r.self)
-    if (step && r.id === r.self && childLists(step).length === 0) {
+    const step = r.id === r.self ? findStep(steps, r.self) : undefined
+    if (step && childLists(step).length === 0) {
       problems.push({ path: r.path, message: `step '${r.id}' references its own output` })
     }
   }

@@ -101,6 +101,30 @@ describe("workflow limits", () => {
     expect(fine.status).toBe(201)
   }, 30_000)
 
+  test("a definition over 1,000 steps or 10,000 expressions is a 400, answered at once", async () => {
+    const probe = startStallProbe()
+    const started = performance.now()
+    const manySteps = await api(alice, "POST", "/workflows", {
+      projectId: alice.projectId,
+      name: "huge",
+      definition: { steps: Array.from({ length: 20_000 }, (_, i) => ({ id: `s${i}`, type: "set", values: {} })) }
+    })
+    const manyExpressions = await api(alice, "POST", "/workflows", {
+      projectId: alice.projectId,
+      name: "huge",
+      definition: { steps: [{ id: "s", type: "set", values: { a: "{{ input.a }}".repeat(500_000) } }] }
+    })
+    const elapsed = performance.now() - started
+    const stall = probe.stop()
+    expect(manySteps.status).toBe(400)
+    expect(issues(manySteps.body)).toEqual(["a definition holds at most 1000 steps"])
+    expect(manyExpressions.status).toBe(400)
+    expect(issues(manyExpressions.body)).toEqual(["a definition holds at most 10000 expressions"])
+    expect(elapsed).toBeLessThan(5_000)
+    expect(stall.maxBusyStallMs).toBeLessThan(100)
+    expect(stall.maxStallMs).toBeLessThan(1_000)
+  }, 30_000)
+
   test("json() refuses text nested deeper than 256 levels instead of stalling on it", async () => {
     const probe = startStallProbe()
     const run = await api(alice, "POST", "/workflows/execute", {
