@@ -1,7 +1,5 @@
 import { HttpApiScalar, HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer } from "effect"
-import { SystemRpcs } from "../../rpc/SystemRpcs.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { AuthenticationLayer, GatewayHttpLive, GatewayServicesLive, RateLimitLive, RequireAuthenticationLive } from "./GatewayLive.ts"
 import { EventsSocketRoute } from "../gateway/EventsSocket.ts"
@@ -16,16 +14,15 @@ import { OrchestratorHttpLive } from "../orchestrator/Http.ts"
 import { RagHttpLive } from "../rag/Http.ts"
 import { SqlToolHttpLive } from "../sql-tool/Http.ts"
 import { SystemHttpLive } from "../system/Http.ts"
-import { SystemRpcsLive } from "../system/Rpc.ts"
 import { MCP_PATH, PlatformMcpLive } from "../tools/PlatformMcpServer.ts"
 import { ToolsHttpLive } from "../tools/Http.ts"
-import { JobRepo } from "../system/JobRepo.ts"
 import { WorkflowsHttpLive } from "../workflows/Http.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { jsonError } from "../kernel/JsonError.ts"
 import { requestContextMiddleware } from "../http/Middleware.ts"
 import { routeTable } from "../http/RouteTable.ts"
 import { CONSOLE_ROUTES, ConsoleRoute } from "./ConsoleRoute.ts"
+import { RpcRoutes } from "./RpcRoutes.ts"
 
 /** Handler layers of every HttpApi group in `PlatformApi`. */
 const ApiHandlers = Layer.mergeAll(HealthHttpLive, AgentsHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive, RagHttpLive, WorkflowsHttpLive, SqlToolHttpLive, ToolsHttpLive)
@@ -38,18 +35,6 @@ const ApiRoutes = HttpLayerRouter.addHttpApi(PlatformApi, { openapiPath: "/opena
 )
 
 const DocsRoute = HttpApiScalar.layerHttpLayerRouter({ api: PlatformApi, path: "/docs" })
-
-/** The same RpcGroup over WebSocket and over HTTP. */
-const RpcRoutes = Layer.mergeAll(
-  RpcServer.layerHttpRouter({ group: SystemRpcs, path: "/rpc/ws", protocol: "websocket" }),
-  RpcServer.layerHttpRouter({ group: SystemRpcs, path: "/rpc", protocol: "http" })
-).pipe(
-  // Same tokens as the REST API; `?access_token=` for browsers' WebSockets.
-  Layer.provide(RequireAuthenticationLive),
-  Layer.provide(SystemRpcsLive.pipe(Layer.provide(GatewayServicesLive))),
-  Layer.provide(JobRepo.Default),
-  Layer.provide(RpcSerialization.layerNdjson)
-)
 
 /** The platform as an MCP server (Streamable HTTP), bearer-authenticated like the REST API. */
 const McpRoute = PlatformMcpLive.pipe(Layer.provide(GatewayServicesLive))

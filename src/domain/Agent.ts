@@ -96,3 +96,12 @@ export const AgentRun = Schema.Struct({
   durationMs: Schema.Number
 })
 export type AgentRun = typeof AgentRun.Type
+
+/** What an execution answers (REST `/agents/{id}/execute`, RPC `agents.execute`): the reply text once the task ended. */
+export const ExecuteResult = Schema.Struct({
+  taskId: Schema.String,
+  contextId: Schema.String,
+  state: Schema.String,
+  output: Schema.NullOr(Schema.String),
+  usage: Schema.NullOr(Schema.Struct({ inputTokens: Schema.Int, outputTokens: Schema.Int, costUsd: Schema.Number, steps: Schema.Int, provider: Schema.String }))
+})

@@ -14,6 +14,18 @@ export const ToolSpec = Schema.Struct({
 })
 export type ToolSpec = typeof ToolSpec.Type
 
+/** A tool as listed to callers (REST `/tools`, RPC `tools.list`). */
+export const ToolView = Schema.Struct({
+  /** What `POST /tools/{id}/execute` takes: the HTTP tool's id, otherwise the tool's name. */
+  id: Schema.String,
+  name: Schema.String,
+  description: Schema.String,
+  inputSchema: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  source: Schema.Literal("mcp", "http", "builtin"),
+  projectId: Schema.String,
+  serverId: Schema.optional(Schema.String)
+})
+
 export const ToolContent = Schema.Union(
   Schema.Struct({ type: Schema.Literal("text"), text: Schema.String }),
   Schema.Struct({ type: Schema.Literal("image"), data: Schema.String, mimeType: Schema.String }),

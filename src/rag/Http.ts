@@ -1,15 +1,14 @@
 import { FileSystem, HttpApiBuilder } from "@effect/platform"
-import { Effect, Layer, Option } from "effect"
-import { CurrentUser } from "../domain/Identity.ts"
+import { Effect, Layer } from "effect"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
 import { EmbeddingsStats } from "../embeddings/EmbeddingsStats.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
-import { BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable } from "../kernel/WireErrors.ts"
+import { BadRequest, PayloadTooLarge, ServiceUnavailable } from "../kernel/WireErrors.ts"
 import { UnprocessableDocument, UnsupportedDocumentType } from "../domain/api/RagApi.ts"
 import { type DocumentRejected, DocumentIngestion } from "./DocumentIngestion.ts"
 import { RagIngestion } from "./IngestionEntity.ts"
 import { RagRepo } from "./RagRepo.ts"
-import { RagSearch, type RagUnavailable } from "./RagSearch.ts"
+import { queryRag, unavailable, visibleDocument } from "./RagAccess.ts"
 import { disabledMessage, ragEnabled } from "./RagSearchLive.ts"
 
 const rejected = (e: DocumentRejected) =>
@@ -19,27 +18,13 @@ const rejected = (e: DocumentRejected) =>
     ? new UnsupportedDocumentType({ message: e.message })
     : new UnprocessableDocument({ message: e.message, reason: e.reason })
 
-const unavailable = (e: RagUnavailable) => new ServiceUnavailable({ message: e.message })
-
 export const RagHttpLive = HttpApiBuilder.group(PlatformApi, "rag", (handlers) =>
   Effect.gen(function*() {
     const ingestion = yield* DocumentIngestion
     const repo = yield* RagRepo
-    const rag = yield* RagSearch
     const enabled = yield* ragEnabled
     const embeddingStats = yield* EmbeddingsStats
     const ingestJobs = yield* RagIngestion.client
-
-    /** A document of a project the caller can see; anything else is 404 (no existence leak). */
-    const visibleDocument = (id: string) =>
-      Effect.gen(function*() {
-        const user = yield* CurrentUser
-        const found = yield* repo.findById(id)
-        if (Option.isNone(found) || !user.projects.has(found.value.projectId)) {
-          return yield* new NotFound({ message: `document ${id} not found` })
-        }
-        return found.value
-      })
 
     return handlers
       .handle("uploadDocument", ({ payload }) =>
@@ -81,11 +66,7 @@ export const RagHttpLive = HttpApiBuilder.group(PlatformApi, "rag", (handlers) =
           yield* requireProjectRole(doc.projectId, "developer")
           yield* repo.remove(doc.projectId, doc.id)
         }))
-      .handle("query", ({ payload }) =>
-        Effect.zipRight(
-          requireProjectRole(payload.projectId, "viewer"),
-          rag.search(payload).pipe(Effect.mapError(unavailable))
-        ))
+      .handle("query", ({ payload }) => queryRag(payload))
       .handle("embeddingStats", ({ urlParams }) =>
         Effect.gen(function*() {
           yield* requireProjectRole(urlParams.projectId, "viewer")

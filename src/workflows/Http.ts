@@ -1,18 +1,13 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer } from "effect"
 import { CurrentUser } from "../domain/Identity.ts"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
 import { BadRequest, NotFound } from "../kernel/WireErrors.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { WorkflowDefinitions } from "./WorkflowDefinitions.ts"
 import { WorkflowRepo } from "./WorkflowRepo.ts"
-import { type RunRecord, type WorkflowRecord } from "../domain/Workflow.ts"
 import { WorkflowRuns } from "./WorkflowRuns.ts"
-
-const newWorkflowId = () => `wf_${crypto.randomUUID().replaceAll("-", "")}`
-
-const orNotFound = <A>(what: string) => (o: Option.Option<A>) =>
-  Option.match(o, { onNone: () => Effect.fail(new NotFound({ message: `${what} not found` })), onSome: Effect.succeed })
+import { cancelRun, createWorkflow, executeStored, signalRun, visibleRun, visibleWorkflow } from "./WorkflowAccess.ts"
 
 export const WorkflowsHttpLive = HttpApiBuilder.group(PlatformApi, "workflows", (handlers) =>
   Effect.gen(function*() {
@@ -20,53 +15,11 @@ export const WorkflowsHttpLive = HttpApiBuilder.group(PlatformApi, "workflows", 
     const runs = yield* WorkflowRuns
     const definitions = yield* WorkflowDefinitions
 
-    /** A workflow the caller can see (any role); others' answer 404. */
-    const visibleWorkflow = (id: string) =>
-      Effect.flatMap(visibleProjectIds, (ids) => repo.findWorkflow(id, ids)).pipe(Effect.flatMap(orNotFound<WorkflowRecord>("workflow")))
-
-    const visibleRun = (runId: string) =>
-      Effect.flatMap(visibleProjectIds, (ids) => repo.findRunScoped(runId, ids)).pipe(Effect.flatMap(orNotFound<RunRecord>("run")))
-
-    const executeStored = (workflow: WorkflowRecord, o: { input?: unknown; version?: number; idempotencyKey?: string }, trigger: "api" | "orchestrator") =>
-      Effect.gen(function*() {
-        yield* requireProjectRole(workflow.projectId, "developer", "workflow")
-        const user = yield* CurrentUser
-        const version = o.version ?? workflow.version
-        const definition = version === workflow.version
-          ? workflow.definition
-          : yield* Effect.flatMap(repo.findVersion(workflow.id, version), orNotFound(`version ${version} of workflow ${workflow.id}`))
-        const { run } = yield* runs.start({
-          projectId: workflow.projectId,
-          workflowId: workflow.id,
-          version,
-          definition,
-          input: o.input ?? {},
-          trigger,
-          idempotencyKey: o.idempotencyKey ?? null,
-          createdBy: user.userId
-        })
-        return run
-      })
-
     return handlers
       .handle("listWorkflows", ({ urlParams }) =>
         Effect.flatMap(visibleProjectIds, (ids) =>
           repo.listWorkflows(urlParams.projectId === undefined ? ids : ids.filter((id) => id === urlParams.projectId))))
-      .handle("createWorkflow", ({ payload }) =>
-        Effect.gen(function*() {
-          yield* requireProjectRole(payload.projectId, "developer")
-          const user = yield* CurrentUser
-          const { definition } = yield* definitions.check(payload.projectId, payload.definition, null)
-          return yield* repo.createWorkflow({
-            id: newWorkflowId(),
-            projectId: payload.projectId,
-            name: payload.name,
-            description: payload.description ?? "",
-            definition,
-            scheduleCron: definition.schedule?.cron ?? null,
-            createdBy: user.userId
-          })
-        }))
+      .handle("createWorkflow", ({ payload }) => createWorkflow(payload))
       .handle("getWorkflow", ({ path }) => visibleWorkflow(path.id))
       .handle("updateWorkflow", ({ path, payload }) =>
         Effect.gen(function*() {
@@ -128,24 +81,6 @@ export const WorkflowsHttpLive = HttpApiBuilder.group(PlatformApi, "workflows", 
       .handle("listRuns", ({ path, urlParams }) =>
         Effect.flatMap(visibleWorkflow(path.id), (workflow) => repo.listRuns(workflow.id, urlParams.limit ?? 50)))
       .handle("getRun", ({ path }) => visibleRun(path.runId))
-      .handle("cancelRun", ({ path }) =>
-        Effect.gen(function*() {
-          const run = yield* visibleRun(path.runId)
-          yield* requireProjectRole(run.projectId, "developer", "run")
-          yield* runs.cancel(run)
-          return yield* Effect.flatMap(repo.findRun(run.id), orNotFound<RunRecord>("run"))
-        }))
-      .handle("signalRun", ({ path, payload }) =>
-        Effect.gen(function*() {
-          const run = yield* visibleRun(path.runId)
-          yield* requireProjectRole(run.projectId, "developer", "run")
-          const user = yield* CurrentUser
-          const { key } = yield* runs.signal(run, payload.stepId, {
-            approved: payload.approved,
-            by: user.email,
-            ...(payload.comment !== undefined && { comment: payload.comment }),
-            ...(payload.data !== undefined && { data: payload.data })
-          })
-          return { runId: run.id, key, approved: payload.approved }
-        }))
+      .handle("cancelRun", ({ path }) => cancelRun(path.runId))
+      .handle("signalRun", ({ path, payload }) => signalRun(path.runId, payload))
   })).pipe(Layer.provide(Layer.mergeAll(WorkflowRepo.Default, WorkflowRuns.Default, WorkflowDefinitions.Default)))

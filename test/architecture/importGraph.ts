@@ -55,6 +55,9 @@ export const LAYERS: ReadonlyArray<{ readonly name: string; readonly modules: Re
   { name: "kernel", modules: ["src/kernel"] },
   { name: "domain", modules: ["src/domain"] },
   { name: "contracts", modules: ["src/domain/api", "entities", "rpc"] },
+  // The typed clients import only contracts; the CLI only the clients (never a server implementation).
+  { name: "client", modules: ["src/client"] },
+  { name: "cli", modules: ["src/cli"] },
   { name: "infrastructure", modules: ["src/config", "src/db", "src/cluster", "src/events", "src/http", "src/net", "sql"] },
   { name: "capabilities", modules: ["src/llm", "src/embeddings", "src/mcp"] },
   {

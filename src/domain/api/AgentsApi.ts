@@ -2,7 +2,9 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.ts"
 import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound } from "../../kernel/WireErrors.ts"
-import { Agent, AgentRun, AgentTemplate, CreateAgent, UpdateAgent } from "../Agent.ts"
+import { Agent, AgentRun, AgentTemplate, CreateAgent, ExecuteResult, UpdateAgent } from "../Agent.ts"
+
+export { ExecuteResult }
 
 const AgentPath = Schema.Struct({ id: Schema.String })
 
@@ -17,14 +19,6 @@ export const ExecuteRequest = Schema.Struct({
   taskId: Schema.optional(Schema.String.pipe(Schema.maxLength(128))),
   /** false: answer 202 with the submitted task at once. */
   wait: Schema.optionalWith(Schema.Boolean, { default: () => true })
-})
-
-export const ExecuteResult = Schema.Struct({
-  taskId: Schema.String,
-  contextId: Schema.String,
-  state: Schema.String,
-  output: Schema.NullOr(Schema.String),
-  usage: Schema.NullOr(Schema.Struct({ inputTokens: Schema.Int, outputTokens: Schema.Int, costUsd: Schema.Number, steps: Schema.Int, provider: Schema.String }))
 })
 
 export const Capabilities = Schema.Struct({

@@ -3,8 +3,9 @@ import { bodyProblemMessage, jsonTextProblem } from "../../kernel/JsonText.ts"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.ts"
 import { BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable } from "../../kernel/WireErrors.ts"
-import { DocumentStatus } from "../Rag.ts"
-import { SearchRequest, SearchResult } from "../Rag.ts"
+import { DocumentView, SearchRequest, SearchResult } from "../Rag.ts"
+
+export { DocumentView }
 
 /** 415: not a PDF, DOCX, TXT, Markdown or HTML file. */
 export class UnsupportedDocumentType extends Schema.TaggedError<UnsupportedDocumentType>()(
@@ -19,23 +20,6 @@ export class UnprocessableDocument extends Schema.TaggedError<UnprocessableDocum
   { message: Schema.String, reason: Schema.Literal("Empty", "Corrupt", "Encrypted") },
   HttpApiSchema.annotations({ status: 422 })
 ) {}
-
-export const DocumentView = Schema.Struct({
-  id: Schema.String,
-  projectId: Schema.String,
-  filename: Schema.String,
-  contentType: Schema.String,
-  contentHash: Schema.String,
-  sizeBytes: Schema.Number,
-  status: DocumentStatus,
-  chunkCount: Schema.Number,
-  chunksEmbedded: Schema.Number,
-  collectionId: Schema.NullOr(Schema.String),
-  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
-  error: Schema.NullOr(Schema.String),
-  createdAt: Schema.Date,
-  updatedAt: Schema.Date
-})
 
 export const UploadAccepted = Schema.Struct({
   document: DocumentView,

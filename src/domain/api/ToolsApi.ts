@@ -16,8 +16,11 @@ import {
   ToolInvalidArguments,
   ToolNotFound,
   ToolResult,
-  ToolTimeout
+  ToolTimeout,
+  ToolView
 } from "../Tool.ts"
+
+export { ToolView }
 
 /** Names that are safe as LLM function names and never contain the MCP separator `__`. */
 const ToolName = Schema.String.pipe(
@@ -32,17 +35,6 @@ const ServerName = Schema.String.pipe(
   })
 )
 const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
-
-export const ToolView = Schema.Struct({
-  /** What `POST /tools/{id}/execute` takes: the HTTP tool's id, otherwise the tool's name. */
-  id: Schema.String,
-  name: Schema.String,
-  description: Schema.String,
-  inputSchema: JsonObject,
-  source: Schema.Literal("mcp", "http", "builtin"),
-  projectId: Schema.String,
-  serverId: Schema.optional(Schema.String)
-})
 
 export const RegisterHttpToolRequest = Schema.Struct({
   projectId: Schema.String,

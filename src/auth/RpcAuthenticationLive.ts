@@ -1,0 +1,18 @@
+import { Effect, Layer } from "effect"
+import { RpcAuthentication } from "../../rpc/RpcAuthentication.ts"
+import { Authenticator, credentialsFromHeaders } from "./Authenticator.ts"
+
+/**
+ * RPC handlers run in the RPC server's fibers, not the HTTP request's, so the
+ * route middleware's `CurrentUser` does not reach them: each call is
+ * authenticated again from the request headers the server hands over (a
+ * WebSocket's `?access_token=` was already turned into `authorization` by
+ * RequireAuthentication). The Authenticator caches principals, so this is cheap.
+ */
+export const RpcAuthenticationLive = Layer.effect(
+  RpcAuthentication,
+  Effect.gen(function*() {
+    const authenticator = yield* Authenticator
+    return RpcAuthentication.of(({ headers }) => authenticator.authenticate(credentialsFromHeaders(headers)))
+  })
+)
