@@ -5,6 +5,7 @@ import { AppConfig } from "../config/AppConfig.ts"
 import type { Principal } from "../domain/Identity.ts"
 import { hasRole } from "../auth/ProjectAccess.ts"
 import { jsonError } from "../kernel/JsonError.ts"
+import { bodyProblemMessage, jsonTextProblem } from "../kernel/JsonText.ts"
 import { isTerminal, type TaskError, type TaskProgress, textOf } from "../domain/Task.ts"
 import { AgentRepo } from "./AgentRepo.ts"
 import { AgentTasks } from "./AgentTasks.ts"
@@ -148,6 +149,9 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
 
         const onMessage = (raw: string) =>
           Effect.gen(function*() {
+            // NUL (Postgres text cannot store it) or deep nesting: refused like the HTTP edge does.
+            const problem = jsonTextProblem(raw)
+            if (problem !== undefined) return yield* send({ type: "error", message: bodyProblemMessage(problem, "a message") })
             const parsed = decodeClient(raw)
             if (parsed._tag === "Left") return yield* send({ type: "error", message: "invalid message" })
             const msg = parsed.right

@@ -1,6 +1,7 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
 import { Duration, Effect, Either, Schedule, Stream } from "effect"
 import { AuthConfig } from "../auth/AuthConfig.ts"
+import { AppConfig } from "../config/AppConfig.ts"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
 import { invalidationOf } from "../auth/Invalidation.ts"
 import { Principals } from "../auth/Principals.ts"
@@ -41,6 +42,9 @@ export const EventsSocketRoute = HttpLayerRouter.use((router) =>
     const principals = yield* Principals
     const auth = yield* AuthConfig
     const recheckEvery = Duration.millis(Math.max(1_000, auth.principalCacheTtlMs))
+    const app = yield* AppConfig
+    // Each socket holds a bus subscription and its buffer: a caller gets a bounded number per node.
+    const socketsByCaller = new Map<string, number>()
     yield* router.add(
       "GET",
       EVENTS_SOCKET_PATH,
@@ -55,6 +59,21 @@ export const EventsSocketRoute = HttpLayerRouter.use((router) =>
         const topics = topicsOf(request.url)
         const socket = yield* Effect.orDie(request.upgrade)
         const write = yield* socket.writer
+        const caller = `${principal.right.kind}:${principal.right.userId}`
+        const open = socketsByCaller.get(caller) ?? 0
+        if (open >= app.wsMaxSocketsPerUser) {
+          yield* write(JSON.stringify({ type: "error", code: "TooManySockets", message: `at most ${app.wsMaxSocketsPerUser} event sockets per caller` }))
+          yield* write(new Socket.CloseEvent(1013, "too many sockets")).pipe(Effect.catchAll(() => Effect.void))
+          return HttpServerResponse.empty()
+        }
+        socketsByCaller.set(caller, open + 1)
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            const left = (socketsByCaller.get(caller) ?? 1) - 1
+            if (left <= 0) socketsByCaller.delete(caller)
+            else socketsByCaller.set(caller, left)
+          })
+        )
         let current = principal.right
         let visible = visibleTo(current)
         let closed = false

@@ -93,6 +93,16 @@ describe("/ws/chat limits", () => {
     await chat.closed
   })
 
+  test("a chat frame with a NUL character is refused with an error frame", async () => {
+    const chat = await connect("/ws/chat", alice.token, "ready")
+    chat.ws.send(JSON.stringify({ type: "chat", sessionId: "nul", agentId: fastAgent, text: "a\u0000b" }))
+    await waitFor(async () => chat.frames.some((f) => f.type === "error"), 5_000)
+    expect(chat.frames.find((f) => f.type === "error")).toMatchObject({ message: "NUL characters (\\u0000) are not allowed in a message" })
+    expect(chat.frames.some((f) => f.type === "task")).toBe(false)
+    chat.ws.close()
+    await chat.closed
+  })
+
   test("a finished chat frees its slot", async () => {
     const chat = await connect("/ws/chat", alice.token, "ready")
     for (let round = 0; round < 3; round++) {
@@ -127,6 +137,19 @@ describe("/ws/chat limits", () => {
     }, 5_000)
     second.ws.close()
     bobs.ws.close()
+  })
+})
+
+describe("/ws/events limits", () => {
+  test("a caller holds at most 2 event sockets: the third is closed with 1013", async () => {
+    const dave = await signUp(platform.baseUrl)
+    const first = await connect("/ws/events", dave.token, "subscribed")
+    const second = await connect("/ws/events", dave.token, "subscribed")
+    const third = await connect("/ws/events", dave.token, "subscribed")
+    expect((await third.closed).code).toBe(1013)
+    expect(third.frames).toContainEqual(expect.objectContaining({ code: "TooManySockets" }))
+    first.ws.close()
+    second.ws.close()
   })
 })
 
