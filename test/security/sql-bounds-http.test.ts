@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { type SignedUp, signUp } from "../support/auth.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
-import { createPostgresTarget, type Target } from "../sql-tool/targets.ts"
-import { listeningPorts, withStallProbe } from "./processProbes.ts"
+import { createPostgresTarget, createSqliteTarget, SQLITE_TARGETS_DIR, type Target } from "../sql-tool/targets.ts"
+import { listeningPorts, sqliteWorkers, withStallProbe } from "./processProbes.ts"
 
 /**
  * Issue #17's SQL inputs sent to the real server over HTTP (the platform in
@@ -13,19 +13,21 @@ import { listeningPorts, withStallProbe } from "./processProbes.ts"
 const MB = 1024 * 1024
 const rss = () => process.memoryUsage().rss
 let target: Target
+let sqlite: Target
 
 beforeAll(async () => {
-  target = await createPostgresTarget()
+  ;[target, sqlite] = await Promise.all([createPostgresTarget(), createSqliteTarget()])
 }, 60_000)
 
 afterAll(async () => {
-  await target?.drop()
+  await Promise.all([target?.drop(), sqlite?.drop()])
 }, 60_000)
 
 describe("over HTTP, against the real server", () => {
   let platform: TestPlatform
   let owner: SignedUp
   let pgId: string
+  let sqliteId: string
 
   const call = (method: string, path: string, body?: unknown) =>
     fetch(`${platform.baseUrl}${path}`, {
@@ -36,11 +38,15 @@ describe("over HTTP, against the real server", () => {
 
   beforeAll(async () => {
     // Loopback admitted by the operator allow-list: what refuses the embedded database below is its own wall.
-    platform = await startPlatform({ egress: { allow: ["127.0.0.1"] } })
+    // The SQLite target's directory is one an operator allows tenants to open.
+    platform = await startPlatform({ egress: { allow: ["127.0.0.1"] }, sqlTool: { sqliteAllowDirs: [SQLITE_TARGETS_DIR] } })
     owner = await signUp(platform.baseUrl)
     const created = await call("POST", "/sql/connections", { projectId: owner.projectId, name: "pg", connectionString: target.url })
     expect(created.status).toBe(201)
     pgId = (await created.json()).id
+    const lite = await call("POST", "/sql/connections", { projectId: owner.projectId, name: "lite", connectionString: sqlite.url })
+    expect(lite.status).toBe(201)
+    sqliteId = (await lite.json()).id
   }, 120_000)
 
   afterAll(async () => {
@@ -104,4 +110,35 @@ describe("over HTTP, against the real server", () => {
     expect(rewrite.status).toBe(400)
     expect(await rewrite.text()).not.toContain("root:")
   }, 90_000)
+
+  test("an endless SQLite query answers 504 at its timeout, /health keeps answering, the worker is gone", async () => {
+    let healthy = 0
+    let running = true
+    const poll = (async () => {
+      while (running) {
+        if ((await fetch(`${platform.baseUrl}/health`)).status === 200) healthy++
+        await Bun.sleep(100)
+      }
+    })()
+    const started = performance.now()
+    const { result: res, maxStallMs } = await withStallProbe(() =>
+      call("POST", "/sql/execute", {
+        connectionId: sqliteId,
+        sql: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) AS n FROM c",
+        timeoutMs: 500
+      })
+    )
+    const elapsed = performance.now() - started
+    running = false
+    await poll
+    expect(res.status).toBe(504)
+    expect(elapsed).toBeLessThan(10_000)
+    expect(healthy).toBeGreaterThan(0)
+    expect(maxStallMs).toBeLessThan(1_000)
+    for (let i = 0; i < 40 && sqliteWorkers().length > 0; i++) await Bun.sleep(50)
+    expect(sqliteWorkers()).toEqual([])
+    const blob = await call("POST", "/sql/execute", { connectionId: sqliteId, sql: "SELECT zeroblob(200000000) AS b" })
+    expect(blob.status).toBe(400)
+    expect((await blob.json()).message).toMatch(/exceeds \d+ bytes/)
+  }, 60_000)
 })
