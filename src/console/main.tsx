@@ -4,6 +4,7 @@ import "./console.css"
 import { api } from "./api.ts"
 import { AgentsPage } from "./pages/Agents.tsx"
 import { AuthPage } from "./pages/Auth.tsx"
+import { ObservabilityPage } from "./pages/Observability.tsx"
 import { ProjectsPage } from "./pages/Projects.tsx"
 import { RagPage } from "./pages/Rag.tsx"
 import { SqlPage } from "./pages/Sql.tsx"
@@ -20,6 +21,7 @@ const PAGES = [
   { path: "tools", title: "Tools", view: ToolsPage },
   { path: "sql", title: "SQL", view: SqlPage },
   { path: "traces", title: "Traces", view: TracesPage },
+  { path: "observability", title: "Flows, metrics, alerts", view: ObservabilityPage },
   { path: "projects", title: "Projects", view: ProjectsPage }
 ] as const
 

@@ -4,7 +4,7 @@ import { registerInConsole, useConsole } from "./browser.ts"
 
 const { env, consoleTest } = useConsole()
 
-const PAGES = ["agents", "rag", "workflows/new", "tools", "sql", "traces", "projects"]
+const PAGES = ["agents", "rag", "workflows/new", "tools", "sql", "traces", "observability", "projects"]
 const VIEWPORTS = [
   { width: 1280, height: 800 },
   { width: 390, height: 844 }
