@@ -12,6 +12,13 @@ export interface SqliteOutcome {
   readonly changes: number
 }
 
+/**
+ * An idle worker process ends after this long: each is a whole Bun runtime
+ * (tens of MB), and a tenant may open many SQLite connections; the next
+ * statement pays a fresh start (tens of ms) instead.
+ */
+const IDLE_MS = 10_000
+
 /** Codes the child answers with that are this driver's own, not SQLite's. */
 const ownCodes = new Set(["result_too_large", "value_too_large"])
 
@@ -20,7 +27,8 @@ const ownCodes = new Set(["result_too_large", "value_too_large"])
  * writes on writable connections), one statement at a time (see sqliteQueryWorker.ts for why a process and not a thread). A
  * statement past its timeout kills the process with SIGKILL, which stops the
  * CPU work at once; the next statement starts a fresh one. A result refused
- * for its size also ends the process, so the memory it took goes back.
+ * for its size also ends the process, so the memory it took goes back, and
+ * so does a process idle for IDLE_MS.
  */
 export const makeSqliteWorkerRunner = (filename: string) =>
   Effect.gen(function*() {
@@ -28,6 +36,7 @@ export const makeSqliteWorkerRunner = (filename: string) =>
     let nextId = 0
     const pending = new Map<number, Deferred.Deferred<SqliteOutcome, QueryFailed>>()
     const lock = yield* Effect.makeSemaphore(1)
+    let idleTimer: ReturnType<typeof setTimeout> | undefined
 
     const spawn = () => {
       // Requests sent to THIS process: only they fail when it exits.
@@ -68,7 +77,18 @@ export const makeSqliteWorkerRunner = (filename: string) =>
       child = undefined
       current?.proc.kill("SIGKILL")
     }
-    yield* Effect.addFinalizer(() => Effect.sync(kill))
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        clearTimeout(idleTimer)
+        kill()
+      })
+    )
+    const stopIdleTimer = () => clearTimeout(idleTimer)
+    const startIdleTimer = () => {
+      clearTimeout(idleTimer)
+      idleTimer = setTimeout(kill, IDLE_MS)
+      idleTimer.unref?.()
+    }
 
     const run = (
       sql: string,
@@ -77,6 +97,7 @@ export const makeSqliteWorkerRunner = (filename: string) =>
       mode: "read" | "write" = "read"
     ) =>
       lock.withPermits(1)(Effect.gen(function*() {
+        stopIdleTimer()
         const id = ++nextId
         const deferred = yield* Deferred.make<SqliteOutcome, QueryFailed>()
         pending.set(id, deferred)
@@ -99,7 +120,10 @@ export const makeSqliteWorkerRunner = (filename: string) =>
           ),
           // An interrupted caller (client gone) must not leave the statement running either.
           Effect.onInterrupt(() => Effect.sync(kill)),
-          Effect.ensuring(Effect.sync(() => pending.delete(id)))
+          Effect.ensuring(Effect.sync(() => {
+            pending.delete(id)
+            startIdleTimer()
+          }))
         )
       }))
 

@@ -81,6 +81,16 @@ describe("SQLite: a runaway statement is stopped, not left spinning", () => {
   }, 30_000)
 })
 
+describe("SQLite worker processes do not pile up", () => {
+  test("an idle worker process ends on its own", async () => {
+    expect((await read("sqlite", "SELECT 1 AS one"))._tag).toBe("Right")
+    expect(sqliteWorkers().length).toBeGreaterThan(0)
+    for (let i = 0; i < 150 && sqliteWorkers().length > 0; i++) await Bun.sleep(100)
+    expect(sqliteWorkers()).toEqual([])
+    expect((await read("sqlite", "SELECT 1 AS one"))._tag).toBe("Right")
+  }, 30_000)
+})
+
 describe("SQLite writes are bounded the same way", () => {
   const write = (sql: string, timeoutMs: number) =>
     h.attempt(h.as("admin")(Effect.flatMap(SqlToolService, (s) =>
