@@ -1,6 +1,8 @@
 import { BunContext } from "@effect/platform-bun"
+import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Option, String as Str } from "effect"
+import { Effect, Layer, Option, Redacted, String as Str } from "effect"
+import Pg from "pg"
 import { AppConfig } from "../config/AppConfig.ts"
 import { EmbeddedPostgres } from "./EmbeddedPostgres.ts"
 import { MigrationsLive } from "./Migrations.ts"
@@ -27,15 +29,8 @@ export const PgLive = Layer.unwrapEffect(
     }
     return Layer.unwrapEffect(
       Effect.map(EmbeddedPostgres, (pg) =>
-        PgClient.layer({
-          host: pg.host,
-          port: pg.port,
-          database: "postgres",
-          username: "postgres",
-          password: pg.password,
-          // The embedded server is one session: keep the pool small (2–3) so it never starves.
-          maxConnections: config.dbPoolSize,
-          minConnections: 1,
+        PgClient.layerFromPool({
+          acquire: embeddedPool({ host: pg.host, port: pg.port, password: pg.password, max: config.dbPoolSize }),
           ...transforms
         }))
     ).pipe(
@@ -49,6 +44,44 @@ export const PgLive = Layer.unwrapEffect(
     )
   })
 )
+
+/**
+ * The pool of the embedded database. Its clients carry no backend key:
+ * @effect/sql-pg cancels an interrupted statement with
+ * `SELECT pg_cancel_backend(pid)` on ANOTHER pool connection, which on one
+ * shared session waits behind the very statement it targets; inside a
+ * transaction that froze every connection until sql-pg's 5 s cancel timeout
+ * (an aborted SSE stream or a caller hanging up is such an interruption), and
+ * the late cancel then hit another connection's statement (issue #21).
+ * Without a key sql-pg skips the cancel: the statement runs to its end and the
+ * transaction is rolled back right after it.
+ */
+const embeddedPool = (options: { host: string; port: number; password: Redacted.Redacted<string>; max: number }) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const pool = new Pg.Pool({
+          host: options.host,
+          port: options.port,
+          database: "postgres",
+          user: "postgres",
+          password: Redacted.value(options.password),
+          // The embedded server is one session: keep the pool small (2–3) so it never starves.
+          max: options.max,
+          min: 1,
+          application_name: transforms.applicationName
+        })
+        pool.on("error", () => undefined)
+        pool.on("connect", (client) => {
+          ;(client as { processID?: number | null }).processID = undefined
+        })
+        await pool.query("SELECT 1")
+        return pool
+      },
+      catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" })
+    }),
+    (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000))
+  )
 
 /** The database, migrated. Everything that touches SQL depends on this. */
 export const DatabaseLive = MigrationsLive.pipe(
