@@ -6,6 +6,8 @@ import { ConnectionInfo, Dialect } from "../domain/SqlTool.ts"
 export interface StoredConnection {
   readonly info: ConnectionInfo
   readonly secret: string
+  /** Created by a platform operator: may write (when writable) and open any SQLite path. */
+  readonly approved: boolean
 }
 
 const Row = Schema.Struct({
@@ -16,11 +18,13 @@ const Row = Schema.Struct({
   target: Schema.String,
   secret: Schema.String,
   writable: Schema.Boolean,
+  approvedBy: Schema.NullOr(Schema.String),
   createdAt: Schema.Union(Schema.DateFromSelf, Schema.String)
 })
 
 const toStored = (row: typeof Row.Type): StoredConnection => ({
   secret: row.secret,
+  approved: row.approvedBy !== null,
   info: new ConnectionInfo({
     id: row.id,
     projectId: row.projectId,
@@ -36,7 +40,7 @@ export class ConnectionRepo extends Effect.Service<ConnectionRepo>()("SqlTool/Co
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const decode = Schema.decodeUnknown(Row)
-    const columns = sql`id, project_id, name, dialect, target, secret, writable, created_at`
+    const columns = sql`id, project_id, name, dialect, target, secret, writable, approved_by, created_at`
 
     const insert = (row: {
       readonly id: string
@@ -47,10 +51,12 @@ export class ConnectionRepo extends Effect.Service<ConnectionRepo>()("SqlTool/Co
       readonly secret: string
       readonly writable: boolean
       readonly createdBy: string
+      readonly approvedBy: string | null
     }) =>
       sql`
-        INSERT INTO sql_connections (id, project_id, name, dialect, target, secret, writable, created_by)
-        VALUES (${row.id}, ${row.projectId}, ${row.name}, ${row.dialect}, ${row.target}, ${row.secret}, ${row.writable}, ${row.createdBy})
+        INSERT INTO sql_connections (id, project_id, name, dialect, target, secret, writable, created_by, approved_by)
+        VALUES (${row.id}, ${row.projectId}, ${row.name}, ${row.dialect}, ${row.target}, ${row.secret}, ${row.writable},
+          ${row.createdBy}, ${row.approvedBy})
         ON CONFLICT (project_id, name) DO NOTHING
         RETURNING ${columns}`.pipe(
         Effect.orDie,

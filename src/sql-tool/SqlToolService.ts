@@ -106,6 +106,29 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
           tlsServerName: checked.host === checked.address ? undefined : checked.host
         }))
 
+    /**
+     * Checked again at every pool open: a SQLite path no operator approved must
+     * still be inside the project's directory or an allowed one (rows saved
+     * before confinement existed included).
+     */
+    const confinedUnlessApproved = (stored: StoredConnection, target: ConnectionTarget) =>
+      target.dialect !== "sqlite" || stored.approved
+        ? Effect.void
+        : Either.match(
+          confineSqlitePath({
+            filename: target.filename,
+            dataDir: app.dataDir,
+            projectId: stored.info.projectId,
+            allowDirs: config.sqliteAllowDirs,
+            operator: false
+          }),
+          {
+            onLeft: () =>
+              Effect.fail(new ServiceUnavailable({ message: "this SQLite file is outside the project's directory; an operator must create the connection" })),
+            onRight: () => Effect.void
+          }
+        )
+
     const targetOf = (stored: StoredConnection) =>
       secrets.openChecked(stored.secret, [stored.info.projectId, stored.info.id]).pipe(
         Effect.mapError(() => new ServiceUnavailable({ message: "stored connection cannot be decrypted with the configured key" })),
@@ -118,9 +141,13 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
           Either.match(parseConnectionString(Redacted.value(secret)), {
             onLeft: () => Effect.fail(new ServiceUnavailable({ message: "stored connection is unreadable" })),
             onRight: (target) =>
-              pinned(target).pipe(
-                Effect.mapError(() => new ServiceUnavailable({ message: `could not connect to the database: ${EGRESS_REFUSED}` })),
-                Effect.map((checked) => ({ target: checked, writable: stored.info.writable }))
+              Effect.zipRight(
+                confinedUnlessApproved(stored, target),
+                pinned(target).pipe(
+                  Effect.mapError(() => new ServiceUnavailable({ message: `could not connect to the database: ${EGRESS_REFUSED}` })),
+                  // A writable row no operator created (from before approvals) is used read-only.
+                  Effect.map((checked) => ({ target: checked, writable: stored.info.writable && stored.approved }))
+                )
               )
           })
         )
@@ -226,7 +253,7 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
     const requireWrite = (stored: StoredConnection) =>
       Effect.zipRight(
         requireProjectRole(stored.info.projectId, "admin", "sql connection"),
-        stored.info.writable
+        stored.info.writable && stored.approved
           ? Effect.void
           : Effect.fail(new Forbidden({ message: "this connection is read-only; write mode needs a connection saved as writable" }))
       )
@@ -274,7 +301,8 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
         target: describeTarget(target),
         secret,
         writable: request.writable,
-        createdBy: user.userId
+        createdBy: user.userId,
+        approvedBy: user.operator ? user.userId : null
       })
       if (Option.isNone(saved)) {
         yield* pools.close(id)

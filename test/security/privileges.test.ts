@@ -333,6 +333,23 @@ describe("connection secrets: no key in the source", () => {
     for (const r of all) expect(await legacyOpens(r.secret, r.projectId, r.id)).toBe(false)
   })
 
+  test("rows from before confinement lose their reach: another project's SQLite file is refused, writes too", async () => {
+    const otherFile = path.join(platform.dataDir, "sqlite", other.projectId, "data.db")
+    const id = crypto.randomUUID()
+    const blob = await legacySeal(`sqlite:${otherFile}`, tenant.projectId, id)
+    await sql((s) => s`
+      INSERT INTO sql_connections (id, project_id, name, dialect, target, secret, writable, created_by)
+      VALUES (${id}, ${tenant.projectId}, 'old-escape', 'sqlite', 'data.db', ${blob}, true, ${tenant.userId})`)
+    const read = await call(tenant, "POST", "/sql/execute", { connectionId: id, sql: "SELECT body FROM notes" })
+    expect(read.status).toBe(503)
+    expect(await read.text()).not.toContain("other-tenant-secret")
+    const write = await call(tenant, "POST", "/sql/execute", { connectionId: id, sql: "DELETE FROM notes", mode: "write" })
+    expect(write.status).toBe(403)
+    const db = new Database(otherFile, { readonly: true })
+    expect(db.query("SELECT count(*) AS n FROM notes").get()).toEqual({ n: 1 })
+    db.close()
+  })
+
   test("the key file is kept across restarts of the same data directory; another directory cannot open its secrets", async () => {
     const secretsIn = (dataDir: string, clusterMode: "single" | "runner" = "single") =>
       ConnectionSecrets.Default.pipe(

@@ -11,6 +11,7 @@ import { EgressConfig } from "../../src/net/EgressConfig.ts"
 import { EgressPolicy } from "../../src/net/EgressPolicy.ts"
 import coreTables from "../../sql/0001_core_tables.ts"
 import sqlConnections from "../../sql/0060_sql_connections.ts"
+import sqlConnectionApproval from "../../sql/0120_sql_connection_approval.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { createTestDatabase } from "../support/postgres.ts"
 import { makeTempDir } from "../support/tempDir.ts"
@@ -49,6 +50,7 @@ export const startSqlTool = async (overrides: Partial<SqlToolConfigShape> = {}) 
   await runtime.runPromise(Effect.gen(function*() {
     yield* coreTables
     yield* sqlConnections
+    yield* sqlConnectionApproval
     const sql = yield* PgClient.PgClient
     yield* sql`INSERT INTO users (id, email, password_hash) VALUES (${userId}, ${`${userId}@example.test`}, 'x')`
     for (const id of [projectId, otherProjectId]) {
