@@ -39,8 +39,9 @@ describe("console: sign in and agents", () => {
     await waitForText(page, ".list a", /^Console helper$/)
     expect(page.url()).toMatch(/#\/agents\/[^/]+$/)
 
+    // The chat form of the new agent, connected (its button is enabled once the socket is ready).
+    await page.waitForSelector(".chat-form button[type=submit]:not([disabled])")
     // Record every text the agent's turn shows: a streamed answer grows across several renders.
-    await page.waitForFunction(() => !document.querySelector(".chat-form button[type=submit]")?.hasAttribute("disabled"))
     await page.evaluate(() => {
       const seen: Array<string> = []
       ;(window as unknown as { seen: Array<string> }).seen = seen

@@ -49,6 +49,15 @@ describe("the console is served by the platform", () => {
     expect(again.status).toBe(304)
   }, 60_000)
 
+  test("the bundle goes gzip-compressed to clients that accept it, plain to others", async () => {
+    const zipped = await fetch(`${platform.baseUrl}/console/app.js`, { headers: { "accept-encoding": "gzip" } })
+    expect(zipped.headers.get("content-encoding")).toBe("gzip")
+    const plain = await fetch(`${platform.baseUrl}/console/app.js`, { headers: { "accept-encoding": "identity" } })
+    expect(plain.headers.get("content-encoding")).toBeNull()
+    // Both decode to the same script.
+    expect(await zipped.text()).toBe(await plain.text())
+  }, 60_000)
+
   test("the route table knows the console's paths: other methods 405, unknown paths still 404 JSON, the API unchanged", async () => {
     const post = await fetch(`${platform.baseUrl}/`, { method: "POST" })
     expect(post.status).toBe(405)
