@@ -50,6 +50,8 @@ const TEXT_WEIGHT = 1
 const VECTOR_WEIGHT = 0.9
 /** A lexeme in more rows than this is left out of the text match (bounded rows ranked per query). */
 const DF_CAP = 2000
+/** How long the planner's lexeme statistics are reused before being read again. */
+const STATS_TTL_MS = 60_000
 
 /**
  * Hybrid retrieval: the vector candidates come from the per-dimension HNSW
@@ -77,6 +79,36 @@ export const makeRagSearch = Effect.gen(function*() {
             return rows[0]?.id
           })
         )
+
+  /**
+   * The share of rows holding each of the tsv column's most common lexemes
+   * (ANALYZE keeps up to ~1,000), and the table's row estimate. They change
+   * only when the table is analysed: read at most once a minute, not per query
+   * (decoding the list cost a few ms per question).
+   */
+  let statsCache: { readonly at: number; readonly shares: Map<string, number>; readonly rows: number } | undefined
+  const lexemeStats = Effect.suspend(() =>
+    statsCache !== undefined && Date.now() - statsCache.at < STATS_TTL_MS
+      ? Effect.succeed(statsCache)
+      : Effect.all([
+        sql<{ lexeme: string; share: number }>`
+          SELECT u.lexeme, u.share FROM pg_stats s,
+            unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(lexeme, share)
+          WHERE s.schemaname = current_schema() AND s.tablename = 'rag_chunks' AND s.attname = 'tsv'
+            AND u.lexeme IS NOT NULL`,
+        sql<{ rows: number }>`SELECT GREATEST(0, reltuples)::float8 AS rows FROM pg_class WHERE oid = 'rag_chunks'::regclass`
+      ]).pipe(
+        Effect.orDie,
+        Effect.map(([shares, rows]) => {
+          statsCache = {
+            at: Date.now(),
+            shares: new Map(shares.map((r) => [r.lexeme, Number(r.share)])),
+            rows: Number(rows[0]?.rows ?? 0)
+          }
+          return statsCache
+        })
+      )
+  )
 
   /** A lexeme as a tsquery operand (quoted: a lexeme may hold a quote or a backslash). */
   const operand = (lexeme: string) => `'${lexeme.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`
@@ -161,22 +193,13 @@ export const makeRagSearch = Effect.gen(function*() {
             ? sql`set_config('enable_indexscan', 'off', true)`
             : sql`set_config('hnsw.ef_search', ${String(Math.min(1000, Math.max(candidates, config.hnswEfSearch)))}, true),
                 set_config('hnsw.iterative_scan', 'relaxed_order', true)`
-          // The question's lexemes with the share of rows holding each, where ANALYZE listed it
-          // among the column's most common lexemes, and the table's row estimate.
-          const [first] = yield* sql<{ terms: Array<{ lexeme: string; share: number | null }> | null; rows: number }>`
-            SELECT ${settings}, ${
-            mode === "vector" ? sql`NULL::json` : sql`(
-              SELECT json_agg(json_build_object('lexeme', t.lexeme, 'share', m.share))
-              FROM unnest(to_tsvector('english', ${request.query})) t
-              LEFT JOIN LATERAL (
-                SELECT u.share FROM pg_stats s, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(e, share)
-                WHERE s.schemaname = current_schema() AND s.tablename = 'rag_chunks' AND s.attname = 'tsv' AND u.e = t.lexeme
-                LIMIT 1
-              ) m ON true)`
-          } AS terms, GREATEST(0, (SELECT reltuples FROM pg_class WHERE oid = 'rag_chunks'::regclass))::float8 AS rows`
-          const terms = first.terms ?? []
+          const [first] = yield* sql<{ lexemes: ReadonlyArray<string> | null }>`SELECT ${settings}, ${
+            mode === "vector" ? sql`NULL::text[]` : sql`(SELECT array_agg(lexeme) FROM unnest(to_tsvector('english', ${request.query})))`
+          } AS lexemes`
+          const stats = first.lexemes === null ? undefined : yield* lexemeStats
+          const terms = (first.lexemes ?? []).map((lexeme) => ({ lexeme, share: stats?.shares.get(lexeme) ?? null }))
           return yield* sql<Row>`
-            WITH v AS (${vectorCte}), t AS (${textCte(terms, Number(first.rows), base, candidates)}),
+            WITH v AS (${vectorCte}), t AS (${textCte(terms, stats?.rows ?? 0, base, candidates)}),
             ids AS (SELECT id FROM v UNION SELECT id FROM t)
             SELECT c.id::text AS chunk_id, c.document_id, d.filename, c.chunk_index, c.content, c.metadata,
               1 - ((c.embedding::vector(${dim})) <=> ${vec}::vector(${dim})) AS similarity,
