@@ -1,7 +1,7 @@
 import { SQL } from "bun"
 
 /**
- * The machine's real PostgreSQL 15 (trust auth, no pgvector). Each suite gets
+ * The machine's real PostgreSQL 15 (trust auth; pgvector once `.ci/run` installed it). Each suite gets
  * its own database so suites can run in parallel and leave nothing behind.
  */
 export const ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
