@@ -61,3 +61,10 @@ const isOnlyUnsetPlaceholder = (arg: string, values: Readonly<Record<string, str
   const m = /^\{\{([a-z][a-z0-9_]{0,31})\}\}$/.exec(arg)
   return m !== null && values[m[1]!] === undefined
 }
+
+/** Placeholders of an entry that name no declared parameter: an operator's typo, refused when the entry is published. */
+export const undeclaredPlaceholders = (entry: McpCatalogEntry): ReadonlyArray<string> => {
+  const declared = new Set(entry.params.map((p) => p.name))
+  const used = [...entry.args, ...Object.values(entry.env)].flatMap((text) => [...text.matchAll(PLACEHOLDER)].map((m) => m[1]!))
+  return [...new Set(used.filter((name) => !declared.has(name)))]
+}

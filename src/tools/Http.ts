@@ -4,7 +4,7 @@ import * as path from "node:path"
 import { McpSession } from "../../entities/McpSession.ts"
 import { hasRole, requireOperator, requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
 import { CurrentUser } from "../domain/Identity.ts"
-import { resolveCatalogEntry } from "../mcp/StdioCatalog.ts"
+import { resolveCatalogEntry, undeclaredPlaceholders } from "../mcp/StdioCatalog.ts"
 import { type CatalogItem, McpCatalog } from "./McpCatalog.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { BadRequest, Conflict, Forbidden, NotFound } from "../kernel/WireErrors.ts"
@@ -210,6 +210,13 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
               new BadRequest({ message: "invalid catalog entry id", issues: [{ path: "entryId", message: "lowercase letters, digits or '-'" }] })
             )
           )
+          const undeclared = undeclaredPlaceholders(entry)
+          if (undeclared.length > 0) {
+            return yield* new BadRequest({
+              message: "placeholders must name declared parameters",
+              issues: undeclared.map((name) => ({ path: "params", message: `{{${name}}} is not declared` }))
+            })
+          }
           yield* catalog.put(entry, user.userId)
           yield* Effect.logInfo("MCP catalog entry published").pipe(Effect.annotateLogs({ entry: entry.id, by: user.userId }))
           return catalogView({ entry, source: "operator" }, true)

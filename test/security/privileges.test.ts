@@ -175,6 +175,8 @@ describe("stdio MCP servers: no tenant command line", () => {
       params: [{ name: "token", pattern: "[A-Za-z0-9_-]{1,64}", required: false }]
     })
     expect(published.status).toBe(200)
+    const typo = await call(operator, "PUT", "/tools/mcp/catalog/typo", { command: "bun", args: ["{{undeclared}}"] })
+    expect(typo.status).toBe(400)
     // Members see what exists and its parameters; only operators see the command line.
     const forTenant = (await (await call(tenant, "GET", "/tools/mcp/catalog")).json()).entries.find((e: { id: string }) => e.id === "everything")
     expect(forTenant).toMatchObject({ id: "everything", source: "operator", params: [{ name: "token" }] })
