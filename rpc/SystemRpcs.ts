@@ -1,6 +1,7 @@
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
 import { JobRecord, JobRequest } from "../src/domain/Job.ts"
+import { SqlText } from "../src/kernel/SqlText.ts"
 import { BadRequest, Forbidden, NotFound, Unauthorized } from "../src/kernel/WireErrors.ts"
 
 /**
@@ -18,7 +19,7 @@ export class SystemRpcs extends RpcGroup.make(
   }),
   /** A job of one of the caller's projects (`projectId` narrows to one); others' jobs are NotFound. */
   Rpc.make("GetJob", {
-    payload: { jobId: Schema.String.pipe(Schema.maxLength(128)), projectId: Schema.optional(Schema.String.pipe(Schema.maxLength(128))) },
+    payload: { jobId: SqlText.pipe(Schema.maxLength(128)), projectId: Schema.optional(SqlText.pipe(Schema.maxLength(128))) },
     success: JobRecord,
     error: NotFound
   }),

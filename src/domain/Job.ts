@@ -1,10 +1,12 @@
 import { Schema } from "effect"
+import { SqlText } from "../kernel/SqlText.ts"
 
+// SqlText: a job id reaches the entity's SQL; over the RPC WebSocket no body guard sees it first.
 export const JobRequest = Schema.Struct({
-  jobId: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)),
+  jobId: SqlText.pipe(Schema.minLength(1), Schema.maxLength(128)),
   durationMs: Schema.Int.pipe(Schema.between(0, 600_000)),
   /** The job's project; may be left out by a caller who is a member of exactly one project. */
-  projectId: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)))
+  projectId: Schema.optional(SqlText.pipe(Schema.minLength(1), Schema.maxLength(128)))
 })
 
 /**

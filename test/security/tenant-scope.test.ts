@@ -76,6 +76,22 @@ describe("durable jobs are scoped to projects", () => {
     expect((await call(alice, "GET", `/system/jobs/${jobId}`)).status).toBe(404)
   })
 
+  test("a NUL in a job id sent as a raw RPC WebSocket frame is refused by the schema, the socket keeps working", async () => {
+    const ws = new WebSocket(`${platform.wsUrl}/rpc/ws?access_token=${bob.token}`)
+    const frames: Array<string> = []
+    ws.onmessage = (m) => frames.push(String(m.data))
+    await new Promise<void>((resolve) => (ws.onopen = () => resolve()))
+    const request = (id: string, tag: string, payload: unknown) =>
+      ws.send(JSON.stringify({ _tag: "Request", id, tag, payload, headers: [] }) + "\n")
+    request("1", "SubmitJob", { jobId: "a\u0000b", durationMs: 1 })
+    request("2", "GetJob", { jobId: "a\u0000b" })
+    request("3", "Ping", {})
+    await waitFor(async () => frames.join("").includes("pong"), 10_000)
+    const text = frames.join("")
+    expect(text.match(/must not contain NUL characters/g)?.length).toBe(2)
+    ws.close()
+  })
+
   test("a member of several projects names one", async () => {
     const created = await call(alice, "POST", "/projects", { name: "second" })
     expect(created.status).toBe(201)
