@@ -18,7 +18,10 @@ const trimmed = (baseUrl: string) => baseUrl.replace(/\/+$/, "")
 export const httpProtocol = (options: ConnectionOptions) =>
   RpcClient.layerProtocolHttp({
     url: `${trimmed(options.baseUrl)}/rpc`,
-    transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(options.token))
+    // A refused request (401 before the RPC server, 429, 413) is not NDJSON: fail the call instead of waiting for
+    // replies. The protocol turns every error of its HTTP client into an RpcClientError, so the wider E is safe.
+    transformClient: <E, R>(client: HttpClient.HttpClient.With<E, R>) =>
+      client.pipe(HttpClient.mapRequest(HttpClientRequest.bearerToken(options.token)), HttpClient.filterStatusOk) as unknown as HttpClient.HttpClient.With<E, R>
   }).pipe(Layer.provide(FetchHttpClient.layer), Layer.provide(RpcSerialization.layerNdjson))
 
 /** `/rpc/ws`; the token rides in the query because browsers cannot set headers on a WebSocket handshake. */

@@ -58,7 +58,14 @@ const streaming = new Set<string>([...PlatformRpcs.requests.values()].filter((rp
 const unwrap = <A, E>(exit: Exit.Exit<A, E>): A => {
   if (Exit.isSuccess(exit)) return exit.value
   const failure = Cause.failureOption(exit.cause)
-  throw Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
+  throw Option.isSome(failure) ? refused(failure.value) : Cause.squash(exit.cause)
+}
+
+/** A transport error for an HTTP status (a bad token's 401) reads like a REST one: `_tag` Unauthorized, with the status. */
+const refused = (error: unknown) => {
+  const status = (error as { _tag?: string; cause?: { response?: { status?: number } } })?.cause?.response?.status
+  if ((error as { _tag?: string })._tag !== "RpcClientError" || status === undefined) return error
+  return new Rest.PlatformRequestError(status, status === 401 ? "Unauthorized" : status === 429 ? "TooManyRequests" : `Http${status}`, `the platform refused the call (${status})`)
 }
 
 /**
@@ -91,7 +98,7 @@ export const createPlatformClient = (options: ConnectionOptions): PlatformPromis
         if (Option.isSome(failure)) {
           // `None` is the end of the stream.
           if (Option.isNone(failure.value)) return
-          throw failure.value.value
+          throw refused(failure.value.value)
         }
         throw Cause.squash(exit.cause)
       }
