@@ -137,7 +137,8 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
                     })
                     : send({ type: "status", sessionId, taskId: p.taskId, state: p.status.state })
                 case "Tool":
-                  return Effect.void
+                  // Tool calls as they start and finish, so a chat client can show them beside the answer.
+                  return send({ type: "tool", sessionId, taskId: p.taskId, phase: p.phase, name: p.name, callId: p.callId, isError: p.isError ?? false })
               }
             }),
             Effect.catchAll((e) => send(chatError(e, { sessionId })))

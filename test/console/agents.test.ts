@@ -70,5 +70,18 @@ describe("console: sign in and agents", () => {
     await page.type(nameInput, "Renamed helper")
     await clickText(page, "form[aria-label='Edit agent'] button", "Save")
     await waitForText(page, ".list a", /^Renamed helper$/)
+
+    // Tool calls show in the turn that made them: the offline model calls a tool the prompt names.
+    await page.goto(`${env.platform.baseUrl}/#/agents`)
+    await page.waitForSelector("form[aria-label='Create an agent'] select option[value=researcher]")
+    await page.select("form[aria-label='Create an agent'] select", "researcher")
+    await page.click("form[aria-label='Create an agent'] button[type=submit]")
+    await waitForText(page, ".list a", /^Researcher$/)
+    await page.waitForSelector(".chat-form button[type=submit]:not([disabled])")
+    await page.type("textarea[name=message]", 'use rag_search {"query": "onboarding"}')
+    await page.keyboard.press("Enter")
+    await page.waitForSelector(".turn-agent .status-completed", { timeout: 60_000 })
+    await page.waitForSelector(".turn-agent li[data-tool=rag_search][data-phase=finished] .status-completed")
+    expect(await page.$eval(".turn-agent .text", (el) => el.textContent)).toContain("Tool results")
   })
 })

@@ -2,11 +2,19 @@ import { useEffect, useRef, useState } from "preact/hooks"
 import { session } from "../session.ts"
 import { Field, Status } from "../ui.tsx"
 
+interface ToolCall {
+  readonly callId: string
+  readonly name: string
+  readonly phase: "started" | "finished"
+  readonly isError: boolean
+}
+
 interface Turn {
   readonly role: "user" | "agent" | "error"
   readonly text: string
   readonly state?: string
   readonly taskId?: string
+  readonly tools?: ReadonlyArray<ToolCall>
 }
 
 /** Frames of `/ws/chat` (src/agents/ChatSocket.ts). */
@@ -14,6 +22,7 @@ type Frame =
   | { type: "ready" }
   | { type: "task"; taskId: string; contextId: string; state: string }
   | { type: "token"; taskId: string; text: string }
+  | ({ type: "tool"; taskId: string } & ToolCall)
   | { type: "status"; taskId: string; state: string }
   | { type: "done"; taskId: string; state: string; output: string | null }
   | { type: "error"; message: string; code?: string }
@@ -51,6 +60,10 @@ export const Chat = ({ agentId, onDone }: { agentId: string; onDone: () => void 
           return updateLast((t) => ({ ...t, taskId: frame.taskId, state: frame.state }))
         case "token":
           return updateLast((t) => ({ ...t, text: t.text + frame.text }))
+        case "tool": {
+          const call: ToolCall = { callId: frame.callId, name: frame.name, phase: frame.phase, isError: frame.isError }
+          return updateLast((t) => ({ ...t, tools: [...(t.tools ?? []).filter((c) => c.callId !== call.callId), call] }))
+        }
         case "status":
           return updateLast((t) => ({ ...t, state: frame.state }))
         case "done":
@@ -91,6 +104,15 @@ export const Chat = ({ agentId, onDone }: { agentId: string; onDone: () => void 
           <div class={`turn turn-${turn.role}`} data-role={turn.role}>
             <span class="who">{turn.role === "user" ? "You" : turn.role === "agent" ? "Agent" : "Error"}</span>
             {turn.state && <Status value={turn.state} />}
+            {(turn.tools ?? []).length > 0 && (
+              <ul class="tool-calls" aria-label="Tool calls">
+                {turn.tools!.map((call) => (
+                  <li data-tool={call.name} data-phase={call.phase}>
+                    <code>{call.name}</code> <Status value={call.phase === "started" ? "running" : call.isError ? "failed" : "completed"} />
+                  </li>
+                ))}
+              </ul>
+            )}
             <p class="text">{turn.text || (turn.role === "agent" ? "…" : "")}</p>
           </div>
         ))}
