@@ -57,6 +57,8 @@ const makeSession = Effect.gen(function*() {
         if (opened === undefined || connection !== opened) return
         connection = undefined
         tools = undefined
+        // Read the definition again on reconnect: an operator may have changed or withdrawn its catalog entry.
+        definition = undefined
         const stderr = opened.stderrTail()
         lastError = `the server process exited${stderr ? ` (stderr: ${stderr})` : ""}`
         if (!shuttingDown) Queue.unsafeOffer(died, opened)

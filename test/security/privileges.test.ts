@@ -209,7 +209,18 @@ describe("stdio MCP servers: no tenant command line", () => {
   })
 
   test("an operator removing a catalog entry stops projects from starting it again", async () => {
+    const { servers } = await (await call(tenant, "GET", `/tools/mcp/servers?projectId=${tenant.projectId}`)).json()
+    const serverId = servers.find((x: { name: string }) => x.name === "everything").id
+    const { pid } = (await (await call(tenant, "GET", `/tools/mcp/servers/${serverId}`)).json()).session
     expect((await call(operator, "DELETE", "/tools/mcp/catalog/everything")).status).toBe(204)
+    // The running process dies; the session's reconnect reads the catalog again and finds nothing to start.
+    process.kill(pid, "SIGKILL")
+    await waitFor(async () => {
+      const { session } = await (await call(tenant, "GET", `/tools/mcp/servers/${serverId}`)).json()
+      return !session.connected && String(session.lastError).includes("no longer exists")
+    }, 15_000)
+    const sum = await call(tenant, "POST", "/tools/everything__get-sum/execute", { projectId: tenant.projectId, arguments: { a: 1, b: 2 } })
+    expect(sum.status).toBeGreaterThanOrEqual(400)
     const res = await register(tenant, "again", { type: "catalog", entry: "everything" })
     expect(res.status).toBe(400)
     expect((await call(operator, "DELETE", "/tools/mcp/catalog/everything")).status).toBe(404)
