@@ -116,6 +116,24 @@ describe("typed clients: agent → RAG → workflow against a running platform",
     expect(runs.map((r) => r.id)).toEqual([started.id])
   }, 90_000)
 
+  test("tasks: a finished task cannot be joined or cancelled (Conflict); another tenant's task is NotFound", async () => {
+    const submitted = await promise.agents.execute({ agentId, text: "quick one", wait: false })
+    expect(["submitted", "working", "completed"]).toContain(submitted.state)
+    await waitFor(async () => (await promise.tasks.get({ taskId: submitted.taskId })).task.status.state === "completed", 30_000)
+    const joined = await withClient("websocket", (client) => Effect.flip(Stream.runDrain(client.tasks.subscribe({ taskId: submitted.taskId }))))
+    expect(joined._tag).toBe("Conflict")
+    const cancelled = await promise.tasks.cancel({ taskId: submitted.taskId }).catch((e: unknown) => e)
+    expect(cancelled).toMatchObject({ _tag: "Conflict" })
+    const other = await signUp(platform.baseUrl)
+    const stranger = createPlatformClient({ baseUrl: platform.baseUrl, token: other.token })
+    try {
+      expect(await stranger.tasks.get({ taskId: submitted.taskId }).catch((e: unknown) => e)).toMatchObject({ _tag: "NotFound" })
+      expect((await stranger.tasks.list({})).total).toBe(0)
+    } finally {
+      await stranger.close()
+    }
+  }, 60_000)
+
   test("tools are listed and called over RPC", async () => {
     const tools = await promise.tools.list({ projectId: user.projectId })
     expect(tools.map((t) => t.name)).toContain("rag_search")
@@ -130,6 +148,10 @@ describe("typed clients: agent → RAG → workflow against a running platform",
     expect(missing.message).toBe("agent not found")
     const rejected = await promise.agents.get({ id: "agt_missing" }).catch((e: unknown) => e)
     expect(rejected).toMatchObject({ _tag: "NotFound", message: "agent not found" })
+    // A token the platform refuses fails the call (Unauthorized) instead of waiting for a reply.
+    const refused = createPlatformClient({ baseUrl: platform.baseUrl, token: "not-a-token" })
+    expect(await refused.agents.list({}).catch((e: unknown) => e)).toMatchObject({ _tag: "Unauthorized", status: 401 })
+    await refused.close()
     // Another tenant's agent reads exactly like a missing one.
     const other = await signUp(platform.baseUrl)
     const stranger = createPlatformClient({ baseUrl: platform.baseUrl, token: other.token, transport: "websocket" })
