@@ -40,7 +40,8 @@ const useRoute = () => {
 const ProjectPicker = () => {
   const project = useStore(currentProject)
   const me = useLoad(() => api((c) => c.auth.me()), [])
-  const projects = useLoad(() => api((c) => c.projects.listProjects()), [])
+  // Loaded again when the current project changes: a project created on the Projects page joins the list.
+  const projects = useLoad(() => api((c) => c.projects.listProjects()), [project])
   useEffect(() => {
     const first = projects.data?.[0]
     if (first && !projects.data!.some((p) => p.id === project)) currentProject.set(first.id)

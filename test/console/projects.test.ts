@@ -1,0 +1,50 @@
+import { describe, expect } from "bun:test"
+import { signUp } from "../support/auth.ts"
+import { clickText, registerInConsole, useConsole, waitForText } from "./browser.ts"
+
+// Access tokens that expire within the test: the console must refresh them on its own.
+const { env, consoleTest } = useConsole({ auth: { accessTokenTtlSeconds: 3 } })
+
+const storedSession = (page: import("puppeteer-core").Page) =>
+  page.evaluate(() => JSON.parse(localStorage.getItem("agent-platform.console.session") ?? "null") as { accessToken: string } | null)
+
+describe("console: projects, members and the session", () => {
+  consoleTest("an expired access token is refreshed transparently; a new project is created and chosen; a member is added", async (page) => {
+    await registerInConsole(page, env.platform.baseUrl, "#/projects")
+    const before = await storedSession(page)
+    // Past the token's lifetime: the next call answers 401, the console refreshes and retries it.
+    await Bun.sleep(4_000)
+    await page.type("form[aria-label='Create a project'] input", "Second project")
+    await clickText(page, "form[aria-label='Create a project'] button", "Create project")
+    await waitForText(page, ".list button", /^Second project$/)
+    const after = await storedSession(page)
+    expect(after?.accessToken).toBeTruthy()
+    expect(after?.accessToken).not.toBe(before?.accessToken)
+    // The new project becomes the current one, in the header too.
+    await page.waitForFunction(() => {
+      const picker = document.querySelector("#project-picker") as HTMLSelectElement
+      return picker.selectedOptions[0]?.textContent === "Second project"
+    })
+
+    const colleague = await signUp(env.platform.baseUrl)
+    await page.type("form[aria-label='Add a member'] input[type=email]", colleague.email)
+    await page.select("form[aria-label='Add a member'] select", "viewer")
+    await clickText(page, "form[aria-label='Add a member'] button", "Add member")
+    const row = await waitForText(page, "table[aria-label=Members] tbody tr", new RegExp(colleague.email.replace(/[.+]/g, "\\$&")))
+    expect(row).toContain("viewer")
+    expect(await page.$$eval("[role=alert]", (els) => els.length)).toBe(0)
+  })
+
+  consoleTest("a revoked session sends the user back to the sign-in form", async (page) => {
+    await registerInConsole(page, env.platform.baseUrl, "#/projects")
+    // Another tab signs out: both tokens die on the server.
+    const session = await storedSession(page)
+    const res = await fetch(`${env.platform.baseUrl}/auth/logout`, { method: "POST", headers: { authorization: `Bearer ${session!.accessToken}` } })
+    expect(res.status).toBe(204)
+    await Bun.sleep(4_000)
+    await page.type("form[aria-label='Create a project'] input", "Never")
+    await clickText(page, "form[aria-label='Create a project'] button", "Create project")
+    await page.waitForSelector("form[aria-label='Sign in']")
+    expect(await storedSession(page)).toBeNull()
+  })
+})
