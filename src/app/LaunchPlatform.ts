@@ -4,7 +4,15 @@ import type { AppConfig } from "../config/AppConfig.ts"
 import { LoggingLive } from "../observability/Logging.ts"
 import { PlatformLive } from "./Platform.ts"
 import { FeatureSettingsFromEnv } from "./Settings.ts"
-import { startupFailure } from "./StartupFailure.ts"
+import { settingsFailure, startupFailure } from "./StartupFailure.ts"
+import * as Values from "../config/Values.ts"
+import { EmbeddingsConfig } from "../embeddings/EmbeddingsConfig.ts"
+import { LlmConfig } from "../llm/LlmConfig.ts"
+import { DeliveryConfig } from "../orchestrator/DeliveryLive.ts"
+import { PatternsConfig } from "../orchestrator/Patterns.ts"
+import { OrchestratorConfig } from "../orchestrator/Registry.ts"
+import { RouterConfig } from "../orchestrator/Router.ts"
+import { RagConfig } from "../rag/RagConfig.ts"
 
 /**
  * Runs `PlatformLive` as this process's main program with the given process
@@ -13,12 +21,37 @@ import { startupFailure } from "./StartupFailure.ts"
  * (the cause's message), not a stack dump. Shared by both composition roots.
  */
 export const launchPlatform = (config: Layer.Layer<AppConfig, unknown>) =>
-  Effect.zipRight(shutdownBudget, Layer.launch(PlatformLive)).pipe(
-    Effect.tapErrorCause((cause) => Effect.logFatal(`start-up failed: ${startupFailure(cause)}`)),
+  Effect.zipRight(Effect.zipRight(lateSettings, shutdownBudget), Layer.launch(PlatformLive)).pipe(
+    Effect.tapErrorCause((cause) =>
+      settingsFailure(cause).length > 0 ? Effect.void : Effect.logFatal(`start-up failed: ${startupFailure(cause)}`)
+    ),
     Effect.provide(LoggingLive),
     Effect.provide(Layer.merge(config, FeatureSettingsFromEnv)),
+    // A bad setting fails before the logger exists (the logger itself reads LOG_LEVEL and
+    // LOG_FORMAT), so a settings error is written to stderr directly, one line per variable.
+    Effect.tapErrorCause((cause) =>
+      Effect.sync(() => {
+        const lines = settingsFailure(cause)
+        if (lines.length > 0) process.stderr.write(`start-up failed: ${lines.join("; ")}\n`)
+      })
+    ),
     BunRuntime.runMain({ disablePrettyLogger: true, disableErrorReporting: true })
   )
+
+/**
+ * Settings that features read only when their layer is built, some after the
+ * database is up (seconds on a first start): read once before anything starts
+ * so a bad value stops the process at once, every bad one named together.
+ */
+const lateSettings = Config.all([
+  RagConfig.config,
+  LlmConfig.config,
+  EmbeddingsConfig.config,
+  PatternsConfig,
+  OrchestratorConfig,
+  RouterConfig,
+  DeliveryConfig
+])
 
 /**
  * SIGTERM / SIGINT interrupt the main fiber and run every finalizer; one that
@@ -27,7 +60,7 @@ export const launchPlatform = (config: Layer.Layer<AppConfig, unknown>) =>
  * (default 10) it exits with status 1 (issue #21).
  */
 const shutdownBudget = Effect.gen(function*() {
-  const seconds = yield* Config.integer("SHUTDOWN_TIMEOUT_SECONDS").pipe(Config.withDefault(10))
+  const seconds = yield* Values.positiveInteger("SHUTDOWN_TIMEOUT_SECONDS").pipe(Config.withDefault(10))
   yield* Effect.sync(() => {
     const arm = (signal: NodeJS.Signals) => {
       const timer = setTimeout(() => {

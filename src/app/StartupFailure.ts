@@ -1,4 +1,5 @@
-import { Cause } from "effect"
+import { Cause, ConfigError } from "effect"
+import { describeConfigError } from "../config/Values.ts"
 
 /**
  * A start-up failure as one readable line for the operator: the error's own
@@ -21,3 +22,12 @@ const nestedMessages = (error: unknown): Array<string> => {
   }
   return out
 }
+
+/**
+ * The settings errors in a start-up failure (empty when it failed for another
+ * reason): "invalid setting HTTP_PORT: expected a port number from 1 to 65535, got \"abc\"".
+ */
+export const settingsFailure = (cause: Cause.Cause<unknown>): Array<string> =>
+  Cause.failures(cause).pipe((failures) =>
+    [...failures].flatMap((error) => (ConfigError.isConfigError(error) ? describeConfigError(error) : []))
+  )

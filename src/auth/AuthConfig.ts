@@ -1,4 +1,5 @@
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import * as Values from "../config/Values.ts"
 
 /**
  * Gateway settings: tokens, passwords, service-to-service auth, rate limits.
@@ -55,26 +56,26 @@ const authSettings: Config.Config<AuthConfigShape> = Config.all({
   jwtJwksUrl: Config.option(Config.string("JWT_JWKS_URL")),
   jwtIssuer: Config.string("JWT_ISSUER").pipe(Config.withDefault("agent-platform")),
   jwtAudience: Config.string("JWT_AUDIENCE").pipe(Config.withDefault("agent-platform-api")),
-  accessTokenTtlSeconds: Config.integer("ACCESS_TOKEN_TTL_SECONDS").pipe(Config.withDefault(15 * 60)),
-  refreshTokenTtlSeconds: Config.integer("REFRESH_TOKEN_TTL_SECONDS").pipe(Config.withDefault(30 * 24 * 3600)),
+  accessTokenTtlSeconds: Values.positiveInteger("ACCESS_TOKEN_TTL_SECONDS").pipe(Config.withDefault(15 * 60)),
+  refreshTokenTtlSeconds: Values.positiveInteger("REFRESH_TOKEN_TTL_SECONDS").pipe(Config.withDefault(30 * 24 * 3600)),
   serviceToken: Config.option(Config.redacted("SERVICE_AUTH_TOKEN")),
-  passwordMemoryKib: Config.integer("PASSWORD_HASH_MEMORY_KIB").pipe(Config.withDefault(19456)),
-  passwordTimeCost: Config.integer("PASSWORD_HASH_TIME_COST").pipe(Config.withDefault(2)),
-  principalCacheTtlMs: Config.integer("PRINCIPAL_CACHE_TTL_MS").pipe(Config.withDefault(5_000)),
+  passwordMemoryKib: Values.positiveInteger("PASSWORD_HASH_MEMORY_KIB").pipe(Config.withDefault(19456)),
+  passwordTimeCost: Values.positiveInteger("PASSWORD_HASH_TIME_COST").pipe(Config.withDefault(2)),
+  principalCacheTtlMs: Values.nonNegativeInteger("PRINCIPAL_CACHE_TTL_MS").pipe(Config.withDefault(5_000)),
   rateLimitEnabled: Config.boolean("RATE_LIMIT_ENABLED").pipe(Config.withDefault(true)),
   // Generous defaults: a whole test suite shares 127.0.0.1; production tunes these down.
-  rateLimitIpPerSecond: Config.number("RATE_LIMIT_IP_PER_SECOND").pipe(Config.withDefault(1000)),
-  rateLimitIpBurst: Config.number("RATE_LIMIT_IP_BURST").pipe(Config.withDefault(5000)),
-  rateLimitUserPerSecond: Config.number("RATE_LIMIT_USER_PER_SECOND").pipe(Config.withDefault(500)),
-  rateLimitUserBurst: Config.number("RATE_LIMIT_USER_BURST").pipe(Config.withDefault(2000)),
+  rateLimitIpPerSecond: Values.positiveNumber("RATE_LIMIT_IP_PER_SECOND").pipe(Config.withDefault(1000)),
+  rateLimitIpBurst: Values.positiveNumber("RATE_LIMIT_IP_BURST").pipe(Config.withDefault(5000)),
+  rateLimitUserPerSecond: Values.positiveNumber("RATE_LIMIT_USER_PER_SECOND").pipe(Config.withDefault(500)),
+  rateLimitUserBurst: Values.positiveNumber("RATE_LIMIT_USER_BURST").pipe(Config.withDefault(2000)),
   redisUrl: Config.option(Config.redacted("REDIS_URL")),
   rateLimitKeyPrefix: Config.string("RATE_LIMIT_KEY_PREFIX").pipe(Config.withDefault("ratelimit:")),
   trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
-  loginMaxFailuresPerAccount: Config.integer("LOGIN_MAX_FAILURES_PER_ACCOUNT").pipe(Config.withDefault(5)),
-  loginMaxFailuresPerIp: Config.integer("LOGIN_MAX_FAILURES_PER_IP").pipe(Config.withDefault(50)),
-  loginFailureWindowSeconds: Config.number("LOGIN_FAILURE_WINDOW_SECONDS").pipe(Config.withDefault(15 * 60)),
-  loginLockoutBaseSeconds: Config.number("LOGIN_LOCKOUT_BASE_SECONDS").pipe(Config.withDefault(30)),
-  loginLockoutMaxSeconds: Config.number("LOGIN_LOCKOUT_MAX_SECONDS").pipe(Config.withDefault(15 * 60)),
+  loginMaxFailuresPerAccount: Values.positiveInteger("LOGIN_MAX_FAILURES_PER_ACCOUNT").pipe(Config.withDefault(5)),
+  loginMaxFailuresPerIp: Values.positiveInteger("LOGIN_MAX_FAILURES_PER_IP").pipe(Config.withDefault(50)),
+  loginFailureWindowSeconds: Values.positiveNumber("LOGIN_FAILURE_WINDOW_SECONDS").pipe(Config.withDefault(15 * 60)),
+  loginLockoutBaseSeconds: Values.positiveNumber("LOGIN_LOCKOUT_BASE_SECONDS").pipe(Config.withDefault(30)),
+  loginLockoutMaxSeconds: Values.positiveNumber("LOGIN_LOCKOUT_MAX_SECONDS").pipe(Config.withDefault(15 * 60)),
   platformOperators: Config.array(Config.string(), "PLATFORM_OPERATORS").pipe(
     Config.withDefault([]),
     Config.map((emails) => emails.map((e) => e.trim().toLowerCase()).filter((e) => e !== ""))

@@ -2,6 +2,7 @@ import { RunnerAddress, ShardingConfig, SingleRunner } from "@effect/cluster"
 import { BunClusterSocket } from "@effect/platform-bun"
 import { Config, Data, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import * as Values from "../config/Values.ts"
 
 export class ClusterConfigError extends Data.TaggedError("ClusterConfigError")<{ readonly message: string }> {}
 
@@ -28,11 +29,11 @@ export const SingleNodeClusterLive = Layer.merge(
  */
 const RunnerSettings = Config.all({
   listenHost: Config.string("RUNNER_LISTEN_HOST").pipe(Config.withDefault("0.0.0.0")),
-  port: Config.port("RUNNER_PORT").pipe(Config.withDefault(34431)),
+  port: Values.port("RUNNER_PORT").pipe(Config.withDefault(34431)),
   advertiseHost: Config.string("RUNNER_ADVERTISE_HOST").pipe(Config.withDefault("127.0.0.1")),
   // Failover: a dead runner's shard locks expire after this; survivors then take its shards.
-  lockExpirationSeconds: Config.integer("SHARD_LOCK_EXPIRATION_SECONDS").pipe(Config.withDefault(8)),
-  lockRefreshSeconds: Config.integer("SHARD_LOCK_REFRESH_SECONDS").pipe(Config.withDefault(2))
+  lockExpirationSeconds: Values.positiveInteger("SHARD_LOCK_EXPIRATION_SECONDS").pipe(Config.withDefault(8)),
+  lockRefreshSeconds: Values.positiveInteger("SHARD_LOCK_REFRESH_SECONDS").pipe(Config.withDefault(2))
 })
 
 const multiNodeSharding = (clientOnly: boolean) =>

@@ -1,4 +1,5 @@
 import { Config, Context, Effect, Layer, LogLevel, Option, Redacted } from "effect"
+import * as Values from "./Values.ts"
 
 /**
  * Process settings (server, database, cluster, logging), read once through
@@ -43,30 +44,30 @@ export interface AppConfigShape {
 export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppConfigShape>() {
   static readonly config: Config.Config<AppConfigShape> = Config.all({
     httpHost: Config.string("HTTP_HOST").pipe(Config.withDefault("0.0.0.0")),
-    httpPort: Config.port("HTTP_PORT").pipe(Config.withDefault(8000)),
+    httpPort: Values.port("HTTP_PORT").pipe(Config.withDefault(8000)),
     databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
     dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./.data")),
     embeddedSharedBuffers: Config.string("EMBEDDED_PG_SHARED_BUFFERS").pipe(
-      Config.validate({ message: "a Postgres size such as 16MB", validation: (s) => /^\d+(kB|MB|GB)$/.test(s) }),
+      Config.validate({ message: "expected a Postgres size such as 16MB (kB, MB or GB)", validation: (s) => /^\d+(kB|MB|GB)$/.test(s) }),
       Config.withDefault("16MB")
     ),
-    dbPoolSize: Config.integer("DB_POOL_SIZE").pipe(Config.withDefault(0)),
+    dbPoolSize: Values.positiveInteger("DB_POOL_SIZE").pipe(Config.withDefault(0)),
     corsOrigins: Config.array(Config.string(), "CORS_ORIGINS").pipe(
       Config.withDefault(["http://localhost:3000"])
     ),
-    logLevel: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
-    logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json" as const)),
-    vectorStore: Config.literal("required", "disabled")("VECTOR_STORE").pipe(
+    logLevel: Values.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
+    logFormat: Values.oneOf("LOG_FORMAT", "json", "pretty").pipe(Config.withDefault("json" as const)),
+    vectorStore: Values.oneOf("VECTOR_STORE", "required", "disabled").pipe(
       Config.withDefault("required" as const)
     ),
-    maxBodyBytes: Config.integer("MAX_BODY_BYTES").pipe(Config.withDefault(10 * 1024 * 1024)),
-    wsMaxChatsPerSocket: Config.integer("WS_MAX_CHATS_PER_SOCKET").pipe(Config.withDefault(8)),
-    wsMaxSocketsPerUser: Config.integer("WS_MAX_SOCKETS_PER_USER").pipe(Config.withDefault(16)),
-    clusterMode: Config.literal("single", "runner", "client")("CLUSTER_MODE").pipe(Config.withDefault("single" as const)),
+    maxBodyBytes: Values.positiveInteger("MAX_BODY_BYTES").pipe(Config.withDefault(10 * 1024 * 1024)),
+    wsMaxChatsPerSocket: Values.positiveInteger("WS_MAX_CHATS_PER_SOCKET").pipe(Config.withDefault(8)),
+    wsMaxSocketsPerUser: Values.positiveInteger("WS_MAX_SOCKETS_PER_USER").pipe(Config.withDefault(16)),
+    clusterMode: Values.oneOf("CLUSTER_MODE", "single", "runner", "client").pipe(Config.withDefault("single" as const)),
     redisUrl: Config.option(Config.redacted("REDIS_URL")),
     publicBaseUrl: Config.option(
       Config.string("PUBLIC_BASE_URL").pipe(
-        Config.validate({ message: "an absolute http(s) URL", validation: (u) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(u) }),
+        Config.validate({ message: "expected an absolute http(s) URL", validation: (u) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(u) }),
         Config.map((u) => u.replace(/\/+$/, ""))
       )
     )

@@ -1,5 +1,6 @@
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import { defaultModelRoot } from "./model/GloveModel.ts"
+import * as Values from "../config/Values.ts"
 
 export interface EmbeddingsConfigShape {
   /** "local": ONNX on this machine (GloVe-derived by default, MiniLM & co. with `modelPath`). */
@@ -31,10 +32,10 @@ export class EmbeddingsConfig extends Context.Tag("Embeddings/EmbeddingsConfig")
     ),
     modelPath: Config.option(Config.string("EMBEDDINGS_MODEL_PATH")),
     model: Config.option(Config.string("EMBEDDINGS_MODEL")),
-    dimension: Config.option(Config.integer("EMBEDDINGS_DIMENSION")),
-    batchSize: Config.integer("EMBEDDINGS_BATCH_SIZE").pipe(Config.withDefault(64)),
+    dimension: Config.option(Values.positiveInteger("EMBEDDINGS_DIMENSION")),
+    batchSize: Values.positiveInteger("EMBEDDINGS_BATCH_SIZE").pipe(Config.withDefault(64)),
     modelCacheDir: Config.string("EMBEDDINGS_CACHE_DIR").pipe(Config.withDefault(defaultModelRoot)),
-    memoryCacheEntries: Config.integer("EMBEDDINGS_MEMORY_CACHE").pipe(Config.withDefault(20_000)),
+    memoryCacheEntries: Values.nonNegativeInteger("EMBEDDINGS_MEMORY_CACHE").pipe(Config.withDefault(20_000)),
     openaiApiKey: Config.option(Config.redacted("OPENAI_API_KEY")),
     openaiBaseUrl: Config.option(Config.string("OPENAI_BASE_URL")),
     geminiApiKey: Config.option(Config.redacted("GEMINI_API_KEY")),

@@ -1,4 +1,5 @@
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import * as Values from "../config/Values.ts"
 
 export interface ProviderSettings {
   readonly apiKey: Option.Option<Redacted.Redacted<string>>
@@ -35,10 +36,10 @@ export class LlmConfig extends Context.Tag("Llm/LlmConfig")<LlmConfig, LlmConfig
     openai: provider("OPENAI"),
     anthropic: provider("ANTHROPIC"),
     google: provider("GOOGLE"),
-    timeoutMs: Config.integer("LLM_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
-    maxRetries: Config.integer("LLM_MAX_RETRIES").pipe(Config.withDefault(3)),
-    retryBaseDelayMs: Config.integer("LLM_RETRY_BASE_DELAY_MS").pipe(Config.withDefault(500)),
-    maxSteps: Config.integer("AGENT_MAX_STEPS").pipe(Config.withDefault(8))
+    timeoutMs: Values.positiveInteger("LLM_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
+    maxRetries: Values.nonNegativeInteger("LLM_MAX_RETRIES").pipe(Config.withDefault(3)),
+    retryBaseDelayMs: Values.positiveInteger("LLM_RETRY_BASE_DELAY_MS").pipe(Config.withDefault(500)),
+    maxSteps: Values.positiveInteger("AGENT_MAX_STEPS").pipe(Config.withDefault(8))
   })
 
   static readonly layer = Layer.effect(LlmConfig, LlmConfig.config)

@@ -1,4 +1,5 @@
 import { Config, Context, Effect, Layer } from "effect"
+import * as Values from "../config/Values.ts"
 
 /** The operator's egress settings: what outbound requests and connections may reach beyond the public internet. */
 export interface EgressConfigShape {
@@ -20,8 +21,8 @@ const egressSettings: Config.Config<EgressConfigShape> = Config.all({
     Config.map((entries) => entries.map((e) => e.trim()).filter((e) => e !== "")),
     Config.withDefault([])
   ),
-  maxRedirects: Config.integer("EGRESS_MAX_REDIRECTS").pipe(Config.withDefault(5)),
-  resolveTimeoutMs: Config.integer("EGRESS_RESOLVE_TIMEOUT_MS").pipe(Config.withDefault(5_000))
+  maxRedirects: Values.nonNegativeInteger("EGRESS_MAX_REDIRECTS").pipe(Config.withDefault(5)),
+  resolveTimeoutMs: Values.positiveInteger("EGRESS_RESOLVE_TIMEOUT_MS").pipe(Config.withDefault(5_000))
 })
 
 /** Process-wide egress settings, read from the environment once (tests: `layerWith`). */

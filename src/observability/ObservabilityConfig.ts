@@ -1,4 +1,5 @@
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import * as Values from "../config/Values.ts"
 
 /** Observability settings: OTel export, stored-trace retention, metrics scraping, alert evaluation. */
 export interface ObservabilityConfigShape {
@@ -33,19 +34,18 @@ export interface ObservabilityConfigShape {
 const observabilitySettings: Config.Config<ObservabilityConfigShape> = Config.all({
   serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("agent-platform")),
   otlpEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")),
-  traceRetentionMaxRows: Config.integer("TRACE_RETENTION_MAX_ROWS").pipe(Config.withDefault(200_000)),
-  traceRetentionMaxAgeHours: Config.number("TRACE_RETENTION_MAX_AGE_HOURS").pipe(Config.withDefault(72)),
-  traceFlushIntervalMs: Config.integer("TRACE_FLUSH_INTERVAL_MS").pipe(Config.withDefault(1_000)),
-  traceTrivialSampleRatio: Config.number("TRACE_TRIVIAL_SAMPLE_RATIO").pipe(
-    Config.validate({ message: "must be between 0 and 1", validation: (n) => n >= 0 && n <= 1 }),
+  traceRetentionMaxRows: Values.positiveInteger("TRACE_RETENTION_MAX_ROWS").pipe(Config.withDefault(200_000)),
+  traceRetentionMaxAgeHours: Values.positiveNumber("TRACE_RETENTION_MAX_AGE_HOURS").pipe(Config.withDefault(72)),
+  traceFlushIntervalMs: Values.positiveInteger("TRACE_FLUSH_INTERVAL_MS").pipe(Config.withDefault(1_000)),
+  traceTrivialSampleRatio: Values.ratio("TRACE_TRIVIAL_SAMPLE_RATIO").pipe(
     Config.withDefault(0.01)
   ),
-  traceSlowMs: Config.number("TRACE_SLOW_MS").pipe(Config.withDefault(250)),
-  tracePruneIntervalMs: Config.integer("TRACE_PRUNE_INTERVAL_MS").pipe(Config.withDefault(60_000)),
+  traceSlowMs: Values.nonNegativeNumber("TRACE_SLOW_MS").pipe(Config.withDefault(250)),
+  tracePruneIntervalMs: Values.positiveInteger("TRACE_PRUNE_INTERVAL_MS").pipe(Config.withDefault(60_000)),
   metricsToken: Config.option(Config.redacted("METRICS_TOKEN")),
   metricsPublic: Config.boolean("METRICS_PUBLIC").pipe(Config.withDefault(false)),
-  alertEvalIntervalMs: Config.integer("ALERT_EVAL_INTERVAL_MS").pipe(Config.withDefault(15_000)),
-  alertWebhookTimeoutMs: Config.integer("ALERT_WEBHOOK_TIMEOUT_MS").pipe(Config.withDefault(5_000))
+  alertEvalIntervalMs: Values.positiveInteger("ALERT_EVAL_INTERVAL_MS").pipe(Config.withDefault(15_000)),
+  alertWebhookTimeoutMs: Values.positiveInteger("ALERT_WEBHOOK_TIMEOUT_MS").pipe(Config.withDefault(5_000))
 })
 
 /** This feature's settings, read from the environment once per process (tests: `layerWith`). */

@@ -11,10 +11,11 @@ import {
   type SuperviseRequest
 } from "../domain/Orchestration.ts"
 import { Router } from "./Router.ts"
+import * as Values from "../config/Values.ts"
 
 export const PatternsConfig = Config.all({
   /** Longest delegation chain (A→B→C... counts hops) before it is refused. */
-  maxHops: Config.integer("ORCHESTRATOR_MAX_HOPS").pipe(Config.withDefault(8))
+  maxHops: Values.positiveInteger("ORCHESTRATOR_MAX_HOPS").pipe(Config.withDefault(8))
 })
 
 type StepT = typeof Step.Type

@@ -6,12 +6,13 @@ import { resolveCard } from "../domain/AgentCard.ts"
 import { AgentCardUnreachable, InvalidAgentCard, type RegistryEntry } from "../domain/Orchestration.ts"
 import { RegistryRepo } from "./RegistryRepo.ts"
 import { EGRESS_REFUSED, EgressPolicy } from "../net/EgressPolicy.ts"
+import * as Values from "../config/Values.ts"
 
 export const OrchestratorConfig = Config.all({
   cardTimeout: Config.duration("ORCHESTRATOR_CARD_TIMEOUT").pipe(Config.withDefault("5 seconds")),
   cardRefresh: Config.duration("ORCHESTRATOR_CARD_REFRESH").pipe(Config.withDefault("5 minutes")),
   /** Cosine similarity below which a semantic match is not reported. */
-  semanticThreshold: Config.number("ORCHESTRATOR_SEMANTIC_THRESHOLD").pipe(Config.withDefault(0.3)),
+  semanticThreshold: Values.ratio("ORCHESTRATOR_SEMANTIC_THRESHOLD").pipe(Config.withDefault(0.3)),
   /** A search answers by name/tag rather than wait longer than this for embeddings (e.g. a model still loading). */
   semanticTimeout: Config.duration("ORCHESTRATOR_SEMANTIC_TIMEOUT").pipe(Config.withDefault("5 seconds"))
 })

@@ -4,9 +4,10 @@ import { Conflict, NotFound } from "../kernel/WireErrors.ts"
 import type { DeliveryRecord, MessageRequest } from "../domain/Orchestration.ts"
 import { DeliveryRepo } from "./DeliveryRepo.ts"
 import { Registry } from "./Registry.ts"
+import * as Values from "../config/Values.ts"
 
 export const RouterConfig = Config.all({
-  maxAttempts: Config.integer("ORCHESTRATOR_MAX_ATTEMPTS").pipe(Config.withDefault(5)),
+  maxAttempts: Values.nonNegativeInteger("ORCHESTRATOR_MAX_ATTEMPTS").pipe(Config.withDefault(5)),
   /** How long a sync message waits for its reply before answering with the pending record. */
   syncWait: Config.duration("ORCHESTRATOR_SYNC_WAIT").pipe(Config.withDefault("60 seconds"))
 })

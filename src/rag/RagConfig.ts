@@ -1,5 +1,6 @@
 import { Config, Context, Effect, Layer } from "effect"
 import type { ExtractionSettings } from "./Extraction.ts"
+import * as Values from "../config/Values.ts"
 
 /** Extraction limits (`ExtractionSettings`): a document over one is refused at upload with 413 and the variable's name. */
 export interface RagConfigShape extends ExtractionSettings {
@@ -18,20 +19,20 @@ export interface RagConfigShape extends ExtractionSettings {
 
 export class RagConfig extends Context.Tag("Rag/RagConfig")<RagConfig, RagConfigShape>() {
   static readonly config: Config.Config<RagConfigShape> = Config.all({
-    maxDocumentBytes: Config.integer("RAG_MAX_DOCUMENT_BYTES").pipe(Config.withDefault(10 * 1024 * 1024)),
-    chunkMaxTokens: Config.integer("RAG_CHUNK_TOKENS").pipe(Config.withDefault(200)),
-    chunkOverlapTokens: Config.integer("RAG_CHUNK_OVERLAP_TOKENS").pipe(Config.withDefault(40)),
-    ingestBatchSize: Config.integer("RAG_INGEST_BATCH").pipe(Config.withDefault(64)),
-    hnswEfSearch: Config.integer("RAG_HNSW_EF_SEARCH").pipe(Config.withDefault(300)),
-    maxPages: Config.integer("RAG_EXTRACT_MAX_PAGES").pipe(Config.withDefault(2_000)),
+    maxDocumentBytes: Values.positiveInteger("RAG_MAX_DOCUMENT_BYTES").pipe(Config.withDefault(10 * 1024 * 1024)),
+    chunkMaxTokens: Values.positiveInteger("RAG_CHUNK_TOKENS").pipe(Config.withDefault(200)),
+    chunkOverlapTokens: Values.nonNegativeInteger("RAG_CHUNK_OVERLAP_TOKENS").pipe(Config.withDefault(40)),
+    ingestBatchSize: Values.positiveInteger("RAG_INGEST_BATCH").pipe(Config.withDefault(64)),
+    hnswEfSearch: Values.positiveInteger("RAG_HNSW_EF_SEARCH").pipe(Config.withDefault(300)),
+    maxPages: Values.positiveInteger("RAG_EXTRACT_MAX_PAGES").pipe(Config.withDefault(2_000)),
     // mammoth holds ~7 KB per paragraph while converting (1M paragraphs: 7.1 GB).
-    maxParagraphs: Config.integer("RAG_EXTRACT_MAX_PARAGRAPHS").pipe(Config.withDefault(20_000)),
-    maxTextBytes: Config.integer("RAG_EXTRACT_MAX_TEXT_BYTES").pipe(Config.withDefault(8 * 1024 * 1024)),
-    maxInflatedBytes: Config.integer("RAG_EXTRACT_MAX_INFLATED_BYTES").pipe(Config.withDefault(256 * 1024 * 1024)),
-    maxInflateRatio: Config.integer("RAG_EXTRACT_MAX_INFLATE_RATIO").pipe(Config.withDefault(100)),
-    extractTimeoutMs: Config.integer("RAG_EXTRACT_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
-    extractMaxMemoryMb: Config.integer("RAG_EXTRACT_MAX_MEMORY_MB").pipe(Config.withDefault(1024)),
-    extractConcurrency: Config.integer("RAG_EXTRACT_CONCURRENCY").pipe(Config.withDefault(2))
+    maxParagraphs: Values.positiveInteger("RAG_EXTRACT_MAX_PARAGRAPHS").pipe(Config.withDefault(20_000)),
+    maxTextBytes: Values.positiveInteger("RAG_EXTRACT_MAX_TEXT_BYTES").pipe(Config.withDefault(8 * 1024 * 1024)),
+    maxInflatedBytes: Values.positiveInteger("RAG_EXTRACT_MAX_INFLATED_BYTES").pipe(Config.withDefault(256 * 1024 * 1024)),
+    maxInflateRatio: Values.positiveInteger("RAG_EXTRACT_MAX_INFLATE_RATIO").pipe(Config.withDefault(100)),
+    extractTimeoutMs: Values.positiveInteger("RAG_EXTRACT_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
+    extractMaxMemoryMb: Values.positiveInteger("RAG_EXTRACT_MAX_MEMORY_MB").pipe(Config.withDefault(1024)),
+    extractConcurrency: Values.positiveInteger("RAG_EXTRACT_CONCURRENCY").pipe(Config.withDefault(2))
   })
 
   static readonly layer = Layer.effect(RagConfig, RagConfig.config)

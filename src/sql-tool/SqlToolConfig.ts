@@ -1,4 +1,5 @@
 import { Config, Context, Effect, Layer, type Option, type Redacted } from "effect"
+import * as Values from "../config/Values.ts"
 
 export interface SqlToolConfigShape {
   /** Connections per target database pool. */
@@ -37,16 +38,16 @@ export interface SqlToolConfigShape {
  */
 export class SqlToolConfig extends Context.Tag("SqlTool/Config")<SqlToolConfig, SqlToolConfigShape>() {
   static readonly config: Config.Config<SqlToolConfigShape> = Config.all({
-    poolSize: Config.integer("SQL_TOOL_POOL_SIZE").pipe(Config.withDefault(4)),
-    poolIdleMs: Config.integer("SQL_TOOL_POOL_IDLE_MS").pipe(Config.withDefault(5 * 60_000)),
-    defaultMaxRows: Config.integer("SQL_TOOL_MAX_ROWS").pipe(Config.withDefault(1_000)),
-    defaultTimeoutMs: Config.integer("SQL_TOOL_STATEMENT_TIMEOUT_MS").pipe(Config.withDefault(15_000)),
-    maxResultBytes: Config.integer("SQL_TOOL_MAX_RESULT_BYTES").pipe(Config.withDefault(5 * 1024 * 1024)),
-    maxValueBytes: Config.integer("SQL_TOOL_MAX_VALUE_BYTES").pipe(Config.withDefault(1024 * 1024)),
-    maxConcurrent: Config.integer("SQL_TOOL_MAX_CONCURRENT").pipe(Config.withDefault(16)),
-    maxConcurrentPerProject: Config.integer("SQL_TOOL_MAX_CONCURRENT_PER_PROJECT").pipe(Config.withDefault(4)),
-    largeTableRows: Config.integer("SQL_TOOL_LARGE_TABLE_ROWS").pipe(Config.withDefault(10_000)),
-    schemaCacheMs: Config.integer("SQL_TOOL_SCHEMA_CACHE_MS").pipe(Config.withDefault(5 * 60_000)),
+    poolSize: Values.positiveInteger("SQL_TOOL_POOL_SIZE").pipe(Config.withDefault(4)),
+    poolIdleMs: Values.positiveInteger("SQL_TOOL_POOL_IDLE_MS").pipe(Config.withDefault(5 * 60_000)),
+    defaultMaxRows: Values.positiveInteger("SQL_TOOL_MAX_ROWS").pipe(Config.withDefault(1_000)),
+    defaultTimeoutMs: Values.positiveInteger("SQL_TOOL_STATEMENT_TIMEOUT_MS").pipe(Config.withDefault(15_000)),
+    maxResultBytes: Values.positiveInteger("SQL_TOOL_MAX_RESULT_BYTES").pipe(Config.withDefault(5 * 1024 * 1024)),
+    maxValueBytes: Values.positiveInteger("SQL_TOOL_MAX_VALUE_BYTES").pipe(Config.withDefault(1024 * 1024)),
+    maxConcurrent: Values.positiveInteger("SQL_TOOL_MAX_CONCURRENT").pipe(Config.withDefault(16)),
+    maxConcurrentPerProject: Values.positiveInteger("SQL_TOOL_MAX_CONCURRENT_PER_PROJECT").pipe(Config.withDefault(4)),
+    largeTableRows: Values.positiveInteger("SQL_TOOL_LARGE_TABLE_ROWS").pipe(Config.withDefault(10_000)),
+    schemaCacheMs: Values.nonNegativeInteger("SQL_TOOL_SCHEMA_CACHE_MS").pipe(Config.withDefault(5 * 60_000)),
     secretKey: Config.option(Config.redacted("SQL_TOOL_SECRET_KEY")),
     sqliteAllowDirs: Config.array(Config.string(), "SQL_TOOL_SQLITE_ALLOW_DIRS").pipe(
       Config.withDefault([]),

@@ -1,6 +1,7 @@
 import { Config, ConfigError, Context, Effect, Either, Layer, Schema } from "effect"
 import * as fs from "node:fs"
 import { McpCatalogEntry } from "../domain/Mcp.ts"
+import * as Values from "../config/Values.ts"
 
 /** Tools service settings: MCP sessions, tool calls, the http_fetch allow-list. */
 export interface ToolsConfigShape {
@@ -46,16 +47,16 @@ const parseCatalog = (raw: string) => {
 
 const toolsSettings: Config.Config<ToolsConfigShape> = Config.all({
   httpFetchAllow: Config.array(Config.string(), "TOOLS_HTTP_FETCH_ALLOW").pipe(Config.withDefault([])),
-  callTimeoutMs: Config.integer("TOOLS_CALL_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
-  maxCallMs: Config.integer("TOOLS_MAX_CALL_MS").pipe(Config.withDefault(600_000)),
-  httpMaxResponseBytes: Config.integer("TOOLS_HTTP_MAX_RESPONSE_BYTES").pipe(Config.withDefault(1024 * 1024)),
+  callTimeoutMs: Values.positiveInteger("TOOLS_CALL_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
+  maxCallMs: Values.positiveInteger("TOOLS_MAX_CALL_MS").pipe(Config.withDefault(600_000)),
+  httpMaxResponseBytes: Values.positiveInteger("TOOLS_HTTP_MAX_RESPONSE_BYTES").pipe(Config.withDefault(1024 * 1024)),
   mcpStdioCatalog: Config.string("MCP_STDIO_CATALOG").pipe(
     Config.withDefault(""),
     Config.mapOrFail(parseCatalog)
   ),
-  mcpConnectTimeoutMs: Config.integer("MCP_CONNECT_TIMEOUT_MS").pipe(Config.withDefault(20_000)),
-  mcpIdleTimeoutMs: Config.integer("MCP_IDLE_TIMEOUT_MS").pipe(Config.withDefault(5 * 60_000)),
-  mcpReconnectAttempts: Config.integer("MCP_RECONNECT_ATTEMPTS").pipe(Config.withDefault(5))
+  mcpConnectTimeoutMs: Values.positiveInteger("MCP_CONNECT_TIMEOUT_MS").pipe(Config.withDefault(20_000)),
+  mcpIdleTimeoutMs: Values.positiveInteger("MCP_IDLE_TIMEOUT_MS").pipe(Config.withDefault(5 * 60_000)),
+  mcpReconnectAttempts: Values.nonNegativeInteger("MCP_RECONNECT_ATTEMPTS").pipe(Config.withDefault(5))
 })
 
 /** This feature's settings, read from the environment once per process (tests: `layerWith`). */

@@ -1,4 +1,5 @@
 import { Config, Context, Effect, Layer } from "effect"
+import * as Values from "../config/Values.ts"
 
 /** Workflow engine settings: http step allow-list, cron scheduler, sub-workflow depth, run data limits. */
 export interface WorkflowsConfigShape {
@@ -28,13 +29,13 @@ export interface WorkflowsConfigShape {
 
 const workflowsSettings: Config.Config<WorkflowsConfigShape> = Config.all({
   httpAllow: Config.array(Config.string(), "WORKFLOW_HTTP_ALLOW").pipe(Config.withDefault([])),
-  httpTimeoutMs: Config.integer("WORKFLOW_HTTP_TIMEOUT_MS").pipe(Config.withDefault(30_000)),
-  httpMaxResponseBytes: Config.integer("WORKFLOW_HTTP_MAX_RESPONSE_BYTES").pipe(Config.withDefault(1024 * 1024)),
-  schedulerIntervalMs: Config.integer("WORKFLOW_SCHEDULER_INTERVAL_MS").pipe(Config.withDefault(1000)),
-  maxDepth: Config.integer("WORKFLOW_MAX_DEPTH").pipe(Config.withDefault(5)),
-  maxStepOutputBytes: Config.integer("WORKFLOW_MAX_STEP_OUTPUT_BYTES").pipe(Config.withDefault(1024 * 1024)),
-  maxRunDataBytes: Config.integer("WORKFLOW_MAX_RUN_DATA_BYTES").pipe(Config.withDefault(8 * 1024 * 1024)),
-  minCronIntervalSeconds: Config.integer("WORKFLOW_MIN_CRON_INTERVAL_SECONDS").pipe(Config.withDefault(60))
+  httpTimeoutMs: Values.positiveInteger("WORKFLOW_HTTP_TIMEOUT_MS").pipe(Config.withDefault(30_000)),
+  httpMaxResponseBytes: Values.positiveInteger("WORKFLOW_HTTP_MAX_RESPONSE_BYTES").pipe(Config.withDefault(1024 * 1024)),
+  schedulerIntervalMs: Values.positiveInteger("WORKFLOW_SCHEDULER_INTERVAL_MS").pipe(Config.withDefault(1000)),
+  maxDepth: Values.positiveInteger("WORKFLOW_MAX_DEPTH").pipe(Config.withDefault(5)),
+  maxStepOutputBytes: Values.positiveInteger("WORKFLOW_MAX_STEP_OUTPUT_BYTES").pipe(Config.withDefault(1024 * 1024)),
+  maxRunDataBytes: Values.positiveInteger("WORKFLOW_MAX_RUN_DATA_BYTES").pipe(Config.withDefault(8 * 1024 * 1024)),
+  minCronIntervalSeconds: Values.positiveInteger("WORKFLOW_MIN_CRON_INTERVAL_SECONDS").pipe(Config.withDefault(60))
 })
 
 /** This feature's settings, read from the environment once per process (tests: `layerWith`). */
