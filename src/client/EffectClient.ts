@@ -24,15 +24,26 @@ export const httpProtocol = (options: ConnectionOptions) =>
       client.pipe(HttpClient.mapRequest(HttpClientRequest.bearerToken(options.token)), HttpClient.filterStatusOk) as unknown as HttpClient.HttpClient.With<E, R>
   }).pipe(Layer.provide(FetchHttpClient.layer), Layer.provide(RpcSerialization.layerNdjson))
 
-/** `/rpc/ws`; the token rides in the query because browsers cannot set headers on a WebSocket handshake. */
-export const webSocketProtocol = (options: ConnectionOptions) =>
-  RpcClient.layerProtocolSocket().pipe(
-    Layer.provide(
-      Socket.layerWebSocket(`${trimmed(options.baseUrl).replace(/^http/, "ws")}/rpc/ws?access_token=${encodeURIComponent(options.token)}`)
-    ),
-    Layer.provide(Socket.layerWebSocketConstructorGlobal),
+/** Bun (the CLI, servers) can set headers on a WebSocket handshake; browsers cannot. */
+const handshakeHeaders = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
+
+/**
+ * `/rpc/ws`. On Bun the token is an `Authorization` header of the handshake; elsewhere (browsers) it
+ * rides in the query (`?access_token=`), which the server accepts on upgrades only.
+ */
+export const webSocketProtocol = (options: ConnectionOptions) => {
+  const url = `${trimmed(options.baseUrl).replace(/^http/, "ws")}/rpc/ws`
+  const constructor = handshakeHeaders
+    ? Layer.succeed(Socket.WebSocketConstructor, (url: string, protocols?: string | Array<string>) =>
+      // Bun's WebSocket takes `{ headers, protocols }` as its second argument.
+      new WebSocket(url, { headers: { authorization: `Bearer ${options.token}` }, ...(protocols ? { protocols } : {}) } as unknown as Array<string>))
+    : Socket.layerWebSocketConstructorGlobal
+  return RpcClient.layerProtocolSocket().pipe(
+    Layer.provide(Socket.layerWebSocket(handshakeHeaders ? url : `${url}?access_token=${encodeURIComponent(options.token)}`)),
+    Layer.provide(constructor),
     Layer.provide(RpcSerialization.layerNdjson)
   )
+}
 
 export const protocolFor = (options: ConnectionOptions) =>
   options.transport === "websocket" ? webSocketProtocol(options) : httpProtocol(options)
