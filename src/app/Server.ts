@@ -13,8 +13,10 @@ export const HttpServerLive = HttpLayerRouter.serve(AllRoutes, { disableLogger: 
         BunHttpServer.layer({
           hostname: config.httpHost,
           port: config.httpPort,
-          // Bun rejects larger bodies before they are buffered; handlers see MAX_BODY_BYTES too.
-          maxRequestBodySize: config.maxBodyBytes
+          // Bun rejects larger bodies before they are buffered, with an empty 413. Its cap sits
+          // above MAX_BODY_BYTES so the request middleware answers a JSON 413 naming the limit:
+          // at once for a Content-Length over it, after reading for a chunked body under the cap.
+          maxRequestBodySize: config.maxBodyBytes * 2 + 64 * 1024
         }))
     )
   )

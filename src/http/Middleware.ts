@@ -45,7 +45,9 @@ export const requestContextMiddleware = (rules: BodyRules) => HttpLayerRouter.mi
         const early = rejectEarly(request)
         const response = yield* (early
           ? Effect.succeed(jsonError(400, "BadRequest", early, { requestId }))
-          : Effect.flatMap(checkBody(request, rules), (rejected) =>
+          : declaredLength(request) > config.maxBodyBytes
+          ? Effect.succeed(tooLarge(config.maxBodyBytes, requestId))
+          : Effect.flatMap(checkBody(request, rules, config.maxBodyBytes), (rejected) =>
             rejected
               ? Effect.succeed(jsonError(rejected.status, rejected.tag, rejected.message, { requestId }))
               : Effect.map(httpEffect, (response) => retryAfterHeader(conciseDecodeError(response))))).pipe(
@@ -83,8 +85,18 @@ export const requestContextMiddleware = (rules: BodyRules) => HttpLayerRouter.mi
   { global: true }
 )
 
+/** The body's declared size (0 without a Content-Length, e.g. chunked). */
+const declaredLength = (request: HttpServerRequest.HttpServerRequest) => {
+  const n = Number(request.headers["content-length"] ?? 0)
+  return Number.isFinite(n) ? n : 0
+}
+
+/** JSON 413 naming the limit (Bun's own 413, past its hard cap, has an empty body: see src/app/Server.ts). */
+const tooLarge = (maxBodyBytes: number, requestId: string) =>
+  jsonError(413, "PayloadTooLarge", `request body exceeds MAX_BODY_BYTES (${maxBodyBytes} bytes)`, { requestId })
+
 interface Rejection {
-  readonly status: 400 | 415
+  readonly status: 400 | 413 | 415
   readonly tag: string
   readonly message: string
 }
@@ -103,7 +115,8 @@ const JSON_ONLY: Rejection = {
  */
 const checkBody = (
   request: HttpServerRequest.HttpServerRequest,
-  rules: BodyRules
+  rules: BodyRules,
+  maxBodyBytes: number
 ): Effect.Effect<Rejection | undefined> => {
   if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS") return Effect.succeed(undefined)
   const path = request.url.split("?", 1)[0]
@@ -117,6 +130,10 @@ const checkBody = (
   const json = type === "" || type.includes("application/json")
   return request.text.pipe(
     Effect.map((text): Rejection | undefined => {
+      // A chunked body (no Content-Length) is known to be too large only once read.
+      if (Buffer.byteLength(text) > maxBodyBytes) {
+        return { status: 413, tag: "PayloadTooLarge", message: `request body exceeds MAX_BODY_BYTES (${maxBodyBytes} bytes)` }
+      }
       const problem = jsonTextProblem(text) ?? (!json && text.includes("%00") ? "nul" : undefined)
       return problem === undefined ? undefined : { status: 400, tag: "BadRequest", message: bodyProblemMessage(problem) }
     }),

@@ -59,6 +59,11 @@ describe("gateway HTTP skeleton", () => {
     expect(res.status).toBe(400)
     const body = await res.json()
     expect(body.issues.map((i: { path: Array<string> }) => i.path.join("."))).toContain("durationMs")
+    // One short sentence naming the field, not the payload's whole schema.
+    expect(body.message).toStartWith("durationMs: ")
+    expect(body.message.length).toBeLessThan(120)
+    expect(body.message).not.toContain("readonly")
+    expect(body.message).not.toContain("}")
   })
 
   test("job endpoints need a token", async () => {
@@ -104,6 +109,27 @@ describe("gateway HTTP skeleton", () => {
         body: JSON.stringify({ jobId: "x".repeat(4096), durationMs: 1 })
       })
       expect(res.status).toBe(413)
+      expect(res.headers.get("content-type")).toContain("application/json")
+      expect(await res.json()).toMatchObject({ _tag: "PayloadTooLarge", message: expect.stringContaining("MAX_BODY_BYTES (1024 bytes)") })
+      // Chunked (no Content-Length): known to be too large only once read, same answer.
+      const chunks = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < 3; i++) controller.enqueue(new TextEncoder().encode(i === 0 ? `{"jobId":"${"y".repeat(500)}` : "y".repeat(500)))
+          controller.enqueue(new TextEncoder().encode(`","durationMs":1}`))
+          controller.close()
+        }
+      })
+      const chunked = await fetch(`${small.baseUrl}/system/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: chunks,
+        duplex: "half"
+      } as RequestInit)
+      expect(chunked.status).toBe(413)
+      expect(await chunked.json()).toMatchObject({ _tag: "PayloadTooLarge" })
+      // Far past the limit Bun refuses it before the platform sees it: still a 413.
+      const huge = await fetch(`${small.baseUrl}/system/jobs`, { method: "POST", body: "z".repeat(1024 * 1024) })
+      expect(huge.status).toBe(413)
     } finally {
       await small.stop()
     }
