@@ -5,6 +5,7 @@ import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
 import type { Principal, Role } from "../domain/Identity.ts"
 import { hasRole } from "../auth/ProjectAccess.ts"
 import { jsonError } from "../kernel/JsonError.ts"
+import { bodyProblemMessage, jsonTextProblem } from "../kernel/JsonText.ts"
 import type { ToolContent, ToolResult } from "../domain/Tool.ts"
 import { ToolRegistry } from "./ToolRegistry.ts"
 import { type McpServerSdk, mcpServerSdk } from "../mcp/McpSdk.ts"
@@ -138,7 +139,15 @@ export const PlatformMcpRoute = HttpLayerRouter.use((router) =>
       const role = principal.right.projects.get(project.right)
       // Not a member: the project does not exist for this caller.
       if (role === undefined) return jsonError(404, "NotFound", "project not found")
-      const web = yield* HttpServerRequest.toWeb(request)
+      const original = yield* HttpServerRequest.toWeb(request)
+      // The edge's body guard leaves this route's body to the SDK (it reads the stream): the same
+      // check here, on the text, which is handed on in a new request.
+      const body = request.method === "POST"
+        ? yield* Effect.orElseSucceed(Effect.tryPromise(() => original.text()), () => "")
+        : undefined
+      const problem = body === undefined ? undefined : jsonTextProblem(body)
+      if (problem !== undefined) return jsonError(400, "BadRequest", bodyProblemMessage(problem))
+      const web = body === undefined ? original : new Request(original.url, { method: original.method, headers: original.headers, body })
       const sdk = yield* mcpServerSdk
       const server = makeServer(sdk, project.right, role)
       const transport = new sdk.WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })

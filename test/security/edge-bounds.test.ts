@@ -83,6 +83,23 @@ describe("NUL characters in JSON bodies", () => {
     expect(escaped.status).toBe(201)
   })
 
+  test("the platform's MCP endpoint (its SDK reads the body itself) refuses NUL the same way", async () => {
+    const res = await fetch(`${platform.baseUrl}/mcp?projectId=${alice.projectId}`, {
+      method: "POST",
+      headers: { ...alice.headers, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "resources/read", params: { uri: NUL } })
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { message: string }).message).toBe("NUL characters (\\u0000) are not allowed in the request body")
+    const ok = await fetch(`${platform.baseUrl}/mcp?projectId=${alice.projectId}`, {
+      method: "POST",
+      headers: { ...alice.headers, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list", params: {} })
+    })
+    expect(ok.status).toBe(200)
+    expect(((await ok.json()) as { result: { tools: Array<unknown> } }).result.tools.length).toBeGreaterThan(0)
+  })
+
   test("RAG metadata in a multipart form: 400", async () => {
     const form = new FormData()
     form.append("projectId", alice.projectId)
