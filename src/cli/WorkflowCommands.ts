@@ -88,6 +88,8 @@ export const eventsCommand = (args: Args, io: Io) =>
     const limit = Number(flag(args, "limit") ?? Infinity)
     let seen = 0
     for await (const event of client.events(topics)) {
+      // The socket's own frames: "subscribed" tells a watcher (or a test) that nothing published from now on is missed.
+      if (event.type === "subscribed") io.err(`subscribed${topics.length > 0 ? ` to ${topics.join(",")}` : ""}\n`)
       if (event.type === "subscribed" || event.type === "pong") continue
       io.out(JSON.stringify(event) + "\n")
       if (++seen >= limit) return

@@ -3,6 +3,7 @@ import { statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { signUp, type SignedUp } from "../support/auth.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
+import { waitFor } from "../support/process.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 
 let platform: TestPlatform
@@ -90,6 +91,46 @@ describe("CLI (subprocess) over the typed client", () => {
     expect(done.stdout).toContain(`${runId} completed`)
     expect(done.stdout).toContain("ship it")
   }, 120_000)
+
+  test("events are tailed from /ws/events; traces of the project are listed", async () => {
+    const agentId = (await cli(["agents", "create", "--name", "watched"])).stdout.trim()
+    const tail = Bun.spawn(["bun", "run", "src/cli/main.ts", "events", "--topics", `agents/${agentId}/`, "--limit", "1"], {
+      cwd: join(import.meta.dir, "../.."),
+      env: { ...process.env, AGENT_PLATFORM_URL: platform.baseUrl, AGENT_PLATFORM_CONFIG: join(home.dir, "config.json"), AGENT_PLATFORM_TOKEN: "" },
+      stdout: "pipe",
+      stderr: "pipe"
+    })
+    // Wait for the subscription before causing the event.
+    const reader = tail.stderr.getReader()
+    let stderr = ""
+    while (!stderr.includes("subscribed")) {
+      const { value, done } = await reader.read()
+      if (done) throw new Error(`events ended early: ${stderr}`)
+      stderr += new TextDecoder().decode(value)
+    }
+    expect((await cli(["agents", "chat", agentId, "ping"])).code).toBe(0)
+    expect(await tail.exited).toBe(0)
+    const event = JSON.parse((await new Response(tail.stdout).text()).trim().split("\n")[0]) as { topic: string; type: string }
+    expect(event.topic.startsWith(`agents/${agentId}/tasks/`)).toBe(true)
+    expect(event.type.startsWith("task.")).toBe(true)
+
+    // A refused request under /projects/<id>/ is always traced and belongs to that project.
+    const refused = await fetch(`${platform.baseUrl}/projects/${user.projectId}/members`, {
+      method: "POST",
+      headers: { ...user.headers, "content-type": "application/json" },
+      body: "{}"
+    })
+    expect(refused.status).toBe(400)
+    let list = { spans: [] as Array<{ traceId: string }>, count: 0 }
+    await waitFor(async () => {
+      const traces = await cli(["traces", "--limit", "50"])
+      expect(traces.code, traces.stderr).toBe(0)
+      list = JSON.parse(traces.stdout)
+      return list.count > 0
+    }, 20_000)
+    const one = await cli(["traces", list.spans[0].traceId])
+    expect(JSON.parse(one.stdout).spans.map((s: { traceId: string }) => s.traceId)).toContain(list.spans[0].traceId)
+  }, 60_000)
 
   test("errors carry their tag; a missing login says how to log in", async () => {
     const missing = await cli(["agents", "get", "agt_missing"])
