@@ -7,6 +7,7 @@ const Row = Schema.Struct({
   id: Schema.String,
   projectId: Schema.String,
   name: Schema.String,
+  slug: Schema.String,
   description: Schema.String,
   provider: ProviderName,
   model: Schema.String,
@@ -35,7 +36,11 @@ export interface AgentFields {
   readonly config: typeof AgentSettings.Type
 }
 
-const COLUMNS = "id, project_id, name, description, provider, model, system_prompt, tools, skills, config, created_at, updated_at"
+/** "Support Bot (EU)" -> "support-bot-eu"; "agent" when nothing is left. */
+export const slugOf = (name: string) =>
+  name.normalize("NFKD").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60).replace(/-+$/, "") || "agent"
+
+const COLUMNS = "id, project_id, name, slug, description, provider, model, system_prompt, tools, skills, config, created_at, updated_at"
 
 /**
  * The `agents` table. Every read a caller can reach is scoped by the caller's
@@ -54,14 +59,38 @@ export class AgentRepo extends Effect.Service<AgentRepo>()("Agents/AgentRepo", {
     const one = (rows: ReadonlyArray<unknown>) =>
       rows.length === 0 ? Effect.succeed(Option.none<Agent>()) : Effect.map(toAgent(rows[0]), Option.some)
 
-    const create = (projectId: string, fields: AgentFields, createdBy: string | null) =>
-      sql`
-        INSERT INTO agents (id, project_id, name, description, provider, model, system_prompt, tools, skills, config, created_by)
-        VALUES (${`agt_${crypto.randomUUID()}`}, ${projectId}, ${fields.name}, ${fields.description}, ${fields.provider},
+    /** The name's slug, with -2, -3... when the project already has it. */
+    const freeSlug = (projectId: string, name: string) =>
+      Effect.gen(function*() {
+        const base = slugOf(name)
+        const taken = new Set(
+          (yield* sql<{ slug: string }>`
+            SELECT slug FROM agents WHERE project_id = ${projectId} AND (slug = ${base} OR slug LIKE ${`${base}-%`})`)
+            .map((r) => r.slug)
+        )
+        let slug = base
+        for (let n = 2; taken.has(slug); n++) slug = `${base}-${n}`
+        return slug
+      })
+
+    const insert = (projectId: string, fields: AgentFields, createdBy: string | null) =>
+      Effect.flatMap(freeSlug(projectId, fields.name), (slug) =>
+        sql`
+        INSERT INTO agents (id, project_id, name, slug, description, provider, model, system_prompt, tools, skills, config, created_by)
+        VALUES (${`agt_${crypto.randomUUID()}`}, ${projectId}, ${fields.name}, ${slug}, ${fields.description}, ${fields.provider},
                 ${fields.model}, ${fields.systemPrompt}, ${JSON.stringify(fields.tools)}::jsonb,
                 ${JSON.stringify(fields.skills)}::jsonb, ${JSON.stringify(fields.config)}::jsonb,
                 (SELECT id FROM users WHERE id = ${createdBy}))
-        RETURNING ${sql.literal(COLUMNS)}`.pipe(Effect.orDie, Effect.flatMap((rows) => toAgent(rows[0])))
+        RETURNING ${sql.literal(COLUMNS)}`)
+
+    // Two agents of one name created at once may pick the same slug: the unique index refuses
+    // the second, which picks again.
+    const create = (projectId: string, fields: AgentFields, createdBy: string | null) =>
+      insert(projectId, fields, createdBy).pipe(
+        Effect.retry({ times: 3 }),
+        Effect.orDie,
+        Effect.flatMap((rows) => toAgent(rows[0]))
+      )
 
     const list = (projectIds: ReadonlyArray<string>, projectId?: string) => {
       const scope = projectId === undefined ? projectIds : projectIds.filter((p) => p === projectId)
@@ -80,6 +109,14 @@ export class AgentRepo extends Effect.Service<AgentRepo>()("Agents/AgentRepo", {
           Effect.flatMap(one)
         )
 
+    const findBySlug = (projectId: string, slug: string, projectIds: ReadonlyArray<string>) =>
+      !projectIds.includes(projectId)
+        ? Effect.succeed(Option.none<Agent>())
+        : sql`SELECT ${sql.literal(COLUMNS)} FROM agents WHERE project_id = ${projectId} AND slug = ${slug}`.pipe(
+          Effect.orDie,
+          Effect.flatMap(one)
+        )
+
     const findInternal = (id: string) =>
       sql`SELECT ${sql.literal(COLUMNS)} FROM agents WHERE id = ${id}`.pipe(Effect.orDie, Effect.flatMap(one))
 
@@ -94,6 +131,6 @@ export class AgentRepo extends Effect.Service<AgentRepo>()("Agents/AgentRepo", {
     const remove = (id: string) =>
       sql`DELETE FROM agents WHERE id = ${id} RETURNING id`.pipe(Effect.orDie, Effect.map((rows) => rows.length > 0))
 
-    return { create, list, find, findInternal, update, remove } as const
+    return { create, list, find, findBySlug, findInternal, update, remove } as const
   })
 }) {}

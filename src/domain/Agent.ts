@@ -21,6 +21,8 @@ export class Agent extends Schema.Class<Agent>("Agent")({
   id: Schema.String,
   projectId: Schema.String,
   name: Schema.String,
+  /** Unique in the project, from the name at creation (kept on rename): `GET /agents/by-slug/{projectId}/{slug}`. */
+  slug: Schema.String,
   description: Schema.String,
   provider: ProviderName,
   model: Schema.String,

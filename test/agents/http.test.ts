@@ -96,6 +96,42 @@ describe("agents REST", () => {
     expect((await api("POST", `/agents/${agent.id}/execute`, stranger, { task: "x" })).status).toBe(404)
   })
 
+  test("an asynchronous run is read back by REST: GET /agents/{id}/tasks/{taskId}; other tenants and other agents get 404", async () => {
+    const agent = (await api("POST", "/agents", owner, { projectId: owner.projectId, templateId: "echo" })).body
+    const accepted = await api("POST", `/agents/${agent.id}/execute`, owner, { task: "read me later", wait: false })
+    expect(accepted.body.taskId).toBeString()
+    const path = `/agents/${agent.id}/tasks/${accepted.body.taskId}`
+    let task = (await api("GET", path, owner)).body
+    for (let i = 0; i < 100 && task.state !== "completed"; i++) {
+      await Bun.sleep(100)
+      task = (await api("GET", path, owner)).body
+    }
+    expect(task).toMatchObject({ id: accepted.body.taskId, agentId: agent.id, contextId: accepted.body.contextId, state: "completed" })
+    expect(task.output).toContain("read me later")
+    expect(task.history[0]).toMatchObject({ role: "user", parts: [{ kind: "text", text: "read me later" }] })
+    expect(task.status.state).toBe("completed")
+    expect((await api("GET", path, stranger)).status).toBe(404)
+    const other = (await api("POST", "/agents", owner, { projectId: owner.projectId, templateId: "echo" })).body
+    expect((await api("GET", `/agents/${other.id}/tasks/${accepted.body.taskId}`, owner)).status).toBe(404)
+    expect((await api("GET", `/agents/${agent.id}/tasks/no-such-task`, owner)).body).toMatchObject({ _tag: "NotFound" })
+  })
+
+  test("agents have a slug unique in their project, kept on rename, and are read by it", async () => {
+    const first = (await api("POST", "/agents", owner, { projectId: owner.projectId, name: "Support Bot (EU)" })).body
+    const second = (await api("POST", "/agents", owner, { projectId: owner.projectId, name: "support bot eu" })).body
+    expect(first.slug).toBe("support-bot-eu")
+    expect(second.slug).toBe("support-bot-eu-2")
+    // Another project may use the same slug.
+    const theirs = (await api("POST", "/agents", stranger, { projectId: stranger.projectId, name: "Support Bot (EU)" })).body
+    expect(theirs.slug).toBe("support-bot-eu")
+    expect((await api("PUT", `/agents/${first.id}`, owner, { name: "Renamed" })).body.slug).toBe("support-bot-eu")
+    const bySlug = await api("GET", `/agents/by-slug/${owner.projectId}/support-bot-eu-2`, owner)
+    expect(bySlug.status).toBe(200)
+    expect(bySlug.body.id).toBe(second.id)
+    expect((await api("GET", `/agents/by-slug/${owner.projectId}/support-bot-eu`, stranger)).status).toBe(404)
+    expect((await api("GET", `/agents/by-slug/${owner.projectId}/nobody`, owner)).status).toBe(404)
+  })
+
   test("execute naming a task: an unknown task is 404, a finished one cannot continue (409)", async () => {
     const agent = (await api("POST", "/agents", owner, { projectId: owner.projectId, templateId: "echo" })).body
     const unknown = await api("POST", `/agents/${agent.id}/execute`, owner, { task: "go on", taskId: "no-such-task" })

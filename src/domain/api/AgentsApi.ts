@@ -3,10 +3,26 @@ import { Schema } from "effect"
 import { Authentication } from "./Authentication.ts"
 import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound } from "../../kernel/WireErrors.ts"
 import { Agent, AgentRun, AgentTemplate, CreateAgent, ExecuteResult, UpdateAgent } from "../Agent.ts"
+import { A2aMessage, Artifact, TaskState, TaskStatus } from "../Task.ts"
 
 export { ExecuteResult }
 
 const AgentPath = Schema.Struct({ id: Schema.String })
+const AgentTaskPath = Schema.Struct({ id: Schema.String, taskId: Schema.String })
+
+/** One task of an agent as stored: what an asynchronous run (`wait: false`) is read back with. */
+export const AgentTaskView = Schema.Struct({
+  id: Schema.String,
+  agentId: Schema.String,
+  contextId: Schema.String,
+  state: TaskState,
+  /** The agent's final (or latest) message as text; null while it has said nothing. */
+  output: Schema.NullOr(Schema.String),
+  status: TaskStatus,
+  artifacts: Schema.Array(Artifact),
+  /** The conversation of the task: the user's messages and the agent's replies. */
+  history: Schema.Array(A2aMessage)
+}).annotations({ identifier: "AgentTask" })
 
 export const ExecuteRequest = Schema.Struct({
   /** The task, in words (the seed's `task`); `input` is accepted as an alias. */
@@ -56,6 +72,12 @@ export class AgentsApi extends HttpApiGroup.make("agents")
       .addError(Forbidden)
       .addError(BadRequest)
   )
+  .add(
+    HttpApiEndpoint.get("bySlug", "/agents/by-slug/:projectId/:slug")
+      .setPath(Schema.Struct({ projectId: Schema.String, slug: Schema.String }))
+      .addSuccess(Agent)
+      .addError(NotFound)
+  )
   .add(HttpApiEndpoint.get("get", "/agents/:id").setPath(AgentPath).addSuccess(Agent).addError(NotFound))
   .add(
     HttpApiEndpoint.put("update", "/agents/:id")
@@ -85,6 +107,12 @@ export class AgentsApi extends HttpApiGroup.make("agents")
       .addError(GatewayTimeout)
   )
   .add(HttpApiEndpoint.get("capabilities", "/agents/:id/capabilities").setPath(AgentPath).addSuccess(Capabilities).addError(NotFound))
+  .add(
+    HttpApiEndpoint.get("task", "/agents/:id/tasks/:taskId")
+      .setPath(AgentTaskPath)
+      .addSuccess(AgentTaskView)
+      .addError(NotFound)
+  )
   .add(
     HttpApiEndpoint.get("runs", "/agents/:id/runs")
       .setPath(AgentPath)
