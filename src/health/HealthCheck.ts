@@ -1,18 +1,20 @@
 import { ShardId, Sharding, ShardingConfig } from "@effect/cluster"
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Option } from "effect"
+import { ProcessingWatchdog } from "../cluster/ProcessingWatchdog.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { HealthReport } from "../domain/api/HealthApi.ts"
 
 const startedAt = Date.now()
 
-/** Probes the database and the cluster; never throws, reports what is down. */
+/** Probes the database, the cluster and the processing watchdog; never throws, reports what is down. */
 export class HealthCheck extends Effect.Service<HealthCheck>()("Health/HealthCheck", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const sharding = yield* Sharding.Sharding
     const shardingConfig = yield* ShardingConfig.ShardingConfig
     const config = yield* AppConfig
+    const watchdog = yield* ProcessingWatchdog
 
     const database = Effect.gen(function*() {
       const t0 = yield* Clock.currentTimeMillis
@@ -45,12 +47,18 @@ export class HealthCheck extends Effect.Service<HealthCheck>()("Health/HealthChe
     })
 
     const check = Effect.gen(function*() {
-      const [db, cl] = yield* Effect.all([database, cluster], { concurrency: 2 })
+      const [db, cl, w] = yield* Effect.all([database, cluster, watchdog.state], { concurrency: 3 })
       return new HealthReport({
-        status: db.ok && cl.ok ? "ok" : "degraded",
+        status: db.ok && cl.ok && w.ok ? "ok" : "degraded",
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
         database: db,
-        cluster: cl
+        cluster: cl,
+        processing: {
+          ok: w.ok,
+          pendingMessages: w.pendingMessages,
+          oldestPendingSeconds: w.oldestPendingSeconds,
+          reason: Option.getOrUndefined(w.reason)
+        }
       })
     })
     return { check } as const

@@ -22,6 +22,8 @@ describe("gateway HTTP skeleton", () => {
     expect(body.cluster.mode).toBe("single")
     // A single runner owns every shard of the default group.
     expect(body.cluster.ownedShards).toBeGreaterThan(0)
+    // Nothing waits in cluster_messages: the processing watchdog reports no stall.
+    expect(body.processing).toMatchObject({ ok: true, pendingMessages: 0 })
   })
 
   test("unknown route → 404 JSON", async () => {

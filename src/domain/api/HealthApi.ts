@@ -10,6 +10,13 @@ export class HealthReport extends Schema.Class<HealthReport>("HealthReport")({
     mode: Schema.Literal("single", "runner", "client"),
     runner: Schema.String,
     ownedShards: Schema.Int
+  }),
+  // The processing watchdog (src/cluster/ProcessingWatchdog.ts): persisted entity requests due on this node's shards.
+  processing: Schema.Struct({
+    ok: Schema.Boolean,
+    pendingMessages: Schema.Int,
+    oldestPendingSeconds: Schema.Number,
+    reason: Schema.optional(Schema.String)
   })
 }) {}
 
@@ -20,5 +27,5 @@ export class HealthApi extends HttpApiGroup.make("health")
       // Degraded is still a report: 503 lets load balancers take the node out.
       .addError(HealthReport, { status: 503 })
   )
-  .annotate(OpenApi.Description, "Liveness and readiness: database and cluster status")
+  .annotate(OpenApi.Description, "Liveness and readiness: database, cluster and entity message processing status")
 {}
