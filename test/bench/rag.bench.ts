@@ -106,7 +106,13 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
   for (const native of [false, true]) {
     const name = ragBackends[native ? 1 : 0].name.toLowerCase()
     if (!BACKENDS.some((b) => name.includes(b))) continue
-    rows.push(...(await measure(native)))
+    // One backend failing (e.g. a migration on the local server) still reports the other's rows.
+    try {
+      rows.push(...(await measure(native)))
+    } catch (e) {
+      log(`${name} failed: ${e instanceof Error ? e.message : String(e)}`)
+      process.exitCode = 1
+    }
   }
   return rows
 }

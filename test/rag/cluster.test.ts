@@ -19,8 +19,7 @@ const basePort = 21000 + Math.floor(Math.random() * 20000)
 
 beforeAll(async () => {
   db = await createTestDatabase("ragcluster")
-  const nodeEnv = clusterNodeEnv({ databaseUrl: db.url, basePort, jwtSecret: "rag-cluster-secret-0123456789abcdef0123456789" })
-  const env = (i: number) => ({ ...nodeEnv(i), SQL_TOOL_SECRET_KEY: "sql-tool-secret-for-tests-0123456789abcdef" })
+  const env = clusterNodeEnv({ databaseUrl: db.url, basePort, jwtSecret: "rag-cluster-secret-0123456789abcdef0123456789" })
   runner = await spawnPlatform({ ...env(0), VECTOR_STORE: "required" }, "src/runner.ts")
   await waitFor(async () => (await (await fetch(`${runner!.baseUrl}/health`)).json()).cluster.ownedShards === 300, 120_000)
   client = await spawnPlatform({ ...env(1), VECTOR_STORE: "required", CLUSTER_MODE: "client" }, "src/runner.ts")
