@@ -177,6 +177,28 @@ describe("LanguageModel policy", () => {
     expect(events.some((e) => e._tag === "ToolCallStarted" && e.call.name === "echo")).toBe(true)
   })
 
+  test("the local model maps a plain request onto the agent's tools by keyword rules", async () => {
+    const tools = [
+      { name: "rag_search", description: "search", parameters: { type: "object", properties: { query: { type: "string" }, k: { type: "integer" } }, required: ["query"] } },
+      { name: "http_fetch", description: "fetch", parameters: { type: "object", properties: { url: { type: "string" } }, required: ["url"] } },
+      { name: "current_time", description: "now", parameters: { type: "object", properties: {} } }
+    ]
+    const firstCall = (content: string) =>
+      llm((lm) =>
+        lm.generate({ provider: "local", model: "local", messages: [{ role: "user", content }], tools })
+      ).then((response) => response.toolCalls[0])
+    expect(await firstCall("Search the docs for refund policy?")).toMatchObject({ name: "rag_search", arguments: { query: "refund policy" } })
+    expect(await firstCall("what do our documents say about onboarding")).toMatchObject({ name: "rag_search" })
+    expect(await firstCall("please fetch https://example.com/page.")).toMatchObject({ name: "http_fetch", arguments: { url: "https://example.com/page" } })
+    expect(await firstCall("What time is it?")).toMatchObject({ name: "current_time", arguments: {} })
+    // Nothing recognised: echoed, no call.
+    expect(await firstCall("tell me a joke")).toBeUndefined()
+    // A rule whose tool the agent lacks does not fire.
+    const none = await llm((lm) => lm.generate({ provider: "local", model: "local", messages: [{ role: "user", content: "search for x" }], tools: [] }))
+    expect(none.toolCalls).toEqual([])
+    expect(none.text).toContain("You said: search for x")
+  })
+
   test("the loop stops at maxSteps", async () => {
     const events = await llm((lm) =>
       Stream.runCollect(runToolLoop(lm, {
