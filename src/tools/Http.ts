@@ -248,11 +248,24 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
           })
           const session = sessions(row.id)
           // The first connection is attempted now so the caller sees whether the server works.
-          const tools = yield* session.ListTools().pipe(
+          const listed = yield* session.ListTools().pipe(
             Effect.map((list) => list.map((t) => t.name)),
-            Effect.orElseSucceed(() => [])
+            Effect.either
           )
           const status = yield* statusOf(row.id)
+          if (Either.isLeft(listed) && !status.connected) {
+            // A server that cannot start is not kept: holding its name would turn the corrected
+            // retry into a 409.
+            yield* session.Disconnect().pipe(Effect.ignore)
+            yield* repo.deleteMcpServer(row.projectId, row.id)
+            yield* registry.forgetServer(row.projectId, row.name)
+            return yield* new BadRequest({
+              message: `MCP server ${payload.name} could not be started, nothing was registered: ${
+                (status.lastError ?? "no answer").slice(0, 300)
+              }`
+            })
+          }
+          const tools = Either.getOrElse(listed, () => [])
           const current = yield* repo.findMcpServer(row.id)
           return {
             server: mcpServerView(Option.getOrElse(current, () => row), true),

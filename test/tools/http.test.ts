@@ -175,6 +175,29 @@ describe("MCP servers through the tools API", () => {
     expect((await r.json()).content[0].text).toContain("via http")
   })
 
+  test("a server that cannot be reached is not registered (400), so the corrected retry under the same name succeeds", async () => {
+    const closed = Bun.serve({ port: 0, fetch: () => new Response("gone", { status: 404 }) })
+    const deadUrl = `http://127.0.0.1:${closed.port}/mcp`
+    closed.stop(true)
+    const failed = await call("POST", "/tools/mcp/register", alice, {
+      projectId: alice.projectId,
+      name: "retry-me",
+      transport: { type: "http", url: deadUrl, headers: {} }
+    })
+    expect(failed.status).toBe(400)
+    const body = await failed.json()
+    expect(body.message).toContain("retry-me could not be started, nothing was registered")
+    const { servers } = await (await call("GET", `/tools/mcp/servers?projectId=${alice.projectId}`, alice)).json()
+    expect(servers.map((s: { name: string }) => s.name)).not.toContain("retry-me")
+    const retried = await call("POST", "/tools/mcp/register", alice, {
+      projectId: alice.projectId,
+      name: "retry-me",
+      transport: { type: "http", url: remote.url, headers: {} }
+    })
+    expect(retried.status).toBe(201)
+    expect((await retried.json()).session.connected).toBe(true)
+  }, 60_000)
+
   test("a project supplies no command line (403); unknown catalog entries and bad parameters are 400; duplicates conflict", async () => {
     const res = await call("POST", "/tools/mcp/register", alice, {
       projectId: alice.projectId,
