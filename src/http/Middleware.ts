@@ -10,7 +10,7 @@ import {
 import { Cause, Effect, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { jsonError } from "../kernel/JsonError.ts"
-import { bodyProblemMessage, jsonTextProblem } from "../kernel/JsonText.ts"
+import { type BodyProblem, bodyProblemMessage, JSON_SCAN_START, type JsonScan, scanJsonText } from "../kernel/JsonText.ts"
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -129,17 +129,33 @@ const checkBody = (
   if (multipartRoute) return Effect.succeed(undefined)
   const json = type === "" || type.includes("application/json")
   return request.text.pipe(
-    Effect.map((text): Rejection | undefined => {
+    Effect.flatMap((text): Effect.Effect<Rejection | undefined> => {
       // A chunked body (no Content-Length) is known to be too large only once read.
       if (Buffer.byteLength(text) > maxBodyBytes) {
-        return { status: 413, tag: "PayloadTooLarge", message: `request body exceeds MAX_BODY_BYTES (${maxBodyBytes} bytes)` }
+        return Effect.succeed({ status: 413, tag: "PayloadTooLarge", message: `request body exceeds MAX_BODY_BYTES (${maxBodyBytes} bytes)` })
       }
-      const problem = jsonTextProblem(text) ?? (!json && text.includes("%00") ? "nul" : undefined)
-      return problem === undefined ? undefined : { status: 400, tag: "BadRequest", message: bodyProblemMessage(problem) }
+      return Effect.map(scanInSlices(text), (scanned) => {
+        const problem = scanned ?? (!json && text.includes("%00") ? "nul" : undefined)
+        return problem === undefined ? undefined : { status: 400, tag: "BadRequest", message: bodyProblemMessage(problem) }
+      })
     }),
     // An unreadable body fails the same way for the handler, which answers it.
     Effect.orElseSucceed(() => undefined)
   )
+}
+
+/** ~1 MB per slice (a few ms), then other fibers run: a 10 MB body does not hold the event loop. */
+const SLICE = 1 << 20
+
+const scanInSlices = (text: string): Effect.Effect<BodyProblem | undefined> => {
+  const step = (scan: JsonScan): Effect.Effect<BodyProblem | undefined> => {
+    const next = scanJsonText(text, scan, scan.position + SLICE)
+    if (typeof next === "string") return Effect.succeed(next)
+    if (next.position >= text.length) return Effect.succeed(undefined)
+    // sleep(0) is a timer: pending I/O (other requests) runs in between; yieldNow would only queue a microtask.
+    return Effect.zipRight(Effect.sleep(0), Effect.suspend(() => step(next)))
+  }
+  return Effect.suspend(() => step(JSON_SCAN_START))
 }
 
 /** A 429 TaggedError (`retryAfterSeconds` in its body) also tells HTTP clients when to retry. */

@@ -8,15 +8,31 @@ export const MAX_JSON_DEPTH = 64
 
 export type BodyProblem = "nul" | "depth"
 
+/** Where a scan stopped: resumable, so a long text can be checked in slices between other work. */
+export interface JsonScan {
+  readonly position: number
+  readonly depth: number
+  readonly inString: boolean
+}
+
+export const JSON_SCAN_START: JsonScan = { position: 0, depth: 0, inString: false }
+
 /**
- * The first problem of a JSON (or JSON-like) text: a NUL character, written raw or as the
- * `\u0000` escape, in a string or key; or arrays/objects nested deeper than `maxDepth`.
+ * Scans `text` from `scan.position` up to about `until`: a problem (a NUL character, written raw
+ * or as the `\u0000` escape, in a string or key; or arrays/objects nested deeper than
+ * `maxDepth`), or where it stopped (`position >= text.length`: the whole text is clean).
  */
-export const jsonTextProblem = (text: string, maxDepth: number = MAX_JSON_DEPTH): BodyProblem | undefined => {
-  let depth = 0
-  let inString = false
-  const n = text.length
-  for (let i = 0; i < n; i++) {
+export const scanJsonText = (
+  text: string,
+  scan: JsonScan,
+  until: number,
+  maxDepth: number = MAX_JSON_DEPTH
+): BodyProblem | JsonScan => {
+  let depth = scan.depth
+  let inString = scan.inString
+  const end = Math.min(until, text.length)
+  let i = scan.position
+  for (; i < end; i++) {
     const c = text.charCodeAt(i)
     if (c === 0) return "nul"
     if (inString) {
@@ -33,7 +49,13 @@ export const jsonTextProblem = (text: string, maxDepth: number = MAX_JSON_DEPTH)
       if (++depth > maxDepth) return "depth"
     } else if (c === 93 || c === 125) depth--
   }
-  return undefined
+  return { position: i, depth, inString }
+}
+
+/** The first problem of a whole JSON (or JSON-like) text, in one pass. */
+export const jsonTextProblem = (text: string, maxDepth: number = MAX_JSON_DEPTH): BodyProblem | undefined => {
+  const result = scanJsonText(text, JSON_SCAN_START, text.length, maxDepth)
+  return typeof result === "string" ? result : undefined
 }
 
 export const bodyProblemMessage = (problem: BodyProblem, where = "the request body", maxDepth: number = MAX_JSON_DEPTH): string =>
