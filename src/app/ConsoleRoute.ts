@@ -39,7 +39,7 @@ const SHELL = `<!doctype html>
 </html>
 `
 
-const assetOf = (body: Uint8Array, contentType: string): Asset => ({
+const assetOf = (body: Uint8Array<ArrayBuffer>, contentType: string): Asset => ({
   body,
   gzip: Bun.gzipSync(body),
   contentType,
