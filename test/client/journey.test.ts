@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Chunk, Effect, Stream } from "effect"
-import { type ConnectionOptions, createPlatformClient, PlatformClient, type PlatformPromiseClient } from "../../src/client/index.ts"
+import { type ConnectionOptions, createPlatformClient, PlatformClient, type PlatformPromiseClient, PlatformRpcs } from "../../src/client/index.ts"
 import { signUp, type SignedUp } from "../support/auth.ts"
 import { runLive } from "../support/effect.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
 import { waitFor } from "../support/process.ts"
+import { withRpcClient, wsProtocol } from "../support/rpcClient.ts"
 
 let platform: TestPlatform
 let user: SignedUp
@@ -148,6 +149,11 @@ describe("typed clients: agent → RAG → workflow against a running platform",
     expect(missing.message).toBe("agent not found")
     const rejected = await promise.agents.get({ id: "agt_missing" }).catch((e: unknown) => e)
     expect(rejected).toMatchObject({ _tag: "NotFound", message: "agent not found" })
+    // A browser's WebSocket carries the token in the query: the per-call authentication sees the same caller.
+    const viaQuery = await runLive(
+      withRpcClient(PlatformRpcs, wsProtocol(`${platform.wsUrl}/rpc/ws?access_token=${user.token}`), (client) => client.agents.list({}))
+    )
+    expect(viaQuery.map((a) => a.id)).toContain(agentId)
     // A token the platform refuses fails the call (Unauthorized) instead of waiting for a reply.
     const refused = createPlatformClient({ baseUrl: platform.baseUrl, token: "not-a-token" })
     expect(await refused.agents.list({}).catch((e: unknown) => e)).toMatchObject({ _tag: "Unauthorized", status: 401 })
