@@ -51,6 +51,8 @@ export const a2aError = (code: number, message: string) =>
   })
 
 
+/** historyLength: how many recent messages to include; a negative count is invalid params (-32602). */
+const HistoryLength = Schema.optional(Schema.Int.pipe(Schema.nonNegative({ message: () => "historyLength must not be negative" })))
 const Metadata = Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 const Tenant = Schema.optional(Schema.String)
 
@@ -86,7 +88,7 @@ export const V1SendParams = Schema.Struct({
   message: V1Message,
   configuration: Schema.optional(Schema.Struct({
     acceptedOutputModes: Schema.optional(Schema.Array(Schema.String)),
-    historyLength: Schema.optional(Schema.Int),
+    historyLength: HistoryLength,
     returnImmediately: Schema.optional(Schema.Boolean),
     taskPushNotificationConfig: Schema.optional(V1PushConfig)
   })),
@@ -132,7 +134,7 @@ export const V03SendParams = Schema.Struct({
   message: V03Message,
   configuration: Schema.optional(Schema.Struct({
     acceptedOutputModes: Schema.optional(Schema.Array(Schema.String)),
-    historyLength: Schema.optional(Schema.Int),
+    historyLength: HistoryLength,
     blocking: Schema.optional(Schema.Boolean),
     pushNotificationConfig: Schema.optional(V03PushConfig)
   })),
@@ -155,7 +157,9 @@ export class A2aRpcs extends RpcGroup.make(
     status: Schema.optional(Schema.String),
     pageSize: Schema.optional(Schema.Int.pipe(Schema.between(1, 100))),
     pageToken: Schema.optional(Schema.String),
-    historyLength: Schema.optional(Schema.Int),
+    historyLength: HistoryLength,
+    /** ISO 8601; only tasks whose status changed at or after it. */
+    statusTimestampAfter: Schema.optional(Schema.String),
     includeArtifacts: Schema.optional(Schema.Boolean),
     tenant: Tenant
   }),

@@ -1,4 +1,4 @@
-import { Effect, Option, Stream } from "effect"
+import { Config, Effect, Option, Stream } from "effect"
 import { A2aCodes, a2aError } from "../../rpc/A2aRpcs.ts"
 import { hasRole } from "../auth/ProjectAccess.ts"
 import { AgentRepo } from "../agents/AgentRepo.ts"
@@ -23,14 +23,21 @@ export const makeA2aHandlers = Effect.gen(function*() {
   const agents = yield* AgentRepo
   const tasks = yield* AgentTasks
   const push = yield* PushNotifier
+  /**
+   * The deployment's default agent: what the platform endpoint (/a2a, named by
+   * the card at the host root) talks to when a message names no agent, so
+   * clients that only read the root card (the A2A TCK does) reach a real agent.
+   */
+  const defaultAgentId = Option.getOrUndefined(yield* Config.option(Config.nonEmptyString("A2A_DEFAULT_AGENT_ID")).pipe(Effect.orDie))
 
   const visible = (ctx: CallContext) => [...ctx.principal.projects.keys()]
 
   const resolveAgent = (ctx: CallContext, hint: string | undefined) =>
     Effect.gen(function*() {
       if (Option.isSome(ctx.agent)) return ctx.agent.value
+      hint ??= defaultAgentId
       if (hint === undefined) {
-        return yield* Effect.fail(a2aError(A2aCodes.InvalidParams, "Invalid params: the platform endpoint needs metadata.agentId (or use /agents/{id}/a2a)"))
+        return yield* Effect.fail(a2aError(A2aCodes.InvalidParams, "Invalid params: the platform endpoint needs metadata.agentId (or use /agents/{id}/a2a, or set A2A_DEFAULT_AGENT_ID)"))
       }
       const agent = yield* agents.find(hint, visible(ctx))
       if (Option.isNone(agent)) return yield* Effect.fail(a2aError(A2aCodes.InvalidParams, `Invalid params: no agent ${hint}`))
@@ -83,7 +90,7 @@ export const makeA2aHandlers = Effect.gen(function*() {
         yield* push.check(o.pushConfig.url)
         // The config needs the task id: submit without waiting, register, then wait like a blocking call would.
         const submitted = yield* tasks.send(input, { returnImmediately: true })
-        yield* push.register(submitted, o.pushConfig)
+        yield* push.register(submitted, o.pushConfig, v)
         const done = o.returnImmediately ? submitted : yield* tasks.awaitEnd(agent.id, submitted.task.id)
         return renderSendResult(v, done.task, o.historyLength)
       }
@@ -110,8 +117,8 @@ export const makeA2aHandlers = Effect.gen(function*() {
   const resubscribe = (ctx: CallContext, v: Version, id: string) =>
     Stream.unwrap(Effect.map(findTask(ctx, id), () => renderProgress(v, tasks.subscribe(id))))
 
-  const card = (ctx: CallContext) =>
-    Effect.succeed(Option.match(ctx.agent, { onNone: () => platformCard(ctx.baseUrl), onSome: (a) => agentCard(a, ctx.baseUrl) }))
+  const card = (ctx: CallContext, v: Version) =>
+    Effect.succeed(Option.match(ctx.agent, { onNone: () => platformCard(ctx.baseUrl, v), onSome: (a) => agentCard(a, ctx.baseUrl, v) }))
 
   /** Push tokens and credentials are shown to those who may set them (developers), never to viewers. */
   const mayReveal = (ctx: CallContext, t: StoredTask) => hasRole(ctx.principal.projects.get(t.projectId), "developer")
@@ -133,12 +140,17 @@ export const makeA2aHandlers = Effect.gen(function*() {
       return pushView(taskId, found, mayReveal(ctx, t))
     })
 
-  const setPush = (ctx: CallContext, taskId: string, config: { id?: string | undefined; url: string; token?: string | undefined; authentication?: unknown }) =>
+  const setPush = (
+    ctx: CallContext,
+    v: Version,
+    taskId: string,
+    config: { id?: string | undefined; url: string; token?: string | undefined; authentication?: unknown }
+  ) =>
     Effect.gen(function*() {
       const t = yield* findTask(ctx, taskId)
       yield* requireDeveloper(ctx, yield* agentOfTask(ctx, t))
       yield* push.check(config.url)
-      const id = yield* push.register(t, config)
+      const id = yield* push.register(t, config, v)
       return yield* getPush(ctx, taskId, id)
     })
 
@@ -165,16 +177,29 @@ export const makeA2aHandlers = Effect.gen(function*() {
     ListTasks: (p, ctx) =>
       Effect.gen(function*() {
         const pageSize = p.pageSize ?? 50
-        const offset = Math.max(0, Number.parseInt(p.pageToken ?? "0", 10) || 0)
-        const state = p.status === undefined ? undefined : parseStateFilter(p.status)
+        // Page tokens are the ones this endpoint hands out (an offset): anything else is invalid params.
+        if (p.pageToken !== undefined && p.pageToken !== "" && !/^\d{1,9}$/.test(p.pageToken)) {
+          return yield* Effect.fail(a2aError(A2aCodes.InvalidParams, "Invalid params: pageToken is not one this server issued"))
+        }
+        const offset = p.pageToken ? Number(p.pageToken) : 0
+        const anyState = p.status === undefined || p.status === "" || p.status === "TASK_STATE_UNSPECIFIED"
+        const state = anyState ? undefined : parseStateFilter(p.status!)
+        if (!anyState && state === undefined) {
+          return yield* Effect.fail(a2aError(A2aCodes.InvalidParams, `Invalid params: status ${p.status} is not a task state`))
+        }
+        const since = p.statusTimestampAfter === undefined || p.statusTimestampAfter === "" ? undefined : new Date(p.statusTimestampAfter)
+        if (since !== undefined && (Number.isNaN(since.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(p.statusTimestampAfter!))) {
+          return yield* Effect.fail(a2aError(A2aCodes.InvalidParams, "Invalid params: statusTimestampAfter must be an ISO 8601 timestamp"))
+        }
         const agentId = Option.getOrUndefined(Option.map(ctx.agent, (a) => a.id))
-        const page = yield* tasks.list({ agentId, projectIds: visible(ctx), contextId: p.contextId, state, limit: pageSize, offset })
+        const page = yield* tasks.list({ agentId, projectIds: visible(ctx), contextId: p.contextId, state, updatedSince: since, limit: pageSize, offset })
         return {
           tasks: page.tasks.map((t) => {
             const rendered = renderTask("1.0", t.task, p.historyLength ?? 0)
             return p.includeArtifacts ? rendered : { ...rendered, artifacts: undefined }
           }),
           nextPageToken: offset + page.tasks.length < page.total ? String(offset + page.tasks.length) : "",
+          // The page size applied (spec: "the page size used for this response"), as the JS SDK answers.
           pageSize,
           totalSize: page.total
         }
@@ -184,7 +209,7 @@ export const makeA2aHandlers = Effect.gen(function*() {
     CreateTaskPushNotificationConfig: (p, ctx) =>
       p.taskId === undefined
         ? Effect.fail(a2aError(A2aCodes.InvalidParams, "Invalid params: taskId is required"))
-        : setPush(ctx, p.taskId, p),
+        : setPush(ctx, "1.0", p.taskId, p),
     GetTaskPushNotificationConfig: (p, ctx) => getPush(ctx, p.taskId, p.id),
     ListTaskPushNotificationConfigs: (p, ctx) =>
       Effect.gen(function*() {
@@ -193,7 +218,7 @@ export const makeA2aHandlers = Effect.gen(function*() {
         return { configs: configs.map((c) => pushView(p.taskId, c, mayReveal(ctx, t))), nextPageToken: "" }
       }),
     DeleteTaskPushNotificationConfig: (p, ctx) => deletePush(ctx, p.taskId, p.id),
-    GetExtendedAgentCard: (_p, ctx) => card(ctx),
+    GetExtendedAgentCard: (_p, ctx) => card(ctx, "1.0"),
     "message/send": (p, ctx) =>
       send(ctx, "0.3", parseV03Message(p.message), agentIdHint(p.metadata, p.message.metadata), {
         returnImmediately: p.configuration?.blocking === false,
@@ -206,7 +231,7 @@ export const makeA2aHandlers = Effect.gen(function*() {
     "tasks/cancel": (p, ctx) => cancel(ctx, "0.3", p.id),
     "tasks/resubscribe": (p, ctx) => resubscribe(ctx, "0.3", p.id),
     "tasks/pushNotificationConfig/set": (p, ctx) =>
-      Effect.map(setPush(ctx, p.taskId, p.pushNotificationConfig), (c) => ({
+      Effect.map(setPush(ctx, "0.3", p.taskId, p.pushNotificationConfig), (c) => ({
         taskId: p.taskId,
         pushNotificationConfig: { id: c.id, url: c.url, ...(c.token ? { token: c.token } : {}) }
       })),
@@ -223,7 +248,7 @@ export const makeA2aHandlers = Effect.gen(function*() {
         return configs.map((c) => ({ taskId: p.id, pushNotificationConfig: { id: c.id, url: c.url, ...(reveal && c.token ? { token: c.token } : {}) } }))
       }),
     "tasks/pushNotificationConfig/delete": (p, ctx) => deletePush(ctx, p.id, p.pushNotificationConfigId),
-    "agent/getAuthenticatedExtendedCard": (_p, ctx) => card(ctx),
+    "agent/getAuthenticatedExtendedCard": (_p, ctx) => card(ctx, "0.3"),
     execute_task: (p, ctx) =>
       Effect.gen(function*() {
         const agent = yield* resolveAgent(ctx, agentIdHint(p.context))

@@ -1,7 +1,7 @@
 import { HttpServerResponse } from "@effect/platform"
 import type { Rpc, RpcGroup } from "@effect/rpc"
 import { RpcSchema } from "@effect/rpc"
-import { Cause, Effect, Either, Exit, ParseResult, Schema, Stream } from "effect"
+import { Cause, Duration, Effect, Either, Exit, Option, ParseResult, Schema, Scope, Stream } from "effect"
 import { A2aCodes, A2aError, a2aError, A2aRpcs } from "../../rpc/A2aRpcs.ts"
 import type { TaskError } from "../domain/Task.ts"
 import type { CallContext } from "./CallContext.ts"
@@ -59,6 +59,29 @@ const fail = (id: JsonRpcId, code: number, message: string, data?: unknown) =>
 
 const encoder = new TextEncoder()
 const sseFrame = (value: unknown) => encoder.encode(`data: ${JSON.stringify(value)}\n\n`)
+/** An SSE comment: ignored by clients, it keeps proxies and idle timers from cutting a quiet stream. */
+const KEEP_ALIVE = encoder.encode(": keep-alive\n\n")
+
+/** Versions this endpoint speaks (A2A-Version, Major.Minor); none given means 0.3 (spec §3.2.6). */
+const SUPPORTED_VERSIONS = new Set(["1.0", "0.3"])
+const majorMinor = (v: string) => /^(\d+)\.(\d+)(?:\.\d+)?$/.exec(v.trim())?.slice(1, 3).join(".")
+
+/**
+ * Protobuf-JSON parsers (both official SDKs) accept a field's proto name
+ * (`task_id`) as well as its JSON name (`taskId`): the v1.0 methods' top-level
+ * params do too. Only the top level: nested values such as metadata are user data.
+ */
+const camelParams = (params: unknown): unknown => {
+  if (typeof params !== "object" || params === null || Array.isArray(params)) return params
+  const out: Record<string, unknown> = { ...(params as Record<string, unknown>) }
+  for (const [key, value] of Object.entries(params as Record<string, unknown>)) {
+    if (!key.includes("_")) continue
+    const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
+    if (!(camel in out)) out[camel] = value
+    delete out[key]
+  }
+  return out
+}
 
 /** Defects become -32603 without details; they are logged with their cause. */
 const internal = (cause: Cause.Cause<HandlerError>) =>
@@ -81,7 +104,12 @@ export const dispatch = (
   body: string,
   ctx: CallContext,
   handlers: A2aHandlers,
-  onDone: (method: string, outcome: FlowOutcome) => Effect.Effect<void>
+  onDone: (method: string, outcome: FlowOutcome) => Effect.Effect<void>,
+  options: {
+    /** The request's A2A-Version (header or query parameter), if any. */
+    readonly version?: string | undefined
+    readonly keepAlive?: Duration.DurationInput | undefined
+  } = {}
 ): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
   Effect.gen(function*() {
     let parsed: unknown
@@ -100,9 +128,17 @@ export const dispatch = (
       return fail(id, A2aCodes.InvalidRequest, "Invalid Request: expected jsonrpc \"2.0\", a string method and a string/number id")
     }
     const method = req.method
+    if (options.version !== undefined && options.version.trim() !== "") {
+      const requested = majorMinor(options.version)
+      if (requested === undefined || !SUPPORTED_VERSIONS.has(requested)) {
+        return fail(id, A2aCodes.VersionNotSupported, `Version not supported: A2A-Version ${options.version} (supported: 1.0, 0.3)`)
+      }
+    }
     const rpc = A2aRpcs.requests.get(method)
     if (rpc === undefined) return fail(id, A2aCodes.MethodNotFound, `Method not found: ${method}`)
-    const decoded = yield* Effect.either(Schema.decodeUnknown(rpc.payloadSchema as Schema.Schema<unknown, unknown>)(req.params ?? {}, { onExcessProperty: "ignore" }))
+    // v1.0 method names have no "/": those params are protobuf-JSON.
+    const params = method.includes("/") ? req.params ?? {} : camelParams(req.params ?? {})
+    const decoded = yield* Effect.either(Schema.decodeUnknown(rpc.payloadSchema as Schema.Schema<unknown, unknown>)(params, { onExcessProperty: "ignore" }))
     if (Either.isLeft(decoded)) {
       const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((i) => ({ path: i.path.join("."), message: i.message }))
       return fail(id, A2aCodes.InvalidParams, "Invalid params", issues)
@@ -113,9 +149,27 @@ export const dispatch = (
     ) => Effect.Effect<unknown, HandlerError> | Stream.Stream<unknown, HandlerError>
     if (RpcSchema.isStreamSchema(rpc.successSchema)) {
       const events = handler(decoded.right, ctx) as Stream.Stream<unknown, HandlerError>
+      // The first event is awaited before answering: an error before it (unknown or terminal
+      // task, no agent, role) is a plain JSON-RPC error response, not a 200 event stream with
+      // one error frame, so clients keep the typed error (the SDKs' own servers do the same).
+      const scope = yield* Scope.make()
+      const pull = yield* Scope.extend(Stream.toPull(events), scope)
+      const first = yield* Effect.exit(pull).pipe(Effect.onInterrupt(() => Scope.close(scope, Exit.void)))
+      if (Exit.isFailure(first)) {
+        const error = Cause.flipCauseOption(first.cause)
+        yield* Scope.close(scope, Exit.void)
+        if (Option.isNone(error)) {
+          yield* onDone(method, ok)
+          return HttpServerResponse.stream(Stream.empty, { contentType: "text/event-stream" })
+        }
+        const e = yield* internal(error.value)
+        yield* onDone(method, failed(e))
+        return HttpServerResponse.unsafeJson(response(id, errorBody(e)))
+      }
       // The error ends the stream as its last frame, so the stream itself exits successfully: remember it.
       let outcome: FlowOutcome = ok
-      const frames = events.pipe(
+      const rest = Stream.concat(Stream.fromChunk(first.value), Stream.repeatEffectChunkOption(pull))
+      const frames = rest.pipe(
         Stream.map((result) => sseFrame(response(id, { result }))),
         Stream.catchAllCause((cause) =>
           Stream.fromEffect(internal(cause).pipe(
@@ -125,8 +179,15 @@ export const dispatch = (
             })
           ))
         ),
+        // Comment frames while the task is quiet (a slow model or tool step); they end with the events.
+        Stream.merge(Stream.tick(options.keepAlive ?? "15 seconds").pipe(Stream.drop(1), Stream.as(KEEP_ALIVE)), { haltStrategy: "left" }),
         // One record per request, when the stream ends: interrupted means the client went away.
-        Stream.ensuringWith((exit) => onDone(method, Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? cancelled : outcome))
+        Stream.ensuringWith((exit) =>
+          Effect.zipRight(
+            onDone(method, Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? cancelled : outcome),
+            Scope.close(scope, exit)
+          )
+        )
       )
       return HttpServerResponse.stream(frames, {
         contentType: "text/event-stream",

@@ -1,5 +1,5 @@
 import { HttpLayerRouter, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Either, Layer, Option } from "effect"
+import { Config, Effect, Either, Layer, Option } from "effect"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
 import type { Agent } from "../domain/Agent.ts"
 import { AgentRepo } from "../agents/AgentRepo.ts"
@@ -7,7 +7,7 @@ import { AgentTasks } from "../agents/AgentTasks.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { jsonError } from "../kernel/JsonError.ts"
 import { A2AFlowRecorder } from "../observability/A2AFlows.ts"
-import { agentCard, platformCard } from "./AgentCard.ts"
+import { agentCard, cardVersionOf, platformCard } from "./AgentCard.ts"
 import { makeA2aHandlers } from "./Handlers.ts"
 import { dispatch, type FlowOutcome } from "./JsonRpc.ts"
 import { PushNotifier } from "./Push.ts"
@@ -20,6 +20,27 @@ export const A2A_ROUTES = [
   { method: "POST", path: "/a2a" },
   { method: "POST", path: "/a2a/message" }
 ]
+
+/**
+ * Bun ends a connection idle for 10 s; an A2A call may rightly be quiet longer
+ * (a blocking SendMessage waits for the agent; a stream between keep-alives).
+ * `server.timeout(request, 255)` (Bun's maximum) lifts that for A2A calls only;
+ * 0 ("never") would also stop Bun from noticing a caller that hangs up, so
+ * abandoned calls would no longer be interrupted and recorded as cancelled.
+ * @effect/platform-bun keeps the Bun server on its request object (no public
+ * accessor): read it if present, otherwise the keep-alive frames still apply.
+ */
+const noIdleTimeout = (request: HttpServerRequest.HttpServerRequest) => {
+  const bun = request as unknown as {
+    readonly source?: unknown
+    readonly bunServer?: { readonly timeout?: (request: unknown, seconds: number) => void }
+  }
+  if (typeof bun.bunServer?.timeout === "function" && bun.source instanceof Request) bun.bunServer.timeout(bun.source, 255)
+}
+
+/** A2A-Version: header, or the query parameter clients may use instead (spec §3.2.6). */
+const versionOf = (request: HttpServerRequest.HttpServerRequest) =>
+  request.headers["a2a-version"] ?? new URL(request.url, "http://localhost").searchParams.get("A2A-Version") ?? undefined
 
 const LOOPBACK_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?$/i
 
@@ -56,6 +77,7 @@ export const A2aRoutes = HttpLayerRouter.use((router) =>
       onSome: (s) => (s.address._tag === "TcpAddress" ? s.address.port : app.httpPort)
     })
     const baseUrlOf = baseUrlFrom(app.publicBaseUrl, boundPort)
+    const keepAlive = yield* Config.integer("A2A_SSE_KEEPALIVE_SECONDS").pipe(Config.withDefault(15), Effect.orDie)
 
     /**
      * Who calls, once per request: the one credential check of the A2A path
@@ -80,6 +102,7 @@ export const A2aRoutes = HttpLayerRouter.use((router) =>
         if (Either.isLeft(caller)) return caller.left
         const { agent, principal } = caller.right
         const body = yield* Effect.orElseSucceed(request.text, () => "")
+        noIdleTimeout(request)
         const started = performance.now()
         // Taken now: a streamed answer ends (and is recorded) outside the request's span.
         const traceId = Option.getOrNull(Option.map(yield* Effect.option(Effect.currentSpan), (span) => span.traceId))
@@ -97,11 +120,14 @@ export const A2aRoutes = HttpLayerRouter.use((router) =>
                 ...outcome
               })
           })
-        return yield* dispatch(body, { principal, agent, baseUrl: baseUrlOf(request) }, handlers, onDone)
+        return yield* dispatch(body, { principal, agent, baseUrl: baseUrlOf(request) }, handlers, onDone, {
+          version: versionOf(request),
+          keepAlive: `${keepAlive} seconds`
+        })
       })
 
     yield* router.add("GET", "/.well-known/agent-card.json", Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
-      HttpServerResponse.unsafeJson(platformCard(baseUrlOf(request)))))
+      HttpServerResponse.unsafeJson(platformCard(baseUrlOf(request), cardVersionOf(versionOf(request))))))
     yield* router.add(
       "GET",
       "/agents/:id/.well-known/agent-card.json",
@@ -112,7 +138,7 @@ export const A2aRoutes = HttpLayerRouter.use((router) =>
         if (Either.isLeft(caller)) return caller.left
         return Option.match(caller.right.agent, {
           onNone: () => jsonError(404, "NotFound", "agent not found"),
-          onSome: (agent) => HttpServerResponse.unsafeJson(agentCard(agent, baseUrlOf(request)))
+          onSome: (agent) => HttpServerResponse.unsafeJson(agentCard(agent, baseUrlOf(request), cardVersionOf(versionOf(request))))
         })
       })
     )

@@ -260,6 +260,8 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
       readonly projectIds?: ReadonlyArray<string> | undefined
       readonly contextId?: string | undefined
       readonly state?: TaskState | undefined
+      /** Only tasks whose status changed at or after this instant. */
+      readonly updatedSince?: Date | undefined
       readonly limit: number
       readonly offset: number
     }) =>
@@ -270,7 +272,8 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
         const where = [
           filter.agentId !== undefined ? sql`agent_id = ${filter.agentId}` : sql.in("project_id", filter.projectIds ?? []),
           ...(filter.contextId ? [sql`context_id = ${filter.contextId}`] : []),
-          ...(filter.state ? [sql`state = ${filter.state}`] : [])
+          ...(filter.state ? [sql`state = ${filter.state}`] : []),
+          ...(filter.updatedSince ? [sql`updated_at >= ${filter.updatedSince}`] : [])
         ]
         const total = yield* sql<{ count: string }>`SELECT count(*)::text AS count FROM agent_tasks WHERE ${sql.and(where)}`
         const rows = yield* sql`
@@ -306,17 +309,21 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
         Effect.map((rows) => rows.map((r): AgentRun => ({ ...r, costUsd: Number(r.costUsd), startedAt: new Date(r.startedAt).toISOString() })))
       )
 
-    const putPushConfig = (taskId: string, config: { id: string; url: string; token?: string | undefined; authentication?: unknown }) =>
+    const putPushConfig = (
+      taskId: string,
+      config: { id: string; url: string; token?: string | undefined; authentication?: unknown; protocolVersion?: string | undefined }
+    ) =>
       sql`
-        INSERT INTO a2a_push_configs (task_id, id, url, token, authentication)
+        INSERT INTO a2a_push_configs (task_id, id, url, token, authentication, protocol_version)
         VALUES (${taskId}, ${config.id}, ${config.url}, ${config.token ?? null},
-                ${config.authentication === undefined ? null : JSON.stringify(config.authentication)}::jsonb)
-        ON CONFLICT (task_id, id) DO UPDATE SET url = EXCLUDED.url, token = EXCLUDED.token, authentication = EXCLUDED.authentication`
+                ${config.authentication === undefined ? null : JSON.stringify(config.authentication)}::jsonb, ${config.protocolVersion ?? "1.0"})
+        ON CONFLICT (task_id, id) DO UPDATE SET url = EXCLUDED.url, token = EXCLUDED.token, authentication = EXCLUDED.authentication,
+          protocol_version = EXCLUDED.protocol_version`
         .pipe(Effect.orDie, Effect.asVoid)
 
     const pushConfigs = (taskId: string) =>
-      sql<{ id: string; url: string; token: string | null; authentication: unknown }>`
-        SELECT id, url, token, authentication FROM a2a_push_configs WHERE task_id = ${taskId} ORDER BY created_at, id`.pipe(
+      sql<{ id: string; url: string; token: string | null; authentication: unknown; protocolVersion: string }>`
+        SELECT id, url, token, authentication, protocol_version FROM a2a_push_configs WHERE task_id = ${taskId} ORDER BY created_at, id`.pipe(
         Effect.orDie
       )
 

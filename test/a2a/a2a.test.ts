@@ -102,7 +102,8 @@ describe("A2A v1.0 through @a2a-js/sdk ClientFactory", () => {
     expect(result.history.map((m: any) => m.role)).toEqual([1, 2])
     const got: any = await client.getTask({ id: result.id, historyLength: 1 } as any)
     expect(got.history.length).toBe(1)
-    const listed: any = await client.listTasks({ pageSize: 10 } as any)
+    // status 0 (UNSPECIFIED, "any"): a partial request object would be sent as "UNRECOGNIZED", an invalid state.
+    const listed: any = await client.listTasks({ pageSize: 10, status: 0 } as any)
     expect(listed.tasks.some((t: any) => t.id === result.id)).toBe(true)
     const err: any = await client.cancelTask({ id: result.id } as any).catch((e) => e)
     expect(err.constructor.name).toBe("JsonRpcTaskNotCancelableError")
@@ -245,11 +246,12 @@ describe("A2A flow records (the a2a_flows store behind GET /observability/a2a)",
     message: { messageId: crypto.randomUUID(), role: "ROLE_USER", parts: [{ text }], ...(taskId ? { taskId } : {}) }
   })
 
-  test("a failing stream is one record: error outcome, its message, the request's trace id", async () => {
+  test("a stream failing before its first event is one record: error outcome, its message, the request's trace id", async () => {
     const caller = `flow-test-${crypto.randomUUID()}`
     const res = await streamRequest(caller, v1Message("go on", "missing"))
-    expect(res.headers.get("content-type")).toContain("text/event-stream")
-    const frame = JSON.parse((await res.text()).replace(/^data: /, ""))
+    // A typed JSON-RPC error before any stream opens (issue #21), as the SDKs' own servers answer.
+    expect(res.headers.get("content-type")).toContain("application/json")
+    const frame = (await res.json()) as { error: { code: number } }
     expect(frame.error.code).toBe(-32001)
     await waitFor(async () => (await flowsFrom(caller)).length > 0, 10_000)
     // Give a second (duplicate) record time to land before counting.
