@@ -20,5 +20,7 @@ export default Effect.gen(function*() {
     UPDATE agents a SET slug = CASE WHEN numbered.n = 1 THEN numbered.slug ELSE numbered.slug || '-' || substr(a.id, 5, 8) END
     FROM numbered WHERE a.id = numbered.id`
   yield* sql`ALTER TABLE agents ALTER COLUMN slug SET NOT NULL`
+  // A row inserted without one (seed scripts, tests writing SQL directly) still gets a unique slug.
+  yield* sql`ALTER TABLE agents ALTER COLUMN slug SET DEFAULT ('agent-' || substr(md5(random()::text || clock_timestamp()::text), 1, 12))`
   yield* sql`CREATE UNIQUE INDEX IF NOT EXISTS agents_project_slug ON agents (project_id, slug)`
 })

@@ -33,7 +33,7 @@ export class A2AFlowStore extends Effect.Service<A2AFlowStore>()("Observability/
           })
         }`
         yield* Metric.increment(A2AMetrics.messages).pipe(
-          Effect.tagMetrics({ from: flow.from, to: flow.to, status: flow.status })
+          Effect.tagMetrics({ from: flow.from, to: flow.to, status: flow.status, ...(flow.projectId ? { project: flow.projectId } : {}) })
         )
       }).pipe(
         // Observability must never fail the hop it observes.

@@ -3,6 +3,7 @@ import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { Clock, Duration, Effect, ExecutionStrategy, Exit, Layer, Metric, Option, Schedule, Scope } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import { AlertBaselines } from "./AlertBaselines.ts"
 import { AlertRepo, type AlertStateRow } from "./AlertRepo.ts"
 import { type AlertRule } from "../domain/Alert.ts"
 import { AlertMetrics } from "./Metrics.ts"
@@ -17,12 +18,21 @@ interface Point {
   readonly value: number
 }
 
-/** Sum of the series of `rule.metric` whose labels include the rule's labels (null: no such series yet). */
-export const currentValue = (rule: Pick<AlertRule, "metric" | "labels">, samples: ReadonlyArray<Sample>) => {
+/**
+ * Sum of the series of `rule.metric` whose labels include the rule's labels (null: no such series
+ * yet). A metric recorded per project (a `project` label: LLM, tool and A2A counters) counts only
+ * the rule's own project: one tenant's alert never sees another's traffic.
+ */
+export const currentValue = (
+  rule: Pick<AlertRule, "metric" | "labels"> & { readonly projectId?: string },
+  samples: ReadonlyArray<Sample>
+) => {
   let sum = 0
   let found = false
+  const perProject = rule.projectId !== undefined && samples.some((s) => s.name === rule.metric && "project" in s.labels)
   for (const s of samples) {
     if (s.name !== rule.metric) continue
+    if (perProject && s.labels.project !== rule.projectId) continue
     if (!Object.entries(rule.labels).every(([k, v]) => s.labels[k] === v)) continue
     sum += s.value
     found = true
@@ -136,6 +146,7 @@ export const AlertEvaluatorLive = Layer.scopedDiscard(
     const exposition = yield* MetricsExposition
     const client = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)
     const history = new Map<string, Array<Point>>()
+    const baselines = yield* AlertBaselines
     const isLeader = yield* makeLeadership
 
     const notify = (rule: AlertRule, state: AlertStateRow, now: Date) =>
@@ -183,6 +194,10 @@ export const AlertEvaluatorLive = Layer.scopedDiscard(
         // Effect's Clock, which also spaces the ticks: windows and `since` follow one (Test)Clock.
         const now = new Date(yield* Clock.currentTimeMillis)
         const points = history.get(rule.id) ?? []
+        // A new rule's first point is the metric's value when it was saved, so `increase` counts
+        // from the rule's creation, not from this tick.
+        const baseline = yield* baselines.take(rule.id)
+        if (points.length === 0 && baseline !== undefined && baseline.at <= now.getTime()) points.push(baseline)
         const observed = currentValue(rule, samples)
         // A counter series that does not exist yet has counted nothing: increase/rate start from 0.
         const value = observed === null && (rule.aggregation === "increase" || rule.aggregation === "rate") ? 0 : observed
@@ -234,4 +249,4 @@ export const AlertEvaluatorLive = Layer.scopedDiscard(
 
     yield* tick.pipe(Effect.repeat(Schedule.spaced(Duration.millis(config.alertEvalIntervalMs))), Effect.forkScoped)
   })
-).pipe(Layer.provide(EgressHttpClientLive))
+).pipe(Layer.provide([EgressHttpClientLive, AlertBaselines.Default]))

@@ -109,25 +109,28 @@ export const recordGenAiSpan = (attributes: Attributes, durationMs: number, fail
   const operation = attributes[GenAi.operationName]
   const system = str(attributes[GenAi.system])
   const model = str(attributes[GenAi.requestModel])
+  // The tenant's project, so a project's alert rule counts its own calls only (see AlertEvaluator).
+  const projectId = attributes[GenAi.projectId]
+  const project = typeof projectId === "string" && projectId.length > 0 ? [label("project", projectId)] : []
   if (operation === "execute_tool") {
     const tool = str(attributes[GenAi.toolName])
     const status = failed || attributes[GenAi.errorType] !== undefined ? "error" : "ok"
-    ToolMetrics.calls.unsafeUpdate(1, [label("tool", tool), label("status", status)])
+    ToolMetrics.calls.unsafeUpdate(1, [label("tool", tool), label("status", status), ...project])
     ToolMetrics.duration.unsafeUpdate(durationMs / 1000, [label("tool", tool)])
     if (status === "error") {
-      ToolMetrics.errors.unsafeUpdate(1, [label("tool", tool), label("error", str(attributes[GenAi.errorType], "error"))])
+      ToolMetrics.errors.unsafeUpdate(1, [label("tool", tool), label("error", str(attributes[GenAi.errorType], "error")), ...project])
     }
     return
   }
   if (typeof operation === "string") {
     const labels = [label("gen_ai_system", system), label("model", model)]
-    LlmMetrics.requests.unsafeUpdate(1, [...labels, label("status", failed ? "error" : "ok")])
+    LlmMetrics.requests.unsafeUpdate(1, [...labels, label("status", failed ? "error" : "ok"), ...project])
     LlmMetrics.duration.unsafeUpdate(durationMs / 1000, labels)
   }
   const input = nonNegative(attributes[GenAi.inputTokens])
   const output = nonNegative(attributes[GenAi.outputTokens])
   if (input > 0 || output > 0) {
-    const labels = [label("gen_ai_system", system), label("model", model)]
+    const labels = [label("gen_ai_system", system), label("model", model), ...project]
     LlmMetrics.tokens.unsafeUpdate(input, [...labels, label("type", "input")])
     LlmMetrics.tokens.unsafeUpdate(output, [...labels, label("type", "output")])
   }
@@ -137,5 +140,5 @@ export const recordGenAiSpan = (attributes: Attributes, durationMs: number, fail
     : isProvider(system) && (input > 0 || output > 0)
     ? costUsd(system, model, { inputTokens: input, outputTokens: output })
     : 0
-  if (cost > 0) LlmMetrics.cost.unsafeUpdate(cost, [label("gen_ai_system", system), label("model", model)])
+  if (cost > 0) LlmMetrics.cost.unsafeUpdate(cost, [label("gen_ai_system", system), label("model", model), ...project])
 }

@@ -1,12 +1,17 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect, Layer, Option } from "effect"
+import { Clock, Effect, Layer, Option } from "effect"
 import { CurrentUser } from "../domain/Identity.ts"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { BadRequest, NotFound } from "../kernel/WireErrors.ts"
 import { EgressPolicy } from "../net/EgressPolicy.ts"
 import { A2AFlowStore } from "./A2AFlowStore.ts"
+import type { AlertRule } from "../domain/Alert.ts"
+import { AlertBaselines } from "./AlertBaselines.ts"
+import { currentValue } from "./AlertEvaluator.ts"
 import { AlertRepo } from "./AlertRepo.ts"
+import { DECLARED_SAMPLE_NAMES } from "./Metrics.ts"
+import { allSamples, type Sample } from "./Prometheus.ts"
 import { MetricsExposition } from "./MetricsExposition.ts"
 import { SpanBuffer, type SpanRow } from "./SpanSink.ts"
 import { TraceStore, type Visibility } from "./TraceStore.ts"
@@ -45,6 +50,7 @@ export const ObservabilityHttpLive = HttpApiBuilder.group(PlatformApi, "observab
     const flows = yield* A2AFlowStore
     const alerts = yield* AlertRepo
     const exposition = yield* MetricsExposition
+    const baselines = yield* AlertBaselines
     const egress = yield* EgressPolicy
 
     /** Refused when saved, with the egress policy's one text; delivery checks again (DNS may change). */
@@ -52,6 +58,25 @@ export const ObservabilityHttpLive = HttpApiBuilder.group(PlatformApi, "observab
       egress.check(url).pipe(
         Effect.mapError((e) => new BadRequest({ message: e.message, issues: [{ path: "webhookUrl", message: e.message }] }))
       )
+
+    /**
+     * A rule must watch a sample that exists (on /metrics now, or declared by the platform):
+     * a misspelt name would never fire. Answers the current samples for the baseline.
+     */
+    const knownMetric = (metric: string) =>
+      Effect.gen(function*() {
+        const samples = allSamples(yield* exposition.families.pipe(Effect.orDie))
+        if (DECLARED_SAMPLE_NAMES.includes(metric) || samples.some((s) => s.name === metric)) return samples
+        const names = [...new Set([...DECLARED_SAMPLE_NAMES, ...samples.map((s) => s.name)])]
+        const near = names.filter((n) => n.startsWith(metric.split("_")[0] ?? "")).slice(0, 5)
+        return yield* new BadRequest({
+          message: `unknown metric ${metric}${near.length > 0 ? `; did you mean ${near.join(", ")}?` : ""} (GET /metrics lists them)`,
+          issues: [{ path: "metric", message: "not a sample name exposed on /metrics" }]
+        })
+      })
+
+    const recordBaseline = (rule: AlertRule, samples: ReadonlyArray<Sample>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => baselines.record(rule.id, now, currentValue(rule, samples) ?? 0))
 
     return handlers
       .handle("health", () =>
@@ -116,19 +141,25 @@ export const ObservabilityHttpLive = HttpApiBuilder.group(PlatformApi, "observab
         Effect.gen(function*() {
           yield* requireProjectRole(payload.projectId, "developer")
           yield* webhookAllowed(payload.webhookUrl)
-          return yield* alerts.create(payload).pipe(Effect.orDie)
+          const samples = yield* knownMetric(payload.metric)
+          const rule = yield* alerts.create(payload).pipe(Effect.orDie)
+          yield* recordBaseline(rule, samples)
+          return rule
         }))
       .handle("getAlert", ({ path }) => findRule(alerts, path.id, "viewer"))
       .handle("updateAlert", ({ path, payload }) =>
         Effect.gen(function*() {
-          yield* findRule(alerts, path.id, "developer")
+          const current = yield* findRule(alerts, path.id, "developer")
           if (payload.webhookUrl !== undefined) yield* webhookAllowed(payload.webhookUrl)
+          const samples = yield* knownMetric(payload.metric ?? current.metric)
           const updated = yield* alerts.update(path.id, payload).pipe(Effect.orDie)
-          return yield* Option.match(updated, { onNone: () => Effect.fail(alertNotFound()), onSome: Effect.succeed })
+          const rule = yield* Option.match(updated, { onNone: () => Effect.fail(alertNotFound()), onSome: Effect.succeed })
+          if (payload.metric !== undefined || payload.labels !== undefined) yield* recordBaseline(rule, samples)
+          return rule
         }))
       .handle("deleteAlert", ({ path }) =>
         Effect.gen(function*() {
           yield* findRule(alerts, path.id, "developer")
           yield* alerts.remove(path.id).pipe(Effect.orDie)
         }))
-  })).pipe(Layer.provide(Layer.mergeAll(A2AFlowStore.Default, AlertRepo.Default, MetricsExposition.Default)))
+  })).pipe(Layer.provide(Layer.mergeAll(A2AFlowStore.Default, AlertRepo.Default, MetricsExposition.Default, AlertBaselines.Default)))

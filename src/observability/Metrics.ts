@@ -79,3 +79,28 @@ export const AlertMetrics = {
   /** Labels: status (firing | resolved), outcome (delivered | failed). */
   notifications: Metric.counter("alert_notifications_total", { incremental: true })
 }
+
+/**
+ * Sample names an alert rule may watch besides those already on /metrics: a counter appears
+ * there only once it has counted something, and a rule may rightly be set up before that.
+ * Histograms expose `_bucket`, `_sum` and `_count`.
+ */
+export const DECLARED_SAMPLE_NAMES: ReadonlyArray<string> = [
+  "http_server_requests_total",
+  ...histogramSamples("http_server_request_duration_seconds"),
+  "llm_tokens_total",
+  "llm_cost_usd_total",
+  "llm_requests_total",
+  ...histogramSamples("llm_request_duration_seconds"),
+  "tool_calls_total",
+  "tool_errors_total",
+  ...histogramSamples("tool_call_duration_seconds"),
+  "a2a_messages_total",
+  "observability_spans_stored_total",
+  "observability_spans_dropped",
+  "alert_notifications_total"
+]
+
+function histogramSamples(name: string) {
+  return [`${name}_bucket`, `${name}_sum`, `${name}_count`]
+}

@@ -66,6 +66,22 @@ describe("Prometheus exposition from Effect metrics", () => {
     expect(currentValue({ metric: "http_server_requests_total", labels: {} }, samples)).toBe(14)
     expect(currentValue({ metric: "nope_total", labels: {} }, samples)).toBeNull()
   })
+
+  test("a metric recorded per project counts only the rule's own project", () => {
+    const samples = allSamples([{
+      name: "tool_calls_total",
+      type: "counter",
+      help: "",
+      samples: [
+        { name: "tool_calls_total", labels: { tool: "echo", status: "ok", project: "p1" }, value: 2 },
+        { name: "tool_calls_total", labels: { tool: "echo", status: "ok", project: "p2" }, value: 40 },
+        { name: "tool_calls_total", labels: { tool: "echo", status: "error", project: "p1" }, value: 1 }
+      ]
+    }])
+    expect(currentValue({ metric: "tool_calls_total", labels: {}, projectId: "p1" }, samples)).toBe(3)
+    expect(currentValue({ metric: "tool_calls_total", labels: { status: "ok" }, projectId: "p2" }, samples)).toBe(40)
+    expect(currentValue({ metric: "tool_calls_total", labels: {}, projectId: "p3" }, samples)).toBeNull()
+  })
 })
 
 describe("alert rule arithmetic", () => {

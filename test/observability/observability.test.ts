@@ -428,6 +428,14 @@ describe("alerts", () => {
       expect(firing.body.incidentId).toBe(received[0].incidentId)
       expect(received[0].rule.id).toBe(id)
       expect(received[0].value).toBeGreaterThanOrEqual(5)
+      // A misspelt metric would never fire: 400 naming it.
+      const unknown = await post({ ...rule, metric: "http_server_request_total" })
+      expect(unknown.status).toBe(400)
+      expect((await unknown.json()).message).toContain("unknown metric http_server_request_total")
+      // Declared metrics are accepted before they have counted anything.
+      const declared = await post({ ...rule, name: "declared", metric: "alert_notifications_total", enabled: false })
+      expect(declared.status).toBe(201)
+      await fetch(`${platform.baseUrl}/observability/alerts/${(await declared.json()).id}`, { method: "DELETE", headers: alice.headers })
       // Resolution as the window empties, and no repeated notification, run on the TestClock
       // in alerts.test.ts: here they would cost the window in real time.
 
@@ -448,6 +456,47 @@ describe("alerts", () => {
       expect((await fetch(`${platform.baseUrl}/observability/alerts/${id}`, { method: "DELETE", headers: bob.headers })).status).toBe(404)
       expect((await fetch(`${platform.baseUrl}/observability/alerts/${id}`, { method: "DELETE", headers: alice.headers })).status).toBe(204)
       expect((await getJson(`/observability/alerts/${id}`, alice.headers)).status).toBe(404)
+    } finally {
+      webhook.stop(true)
+    }
+  }, 60_000)
+})
+
+describe("alerts count from the rule's creation", () => {
+  test("requests made right after creation, before the evaluator's first tick, count towards increase", async () => {
+    const received: Array<{ status: string }> = []
+    const webhook = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(req) {
+        received.push(await req.json())
+        return new Response(null, { status: 204 })
+      }
+    })
+    try {
+      const marker = crypto.randomUUID().slice(0, 8)
+      const created = await fetch(`${platform.baseUrl}/observability/alerts`, {
+        method: "POST",
+        headers: { ...alice.headers, "content-type": "application/json" },
+        body: JSON.stringify({
+          projectId: alice.projectId,
+          name: `early ${marker}`,
+          metric: "http_server_requests_total",
+          labels: { route: "*", status: "404" },
+          aggregation: "increase",
+          comparison: "gte",
+          threshold: 5,
+          windowSeconds: 30,
+          webhookUrl: `http://127.0.0.1:${webhook.port}/hook`
+        })
+      })
+      expect(created.status).toBe(201)
+      const { id } = await created.json()
+      // At once: the evaluator ticks every 200 ms, so these land before its first look at the rule.
+      await Promise.all(Array.from({ length: 6 }, (_, i) => fetch(`${platform.baseUrl}/no/such/${marker}/${i}`)))
+      await waitFor(() => received.some((n) => n.status === "firing"), 15_000)
+      expect((await getJson(`/observability/alerts/${id}`, alice.headers)).body.lastValue).toBeGreaterThanOrEqual(6)
+      await fetch(`${platform.baseUrl}/observability/alerts/${id}`, { method: "DELETE", headers: alice.headers })
     } finally {
       webhook.stop(true)
     }
