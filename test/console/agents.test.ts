@@ -62,6 +62,10 @@ describe("console: sign in and agents", () => {
     expect(partial.every((t) => answer.startsWith(t))).toBe(true)
 
     expect(await waitForText(page, "table[aria-label='Task history'] tbody tr", /completed/)).toMatch(/local/)
+    // The task opens with its A2A conversation.
+    await page.click("table[aria-label='Task history'] tbody tr button")
+    expect(await waitForText(page, "[aria-label=Task] li[data-role=user]", /capital of France/)).toContain("user")
+    expect(await page.$eval("[aria-label=Task] li[data-role=agent]", (el) => el.textContent)).toContain(answer.slice(0, 20))
 
     // Editing the agent is saved and shown in the list.
     const nameInput = "form[aria-label='Edit agent'] input"

@@ -64,8 +64,29 @@ const EditAgent = ({ agentId, onSaved }: { agentId: string; onSaved: () => void 
   )
 }
 
+type Part = { kind: "text"; text: string } | { kind: "data"; data: unknown } | { kind: string }
+const partText = (part: Part) => ("text" in part ? part.text : "data" in part ? JSON.stringify(part.data) : `[${part.kind}]`)
+
+/** One A2A task as stored: its state, the conversation it holds and its artifacts. */
+const TaskDetail = ({ agentId, taskId }: { agentId: string; taskId: string }) => {
+  const task = useLoad(() => api((c) => c.agents.task({ path: { id: agentId, taskId } })), [agentId, taskId])
+  if (!task.data) return <ErrorBox error={task.error} />
+  return (
+    <div class="task" aria-label="Task">
+      <p>Task <code>{task.data.id}</code> <Status value={task.data.state} /> <span class="muted">context {task.data.contextId}</span></p>
+      <ol class="list">
+        {task.data.history.map((m) => (
+          <li data-role={m.role}><strong>{m.role}</strong>: {m.parts.map(partText).join(" ")}</li>
+        ))}
+      </ol>
+      {task.data.artifacts.length > 0 && <p class="muted">{task.data.artifacts.length} artifact(s)</p>}
+    </div>
+  )
+}
+
 const Runs = ({ agentId, version }: { agentId: string; version: number }) => {
   const runs = useLoad(() => api((c) => c.agents.runs({ path: { id: agentId } })), [agentId, version])
+  const [open, setOpen] = useState<string | undefined>()
   return (
     <div class="scroll">
       <ErrorBox error={runs.error} />
@@ -74,7 +95,7 @@ const Runs = ({ agentId, version }: { agentId: string; version: number }) => {
         <tbody>
           {(runs.data ?? []).map((r) => (
             <tr>
-              <td>{when(r.startedAt)}</td>
+              <td><button type="button" class="link" aria-expanded={open === r.taskId} onClick={() => setOpen(open === r.taskId ? undefined : r.taskId)}>{when(r.startedAt)}</button></td>
               <td><Status value={r.status} />{r.error ? ` ${r.error}` : ""}</td>
               <td>{r.provider}/{r.model}</td>
               <td>{r.steps}</td>
@@ -85,6 +106,7 @@ const Runs = ({ agentId, version }: { agentId: string; version: number }) => {
         </tbody>
       </table>
       {runs.data?.length === 0 && <p class="muted">No task yet.</p>}
+      {open && <TaskDetail agentId={agentId} taskId={open} />}
     </div>
   )
 }
