@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { JSON_SCAN_START, type JsonScan, jsonTextProblem, scanJsonText } from "../../src/kernel/JsonText.ts"
+import { type BodyProblem, JSON_SCAN_START, type JsonScan, jsonTextProblem, scanJsonText } from "../../src/kernel/JsonText.ts"
 
 /** The edge scans large bodies in slices (yielding between them): every slicing must agree with one pass. */
 const inSlices = (text: string, size: number) => {
@@ -12,7 +12,7 @@ const inSlices = (text: string, size: number) => {
   }
 }
 
-const texts: Array<[string, string | undefined]> = [
+const texts: Array<[string, BodyProblem | undefined]> = [
   [JSON.stringify({ a: "x\u0000y" }), "nul"],
   [JSON.stringify({ ["k\u0000"]: 1 }), "nul"],
   ["{\"a\":\"x\u0000\"}", "nul"],
