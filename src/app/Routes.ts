@@ -14,7 +14,7 @@ import { OrchestratorHttpLive } from "../orchestrator/Http.ts"
 import { RagHttpLive } from "../rag/Http.ts"
 import { SqlToolHttpLive } from "../sql-tool/Http.ts"
 import { SystemHttpLive } from "../system/Http.ts"
-import { MCP_PATH, PlatformMcpLive } from "../tools/PlatformMcpServer.ts"
+import { MCP_PATH, MCP_RESOURCE_METADATA_PATHS, PlatformMcpLive } from "../tools/PlatformMcpServer.ts"
 import { ToolsHttpLive } from "../tools/Http.ts"
 import { WorkflowsHttpLive } from "../workflows/Http.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
@@ -22,6 +22,7 @@ import { jsonError } from "../kernel/JsonError.ts"
 import { requestContextMiddleware } from "../http/Middleware.ts"
 import { routeTable } from "../http/RouteTable.ts"
 import { CONSOLE_ROUTES, ConsoleRoute } from "./ConsoleRoute.ts"
+import { DOCS_GUIDE_ROUTES, DocsGuideRoute } from "./DocsGuideRoute.ts"
 import { RpcRoutes } from "./RpcRoutes.ts"
 
 /** Handler layers of every HttpApi group in `PlatformApi`. */
@@ -45,13 +46,15 @@ const extraRoutes = [
   { method: "GET", path: MCP_PATH },
   { method: "POST", path: MCP_PATH },
   { method: "DELETE", path: MCP_PATH },
+  ...MCP_RESOURCE_METADATA_PATHS.map((path) => ({ method: "GET", path })),
   { method: "GET", path: "/metrics" },
   { method: "GET", path: "/openapi.json" },
   { method: "GET", path: "/docs" },
   { method: "GET", path: "/rpc/ws" },
   { method: "POST", path: "/rpc" },
   { method: "GET", path: "/ws/events" },
-  ...CONSOLE_ROUTES
+  ...CONSOLE_ROUTES,
+  ...DOCS_GUIDE_ROUTES
 ]
 
 const table = routeTable(PlatformApi, extraRoutes)
@@ -93,7 +96,7 @@ const EventsRoute = EventsSocketRoute.pipe(Layer.provide(GatewayServicesLive))
 /** A2A JSON-RPC + cards and the chat WebSocket, authenticated by the gateway services. */
 const AgentsRoutes = Layer.mergeAll(A2aRoutes, ChatSocketRoute).pipe(Layer.provide(GatewayServicesLive))
 
-export const AllRoutes = Layer.mergeAll(ApiRoutes, AgentsRoutes, DocsRoute, RpcRoutes, MetricsRoute, EventsRoute, FallbackRoute, McpRoute, ConsoleRoute).pipe(
+export const AllRoutes = Layer.mergeAll(ApiRoutes, AgentsRoutes, DocsRoute, RpcRoutes, MetricsRoute, EventsRoute, FallbackRoute, McpRoute, ConsoleRoute, DocsGuideRoute).pipe(
   Layer.provide(requestContextMiddleware({
     acceptsMultipart: table.acceptsMultipart,
     // The MCP SDK reads the web request's body stream itself.

@@ -1,5 +1,6 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Either, Layer, Runtime } from "effect"
+import { Config, Effect, Either, Layer, Option, Runtime } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
 import { AgentRepo } from "../agents/AgentRepo.ts"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
 import type { Principal, Role } from "../domain/Identity.ts"
@@ -11,6 +12,38 @@ import { ToolRegistry } from "./ToolRegistry.ts"
 import { type McpServerSdk, mcpServerSdk } from "../mcp/McpSdk.ts"
 
 export const MCP_PATH = "/mcp"
+/** RFC 9728 protected-resource metadata: the root form and the form suffixed with the resource's path. */
+export const MCP_RESOURCE_METADATA_PATHS = ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"] as const
+
+const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]", "::1"]
+
+/** The host name of a Host header value or URL authority, lower-cased, without the port. */
+const hostNameOf = (authority: string) => {
+  try {
+    return new URL(`http://${authority}`).hostname.toLowerCase()
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * DNS-rebinding protection (MCP Streamable HTTP transport, security warning):
+ * a page on another site that gets its name resolved to this server must not
+ * reach `/mcp` with the user's browser. The Host must be one of this server's
+ * names (loopback, PUBLIC_BASE_URL's, HTTP_HOST's, MCP_ALLOWED_HOSTS); an
+ * Origin, when sent, must be one of them too or listed in CORS_ORIGINS.
+ */
+const hostGuard = (allowedHosts: ReadonlySet<string>, anyHost: boolean, corsOrigins: ReadonlyArray<string>) =>
+  (request: HttpServerRequest.HttpServerRequest): string | undefined => {
+    if (anyHost) return undefined
+    const host = hostNameOf(request.headers.host ?? "")
+    if (host === undefined || !allowedHosts.has(host)) return "Invalid Host header"
+    const origin = request.headers.origin
+    if (origin === undefined) return undefined
+    if (corsOrigins.includes(origin)) return undefined
+    const originHost = URL.canParse(origin) ? new URL(origin).hostname.toLowerCase() : undefined
+    return originHost !== undefined && allowedHosts.has(originHost) ? undefined : "Invalid Origin header"
+  }
 
 const SERVER_INFO = { name: "agent-platform", version: "0.1.0" } as const
 
@@ -70,6 +103,24 @@ export const PlatformMcpRoute = HttpLayerRouter.use((router) =>
     const authenticator = yield* Authenticator
     const agents = yield* AgentRepo
     const runtime = yield* Effect.runtime<never>()
+    const app = yield* AppConfig
+    const extraHosts = yield* Config.array(Config.string(), "MCP_ALLOWED_HOSTS").pipe(Config.withDefault([]), Effect.orDie)
+    const publicBase = Option.flatMap(app.publicBaseUrl, (u) => Option.liftThrowable(() => new URL(u))())
+    const allowedHosts = new Set([
+      ...LOOPBACK_NAMES,
+      ...(app.httpHost === "0.0.0.0" || app.httpHost === "::" ? [] : [app.httpHost.toLowerCase()]),
+      ...Option.toArray(Option.map(publicBase, (u) => u.hostname.toLowerCase())),
+      ...extraHosts.map((h) => h.trim().toLowerCase()).filter((h) => h !== "")
+    ])
+    const guard = hostGuard(allowedHosts, extraHosts.some((h) => h.trim() === "*"), app.corsOrigins)
+    /** Where the resource and its metadata live: PUBLIC_BASE_URL, else the (already checked) Host. */
+    const baseOf = (request: HttpServerRequest.HttpServerRequest) =>
+      Option.match(publicBase, {
+        onSome: (u) => u.origin,
+        onNone: () => `${request.headers["x-forwarded-proto"] === "https" ? "https" : "http"}://${request.headers.host ?? "localhost"}`
+      })
+    const forbidden = (reason: string) =>
+      HttpServerResponse.unsafeJson({ jsonrpc: "2.0", id: null, error: { code: -32000, message: `Forbidden: ${reason}` } }, { status: 403 })
     const runPromise = <A, E>(effect: Effect.Effect<A, E>, signal?: AbortSignal) =>
       Runtime.runPromise(runtime)(effect, signal ? { signal } : undefined)
 
@@ -126,12 +177,16 @@ export const PlatformMcpRoute = HttpLayerRouter.use((router) =>
 
     const handle = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
+      // Checked before credentials: a rebinding page learns nothing, not even whether a token works.
+      const refused = guard(request)
+      if (refused !== undefined) return forbidden(refused)
       const principal = yield* Effect.either(authenticator.authenticate(credentialsFrom(request)))
       if (Either.isLeft(principal)) {
+        // Names the protected-resource metadata (RFC 9728 §5.1), where MCP clients look for how to authenticate.
         return HttpServerResponse.setHeader(
           jsonError(401, "Unauthorized", principal.left.message),
           "www-authenticate",
-          "Bearer"
+          `Bearer resource_metadata="${baseOf(request)}${MCP_RESOURCE_METADATA_PATHS[1]}"`
         )
       }
       const project = projectOf(request, principal.right)
@@ -158,9 +213,37 @@ export const PlatformMcpRoute = HttpLayerRouter.use((router) =>
       ).pipe(Effect.map(HttpServerResponse.fromWeb))
     }).pipe(Effect.catchTag("RequestError", () => Effect.succeed(jsonError(400, "BadRequest", "unreadable request"))))
 
+    /**
+     * RFC 9728 metadata of the `/mcp` resource. The platform issues its own
+     * bearer tokens (JWTs from /auth/login, project API keys) and runs no
+     * OAuth authorization server, so none is listed: clients learn the
+     * resource, the header method and where the credentials come from.
+     */
+    const resourceMetadata = Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const refused = guard(request)
+      if (refused !== undefined) return forbidden(refused)
+      const base = baseOf(request)
+      return HttpServerResponse.unsafeJson({
+        resource: `${base}${MCP_PATH}`,
+        resource_name: "Agent Platform MCP server",
+        bearer_methods_supported: ["header"],
+        resource_documentation: `${base}/docs`
+      })
+    })
+
     yield* router.add("POST", MCP_PATH, handle)
-    yield* router.add("GET", MCP_PATH, handle)
+    // Stateless server: no server-to-client stream to hold open, so GET is 405 (Streamable HTTP
+    // transport: "the server MUST ... return HTTP 405") rather than an event stream that ends at
+    // once, which idle SDK clients re-open about once a second.
+    yield* router.add("GET", MCP_PATH, Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
+      const refused = guard(request)
+      return refused !== undefined
+        ? forbidden(refused)
+        : HttpServerResponse.setHeader(jsonError(405, "MethodNotAllowed", "GET /mcp: this server opens no SSE stream"), "allow", "POST, DELETE")
+    }))
     yield* router.add("DELETE", MCP_PATH, handle)
+    for (const path of MCP_RESOURCE_METADATA_PATHS) yield* router.add("GET", path, resourceMetadata)
   })
 )
 
