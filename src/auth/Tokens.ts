@@ -25,7 +25,10 @@ const devSecret = () => (processSecret ??= crypto.getRandomValues(new Uint8Array
 const unauthorized = (message = "invalid or expired token") => new Unauthorized({ message })
 const decodeClaims = Schema.decodeUnknownOption(AccessClaims)
 
-/** Verified tokens are remembered until they expire: verification is the hot path of every request. */
+/**
+ * Verified tokens are remembered until they expire (bounded, least recently used evicted):
+ * a token's signature is checked once, not on every request.
+ */
 const CACHE_LIMIT = 20_000
 
 export class Tokens extends Effect.Service<Tokens>()("Auth/Tokens", {
@@ -55,7 +58,21 @@ export class Tokens extends Effect.Service<Tokens>()("Auth/Tokens", {
     const asymmetric = ["RS256", "PS256", "ES256"]
     const options = { issuer: auth.jwtIssuer, audience: auth.jwtAudience, clockTolerance: 5 }
 
+    // Least recently used first (a Map keeps insertion order; a hit moves its token to the end).
     const cache = new Map<string, AccessClaims>()
+
+    /**
+     * Claims of a token already verified and not yet expired; undefined when it must be (re)verified.
+     * Synchronous, so the per-request path (rate limiter, authenticator) takes no Effect step for it.
+     */
+    const verifyCached = (token: string): AccessClaims | undefined => {
+      const hit = cache.get(token)
+      if (hit === undefined) return undefined
+      cache.delete(token)
+      if (hit.exp * 1000 <= Date.now()) return undefined
+      cache.set(token, hit)
+      return hit
+    }
 
     const verifyUncached = async (token: string): Promise<AccessClaims | undefined> => {
       // The header decides the key; `algorithms` then pins it, so alg=none or an
@@ -79,14 +96,13 @@ export class Tokens extends Effect.Service<Tokens>()("Auth/Tokens", {
 
     const verify = (token: string): Effect.Effect<AccessClaims, Unauthorized> =>
       Effect.suspend(() => {
-        const hit = cache.get(token)
-        if (hit !== undefined) {
-          return hit.exp * 1000 > Date.now() ? Effect.succeed(hit) : Effect.fail(unauthorized("token expired"))
-        }
+        const hit = verifyCached(token)
+        if (hit !== undefined) return Effect.succeed(hit)
+        // An expired token fails here too (jose checks `exp`), and is not cached again.
         return Effect.tryPromise({ try: () => verifyUncached(token), catch: () => unauthorized() }).pipe(
           Effect.flatMap((claims) => {
             if (claims === undefined) return Effect.fail(unauthorized())
-            if (cache.size >= CACHE_LIMIT) cache.clear()
+            if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!)
             cache.set(token, claims)
             return Effect.succeed(claims)
           })
@@ -106,6 +122,6 @@ export class Tokens extends Effect.Service<Tokens>()("Auth/Tokens", {
           .sign(secret)
       ).pipe(Effect.map((token) => ({ token, expiresIn: auth.accessTokenTtlSeconds })))
 
-    return { verify, issue } as const
+    return { verify, verifyCached, issue } as const
   })
 }) {}

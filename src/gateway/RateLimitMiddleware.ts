@@ -1,5 +1,5 @@
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Option, Redacted } from "effect"
+import { Clock, Context, Effect, Option, Redacted } from "effect"
 import { credentialsFrom } from "../auth/Authenticator.ts"
 import { clientIp } from "../auth/ClientIp.ts"
 import { safeEqual, sha256Hex } from "../auth/Secrets.ts"
@@ -36,34 +36,58 @@ export const RateLimitMiddleware = HttpLayerRouter.middleware(
     const ipBucket = { rate: auth.rateLimitIpPerSecond, burst: auth.rateLimitIpBurst }
     const callerBucket = { rate: auth.rateLimitUserPerSecond, burst: auth.rateLimitUserBurst }
 
-    /** The caller's bucket key; undefined for anonymous or invalid credentials (the IP bucket covers those). */
-    const callerKey = (token: string | undefined): Effect.Effect<string | undefined> => {
-      if (token === undefined || token.length > 8192) return Effect.succeed(undefined)
-      if (token.startsWith(API_KEY_PREFIX)) return Effect.succeed(`key:${sha256Hex(token).slice(0, 32)}`)
-      return tokens.verify(token).pipe(
+    /**
+     * The caller's bucket key; undefined for anonymous or invalid credentials (the IP bucket
+     * covers those). A JWT already verified (and unexpired) is read from the token cache
+     * without an Effect step; the authenticator reads the same cache, so a token's signature
+     * is verified once, not once here and once there.
+     */
+    const knownCallerKey = (token: string | undefined): string | undefined | null => {
+      if (token === undefined || token.length > 8192) return undefined
+      if (token.startsWith(API_KEY_PREFIX)) return `key:${sha256Hex(token).slice(0, 32)}`
+      const claims = tokens.verifyCached(token)
+      return claims === undefined ? null : `user:${claims.sub}`
+    }
+    const verifiedCallerKey = (token: string): Effect.Effect<string | undefined> =>
+      tokens.verify(token).pipe(
         Effect.map((claims) => `user:${claims.sub}`),
         Effect.orElseSucceed(() => undefined)
       )
-    }
 
     return (httpEffect) => {
       if (!auth.rateLimitEnabled) return httpEffect
-      return Effect.gen(function*() {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        if (request.method === "OPTIONS" || EXEMPT.has(request.url.split("?", 1)[0])) return yield* httpEffect
+      const consumeCaller = (caller: string | undefined) =>
+        caller === undefined
+          ? httpEffect
+          : Effect.flatMap(limiter.consume(caller, callerBucket), (byCaller) => byCaller.allowed ? httpEffect : Effect.succeed(tooMany(byCaller)))
+      return Effect.withFiberRuntime<
+        Effect.Effect.Success<typeof httpEffect>,
+        Effect.Effect.Error<typeof httpEffect>,
+        Effect.Effect.Context<typeof httpEffect>
+      >((fiber) => {
+        const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+        if (request.method === "OPTIONS" || EXEMPT.has(request.url.split("?", 1)[0])) return httpEffect
         const { token } = credentialsFrom(request, { allowQuery: true })
         // Internal calls (runner ↔ gateway) are trusted and bursty by nature.
-        if (serviceToken !== undefined && token !== undefined && safeEqual(token, serviceToken)) {
-          return yield* httpEffect
+        if (serviceToken !== undefined && token !== undefined && safeEqual(token, serviceToken)) return httpEffect
+        const ipKey = `ip:${clientIp(request, auth.trustProxy)}`
+        const known = knownCallerKey(token)
+        const consumeAt = limiter.consumeAt
+        if (consumeAt !== undefined && known !== null) {
+          // The common case: in-memory buckets and a known (or no) caller, decided without an Effect step.
+          const now = Number(Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeNanos()) / 1_000_000
+          const byIp = consumeAt(ipKey, ipBucket, now)
+          if (!byIp.allowed) return Effect.succeed(tooMany(byIp))
+          if (known === undefined) return httpEffect
+          const byCaller = consumeAt(known, callerBucket, now)
+          return byCaller.allowed ? httpEffect : Effect.succeed(tooMany(byCaller))
         }
-        const byIp = yield* limiter.consume(`ip:${clientIp(request, auth.trustProxy)}`, ipBucket)
-        if (!byIp.allowed) return tooMany(byIp)
-        const caller = yield* callerKey(token)
-        if (caller !== undefined) {
-          const byCaller = yield* limiter.consume(caller, callerBucket)
-          if (!byCaller.allowed) return tooMany(byCaller)
-        }
-        return yield* httpEffect
+        return Effect.flatMap(limiter.consume(ipKey, ipBucket), (byIp) =>
+          !byIp.allowed
+            ? Effect.succeed(tooMany(byIp))
+            : known === null
+            ? Effect.flatMap(verifiedCallerKey(token!), consumeCaller)
+            : consumeCaller(known))
       })
     }
   }),

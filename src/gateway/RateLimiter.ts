@@ -15,6 +15,8 @@ export interface Decision {
   readonly retryAfterMs: number
 }
 
+const ALLOWED: Decision = { allowed: true, retryAfterMs: 0 }
+
 /**
  * Token-bucket rate limiting. The in-memory store limits per process; with
  * REDIS_URL the buckets live in Redis (one atomic script per request, on
@@ -22,6 +24,11 @@ export interface Decision {
  */
 export class RateLimiter extends Effect.Tag("Gateway/RateLimiter")<RateLimiter, {
   readonly consume: (key: string, bucket: Bucket) => Effect.Effect<Decision>
+  /**
+   * The in-memory store's plain-function path, `nowMs` read from the caller's Effect Clock:
+   * the per-request middleware spends a token without an Effect step. Absent for Redis.
+   */
+  readonly consumeAt?: ((key: string, bucket: Bucket, nowMs: number) => Decision) | undefined
   readonly backend: "memory" | "redis"
 }>() {
   static readonly memory = Layer.sync(RateLimiter, () => {
@@ -29,24 +36,27 @@ export class RateLimiter extends Effect.Tag("Gateway/RateLimiter")<RateLimiter, 
     // Effect's Clock, so TestClock drives refills. Nanoseconds: the live clock derives them from
     // performance.now(), a monotonic source (a wall-clock step must not refill or drain a bucket).
     // Read inside the sync block: no other consume can run between the read and the update.
-    const consume = (key: string, { burst, rate }: Bucket) =>
-      Effect.clockWith((clock) => Effect.sync((): Decision => {
-        const now = Number(clock.unsafeCurrentTimeNanos()) / 1_000_000
-        if (buckets.size > 100_000) sweep(now)
-        const state = buckets.get(key) ?? { tokens: burst, at: now }
-        const tokens = Math.min(burst, state.tokens + ((now - state.at) / 1000) * rate)
-        if (tokens >= 1) {
-          buckets.set(key, { tokens: tokens - 1, at: now })
-          return { allowed: true, retryAfterMs: 0 }
-        }
-        buckets.set(key, { tokens, at: now })
-        return { allowed: false, retryAfterMs: Math.ceil(((1 - tokens) / rate) * 1000) }
-      }))
+    const consumeAt = (key: string, { burst, rate }: Bucket, now: number): Decision => {
+      if (buckets.size > 100_000) sweep(now)
+      const state = buckets.get(key)
+      const tokens = state === undefined ? burst : Math.min(burst, state.tokens + ((now - state.at) / 1000) * rate)
+      if (tokens >= 1) {
+        // Updated in place: no allocation per request for a known client.
+        if (state === undefined) buckets.set(key, { tokens: tokens - 1, at: now })
+        else (state.tokens = tokens - 1, state.at = now)
+        return ALLOWED
+      }
+      if (state === undefined) buckets.set(key, { tokens, at: now })
+      else (state.tokens = tokens, state.at = now)
+      return { allowed: false, retryAfterMs: Math.ceil(((1 - tokens) / rate) * 1000) }
+    }
+    const consume = (key: string, bucket: Bucket) =>
+      Effect.clockWith((clock) => Effect.sync(() => consumeAt(key, bucket, Number(clock.unsafeCurrentTimeNanos()) / 1_000_000)))
     // Buckets that have refilled completely carry no information: drop them.
     const sweep = (now: number) => {
       for (const [key, state] of buckets) if (now - state.at > 600_000) buckets.delete(key)
     }
-    return { consume, backend: "memory" as const }
+    return { consume, consumeAt, backend: "memory" as const }
   })
 
   static readonly redis = (url: string, prefix: string) =>

@@ -30,6 +30,7 @@ interface Load {
   readonly cpuMicrosPerRequest: number
   readonly p99Ms: number
   readonly bad: number
+  readonly detail: string
 }
 
 type CpuClock = () => number
@@ -53,10 +54,11 @@ interface Target {
   readonly headers?: Record<string, string>
   readonly method?: string
   readonly body?: string
+  readonly connections?: number
 }
 
 const autocannon = async (target: Target, seconds: number): Promise<Load> => {
-  const args = [AUTOCANNON, "-j", "-c", String(CONNECTIONS), "-d", String(seconds)]
+  const args = [AUTOCANNON, "-j", "-c", String(target.connections ?? CONNECTIONS), "-d", String(seconds)]
   for (const [k, v] of Object.entries(target.headers ?? {})) args.push("-H", `${k}=${v}`)
   if (target.method) args.push("-m", target.method)
   if (target.body) args.push("-b", target.body)
@@ -70,7 +72,8 @@ const autocannon = async (target: Target, seconds: number): Promise<Load> => {
     requestsPerSecond: result.requests.average,
     cpuMicrosPerRequest: used / Math.max(1, result.requests.total),
     p99Ms: result.latency.p99,
-    bad: result.non2xx + result.errors
+    bad: result.non2xx + result.errors,
+    detail: `${target.method ?? "GET"} ${target.url}: 4xx ${result["4xx"]}, 5xx ${result["5xx"]}, errors ${result.errors}, timeouts ${result.timeouts}`
   }
 }
 
@@ -91,13 +94,13 @@ const startEffectHello = async () => {
 }
 
 /** `bun run dev` at its defaults (INFO JSON access log to stdout), limits far above what one machine can send. */
-const startDevPlatform = async () => {
+const startDevPlatform = async (cwd = root) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-gateway-"))
   await seedDataDir(dataDir)
   const port = String(30000 + Math.floor(Math.random() * 20000))
   const log = path.join(dataDir, "stdout.log")
   const proc = Bun.spawn(["bun", "run", "src/main.ts"], {
-    cwd: root,
+    cwd,
     env: {
       ...process.env,
       DATA_DIR: dataDir,
@@ -110,12 +113,15 @@ const startDevPlatform = async () => {
     },
     // A file, as a terminal or a log collector would take it: the access log's cost is measured.
     stdout: Bun.file(log),
-    stderr: "ignore"
+    stderr: Bun.file(path.join(dataDir, "stderr.log"))
   })
   const baseUrl = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 60_000
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`bun run dev exited with ${proc.exitCode}`)
+    if (proc.exitCode !== null) {
+      const tail = (f: string) => fs.readFileSync(path.join(dataDir, f), "utf8").slice(-2000)
+      throw new Error(`bun run dev exited with ${proc.exitCode}: ${tail("stderr.log")} ${tail("stdout.log")}`)
+    }
     if (Date.now() > deadline) throw new Error("bun run dev not healthy within 60 s")
     try {
       if ((await fetch(`${baseUrl}/health`)).status === 200) break
@@ -127,7 +133,7 @@ const startDevPlatform = async () => {
   return {
     baseUrl,
     cpu: procCpu(proc.pid),
-    logLines: () => fs.readFileSync(log, "utf8").split("\n").length,
+    accessLogLines: () => fs.readFileSync(log, "utf8").split("\n").filter((l) => l.includes('"message":"http"')).length,
     stop: async () => {
       proc.kill("SIGTERM")
       await proc.exited
@@ -148,8 +154,13 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
   })
   const effectHello = await startEffectHello()
   const platform = await startDevPlatform()
+  // GATEWAY_BENCH_BEFORE=<checkout of an earlier commit, with node_modules>: its `bun run dev` too,
+  // alternated in the same run, for a before/after ratio the machine's load cannot skew.
+  const beforeDir = process.env.GATEWAY_BENCH_BEFORE
+  const before = beforeDir ? await startDevPlatform(beforeDir) : undefined
   try {
     const user = await signUp(platform.baseUrl)
+    const beforeUser = before ? await signUp(before.baseUrl) : undefined
     const targets = {
       bare: { url: `http://127.0.0.1:${hello.port}/`, cpu: ownCpu },
       runtime: { url: `http://127.0.0.1:${effectPerRequest.port}/`, cpu: ownCpu },
@@ -160,21 +171,26 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
         cpu: platform.cpu,
         method: "POST",
         headers: { ...user.headers, "content-type": "application/json" },
-        body: JSON.stringify({ projectId: user.projectId, name: "bench", systemPrompt: "help" })
-      }
+        body: JSON.stringify({ projectId: user.projectId, name: "bench", systemPrompt: "help" }),
+        // Each request writes a row: fewer in flight, so none waits past autocannon's 10 s timeout.
+        connections: 10
+      },
+      ...(before && beforeUser ? { meBefore: { url: `${before.baseUrl}/auth/me`, cpu: before.cpu, headers: beforeUser.headers } } : {})
     } satisfies Record<string, Target>
-    type Name = keyof typeof targets
+    type Name = keyof typeof targets | "meBefore"
     const names = Object.keys(targets) as Array<Name>
+    const target = (n: Name): Target => (targets as Record<string, Target>)[n]
     // Warm-up: JIT, connection pools, the token and principal caches.
-    for (const name of names) await autocannon(targets[name], 1)
+    for (const name of names) await autocannon(target(name), 1)
     const loads = Object.fromEntries(names.map((n) => [n, [] as Array<Load>])) as Record<Name, Array<Load>>
     // Alternate so drifting machine load hits every side alike.
     for (let round = 0; round < ROUNDS; round++) {
-      for (const name of names) loads[name].push(await autocannon(targets[name], SECONDS / ROUNDS))
+      for (const name of names) loads[name].push(await autocannon(target(name), SECONDS / ROUNDS))
     }
-    const bad = loads.me.concat(loads.write).reduce((n, l) => n + l.bad, 0)
-    if (bad > 0) throw new Error(`${bad} platform requests were not 2xx: the benchmark would measure errors`)
-    if (platform.logLines() < 1000) throw new Error("the platform wrote no access log: not the dev defaults")
+    const bad = loads.me.concat(loads.write).filter((l) => l.bad > 0)
+    if (bad.length > 0) throw new Error(`platform requests not 2xx: ${bad.map((l) => l.detail).join("; ")}`)
+    const logged = platform.accessLogLines()
+    if (logged < 100) throw new Error(`the platform wrote ${logged} access-log lines: not the dev defaults`)
 
     const rps = (n: Name) => mean(loads[n].map((l) => l.requestsPerSecond))
     const cpu = (n: Name) => Math.round(mean(loads[n].map((l) => l.cpuMicrosPerRequest)))
@@ -198,12 +214,21 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
         text: ">= 0.5x, <= 30 µs CPU over bare",
         met: meRatio >= 0.5 && overBare <= 30
       }),
-      row("write", "POST /agents", "authenticated POST /agents (a row written to embedded PGlite)")
+      row("write", "POST /agents", "authenticated POST /agents (a row written to embedded PGlite), 10 connections"),
+      ...(before
+        ? [{
+          name: `gateway: GET /auth/me, this checkout vs ${beforeDir} (CPU ${cpu("me")} vs ${cpu("meBefore")} µs/req; load ${load})`,
+          candidate: { label: "now", value: rps("me"), unit: "req/s" },
+          baseline: { label: "before", value: rps("meBefore"), unit: "req/s" },
+          ratio: rps("me") / rps("meBefore")
+        }]
+        : [])
     ]
   } finally {
     hello.stop(true)
     effectPerRequest.stop(true)
     await effectHello.stop()
     await platform.stop()
+    await before?.stop()
   }
 }
