@@ -1,4 +1,4 @@
-import { HttpApiScalar, HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpApiScalar, HttpLayerRouter, HttpServerRequest, HttpServerResponse, OpenApi } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { AuthenticationLayer, GatewayHttpLive, GatewayServicesLive, RateLimitLive, RequireAuthenticationLive } from "./GatewayLive.ts"
@@ -23,19 +23,27 @@ import { requestContextMiddleware } from "../http/Middleware.ts"
 import { routeTable } from "../http/RouteTable.ts"
 import { CONSOLE_ROUTES, ConsoleRoute } from "./ConsoleRoute.ts"
 import { DOCS_GUIDE_ROUTES, DocsGuideRoute } from "./DocsGuideRoute.ts"
+import { documentEndpoints } from "../domain/api/OpenApiDocs.ts"
 import { RpcRoutes } from "./RpcRoutes.ts"
 
 /** Handler layers of every HttpApi group in `PlatformApi`. */
 const ApiHandlers = Layer.mergeAll(HealthHttpLive, AgentsHttpLive, SystemHttpLive, ObservabilityHttpLive, OrchestratorHttpLive, RagHttpLive, WorkflowsHttpLive, SqlToolHttpLive, ToolsHttpLive)
 
-const ApiRoutes = HttpLayerRouter.addHttpApi(PlatformApi, { openapiPath: "/openapi.json" }).pipe(
+/**
+ * The API as documented: summaries, descriptions, examples, the workflow DSL's schema and the
+ * guide's link (src/domain/api/OpenApiDocs.ts). Applied here, not in the contract, so the
+ * console's bundle (which imports PlatformApi) does not carry the documentation.
+ */
+const DocumentedApi = PlatformApi.annotate(OpenApi.Transform, documentEndpoints)
+
+const ApiRoutes = HttpLayerRouter.addHttpApi(DocumentedApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(ApiHandlers),
   Layer.provide(GatewayHttpLive),
   // Every group with `.middleware(Authentication)` is served through this one implementation.
   Layer.provide(AuthenticationLayer)
 )
 
-const DocsRoute = HttpApiScalar.layerHttpLayerRouter({ api: PlatformApi, path: "/docs" })
+const DocsRoute = HttpApiScalar.layerHttpLayerRouter({ api: DocumentedApi, path: "/docs" })
 
 /** The platform as an MCP server (Streamable HTTP), bearer-authenticated like the REST API. */
 const McpRoute = PlatformMcpLive.pipe(Layer.provide(GatewayServicesLive))
