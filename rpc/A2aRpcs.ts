@@ -95,7 +95,7 @@ export const V1SendParams = Schema.Struct({
   metadata: Metadata,
   tenant: Tenant
 })
-const TaskIdParams = Schema.Struct({ id: Schema.String, historyLength: Schema.optional(Schema.Int), metadata: Metadata, tenant: Tenant })
+const TaskIdParams = Schema.Struct({ id: Schema.String, historyLength: HistoryLength, metadata: Metadata, tenant: Tenant })
 const PushRef = Schema.Struct({ taskId: Schema.String, id: Schema.String, tenant: Tenant })
 
 // ---- v0.3 wire (kind-tagged) ----

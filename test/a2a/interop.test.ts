@@ -81,6 +81,7 @@ describe("ListTasks", () => {
       expect((await rpc("ListTasks", params)).error.code).toBe(-32602)
     }
     expect((await rpc("SendMessage", { message: message("x"), configuration: { historyLength: -1 } })).error.code).toBe(-32602)
+    expect((await rpc("GetTask", { id: "any", historyLength: -1 })).error.code).toBe(-32602)
     expect((await rpc("message/send", { message: { kind: "message", messageId: crypto.randomUUID(), role: "user", parts: [{ kind: "text", text: "x" }] }, configuration: { historyLength: -2 } })).error.code).toBe(-32602)
   })
 
