@@ -25,8 +25,14 @@ export interface Validated {
 const formatIssues = (prefix: string, error: ParseResult.ParseError): Array<Problem> =>
   ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => ({
     path: [prefix, ...i.path.map(String)].filter((s) => s !== "").join("."),
-    message: i.message
+    message: withoutTypeDump(i.message)
   }))
+
+/**
+ * Effect spells a struct it expected out in full (`Expected { readonly steps: ReadonlyArray<…>;
+ * … }, actual undefined`): the path already says where, so the message says "an object".
+ */
+const withoutTypeDump = (message: string) => message.replace(/^Expected \{[\s\S]*\}, actual/, "Expected an object, actual")
 
 /** Fields whose strings are templates, per step type; `expressions` are bare expressions. */
 const templateFields = (step: Record<string, unknown>): { templates: Array<unknown>; expressions: Array<string> } => {

@@ -65,6 +65,10 @@ describe("workflows over HTTP", () => {
     expect(messages.some((m) => m.startsWith("unknown step type \"nope\""))).toBe(true)
     expect(messages).toContain("references unknown step 'zzz'")
     expect(messages.some((m) => m.startsWith("dependency cycle"))).toBe(true)
+    // A missing definition says so in a sentence, not as the schema's full type.
+    const missing = await api(alice, "POST", "/workflows", { projectId: alice.projectId, name: "empty" })
+    expect(missing.status).toBe(400)
+    expect(missing.body.issues).toEqual([{ path: "", message: "Expected an object, actual undefined" }])
   }, 30_000)
 
   test("versioned definitions: PUT appends a version and runs pin theirs", async () => {
