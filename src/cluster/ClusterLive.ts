@@ -1,6 +1,16 @@
-import { RunnerAddress, ShardingConfig, SingleRunner } from "@effect/cluster"
+import {
+  RunnerAddress,
+  RunnerHealth,
+  Runners,
+  ShardingConfig,
+  SingleRunner,
+  SocketRunner,
+  SqlMessageStorage,
+  SqlRunnerStorage
+} from "@effect/cluster"
 import { BunClusterSocket } from "@effect/platform-bun"
-import { Config, Data, Effect, Layer, Option } from "effect"
+import { RpcSerialization } from "@effect/rpc"
+import { Config, Data, Effect, Layer, Option, Schedule } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import * as Values from "../config/Values.ts"
 
@@ -31,8 +41,10 @@ const RunnerSettings = Config.all({
   listenHost: Config.string("RUNNER_LISTEN_HOST").pipe(Config.withDefault("0.0.0.0")),
   port: Values.port("RUNNER_PORT").pipe(Config.withDefault(34431)),
   advertiseHost: Config.string("RUNNER_ADVERTISE_HOST").pipe(Config.withDefault("127.0.0.1")),
-  // Failover: a dead runner's shard locks expire after this; survivors then take its shards.
-  lockExpirationSeconds: Values.positiveInteger("SHARD_LOCK_EXPIRATION_SECONDS").pipe(Config.withDefault(8)),
+  // Failover: a runner whose heartbeat (written at each lock refresh) is older than this is
+  // dropped and its shards move. This is the path when the dead runner was running the
+  // health-check singleton itself; 6 s tolerates one late refresh (each may take up to the refresh interval).
+  lockExpirationSeconds: Values.positiveInteger("SHARD_LOCK_EXPIRATION_SECONDS").pipe(Config.withDefault(6)),
   lockRefreshSeconds: Values.positiveInteger("SHARD_LOCK_REFRESH_SECONDS").pipe(Config.withDefault(2))
 })
 
@@ -46,13 +58,46 @@ const multiNodeSharding = (clientOnly: boolean) =>
       runnerListenAddress: clientOnly ? Option.none() : Option.some(RunnerAddress.make(s.listenHost, s.port)),
       shardLockExpiration: `${s.lockExpirationSeconds} seconds`,
       shardLockRefreshInterval: `${s.lockRefreshSeconds} seconds`,
-      // A dead runner is noticed by these checks (default: once a minute); its shards
-      // move once it is unregistered or its locks expire, whichever is first.
-      runnerHealthCheckInterval: `${s.lockRefreshSeconds} seconds`,
+      // A dead runner is noticed by these checks (default: once a minute; see fastPingHealth);
+      // its shards move once it is marked unhealthy or its heartbeat expires, whichever is first.
+      runnerHealthCheckInterval: "1 second",
       refreshAssignmentsInterval: "1 second"
     }
     return sharding
   })
+
+/**
+ * Runner health by ping, answering within seconds. The library's ping waits up to
+ * 10 s per attempt and tries 6 times, and a ping to a killed runner's port waits
+ * for its timeout, so its shards only moved once its heartbeat expired
+ * (SHARD_LOCK_EXPIRATION_SECONDS). A runner that misses two 1 s pings in a row
+ * is marked unhealthy; if it was only slow it is marked healthy at the next check
+ * and gets its shards back: the shard locks keep two runners from ever owning one.
+ */
+const fastPingHealth = Layer.scoped(
+  RunnerHealth.RunnerHealth,
+  Effect.gen(function*() {
+    const runners = yield* Runners.Runners
+    return RunnerHealth.RunnerHealth.of({
+      isAlive: (address) =>
+        runners.ping(address).pipe(
+          Effect.timeout("1 second"),
+          Effect.retry({ times: 1, schedule: Schedule.spaced("250 millis") }),
+          Effect.isSuccess
+        )
+    })
+  })
+)
+
+/** BunClusterSocket.layer for a runner, with fastPingHealth instead of the library's ping. */
+const socketRunnerLayer = (sharding: Partial<ShardingConfig.ShardingConfig["Type"]>) =>
+  Layer.provide(SocketRunner.layer, [BunClusterSocket.layerSocketServer, BunClusterSocket.layerClientProtocol]).pipe(
+    Layer.provide(fastPingHealth.pipe(Layer.provide(Runners.layerRpc), Layer.provide(BunClusterSocket.layerClientProtocol))),
+    Layer.provideMerge(Layer.orDie(SqlMessageStorage.layer)),
+    Layer.provide(Layer.orDie(SqlRunnerStorage.layer)),
+    Layer.provide(ShardingConfig.layerFromEnv(sharding)),
+    Layer.provide(RpcSerialization.layerMsgPack)
+  )
 
 /**
  * The cluster for this process, by CLUSTER_MODE:
@@ -76,7 +121,7 @@ export const ClusterLive = Layer.unwrapEffect(
     return Layer.merge(
       clientOnly
         ? BunClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: sharding })
-        : BunClusterSocket.layer({ storage: "sql", shardingConfig: sharding }),
+        : socketRunnerLayer(sharding),
       ShardingConfig.layer(sharding)
     )
   })

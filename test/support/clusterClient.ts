@@ -6,6 +6,9 @@ import { Layer, Option, Redacted } from "effect"
 /**
  * This test process as a client-only node of a cluster on `databaseUrl`:
  * entity clients send through SQL storage to whichever runner owns the shard.
+ * It sees runners join and leave as the platform's own nodes do (ClusterLive's
+ * defaults): with the library's 35 s heartbeat expiry and 3 s refresh it kept
+ * routing to a killed runner for up to 35 s after the runners had moved its shards.
  */
 export const clusterClientLayer = (databaseUrl: string) =>
   BunClusterSocket.layer({
@@ -14,6 +17,8 @@ export const clusterClientLayer = (databaseUrl: string) =>
     shardingConfig: {
       runnerAddress: Option.none(),
       entityReplyPollInterval: "200 millis",
-      sendRetryInterval: "100 millis"
+      sendRetryInterval: "100 millis",
+      shardLockExpiration: "6 seconds",
+      refreshAssignmentsInterval: "1 second"
     } satisfies Partial<ShardingConfig.ShardingConfig["Type"]>
   }).pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 10 })))
