@@ -12,7 +12,8 @@ ROOT=$(pwd)
 log() { printf '[tck] %s\n' "$*" >&2; }
 
 KIT=${TCK_TARBALL:-$ROOT/../shared/vendor/a2a-tck-410ba92.tar.gz}
-WORK=${TCK_WORK_DIR:-$(mktemp -d /tmp/a2a-tck.XXXXXX)}
+# A kept TCK_WORK_DIR reuses its venv; a temporary one is removed at exit.
+if [ -n "${TCK_WORK_DIR:-}" ]; then WORK=$TCK_WORK_DIR; OWN_WORK=; else WORK=$(mktemp -d /tmp/a2a-tck.XXXXXX); OWN_WORK=1; fi
 PORT=${TCK_PORT:-$((20000 + RANDOM % 20000))}
 CATEGORIES=${TCK_CATEGORIES:-"mandatory capabilities quality features"}
 [ -f "$KIT" ] || { log "kit not found: $KIT"; exit 2; }
@@ -46,7 +47,7 @@ stop_platform() {
   for _ in $(seq 1 75); do kill -0 "$PID" 2>/dev/null || { PID=; return 0; }; sleep 0.2; done
   log "platform ignored SIGTERM for 15 s"; kill -KILL "$PID" 2>/dev/null; PID=; return 1
 }
-trap 'stop_platform; rm -rf "$DATA"' EXIT
+trap 'stop_platform; rm -rf "$DATA"; [ -z "$OWN_WORK" ] || rm -rf "$WORK"' EXIT
 : >"$WORK/platform.log"
 start_platform || exit 2
 
