@@ -50,7 +50,12 @@ const lateSettings = Config.all([
   PatternsConfig,
   OrchestratorConfig,
   RouterConfig,
-  DeliveryConfig
+  DeliveryConfig,
+  // Read by their modules with Effect's own Config.integer (no range, a defect on a bad value):
+  // checked here so a bad one is named with what it accepts, like the others.
+  Values.positiveInteger("A2A_SSE_KEEPALIVE_SECONDS").pipe(Config.withDefault(15)),
+  Values.positiveInteger("WATCHDOG_STALL_SECONDS").pipe(Config.withDefault(120)),
+  Values.positiveInteger("WATCHDOG_INTERVAL_SECONDS").pipe(Config.withDefault(5))
 ])
 
 /**

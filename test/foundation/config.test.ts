@@ -37,7 +37,8 @@ describe("a bad setting stops the process with one line naming the variable and 
     // The logger reads LOG_LEVEL itself: the line must not depend on it.
     ["LOG_LEVEL", "LOUD", "INFO, WARN"],
     ["DB_POOL_SIZE", "-3", "positive integer"],
-    ["RAG_CHUNK_TOKENS", "0", "positive integer"]
+    ["RAG_CHUNK_TOKENS", "0", "positive integer"],
+    ["A2A_SSE_KEEPALIVE_SECONDS", "soon", "positive integer"]
   ]
   for (const [name, value, allowed] of cases) {
     test(`${name}=${value}`, async () => {
