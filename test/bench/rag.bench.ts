@@ -90,7 +90,10 @@ const log = (message: string) => process.stderr.write(`  rag: ${message}\n`)
 const openBackend = async (native: boolean) => {
   if (!native) return { ...(await makeRagRuntime({}, { sharedBuffers: SHARED_BUFFERS })), label: `PGlite, shared_buffers ${SHARED_BUFFERS}` }
   const db = await createTestDatabase("ragbench")
-  const rag = await makeRagRuntime({}, { databaseUrl: db.url })
+  const rag = await makeRagRuntime({}, { databaseUrl: db.url }).catch(async (e) => {
+    await db.drop()
+    throw e
+  })
   return {
     ...rag,
     label: "PG15 native pgvector",

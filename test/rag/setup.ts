@@ -61,7 +61,10 @@ export const ragBackends = [
     name: "PostgreSQL 15 + native pgvector",
     open: async (rag: Partial<RagConfigShape> = {}) => {
       const db = await createTestDatabase("rag")
-      const runtime = await makeRagRuntime(rag, { databaseUrl: db.url })
+      const runtime = await makeRagRuntime(rag, { databaseUrl: db.url }).catch(async (e) => {
+        await db.drop()
+        throw e
+      })
       return {
         ...runtime,
         dispose: async () => {
