@@ -67,7 +67,7 @@ export class McpConnection {
     }
   ): Effect.Effect<McpConnection, McpRequestError> {
     return Effect.flatMap(mcpClientSdk, (sdk) => {
-      const { Client, StdioClientTransport, StreamableHTTPClientTransport, ToolListChangedNotificationSchema } = sdk
+      const { Client, ElicitRequestSchema, StdioClientTransport, StreamableHTTPClientTransport, ToolListChangedNotificationSchema } = sdk
       const transport = config.type === "stdio"
         ? new StdioClientTransport({
           command: config.command,
@@ -82,7 +82,11 @@ export class McpConnection {
           requestInit: { headers: { ...config.headers } },
           ...(options.fetch !== undefined ? { fetch: options.fetch } : {})
         })
-      const client = new Client(CLIENT_INFO, { capabilities: {} })
+      // Elicitation is declared so a server may ask, and answered by policy: tool calls run for an
+      // agent with no person attached to the call, so every request is declined (the server then
+      // goes on without the input, or fails the call in a way the model can read).
+      const client = new Client(CLIENT_INFO, { capabilities: { elicitation: {} } })
+      client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "decline" as const }))
       const connection = new McpConnection(sdk, client, transport)
       if (transport instanceof StdioClientTransport) {
         transport.stderr?.on("data", (chunk: Buffer) => connection.appendStderr(chunk.toString("utf8")))

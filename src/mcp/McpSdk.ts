@@ -16,6 +16,7 @@ const loadClient = async () => {
     Client: client.Client,
     StdioClientTransport: stdio.StdioClientTransport,
     StreamableHTTPClientTransport: http.StreamableHTTPClientTransport,
+    ElicitRequestSchema: types.ElicitRequestSchema,
     ErrorCode: types.ErrorCode,
     McpError: types.McpError,
     ToolListChangedNotificationSchema: types.ToolListChangedNotificationSchema
