@@ -7,7 +7,7 @@ import {
   HttpServerResponse,
   Multipart
 } from "@effect/platform"
-import { Cause, Effect, Option } from "effect"
+import { Cause, Context, Effect, FiberRef, LogLevel, Option, Tracer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { jsonError } from "../kernel/JsonError.ts"
 import { type BodyProblem, bodyProblemMessage, JSON_SCAN_START, type JsonScan, scanJsonText } from "../kernel/JsonText.ts"
@@ -34,23 +34,36 @@ export const requestContextMiddleware = (rules: BodyRules) => HttpLayerRouter.mi
   Effect.gen(function*() {
     const config = yield* AppConfig
     const maxBody = Option.some(FileSystem.Size(config.maxBodyBytes))
+    // One fiber-runtime step for the request's own work instead of a generator per request:
+    // at the INFO default this middleware is on every request's path.
     return (httpEffect) =>
-      Effect.gen(function*() {
-        const request = yield* HttpServerRequest.HttpServerRequest
+      Effect.withFiberRuntime<
+        HttpServerResponse.HttpServerResponse,
+        Effect.Effect.Error<typeof httpEffect>,
+        Effect.Effect.Context<typeof httpEffect>
+      >((fiber) => {
+        const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
         const header = request.headers["x-request-id"]
         const requestId = header && REQUEST_ID.test(header) ? header : crypto.randomUUID()
         const started = performance.now()
         // Ties the server span (GET /observability/traces) to the request id clients and logs see.
-        yield* Effect.annotateCurrentSpan("request.id", requestId)
+        const span = Context.getOption(fiber.currentContext, Tracer.ParentSpan)
+        if (span._tag === "Some" && span.value._tag === "Span") span.value.attribute("request.id", requestId)
         const early = rejectEarly(request)
-        const response = yield* (early
+        type Handled = Effect.Effect<
+          HttpServerResponse.HttpServerResponse,
+          Effect.Effect.Error<typeof httpEffect>,
+          Effect.Effect.Context<typeof httpEffect>
+        >
+        const handled: Handled = early
           ? Effect.succeed(jsonError(400, "BadRequest", early, { requestId }))
           : declaredLength(request) > config.maxBodyBytes
           ? Effect.succeed(tooLarge(config.maxBodyBytes, requestId))
-          : Effect.flatMap(checkBody(request, rules, config.maxBodyBytes), (rejected) =>
+          : Effect.flatMap(checkBody(request, rules, config.maxBodyBytes), (rejected): Handled =>
             rejected
               ? Effect.succeed(jsonError(rejected.status, rejected.tag, rejected.message, { requestId }))
-              : Effect.map(httpEffect, (response) => retryAfterHeader(conciseDecodeError(response))))).pipe(
+              : Effect.map(httpEffect, (response) => retryAfterHeader(conciseDecodeError(response))))
+        return handled.pipe(
           HttpIncomingMessage.withMaxBodySize(maxBody),
           Effect.catchAllDefect((defect) =>
             // A body that is not valid JSON surfaces as a RequestError defect from the decoder.
@@ -67,19 +80,27 @@ export const requestContextMiddleware = (rules: BodyRules) => HttpLayerRouter.mi
                 Effect.as(jsonError(500, "InternalError", "internal server error", { requestId }))
               )
           ),
-          Effect.annotateLogs({ requestId })
-        )
-        const path = request.url.split("?", 1)[0]
-        yield* Effect.logInfo("http").pipe(
-          Effect.annotateLogs({
-            requestId,
-            method: request.method,
-            path,
-            status: response.status,
-            durationMs: Math.round((performance.now() - started) * 100) / 100
+          Effect.annotateLogs({ requestId }),
+          Effect.flatMap((response) => {
+            const answered = HttpServerResponse.setHeader(response, "x-request-id", requestId)
+            // The access line is skipped before its annotations are built when INFO is filtered out.
+            if (LogLevel.lessThan(LogLevel.Info, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))) {
+              return Effect.succeed(answered)
+            }
+            return Effect.as(
+              Effect.logInfo("http").pipe(
+                Effect.annotateLogs({
+                  requestId,
+                  method: request.method,
+                  path: request.url.split("?", 1)[0],
+                  status: response.status,
+                  durationMs: Math.round((performance.now() - started) * 100) / 100
+                })
+              ),
+              answered
+            )
           })
         )
-        return HttpServerResponse.setHeader(response, "x-request-id", requestId)
       })
   }),
   { global: true }

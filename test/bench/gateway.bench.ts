@@ -61,7 +61,8 @@ const autocannon = async (target: Target, seconds: number): Promise<Load> => {
   const args = [AUTOCANNON, "-j", "-c", String(target.connections ?? CONNECTIONS), "-d", String(seconds)]
   for (const [k, v] of Object.entries(target.headers ?? {})) args.push("-H", `${k}=${v}`)
   if (target.method) args.push("-m", target.method)
-  if (target.body) args.push("-b", target.body)
+  // -I: each `[<id>]` in the body becomes a fresh id per request.
+  if (target.body) args.push("-I", "-b", target.body)
   const cpu0 = target.cpu()
   const proc = Bun.spawn(["node", ...args, target.url], { stdout: "pipe", stderr: "ignore" })
   const out = await new Response(proc.stdout).text()
@@ -171,7 +172,8 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
         cpu: platform.cpu,
         method: "POST",
         headers: { ...user.headers, "content-type": "application/json" },
-        body: JSON.stringify({ projectId: user.projectId, name: "bench", systemPrompt: "help" }),
+        // A unique name per request: agents' slugs are unique per project.
+        body: JSON.stringify({ projectId: user.projectId, name: "bench [<id>]", systemPrompt: "help" }),
         // Each request writes a row: fewer in flight, so none waits past autocannon's 10 s timeout.
         connections: 10
       },
