@@ -85,13 +85,15 @@ const tooLarge = (message: string) => new ExtractionError({ reason: "TooLarge", 
 /**
  * Runs one extraction in a fresh worker and ends the worker when it answers,
  * after `extractTimeoutMs`, or once the process has grown by more than
- * `extractMaxMemoryMb` since it started (checked every 50 ms): the event loop
- * never parses, and the memory of a bomb is returned when the worker ends.
+ * `extractMaxMemoryMb` above its lowest RSS since the extraction started
+ * (checked every 50 ms; the lowest point, not the first sample, so a garbage
+ * collection elsewhere in the process cannot hide the worker's growth): the
+ * event loop never parses, and the memory of a bomb is returned when the worker ends.
  */
 const inWorker = (kind: DocumentKind, bytes: Uint8Array, settings: ExtractionSettings) =>
   Effect.async<ReadonlyArray<Section>, ExtractionError>((resume) => {
     const worker = new Worker(new URL("./ExtractionWorker.ts", import.meta.url).href)
-    const baseline = process.memoryUsage.rss()
+    let lowest = process.memoryUsage.rss()
     let settled = false
     const settle = (result: Effect.Effect<ReadonlyArray<Section>, ExtractionError>) => {
       if (settled) return
@@ -106,7 +108,9 @@ const inWorker = (kind: DocumentKind, bytes: Uint8Array, settings: ExtractionSet
       settings.extractTimeoutMs
     )
     const watchdog = setInterval(() => {
-      if (process.memoryUsage.rss() - baseline > settings.extractMaxMemoryMb * 1024 * 1024) {
+      const rss = process.memoryUsage.rss()
+      lowest = Math.min(lowest, rss)
+      if (rss - lowest > settings.extractMaxMemoryMb * 1024 * 1024) {
         settle(Effect.fail(tooLarge(`extracting the document needed more than ${settings.extractMaxMemoryMb} MB (RAG_EXTRACT_MAX_MEMORY_MB)`)))
       }
     }, 50)
