@@ -1,0 +1,164 @@
+import { SQL } from "bun"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { signUp } from "../support/auth.ts"
+import { createTestDatabase } from "../support/postgres.ts"
+import { killAndWait, waitFor } from "../support/process.ts"
+import type { BenchResult } from "./BenchResult.ts"
+
+/**
+ * Soak (issue #24): `bun run dev`'s entry on a fresh database of the local PostgreSQL 15 under
+ * a steady mixed load (health, auth, agent create/list/read, durable jobs, traces) for
+ * SOAK_SECONDS (60) at SOAK_RATE requests/s (20). Every 10 s: the process's RSS, the event-loop
+ * delay p99 (a timer preloaded into the platform process, test/bench/support/loopProbe.ts), the
+ * window's request p99, and the database's connections. Reported: first and last sample and the
+ * slope over the last half of the run (per minute), which should be ~0 once the process levelled off.
+ */
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 60)
+const RATE = Number(process.env.SOAK_RATE ?? 20)
+const WINDOW_MS = 10_000
+const root = path.resolve(import.meta.dir, "../..")
+const log = (line: string) => process.stderr.write(`  [soak] ${line}\n`)
+
+interface Sample {
+  readonly t: number
+  readonly rssMb: number
+  readonly loopP99Ms: number
+  readonly requestP99Ms: number
+  readonly dbConnections: number
+  readonly requests: number
+  readonly errors: number
+}
+
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024
+const p99 = (xs: Array<number>) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] ?? 0
+}
+/** Least-squares slope of y over t (seconds), per minute. */
+const slopePerMinute = (points: ReadonlyArray<readonly [number, number]>) => {
+  const n = points.length
+  if (n < 2) return 0
+  const mt = points.reduce((a, [t]) => a + t, 0) / n
+  const my = points.reduce((a, [, y]) => a + y, 0) / n
+  const num = points.reduce((a, [t, y]) => a + (t - mt) * (y - my), 0)
+  const den = points.reduce((a, [t]) => a + (t - mt) ** 2, 0)
+  return den === 0 ? 0 : (num / den) * 60
+}
+
+export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
+  const db = await createTestDatabase("soak_bench")
+  const probeFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "soak-")), "loop.jsonl")
+  const port = String(30000 + Math.floor(Math.random() * 20000))
+  const baseUrl = `http://127.0.0.1:${port}`
+  const proc = Bun.spawn(["bun", "--preload", path.join(import.meta.dir, "support/loopProbe.ts"), "src/main.ts"], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: db.url,
+      VECTOR_STORE: "disabled",
+      JWT_SECRET_KEY: "soak-bench-secret-0123456789abcdef0123456789",
+      SQL_TOOL_SECRET_KEY: "soak-bench-sql-tool-0123456789abcdef012345",
+      HTTP_HOST: "127.0.0.1",
+      HTTP_PORT: port,
+      LOG_LEVEL: "ERROR",
+      LOOP_PROBE_FILE: probeFile,
+      LOOP_PROBE_WINDOW_MS: String(WINDOW_MS)
+    },
+    stdout: "ignore",
+    stderr: "ignore"
+  })
+  const admin = new SQL(db.url)
+  const samples: Array<Sample> = []
+  try {
+    await waitFor(async () => (await fetch(`${baseUrl}/health`)).status === 200, 120_000, () => proc.exitCode !== null)
+    const user = await signUp(baseUrl)
+    const json = { ...user.headers, "content-type": "application/json" }
+    let n = 0
+    const agentIds: Array<string> = []
+    const requestFor = (i: number): [string, RequestInit] => {
+      switch (i % 7) {
+        case 0:
+          return ["/health", {}]
+        case 1:
+          return ["/auth/me", { headers: user.headers }]
+        case 2:
+          return ["/agents", { method: "POST", headers: json, body: JSON.stringify({ projectId: user.projectId, name: `soak-${i}`, systemPrompt: "be brief" }) }]
+        case 3:
+          return [`/agents?projectId=${user.projectId}`, { headers: user.headers }]
+        case 4:
+          return [`/agents/${agentIds[i % Math.max(1, agentIds.length)] ?? "none"}`, { headers: user.headers }]
+        case 5:
+          return ["/system/jobs", { method: "POST", headers: json, body: JSON.stringify({ jobId: `soak-${i}`, durationMs: 0, projectId: user.projectId }) }]
+        default:
+          return ["/observability/traces", { headers: user.headers }]
+      }
+    }
+    let latencies: Array<number> = []
+    let requests = 0
+    let errors = 0
+    const inflight = new Set<Promise<void>>()
+    const one = async (i: number) => {
+      const [p, init] = requestFor(i)
+      const t0 = performance.now()
+      try {
+        const res = await fetch(`${baseUrl}${p}`, { ...init, signal: AbortSignal.timeout(30_000) })
+        const body = await res.text()
+        if (res.status >= 500) errors++
+        if (i % 7 === 2 && res.status === 201) agentIds.push((JSON.parse(body) as { id: string }).id)
+      } catch {
+        errors++
+      }
+      latencies.push(performance.now() - t0)
+      requests++
+    }
+    const started = Date.now()
+    let nextSample = started + WINDOW_MS
+    while (Date.now() - started < SECONDS * 1000) {
+      // Steady arrival rate (open loop): a slow server gets more requests in flight, not fewer.
+      const p = one(n++).finally(() => inflight.delete(p))
+      inflight.add(p)
+      await Bun.sleep(1000 / RATE)
+      if (Date.now() >= nextSample) {
+        nextSample += WINDOW_MS
+        const loop = fs.existsSync(probeFile) ? fs.readFileSync(probeFile, "utf8").trim().split("\n").at(-1) : undefined
+        const [conns] = await admin`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ${db.name}`
+        const s: Sample = {
+          t: Math.round((Date.now() - started) / 1000),
+          rssMb: rssMb(proc.pid),
+          loopP99Ms: loop ? (JSON.parse(loop) as { p99: number }).p99 : 0,
+          requestP99Ms: p99(latencies),
+          // The sampling connection itself is not the platform's.
+          dbConnections: conns.n - 1,
+          requests,
+          errors
+        }
+        latencies = []
+        samples.push(s)
+        log(`t=${s.t}s rss=${s.rssMb.toFixed(0)} MB loop p99=${s.loopP99Ms.toFixed(1)} ms request p99=${s.requestP99Ms.toFixed(0)} ms db conns=${s.dbConnections} requests=${s.requests} 5xx/errors=${s.errors} in flight=${inflight.size}`)
+      }
+    }
+    await Promise.all(inflight)
+  } finally {
+    await admin.close()
+    await killAndWait(proc, "SIGKILL")
+    await db.drop()
+  }
+
+  const half = samples.slice(Math.floor(samples.length / 2))
+  const slope = (f: (s: Sample) => number) => slopePerMinute(half.map((s) => [s.t, f(s)] as const))
+  const first = samples[0]
+  const last = samples[samples.length - 1]
+  const row = (name: string, f: (s: Sample) => number, unit: string): BenchResult => ({
+    name: `soak ${SECONDS} s at ${RATE} req/s: ${name} slope over the last half (first ${f(first).toFixed(1)}, last ${f(last).toFixed(1)} ${unit})`,
+    candidate: { label: "slope", value: slope(f), unit: `${unit}/min` }
+  })
+  return [
+    row("RSS", (s) => s.rssMb, "MB"),
+    row("event-loop delay p99", (s) => s.loopP99Ms, "ms"),
+    row("request p99", (s) => s.requestP99Ms, "ms"),
+    row("DB connections", (s) => s.dbConnections, "conns"),
+    { name: `soak: requests / 5xx or network errors`, candidate: { label: "errors", value: last.errors, unit: `of ${last.requests}` } }
+  ]
+}
