@@ -85,6 +85,37 @@ const autocannon = async (target: Target, seconds: number): Promise<Load> => {
   }
 }
 
+/**
+ * Messages/s of ping-pong round trips over WebSockets: SOCKETS sockets, each sending the next
+ * message when the previous answer arrives, for `seconds`; the client runs in this process.
+ */
+const WS_SOCKETS = 20
+const wsRoundTrips = async (url: string, message: string, seconds: number, cpu: CpuClock) => {
+  const sockets = await Promise.all(Array.from({ length: WS_SOCKETS }, () =>
+    new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(url)
+      ws.onopen = () => resolve(ws)
+      ws.onerror = () => reject(new Error(`WebSocket ${url} failed`))
+    })))
+  let count = 0
+  let running = true
+  for (const ws of sockets) {
+    ws.onmessage = () => {
+      count++
+      if (running) ws.send(message)
+    }
+  }
+  const cpu0 = cpu()
+  const t0 = performance.now()
+  for (const ws of sockets) ws.send(message)
+  await Bun.sleep(seconds * 1000)
+  running = false
+  const elapsed = (performance.now() - t0) / 1000
+  const used = cpu() - cpu0
+  for (const ws of sockets) ws.close()
+  return { perSecond: count / elapsed, cpuMicrosPerMessage: used / Math.max(1, count) }
+}
+
 /** One HttpApi endpoint returning a constant body on HttpLayerRouter + BunHttpServer, no middleware. */
 const startEffectHello = async () => {
   const Api = HttpApi.make("hello").add(
@@ -205,6 +236,25 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of names) loads[name].push(await autocannon(targetOf(name), SECONDS / ROUNDS))
     }
+    // WebSocket: a bare Bun echo vs /ws/chat ping → pong on the platform, alternated.
+    const echo = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req, server) => (server.upgrade(req) ? undefined : new Response("upgrade", { status: 400 })),
+      websocket: { message: (ws, m) => void ws.send(m) }
+    })
+    const chatUrl = `${platform.baseUrl.replace("http", "ws")}/ws/chat?access_token=${user.token}`
+    const ping = JSON.stringify({ type: "ping" })
+    const wsBare: Array<{ perSecond: number; cpuMicrosPerMessage: number }> = []
+    const wsChat: Array<{ perSecond: number; cpuMicrosPerMessage: number }> = []
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        wsBare.push(await wsRoundTrips(`ws://127.0.0.1:${echo.port}/`, ping, SECONDS / ROUNDS / 2, ownCpu))
+        wsChat.push(await wsRoundTrips(chatUrl, ping, SECONDS / ROUNDS / 2, platform.cpu))
+      }
+    } finally {
+      echo.stop(true)
+    }
     const bad = loads.me.concat(loads.write).filter((l) => l.bad > 0)
     if (bad.length > 0) throw new Error(`platform requests not 2xx: ${bad.map((l) => l.detail).join("; ")}`)
     const logged = platform.accessLogLines()
@@ -235,6 +285,14 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
         text: ">= 0.5x, <= 30 µs CPU over bare",
         met: meRatio >= 0.5 && overBare <= 30
       }),
+      {
+        name: `gateway: WebSocket /ws/chat ping → pong vs a bare Bun WebSocket echo (${WS_SOCKETS} sockets, one message in flight each; server CPU ${
+          Math.round(mean(wsChat.map((w) => w.cpuMicrosPerMessage)))
+        } µs/msg gross vs ${Math.round(mean(wsBare.map((w) => w.cpuMicrosPerMessage)))} µs/msg incl. the client; load ${load})`,
+        candidate: { label: "/ws/chat ping", value: mean(wsChat.map((w) => w.perSecond)), unit: "msg/s" },
+        baseline: { label: "Bun WebSocket echo", value: mean(wsBare.map((w) => w.perSecond)), unit: "msg/s" },
+        ratio: mean(wsChat.map((w) => w.perSecond)) / mean(wsBare.map((w) => w.perSecond))
+      },
       row("write", "POST /agents", "authenticated POST /agents (a row written to embedded PGlite), 10 connections"),
       ...(before
         ? [{
