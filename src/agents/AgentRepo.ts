@@ -73,8 +73,8 @@ export class AgentRepo extends Effect.Service<AgentRepo>()("Agents/AgentRepo", {
         return slug
       })
 
-    const insert = (projectId: string, fields: AgentFields, createdBy: string | null) =>
-      Effect.flatMap(freeSlug(projectId, fields.name), (slug) =>
+    const insert = (projectId: string, fields: AgentFields, createdBy: string | null, slugFor = freeSlug) =>
+      Effect.flatMap(slugFor(projectId, fields.name), (slug) =>
         sql`
         INSERT INTO agents (id, project_id, name, slug, description, provider, model, system_prompt, tools, skills, config, created_by)
         VALUES (${`agt_${crypto.randomUUID()}`}, ${projectId}, ${fields.name}, ${slug}, ${fields.description}, ${fields.provider},
@@ -83,11 +83,17 @@ export class AgentRepo extends Effect.Service<AgentRepo>()("Agents/AgentRepo", {
                 (SELECT id FROM users WHERE id = ${createdBy}))
         RETURNING ${sql.literal(COLUMNS)}`)
 
-    // Two agents of one name created at once may pick the same slug: the unique index refuses
-    // the second, which picks again.
+    /** A slug no concurrent creation can also pick: the name's slug with a random suffix. */
+    const uniqueSlug = (_projectId: string, name: string) =>
+      Effect.sync(() => `${slugOf(name)}-${crypto.randomUUID().slice(0, 8)}`)
+
+    // Agents of one name created at once may pick the same slug: the unique index refuses
+    // all but one, which pick again; after a few tries the name's slug takes a random suffix
+    // (ten concurrent creations of one name answered 500 with retries alone).
     const create = (projectId: string, fields: AgentFields, createdBy: string | null) =>
       insert(projectId, fields, createdBy).pipe(
-        Effect.retry({ times: 3 }),
+        Effect.retry({ times: 2 }),
+        Effect.orElse(() => insert(projectId, fields, createdBy, uniqueSlug)),
         Effect.orDie,
         Effect.flatMap((rows) => toAgent(rows[0]))
       )

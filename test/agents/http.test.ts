@@ -132,6 +132,14 @@ describe("agents REST", () => {
     expect((await api("GET", `/agents/by-slug/${owner.projectId}/nobody`, owner)).status).toBe(404)
   })
 
+  test("agents of one name created at once all get distinct slugs (no 500)", async () => {
+    const created = await Promise.all(
+      Array.from({ length: 12 }, () => api("POST", "/agents", owner, { projectId: owner.projectId, name: "Same Name" }))
+    )
+    expect(created.map((r) => r.status)).toEqual(Array(12).fill(201))
+    expect(new Set(created.map((r) => r.body.slug)).size).toBe(12)
+  })
+
   test("execute naming a task: an unknown task is 404, a finished one cannot continue (409)", async () => {
     const agent = (await api("POST", "/agents", owner, { projectId: owner.projectId, templateId: "echo" })).body
     const unknown = await api("POST", `/agents/${agent.id}/execute`, owner, { task: "go on", taskId: "no-such-task" })
