@@ -30,10 +30,13 @@ describe("console: flows, metrics, alerts", () => {
     expect(await page.$eval("g[data-edge='planner->researcher'] text", (el) => el.textContent)).toMatch(/^2× p95 \d+ ms$/)
     expect(await page.$eval("g[data-edge='researcher->writer'] line", (el) => el.getAttribute("stroke"))).toBe("#b42318")
 
-    // The request counter has a series per route; after a refresh this page's own requests are among them.
+    // The request counter has a series per route. Metrics are process-wide and the chart shows the
+    // largest series, so in a full test run other suites' traffic may outrank this page's own:
+    // assert the chart draws labelled series with counts, not which routes lead.
     await clickText(page, "section[aria-label=Metrics] button", "Refresh")
-    const bars = await waitForText(page, "ul.bars", /\/observability/)
-    expect(bars).toContain("route")
+    const bars = await waitForText(page, "ul.bars", /route="[^"]+"/)
+    expect(bars).toMatch(/method="(GET|POST)"/)
+    expect(await page.$$eval("ul.bars li", (els) => els.length)).toBeGreaterThan(1)
 
     await page.type("form[aria-label='New alert rule'] input[name=name]", "too many requests")
     await page.type("form[aria-label='New alert rule'] input[name=webhookUrl]", `http://127.0.0.1:${receiver.port}/hook`)
