@@ -284,6 +284,12 @@ describe("A2A flow records (the a2a_flows store behind GET /observability/a2a)",
     // The same for a blocking send whose caller hangs up before the answer.
     const hungUp = `flow-test-${crypto.randomUUID()}`
     fake.script({ kind: "delay", ms: 3_000, then: { kind: "text", text: "nobody waits" } })
+    // The dropped stream's task may still be working (its run goes on): wait for a NEW working
+    // task, or the caller could hang up before its request reached the handler.
+    const workingTasks = () =>
+      platform.runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql<{ id: string }>`SELECT id FROM agent_tasks WHERE agent_id = ${agentId} AND state = 'working'`))
+    const workingBefore = new Set((await workingTasks()).map((r) => r.id))
     const blocking = new AbortController()
     const pending = fetch(`${platform.baseUrl}/agents/${agentId}/a2a`, {
       method: "POST",
@@ -291,11 +297,7 @@ describe("A2A flow records (the a2a_flows store behind GET /observability/a2a)",
       body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "SendMessage", params: v1Message("slow send") }),
       signal: blocking.signal
     }).catch((e) => e)
-    await waitFor(async () => {
-      const working = await platform.runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql`SELECT 1 FROM agent_tasks WHERE agent_id = ${agentId} AND state = 'working'`))
-      return working.length > 0
-    }, 10_000)
+    await waitFor(async () => (await workingTasks()).some((r) => !workingBefore.has(r.id)), 10_000)
     blocking.abort()
     expect((await pending).name).toBe("AbortError")
     await waitFor(async () => (await flowsFrom(hungUp)).length > 0, 10_000)
