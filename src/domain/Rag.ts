@@ -2,24 +2,6 @@ import { Schema } from "effect"
 
 export const DocumentStatus = Schema.Literal("pending", "processing", "ready", "failed")
 
-/** A document as callers see it (REST and RPC): dates travel as ISO strings. */
-export const DocumentView = Schema.Struct({
-  id: Schema.String,
-  projectId: Schema.String,
-  filename: Schema.String,
-  contentType: Schema.String,
-  contentHash: Schema.String,
-  sizeBytes: Schema.Number,
-  status: DocumentStatus,
-  chunkCount: Schema.Number,
-  chunksEmbedded: Schema.Number,
-  collectionId: Schema.NullOr(Schema.String),
-  metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
-  error: Schema.NullOr(Schema.String),
-  createdAt: Schema.Date,
-  updatedAt: Schema.Date
-})
-
 export class RagDocument extends Schema.Class<RagDocument>("RagDocument")({
   id: Schema.String,
   projectId: Schema.String,
@@ -36,6 +18,13 @@ export class RagDocument extends Schema.Class<RagDocument>("RagDocument")({
   createdAt: Schema.DateFromSelf,
   updatedAt: Schema.DateFromSelf
 }) {}
+
+/** A document as callers see it (REST and RPC): dates travel as ISO strings. */
+export const DocumentView = Schema.Struct({
+  ...RagDocument.fields,
+  createdAt: Schema.Date,
+  updatedAt: Schema.Date
+})
 
 export const SearchFilters = Schema.Struct({
   /** Only chunks of these documents. */
