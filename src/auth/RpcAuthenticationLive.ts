@@ -1,5 +1,7 @@
 import { Effect, Layer } from "effect"
 import { RpcAuthentication } from "../../rpc/RpcAuthentication.ts"
+import { bodyProblemMessage, valueProblem } from "../kernel/JsonText.ts"
+import { BadRequest } from "../kernel/WireErrors.ts"
 import { Authenticator, credentialsFromHeaders } from "./Authenticator.ts"
 
 /**
@@ -13,6 +15,11 @@ export const RpcAuthenticationLive = Layer.effect(
   RpcAuthentication,
   Effect.gen(function*() {
     const authenticator = yield* Authenticator
-    return RpcAuthentication.of(({ headers }) => authenticator.authenticate(credentialsFromHeaders(headers)))
+    return RpcAuthentication.of(({ headers, payload }) => {
+      const problem = valueProblem(payload)
+      return problem === undefined
+        ? authenticator.authenticate(credentialsFromHeaders(headers))
+        : Effect.fail(new BadRequest({ message: bodyProblemMessage(problem, "the call's payload") }))
+    })
   })
 )

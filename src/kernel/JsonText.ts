@@ -62,3 +62,26 @@ export const bodyProblemMessage = (problem: BodyProblem, where = "the request bo
   problem === "nul"
     ? `NUL characters (\\u0000) are not allowed in ${where}`
     : `${where} is nested deeper than ${maxDepth} levels`
+
+/**
+ * The same check over an already-decoded value (an RPC payload that arrived
+ * over a WebSocket frame, where no HTTP body guard ran): strings and keys
+ * holding NUL, or nesting deeper than `maxDepth`. Iterative, so a hostile
+ * depth cannot overflow the stack here.
+ */
+export const valueProblem = (value: unknown, maxDepth: number = MAX_JSON_DEPTH): BodyProblem | undefined => {
+  const stack: Array<readonly [unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!
+    if (typeof v === "string") {
+      if (v.includes("\u0000")) return "nul"
+    } else if (v !== null && typeof v === "object") {
+      if (depth >= maxDepth) return "depth"
+      for (const [key, child] of Object.entries(v)) {
+        if (key.includes("\u0000")) return "nul"
+        stack.push([child, depth + 1])
+      }
+    }
+  }
+  return undefined
+}

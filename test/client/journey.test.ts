@@ -143,6 +143,19 @@ describe("typed clients: agent → RAG → workflow against a running platform",
     expect(JSON.stringify(result.content)).toContain("soup")
   }, 30_000)
 
+  test("a payload with NUL characters or nested too deep is a typed BadRequest over a WebSocket (no HTTP body guard there)", async () => {
+    const nul = await withClient("websocket", (client) => Effect.flip(client.agents.create({ projectId: user.projectId, name: "a\u0000b" })))
+    expect(nul).toMatchObject({ _tag: "BadRequest", message: "NUL characters (\\u0000) are not allowed in the call's payload" })
+    let deep: unknown = "leaf"
+    for (let i = 0; i < 100; i++) deep = { deeper: deep }
+    const nested = await withClient("websocket", (client) =>
+      Effect.flip(client.tools.call({ projectId: user.projectId, tool: "rag_search", arguments: { query: "x", deep } })))
+    expect(nested).toMatchObject({ _tag: "BadRequest", message: "the call's payload is nested deeper than 64 levels" })
+    // Nothing was stored, and the socket still serves the caller.
+    const agents = await withClient("websocket", (client) => client.agents.list({ projectId: user.projectId }))
+    expect(agents.some((a) => a.name.includes("\u0000"))).toBe(false)
+  }, 30_000)
+
   test("errors are typed: an unknown agent (or another tenant's) is NotFound on both clients", async () => {
     const missing = await withClient("http", (client) => Effect.flip(client.agents.get({ id: "agt_missing" })))
     expect(missing._tag).toBe("NotFound")

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { type BodyProblem, JSON_SCAN_START, type JsonScan, jsonTextProblem, scanJsonText } from "../../src/kernel/JsonText.ts"
+import { type BodyProblem, JSON_SCAN_START, type JsonScan, jsonTextProblem, scanJsonText, valueProblem } from "../../src/kernel/JsonText.ts"
 
 /** The edge scans large bodies in slices (yielding between them): every slicing must agree with one pass. */
 const inSlices = (text: string, size: number) => {
@@ -34,3 +34,18 @@ describe("JSON text scan", () => {
     }
   })
 })
+
+describe("valueProblem: the same rules over a decoded payload", () => {
+  test("NUL in a string or a key, and depth past the limit, are found; ordinary values pass", () => {
+    expect(valueProblem({ a: ["x", { b: "y\u0000" }] })).toBe("nul")
+    expect(valueProblem({ ["k\u0000"]: 1 })).toBe("nul")
+    let deep: unknown = 1
+    for (let i = 0; i < 65; i++) deep = [deep]
+    expect(valueProblem(deep)).toBe("depth")
+    let shallow: unknown = 1
+    for (let i = 0; i < 64; i++) shallow = [shallow]
+    expect(valueProblem(shallow)).toBeUndefined()
+    expect(valueProblem({ name: "agent", tags: ["a", "b"], n: 3, ok: true, none: null })).toBeUndefined()
+  })
+})
+
