@@ -41,21 +41,7 @@ const Prompt = Schema.String.pipe(Schema.maxLength(100_000))
 const Tools = Schema.Array(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128))).pipe(Schema.maxItems(128))
 const Skills = Schema.Array(AgentSkill).pipe(Schema.maxItems(64))
 
-export const CreateAgent = Schema.Struct({
-  projectId: Schema.String,
-  /** Start from a template; explicit fields override it. */
-  templateId: Schema.optional(Schema.String),
-  name: Schema.optional(Name),
-  description: Schema.optional(Schema.String.pipe(Schema.maxLength(2000))),
-  provider: Schema.optional(ProviderName),
-  model: Schema.optional(Model),
-  systemPrompt: Schema.optional(Prompt),
-  tools: Schema.optional(Tools),
-  skills: Schema.optional(Skills),
-  config: Schema.optional(AgentSettings)
-})
-export type CreateAgent = typeof CreateAgent.Type
-
+/** The fields a caller may set on an agent: every one optional (an update changes only those given). */
 export const UpdateAgent = Schema.Struct({
   name: Schema.optional(Name),
   description: Schema.optional(Schema.String.pipe(Schema.maxLength(2000))),
@@ -66,6 +52,15 @@ export const UpdateAgent = Schema.Struct({
   skills: Schema.optional(Skills),
   config: Schema.optional(AgentSettings)
 })
+
+export const CreateAgent = Schema.Struct({
+  projectId: Schema.String,
+  /** Start from a template; explicit fields override it. */
+  templateId: Schema.optional(Schema.String),
+  ...UpdateAgent.fields
+})
+export type CreateAgent = typeof CreateAgent.Type
+
 export type UpdateAgent = typeof UpdateAgent.Type
 
 export const AgentTemplate = Schema.Struct({
