@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { type ToolResult, ToolExecutionFailed, ToolTimeout } from "../domain/Tool.ts"
 import { EGRESS_REFUSED, EgressPolicy } from "../net/EgressPolicy.ts"
+import { readCapped } from "../net/ReadCapped.ts"
 
 /**
  * Is `url` allowed by the allow-list? Entries: `example.com` (any port),
@@ -21,28 +22,6 @@ export const isAllowedUrl = (allow: ReadonlyArray<string>, url: URL): boolean =>
     if (pinned !== undefined && pinned !== port) return false
     return pattern.startsWith("*.") ? host.endsWith(pattern.slice(1)) : host === pattern
   })
-}
-
-/** Reads at most `maxBytes` of the body: a huge response cannot exhaust memory. */
-const readCapped = async (res: Response, maxBytes: number) => {
-  if (res.body === null) return { text: "", truncated: false }
-  const reader = res.body.getReader()
-  const chunks: Array<Uint8Array> = []
-  let size = 0
-  let truncated = false
-  while (true) {
-    const { done, value } = await reader.read()
-    if (done) break
-    if (size + value.byteLength > maxBytes) {
-      chunks.push(value.subarray(0, maxBytes - size))
-      truncated = true
-      await reader.cancel().catch(() => undefined)
-      break
-    }
-    chunks.push(value)
-    size += value.byteLength
-  }
-  return { text: new TextDecoder().decode(Buffer.concat(chunks)), truncated }
 }
 
 export interface HttpCallInput {

@@ -1,6 +1,7 @@
 import { Effect, Option } from "effect"
 import { BackendError } from "../../domain/WorkflowErrors.ts"
 import { EGRESS_REFUSED, EgressPolicy } from "../../net/EgressPolicy.ts"
+import { readCapped } from "../../net/ReadCapped.ts"
 
 export interface HttpCallRequest {
   readonly url: string
@@ -88,11 +89,11 @@ export const httpCall = (req: HttpCallRequest): Effect.Effect<HttpCallResult, Ba
           ? new BackendError({ message: `${target} timed out after ${req.timeoutMs} ms`, retryable: true })
           : refused(url, true)
     })
-    const text = yield* Effect.tryPromise({
-      try: () => response.text(),
+    // Read up to the byte limit only (the rest is cancelled), not the whole body and then cut.
+    const { text: kept } = yield* Effect.tryPromise({
+      try: () => readCapped(response, req.maxResponseBytes),
       catch: () => new BackendError({ message: `${target}: reading the response failed`, retryable: true })
     })
-    const kept = text.length > req.maxResponseBytes ? text.slice(0, req.maxResponseBytes) : text
     let body: unknown = kept
     if ((response.headers.get("content-type") ?? "").includes("json")) {
       try {
