@@ -11,7 +11,11 @@ import { EgressConfig } from "./EgressConfig.ts"
 export const EGRESS_REFUSED = "destination not allowed or unreachable"
 
 /** An outbound destination was refused or could not be reached. `reason` is for logs only, never the wire. */
-export class EgressDenied extends Data.TaggedError("EgressDenied")<{ readonly reason: string }> {
+export class EgressDenied extends Data.TaggedError("EgressDenied")<{
+  readonly reason: string
+  /** The destination passed the policy but the connection failed: worth a retry, unlike a refusal. */
+  readonly unreachable?: boolean
+}> {
   override get message() {
     return EGRESS_REFUSED
   }
@@ -186,7 +190,7 @@ export class EgressPolicy extends Effect.Service<EgressPolicy>()("Net/EgressPoli
           res = await fetch(pinned, pinnedInit)
         } catch (e) {
           if (signal?.aborted) throw e
-          throw new EgressDenied({ reason: `connection to ${destination.host}:${destination.port} failed` })
+          throw new EgressDenied({ reason: `connection to ${destination.host}:${destination.port} failed`, unreachable: true })
         }
         const location = res.headers.get("location")
         // A caller that follows redirects itself (the MCP SDK) gets them as they are; its next hop comes back here.

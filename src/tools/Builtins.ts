@@ -2,7 +2,8 @@ import { Context, Effect, Layer, Option, Schema } from "effect"
 import { RagSearch } from "../rag/RagSearch.ts"
 import { SqlQueryInput, SqlQueryTool } from "../sql-tool/SqlQueryTool.ts"
 import { EgressPolicy } from "../net/EgressPolicy.ts"
-import { httpCall, isAllowedUrl } from "./HttpCall.ts"
+import { hostAllowList } from "../net/HostAllowList.ts"
+import { httpCall } from "./HttpCall.ts"
 import { ToolExecutionFailed, type ToolResult, type ToolSpec, ToolTimeout } from "../domain/Tool.ts"
 import { ToolsConfig } from "./ToolsConfig.ts"
 
@@ -19,45 +20,48 @@ export interface BuiltinTool {
 /** The built-in tools of this process, by name. */
 export class BuiltinTools extends Context.Tag("Tools/BuiltinTools")<BuiltinTools, ReadonlyMap<string, BuiltinTool>>() {}
 
-const httpFetch = (allow: ReadonlyArray<string>, maxBytes: number, egress: EgressPolicy): BuiltinTool => ({
-  spec: {
-    name: "http_fetch",
-    description: allow.length === 0
-      ? "Fetch a URL over HTTP(S). No host is allowed on this platform yet (TOOLS_HTTP_FETCH_ALLOW)."
-      : `Fetch a URL over HTTP(S) and return the body as text. Allowed hosts: ${allow.join(", ")}.`,
-    source: "builtin",
-    inputSchema: {
-      type: "object",
-      properties: {
-        url: { type: "string", description: "Absolute http(s) URL" },
-        method: { type: "string", enum: ["GET", "POST", "HEAD"], default: "GET" },
-        headers: { type: "object", additionalProperties: { type: "string" } },
-        body: { type: "string", description: "Request body (POST)" }
-      },
-      required: ["url"],
-      additionalProperties: false
+const httpFetch = (allow: ReadonlyArray<string>, maxBytes: number, egress: EgressPolicy): BuiltinTool => {
+  const allowed = hostAllowList(allow)
+  return {
+    spec: {
+      name: "http_fetch",
+      description: allow.length === 0
+        ? "Fetch a URL over HTTP(S). No host is allowed on this platform yet (TOOLS_HTTP_FETCH_ALLOW)."
+        : `Fetch a URL over HTTP(S) and return the body as text. Allowed hosts: ${allow.join(", ")}.`,
+      source: "builtin",
+      inputSchema: {
+        type: "object",
+        properties: {
+          url: { type: "string", description: "Absolute http(s) URL" },
+          method: { type: "string", enum: ["GET", "POST", "HEAD"], default: "GET" },
+          headers: { type: "object", additionalProperties: { type: "string" } },
+          body: { type: "string", description: "Request body (POST)" }
+        },
+        required: ["url"],
+        additionalProperties: false
+      }
+    },
+    run: (_projectId, args, timeoutMs) => {
+      let url: URL
+      try {
+        url = new URL(String(args.url))
+      } catch {
+        return Effect.succeed({ content: [{ type: "text", text: "refused: url is not an absolute URL" }], isError: true })
+      }
+      const body = typeof args.body === "string" ? args.body : undefined
+      return httpCall({
+        tool: "http_fetch",
+        url: url.toString(),
+        method: typeof args.method === "string" ? args.method : "GET",
+        headers: (args.headers ?? {}) as Record<string, string>,
+        ...(body !== undefined ? { body } : {}),
+        timeoutMs,
+        maxBytes,
+        allow: allowed
+      }).pipe(Effect.provideService(EgressPolicy, egress))
     }
-  },
-  run: (_projectId, args, timeoutMs) => {
-    let url: URL
-    try {
-      url = new URL(String(args.url))
-    } catch {
-      return Effect.succeed({ content: [{ type: "text", text: "refused: url is not an absolute URL" }], isError: true })
-    }
-    const body = typeof args.body === "string" ? args.body : undefined
-    return httpCall({
-      tool: "http_fetch",
-      url: url.toString(),
-      method: typeof args.method === "string" ? args.method : "GET",
-      headers: (args.headers ?? {}) as Record<string, string>,
-      ...(body !== undefined ? { body } : {}),
-      timeoutMs,
-      maxBytes,
-      allow: (u) => isAllowedUrl(allow, u)
-    }).pipe(Effect.provideService(EgressPolicy, egress))
   }
-})
+}
 
 const json = (value: unknown): ToolResult => ({
   content: [{ type: "text", text: JSON.stringify(value) }],

@@ -3,27 +3,6 @@ import { type ToolResult, ToolExecutionFailed, ToolTimeout } from "../domain/Too
 import { EGRESS_REFUSED, EgressPolicy } from "../net/EgressPolicy.ts"
 import { readCapped } from "../net/ReadCapped.ts"
 
-/**
- * Is `url` allowed by the allow-list? Entries: `example.com` (any port),
- * `*.example.com` (subdomains only), `host:port` (that port only), `*` (any).
- * Only http(s) URLs ever pass.
- */
-export const isAllowedUrl = (allow: ReadonlyArray<string>, url: URL): boolean => {
-  if (url.protocol !== "http:" && url.protocol !== "https:") return false
-  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, "")
-  const port = url.port || (url.protocol === "https:" ? "443" : "80")
-  return allow.some((raw) => {
-    const entry = raw.trim().toLowerCase()
-    if (entry === "*") return true
-    const portSep = entry.lastIndexOf(":")
-    const [pattern, pinned] = portSep > 0 && !entry.includes("]") && entry.indexOf(":") === portSep
-      ? [entry.slice(0, portSep), entry.slice(portSep + 1)]
-      : [entry, undefined]
-    if (pinned !== undefined && pinned !== port) return false
-    return pattern.startsWith("*.") ? host.endsWith(pattern.slice(1)) : host === pattern
-  })
-}
-
 export interface HttpCallInput {
   readonly tool: string
   readonly url: string

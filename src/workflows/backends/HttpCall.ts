@@ -1,6 +1,7 @@
 import { Effect, Option } from "effect"
 import { BackendError } from "../../domain/WorkflowErrors.ts"
-import { EGRESS_REFUSED, EgressPolicy } from "../../net/EgressPolicy.ts"
+import { EGRESS_REFUSED, EgressDenied, EgressPolicy } from "../../net/EgressPolicy.ts"
+import { hostAllowList } from "../../net/HostAllowList.ts"
 import { readCapped } from "../../net/ReadCapped.ts"
 
 export interface HttpCallRequest {
@@ -17,20 +18,6 @@ export interface HttpCallResult {
   readonly status: number
   readonly headers: Record<string, string>
   readonly body: unknown
-}
-
-/** `host`, `*.domain`, `host:port` or `*`; an entry without a port allows any port. */
-export const isAllowed = (url: URL, allow: ReadonlyArray<string>): boolean => {
-  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, "")
-  const port = url.port || (url.protocol === "https:" ? "443" : "80")
-  return allow.some((raw) => {
-    const entry = raw.trim().toLowerCase()
-    if (entry === "*") return true
-    const m = /^(.*?)(?::(\d+))?$/.exec(entry)!
-    const [pattern, entryPort] = [m[1].replace(/^\[|\]$/g, ""), m[2]]
-    if (entryPort !== undefined && entryPort !== port) return false
-    return pattern.startsWith("*.") ? host.endsWith(pattern.slice(1)) : host === pattern
-  })
 }
 
 /** The egress policy's one text: it never tells a refused destination from a closed port. */
@@ -56,7 +43,7 @@ export const httpCall = (req: HttpCallRequest): Effect.Effect<HttpCallResult, Ba
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       return yield* new BackendError({ message: `only http and https URLs are allowed, got ${url.protocol}`, retryable: false })
     }
-    if (!isAllowed(url, req.allow)) {
+    if (!hostAllowList(req.allow)(url)) {
       return yield* new BackendError({
         message: `host ${url.host} is not in the workflow HTTP allow-list (WORKFLOW_HTTP_ALLOW)`,
         retryable: false
@@ -72,8 +59,6 @@ export const httpCall = (req: HttpCallRequest): Effect.Effect<HttpCallResult, Ba
       headers["content-type"] = "application/json"
     }
     const target = `${req.method} ${url.origin}${url.pathname}`
-    // A refused destination is final; a failed connection to an admitted one may be retried.
-    yield* egress.check(url).pipe(Effect.mapError(() => refused(url, false)))
     const response = yield* Effect.tryPromise({
       try: (signal) =>
         egress.fetchWith(url, {
@@ -84,10 +69,11 @@ export const httpCall = (req: HttpCallRequest): Effect.Effect<HttpCallResult, Ba
           redirect: "manual",
           signal: AbortSignal.any([signal, AbortSignal.timeout(req.timeoutMs)])
         }),
+      // A refused destination is final; a failed connection to an admitted one may be retried.
       catch: (e) =>
         e instanceof Error && e.name === "TimeoutError"
           ? new BackendError({ message: `${target} timed out after ${req.timeoutMs} ms`, retryable: true })
-          : refused(url, true)
+          : refused(url, !(e instanceof EgressDenied) || e.unreachable === true)
     })
     // Read up to the byte limit only (the rest is cancelled), not the whole body and then cut.
     const { text: kept } = yield* Effect.tryPromise({
