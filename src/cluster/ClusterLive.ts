@@ -2,8 +2,8 @@ import {
   RunnerAddress,
   RunnerHealth,
   Runners,
+  Sharding,
   ShardingConfig,
-  SingleRunner,
   SocketRunner,
   SqlMessageStorage,
   SqlRunnerStorage
@@ -13,6 +13,7 @@ import { RpcSerialization } from "@effect/rpc"
 import { Config, Data, Effect, Layer, Option, Schedule } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import * as Values from "../config/Values.ts"
+import * as BatchedMessageStorage from "./BatchedMessageStorage.ts"
 
 export class ClusterConfigError extends Data.TaggedError("ClusterConfigError")<{ readonly message: string }> {}
 
@@ -23,15 +24,33 @@ const singleNodeSharding: Partial<ShardingConfig.ShardingConfig["Type"]> = {
 }
 
 /**
+ * Where persisted messages are stored: `batched` (ours: group-committed writes, see
+ * BatchedMessageStorage.ts) everywhere; `library` (@effect/cluster's SqlMessageStorage)
+ * is kept as the benchmark's baseline.
+ */
+export type MessageStorageKind = "batched" | "library"
+const messageStorage = (kind: MessageStorageKind) =>
+  Layer.orDie(kind === "batched" ? BatchedMessageStorage.layer : SqlMessageStorage.layer)
+
+/**
  * Single-process cluster for `bun run dev`: every shard lives here, messages
  * and replies are persisted in SQL (cluster_messages / cluster_replies) so
  * persisted entity messages survive a restart. ShardingConfig is exposed too
- * (SingleRunner keeps its own private) for the health report.
+ * (SingleRunner keeps its own private) for the health report. This is
+ * SingleRunner.layer with our message storage in place of the library's.
  */
-export const SingleNodeClusterLive = Layer.merge(
-  SingleRunner.layer({ runnerStorage: "sql", shardingConfig: singleNodeSharding }),
-  ShardingConfig.layer(singleNodeSharding)
-).pipe(Layer.orDie)
+export const singleNodeClusterWith = (kind: MessageStorageKind) =>
+  Layer.merge(
+    Sharding.layer.pipe(
+      Layer.provideMerge(Runners.layerNoop),
+      Layer.provideMerge(messageStorage(kind)),
+      Layer.provide([Layer.orDie(SqlRunnerStorage.layer), RunnerHealth.layerNoop]),
+      Layer.provide(ShardingConfig.layerFromEnv(singleNodeSharding))
+    ),
+    ShardingConfig.layer(singleNodeSharding)
+  ).pipe(Layer.orDie)
+
+export const SingleNodeClusterLive = singleNodeClusterWith("batched")
 
 /**
  * Runner-to-runner settings. Env names are RUNNER_* so they never collide
@@ -93,7 +112,7 @@ const fastPingHealth = Layer.scoped(
 const socketRunnerLayer = (sharding: Partial<ShardingConfig.ShardingConfig["Type"]>) =>
   Layer.provide(SocketRunner.layer, [BunClusterSocket.layerSocketServer, BunClusterSocket.layerClientProtocol]).pipe(
     Layer.provide(fastPingHealth.pipe(Layer.provide(Runners.layerRpc), Layer.provide(BunClusterSocket.layerClientProtocol))),
-    Layer.provideMerge(Layer.orDie(SqlMessageStorage.layer)),
+    Layer.provideMerge(messageStorage("batched")),
     Layer.provide(Layer.orDie(SqlRunnerStorage.layer)),
     Layer.provide(ShardingConfig.layerFromEnv(sharding)),
     Layer.provide(RpcSerialization.layerMsgPack)
@@ -120,7 +139,11 @@ export const ClusterLive = Layer.unwrapEffect(
     const sharding = yield* multiNodeSharding(clientOnly)
     return Layer.merge(
       clientOnly
-        ? BunClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: sharding })
+        ? BunClusterSocket.layer({ clientOnly: true, storage: "byo", shardingConfig: sharding }).pipe(
+          Layer.provideMerge(messageStorage("batched")),
+          Layer.provide(Layer.orDie(SqlRunnerStorage.layer)),
+          Layer.provide(ShardingConfig.layerFromEnv(sharding))
+        )
         : socketRunnerLayer(sharding),
       ShardingConfig.layer(sharding)
     )

@@ -1,0 +1,246 @@
+import {
+  DeliverAt,
+  Envelope,
+  Message,
+  MessageStorage,
+  Reply,
+  ShardId,
+  type ShardingConfig,
+  Snowflake,
+  SqlMessageStorage
+} from "@effect/cluster"
+import { PersistenceError } from "@effect/cluster/ClusterError"
+import type { Rpc } from "@effect/rpc"
+import { SqlClient } from "@effect/sql"
+import { Effect, Exit, Layer, Runtime } from "effect"
+import { createHash } from "node:crypto"
+
+/**
+ * @effect/cluster's SQL message storage with the two writes every persisted message makes
+ * batched: concurrent `saveRequest`s become one multi-row INSERT and concurrent final replies
+ * one statement that inserts the replies and marks their requests processed. One statement
+ * is one transaction and one commit for the whole group, where the library runs one INSERT
+ * per request and a BEGIN/UPDATE/INSERT/COMMIT per reply. Everything else (reads, polls,
+ * envelopes, stream chunks, duplicates, migrations) is the library's own SqlMessageStorage.
+ *
+ * Batching is group commit, not a timer: a write goes to the database at once when none of
+ * its kind is in flight; writes that arrive meanwhile wait for that statement and go
+ * together in the next one. A caller is answered only after its statement committed, so an
+ * acknowledged message is as durable as with the library. When a group's statement fails,
+ * each of its writes is retried alone through the library so one bad row fails only itself.
+ *
+ * PostgreSQL only (unnest over typed arrays). Upstream note: SqlMessageStorage could batch
+ * the same way inside its `saveEnvelope` / `saveReply` (pg and the other dialects with
+ * multi-row VALUES); this file can go once it does.
+ */
+
+/** Concurrent statements of one kind: one in flight while the next group gathers. */
+const IN_FLIGHT = 2
+/** Rows per statement: bounds the parameter arrays and a failed group's retries. */
+const MAX_GROUP = 512
+
+type Pending<A, B> = { readonly item: A; readonly resume: (effect: Effect.Effect<B, PersistenceError>) => void }
+
+/**
+ * Group commit for one kind of write: `run` gets every item that arrived while earlier
+ * statements were in flight and answers each by index (`undefined`: retry it alone).
+ */
+const groupCommit = <A, B>(
+  runtime: Runtime.Runtime<never>,
+  run: (items: ReadonlyArray<A>) => Effect.Effect<ReadonlyArray<B | undefined>, unknown>,
+  single: (item: A) => Effect.Effect<B, PersistenceError>
+) => {
+  let pending: Array<Pending<A, B>> = []
+  let inFlight = 0
+  let scheduled = false
+  const runFork = Runtime.runFork(runtime)
+
+  const flush = () => {
+    scheduled = false
+    while (pending.length > 0 && inFlight < IN_FLIGHT) {
+      const group = pending.length <= MAX_GROUP ? pending : pending.slice(0, MAX_GROUP)
+      pending = pending.length <= MAX_GROUP ? [] : pending.slice(MAX_GROUP)
+      inFlight++
+      const fiber = runFork(Effect.exit(run(group.map((p) => p.item))))
+      fiber.addObserver((exit) => {
+        inFlight--
+        const results = Exit.isSuccess(exit) && Exit.isSuccess(exit.value) ? exit.value.value : undefined
+        for (let i = 0; i < group.length; i++) {
+          const result = results?.[i]
+          group[i].resume(result === undefined ? single(group[i].item) : Effect.succeed(result))
+        }
+        if (pending.length > 0) flush()
+      })
+    }
+  }
+
+  return (item: A) =>
+    Effect.async<B, PersistenceError>((resume) => {
+      pending.push({ item, resume })
+      // Wait for the fibers runnable now (their writes join this group), not for a timer.
+      if (!scheduled && inFlight < IN_FLIGHT) {
+        scheduled = true
+        setImmediate(flush)
+      }
+    })
+}
+
+const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex")
+
+type RequestRow = {
+  readonly message: Message.OutgoingRequest<any>
+  readonly id: string
+  readonly messageId: string | null
+  readonly shardId: string
+  readonly entityType: string
+  readonly entityId: string
+  readonly tag: string
+  readonly payload: string
+  readonly headers: string
+  readonly traceId: string | null
+  readonly spanId: string | null
+  readonly sampled: boolean | null
+  readonly deliverAt: number | null
+}
+
+type ExitRow = { readonly id: string; readonly requestId: string; readonly payload: string }
+
+export const make = (options?: { readonly prefix?: string | undefined }) =>
+  Effect.gen(function*() {
+    const library = yield* SqlMessageStorage.make(options)
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const runtime = yield* Effect.runtime<never>()
+    const prefix = options?.prefix ?? "cluster"
+    const messages = `${prefix}_messages`
+    const replies = `${prefix}_replies`
+
+    const insertRequests = `
+      INSERT INTO ${messages}
+        (id, message_id, shard_id, entity_type, entity_id, kind, tag, payload, headers,
+         trace_id, span_id, sampled, request_id, deliver_at)
+      SELECT id, message_id, shard_id, entity_type, entity_id, 0, tag, payload, headers,
+             trace_id, span_id, sampled, id, deliver_at
+      FROM unnest($1::bigint[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[],
+                  $7::text[], $8::text[], $9::varchar[], $10::varchar[], $11::boolean[], $12::bigint[])
+        AS t(id, message_id, shard_id, entity_type, entity_id, tag, payload, headers,
+             trace_id, span_id, sampled, deliver_at)
+      ON CONFLICT (message_id) DO NOTHING
+      RETURNING id::text`
+
+    // The library's saveReply for a WithExit (UPDATE ... processed, then INSERT the reply, in
+    // one transaction) for a whole group, as one statement.
+    const insertExits = `
+      WITH r AS (
+        INSERT INTO ${replies} (id, kind, request_id, payload)
+        SELECT id, 0, request_id, payload FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS t(id, request_id, payload)
+        RETURNING id, request_id
+      )
+      UPDATE ${messages} m SET processed = TRUE, last_reply_id = r.id FROM r WHERE m.request_id = r.request_id`
+
+    const saveRequestGroup = groupCommit<RequestRow, MessageStorage.SaveResult<any>>(
+      runtime,
+      (rows) =>
+        Effect.map(
+          sql.unsafe<{ id: string }>(insertRequests, [
+            rows.map((r) => r.id),
+            rows.map((r) => r.messageId),
+            rows.map((r) => r.shardId),
+            rows.map((r) => r.entityType),
+            rows.map((r) => r.entityId),
+            rows.map((r) => r.tag),
+            rows.map((r) => r.payload),
+            rows.map((r) => r.headers),
+            rows.map((r) => r.traceId),
+            rows.map((r) => r.spanId),
+            rows.map((r) => r.sampled),
+            rows.map((r) => r.deliverAt)
+          ]),
+          (inserted) => {
+            const ids = new Set(inserted.map((r) => r.id))
+            // Not inserted: its primary key was there already; the library reads back the original.
+            return rows.map((r) => (ids.has(r.id) ? MessageStorage.SaveResult.Success() : undefined))
+          }
+        ),
+      (row) => Effect.catchTag(library.saveRequest(row.message), "MalformedMessage", (e) => new PersistenceError({ cause: e }))
+    )
+
+    const saveExitGroup = groupCommit<{ readonly row: ExitRow; readonly reply: Reply.ReplyWithContext<any> }, true>(
+      runtime,
+      (items) =>
+        Effect.as(
+          sql.unsafe(insertExits, [
+            items.map((i) => i.row.id),
+            items.map((i) => i.row.requestId),
+            items.map((i) => i.row.payload)
+          ]),
+          items.map(() => true as const)
+        ),
+      (item) => Effect.as(libraryEncodedSaveReply(item.reply), true as const)
+    )
+
+    // The library's own saveReply without its reply-handler dispatch (ours does that).
+    const libraryEncodedSaveReply = (reply: Reply.ReplyWithContext<any>) =>
+      Effect.catchTag(library.saveReply(reply), "MalformedMessage", (e) => new PersistenceError({ cause: e }))
+
+    const toRow = (message: Message.OutgoingRequest<any>) =>
+      Effect.map(Message.serializeEnvelope(message), (envelope): RequestRow => {
+        const request = envelope as Envelope.Request.Encoded
+        const primaryKey = Envelope.primaryKey(message.envelope)
+        return {
+          message,
+          id: request.requestId,
+          messageId: primaryKey === null ? null : primaryKey.length <= 255 ? primaryKey : sha256Hex(primaryKey),
+          shardId: ShardId.ShardId.toString(request.address.shardId),
+          entityType: request.address.entityType,
+          entityId: request.address.entityId,
+          tag: request.tag,
+          payload: JSON.stringify(request.payload),
+          headers: JSON.stringify(request.headers),
+          traceId: request.traceId ?? null,
+          spanId: request.spanId ?? null,
+          sampled: request.sampled ?? null,
+          deliverAt: DeliverAt.toMillis(message.envelope.payload)
+        }
+      })
+
+    // Requests read back from storage answer through the storage that read them: the
+    // library's would save the reply past our batching and past our reply handlers (so a
+    // locally sent message would never hear its reply). Re-point them at ours.
+    const answeredHere = <R extends Rpc.Any>(messages: Array<Message.Incoming<R>>) => {
+      for (let i = 0; i < messages.length; i++) {
+        const message = messages[i]
+        if (message._tag === "IncomingRequest") {
+          messages[i] = new Message.IncomingRequest({
+            envelope: message.envelope,
+            lastSentReply: message.lastSentReply,
+            respond: (reply) => storage.saveReply(reply)
+          })
+        }
+      }
+      return messages
+    }
+
+    const storage: MessageStorage.MessageStorage["Type"] = yield* MessageStorage.make({
+      ...library,
+      unprocessedMessages: (shardIds) => Effect.map(library.unprocessedMessages(shardIds), answeredHere),
+      unprocessedMessagesById: (ids) => Effect.map(library.unprocessedMessagesById(ids), answeredHere),
+      saveRequest: (message) => Effect.flatMap(toRow(message), saveRequestGroup),
+      saveReply: (reply) =>
+        reply.reply._tag === "WithExit"
+          ? Effect.flatMap(Reply.serialize(reply), (encoded) =>
+            saveExitGroup({
+              reply,
+              row: {
+                id: String(encoded.id),
+                requestId: String(encoded.requestId),
+                payload: JSON.stringify((encoded as Reply.WithExitEncoded<any>).exit)
+              }
+            }).pipe(Effect.asVoid))
+          : libraryEncodedSaveReply(reply)
+    })
+    return storage
+  })
+
+/** MessageStorage for the cluster's layers, in place of `SqlMessageStorage.layer`. */
+export const layer: Layer.Layer<MessageStorage.MessageStorage, never, SqlClient.SqlClient | ShardingConfig.ShardingConfig> =
+  Layer.scoped(MessageStorage.MessageStorage, make()).pipe(Layer.provide(Snowflake.layerGenerator))

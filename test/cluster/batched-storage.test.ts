@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { SQL } from "bun"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
+import { DeliveryProbe } from "../../entities/DeliveryProbe.ts"
+import { type MessageStorageKind, singleNodeClusterWith } from "../../src/cluster/ClusterLive.ts"
+import { AppConfig } from "../../src/config/AppConfig.ts"
+import { DatabaseLive } from "../../src/db/Database.ts"
+import { DeliveryProbeLive } from "../../src/system/DeliveryProbeLive.ts"
+import { createTestDatabase } from "../support/postgres.ts"
+
+/**
+ * The single-node cluster with BatchedMessageStorage on the local PostgreSQL 15: persisted
+ * messages sent many at a time (so their request and reply writes are grouped) are each
+ * answered, applied once and stored as the library stores them; duplicates, in one group or
+ * later, and messages first stored by the library's own storage are recognised.
+ */
+let db: Awaited<ReturnType<typeof createTestDatabase>>
+let admin: SQL
+
+const clusterOn = (kind: MessageStorageKind) =>
+  ManagedRuntime.make(
+    DeliveryProbeLive.pipe(
+      Layer.provideMerge(singleNodeClusterWith(kind)),
+      Layer.provideMerge(DatabaseLive),
+      Layer.provide(AppConfig.layerWith({ databaseUrl: Option.some(Redacted.make(db.url)), vectorStore: "disabled" })),
+      Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
+    )
+  )
+
+type Runtime = ReturnType<typeof clusterOn>
+const applyAll = (runtime: Runtime, messages: ReadonlyArray<{ entityId: string; messageId: string; amount: number }>) =>
+  runtime.runPromise(Effect.gen(function*() {
+    const probe = yield* DeliveryProbe.client
+    return yield* Effect.forEach(messages, (m) => probe(m.entityId).Apply({ messageId: m.messageId, amount: m.amount }), {
+      concurrency: "unbounded"
+    })
+  }))
+const totals = (runtime: Runtime, entityId: string) =>
+  runtime.runPromise(Effect.flatMap(DeliveryProbe.client, (probe) => probe(entityId).Totals()))
+
+beforeAll(async () => {
+  db = await createTestDatabase("batched_storage")
+  admin = new SQL(db.url)
+})
+
+afterAll(async () => {
+  await admin?.close()
+  await db?.drop()
+})
+
+describe("BatchedMessageStorage", () => {
+  test("500 concurrent persisted messages: each answered, applied once, stored and marked processed", async () => {
+    const runtime = clusterOn("batched")
+    try {
+      const messages = Array.from({ length: 500 }, (_, i) => ({ entityId: `e-${i % 50}`, messageId: `c-${i}`, amount: 1 + (i % 3) }))
+      const replies = await applyAll(runtime, messages)
+      expect(replies.every((r) => r.applied)).toBe(true)
+      const t = await totals(runtime, "e-7")
+      const expected = messages.filter((m) => m.entityId === "e-7").reduce((a, m) => a + m.amount, 0)
+      expect(t).toEqual({ total: expected, applied: 10, deliveries: 10 })
+      const [stored] = await admin`
+        SELECT count(*)::int AS messages, count(*) FILTER (WHERE processed)::int AS processed,
+               count(*) FILTER (WHERE last_reply_id IS NOT NULL)::int AS with_reply
+        FROM cluster_messages WHERE message_id LIKE 'DeliveryProbe/%/Apply/c-%'`
+      expect(stored).toEqual({ messages: 500, processed: 500, with_reply: 500 })
+      const [exits] = await admin`
+        SELECT count(*)::int AS n FROM cluster_replies r JOIN cluster_messages m ON m.id = r.request_id
+        WHERE r.kind = 0 AND m.message_id LIKE 'DeliveryProbe/%/Apply/c-%'`
+      expect(exits.n).toBe(500)
+    } finally {
+      await runtime.dispose()
+    }
+  }, 120_000)
+
+  test("a message id sent twice in one group and again later is applied once and answered each time", async () => {
+    const runtime = clusterOn("batched")
+    try {
+      const same = { entityId: "dup", messageId: "d-1", amount: 5 }
+      const first = await applyAll(runtime, [same, same, same, { entityId: "dup", messageId: "d-2", amount: 1 }])
+      expect(first.map((r) => r.applied)).toEqual([true, true, true, true])
+      const again = await applyAll(runtime, [same])
+      expect(again).toEqual([{ applied: true }])
+      expect(await totals(runtime, "dup")).toEqual({ total: 6, applied: 2, deliveries: 2 })
+    } finally {
+      await runtime.dispose()
+    }
+  }, 120_000)
+
+  test("a long primary key (hashed) stored by the library's storage is recognised by ours", async () => {
+    // entity id + message id make a primary key over 255 characters: both storages store its SHA-256.
+    const long = { entityId: `long-${"x".repeat(200)}`, messageId: `l-${"y".repeat(100)}`, amount: 3 }
+    const library = clusterOn("library")
+    try {
+      expect(await applyAll(library, [long])).toEqual([{ applied: true }])
+    } finally {
+      await library.dispose()
+    }
+    const runtime = clusterOn("batched")
+    try {
+      expect(await applyAll(runtime, [long, long])).toEqual([{ applied: true }, { applied: true }])
+      expect(await totals(runtime, long.entityId)).toEqual({ total: 3, applied: 1, deliveries: 1 })
+      const [row] = await admin`SELECT count(*)::int AS n FROM cluster_messages WHERE entity_id = ${long.entityId}`
+      expect(row.n).toBe(1)
+    } finally {
+      await runtime.dispose()
+    }
+  }, 120_000)
+})
