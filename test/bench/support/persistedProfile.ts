@@ -7,7 +7,8 @@
  *   bun test/bench/support/persistedProfile.ts [count] [storage...]
  *
  * `storage` is `library` (@effect/cluster's SqlMessageStorage) or `batched`
- * (src/cluster/BatchedMessageStorage.ts); several are measured alternately in one run.
+ * (src/cluster/BatchedMessageStorage.ts), with `+nocork` for node-postgres without our
+ * patch's one-write-per-query (patches/pg@*.patch); several are measured alternately in one run.
  * Needs read access to the shared server's log (/var/log/postgresql, root here).
  */
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
@@ -21,7 +22,15 @@ import { DeliveryProbeLive } from "../../../src/system/DeliveryProbeLive.ts"
 import { ADMIN_URL, createTestDatabase } from "../../support/postgres.ts"
 
 const COUNT = Number(process.argv[2] ?? 2000)
-const KINDS = (process.argv.slice(3).length > 0 ? process.argv.slice(3) : ["library"]) as Array<MessageStorageKind>
+const KINDS = process.argv.slice(3).length > 0 ? process.argv.slice(3) : ["library"]
+
+// node-postgres as without the patch: one socket write per protocol message.
+const connectionProto = (await import("pg/lib/connection.js")).default.prototype
+const corkOn = { cork: connectionProto.cork, uncork: connectionProto.uncork }
+const corking = (on: boolean) => {
+  connectionProto.cork = on ? corkOn.cork : function() {}
+  connectionProto.uncork = on ? corkOn.uncork : function() {}
+}
 const ROUNDS = Number(process.env.PROFILE_ROUNDS ?? 2)
 const LOG = process.env.PG_LOG ?? "/var/log/postgresql/postgresql-15-main.log"
 const CONCURRENCY = 64
@@ -36,7 +45,9 @@ const ticks = (pid: number) => {
   }
 }
 
-const measure = async (kind: MessageStorageKind) => {
+const measure = async (label: string) => {
+  const kind = label.split("+")[0] as MessageStorageKind
+  corking(!label.includes("+nocork"))
   const db = await createTestDatabase(`prof_${kind}`)
   const admin = new SQL(ADMIN_URL)
   await admin.unsafe(`ALTER DATABASE ${db.name} SET log_statement = 'all'`)
@@ -96,7 +107,7 @@ const measure = async (kind: MessageStorageKind) => {
       byKind.set(key, (byKind.get(key) ?? 0) + 1)
     }
     return {
-      kind,
+      kind: label,
       rate: (COUNT / wall) * 1000,
       statementsPerMsg: statements.length / COUNT,
       commitsPerMsg: (c1 - c0) / COUNT,
