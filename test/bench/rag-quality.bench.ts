@@ -76,7 +76,9 @@ export const evaluate = async (backend: (typeof ragBackends)[number]) => {
     log(`${backend.name}: ${chunks.length} chunks; every label's span lies inside one of them`)
     const isHit = (q: Question) => (h: SearchHit) => h.filename === q.file && norm(h.content).includes(norm(q.span))
     const scores = {} as Record<Mode, { recall5: number; mrr10: number }>
+    const top5 = {} as Record<Mode, Set<number>>
     for (const mode of modes) {
+      top5[mode] = new Set()
       let recall5 = 0
       let mrr10 = 0
       for (const q of questions) {
@@ -84,12 +86,22 @@ export const evaluate = async (backend: (typeof ragBackends)[number]) => {
           Effect.flatMap(RagSearch, (s) => s.search({ projectId: "quality", query: q.question, k: 10, mode }))
         )
         const rank = result.hits.findIndex(isHit(q)) + 1
-        if (rank >= 1 && rank <= 5) recall5++
+        if (rank >= 1 && rank <= 5) {
+          recall5++
+          top5[mode].add(q.id)
+        }
         if (rank >= 1) mrr10 += 1 / rank
       }
       scores[mode] = { recall5: recall5 / questions.length, mrr10: mrr10 / questions.length }
     }
     log(`${backend.name}: ${JSON.stringify(scores)}`)
+    // How complementary the legs are: fusion can only gain on questions one leg answers and the other misses.
+    const split = { both: 0, textOnly: 0, vectorOnly: 0, neither: 0 }
+    for (const q of questions) {
+      const [t, v] = [top5.text.has(q.id), top5.vector.has(q.id)]
+      split[t && v ? "both" : t ? "textOnly" : v ? "vectorOnly" : "neither"]++
+    }
+    log(`${backend.name}: passage in the top 5 of ${JSON.stringify(split)}`)
     return { scores, questions: questions.length, documents: files.length }
   } finally {
     await rag.dispose()
