@@ -9,6 +9,7 @@ import {
 } from "@effect/platform"
 import { Cause, Context, Effect, FiberRef, LogLevel, Option, Tracer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import { isDatabaseUnavailable } from "../kernel/DatabaseUnavailable.ts"
 import { jsonError } from "../kernel/JsonError.ts"
 import { type BodyProblem, bodyProblemMessage, JSON_SCAN_START, type JsonScan, scanJsonText } from "../kernel/JsonText.ts"
 
@@ -75,6 +76,15 @@ export const requestContextMiddleware = (rules: BodyRules) => HttpLayerRouter.mi
                 defect.reason === "Parse"
                   ? jsonError(400, "BadRequest", "request body is not valid multipart form data", { requestId })
                   : jsonError(413, "PayloadTooLarge", `multipart body rejected: ${defect.reason}`, { requestId })
+              )
+              // PostgreSQL down or restarting is not a bug: 503 fast, and the pool reconnects by itself.
+              : isDatabaseUnavailable(defect)
+              ? Effect.logWarning("database unavailable").pipe(
+                Effect.as(HttpServerResponse.setHeader(
+                  jsonError(503, "ServiceUnavailable", "database unavailable, retry later", { requestId }),
+                  "retry-after",
+                  "1"
+                ))
               )
               : Effect.logError("unhandled defect", Cause.die(defect)).pipe(
                 Effect.as(jsonError(500, "InternalError", "internal server error", { requestId }))
