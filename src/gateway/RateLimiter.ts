@@ -1,6 +1,6 @@
-import { RedisClient } from "bun"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { AuthConfig } from "../auth/AuthConfig.ts"
+import { openRedis } from "../net/RedisConnection.ts"
 
 export interface Bucket {
   /** Tokens added per second. */
@@ -63,10 +63,9 @@ export class RateLimiter extends Effect.Tag("Gateway/RateLimiter")<RateLimiter, 
     Layer.scoped(
       RateLimiter,
       Effect.gen(function*() {
-        const client = yield* Effect.acquireRelease(
-          Effect.sync(() => new RedisClient(url, { autoReconnect: true, connectionTimeout: 2_000 })),
-          (c) => Effect.sync(() => c.close())
-        )
+        const client = yield* openRedis(url)
+        // Redis down: buckets of this process, as without REDIS_URL (a limit per node, not none).
+        const fallback = Context.get(yield* Layer.build(RateLimiter.memory), RateLimiter)
         let sha: string | undefined
         const evaluate = async (key: string, bucket: Bucket): Promise<unknown> => {
           const args = ["1", prefix + key, String(bucket.rate), String(bucket.burst)]
@@ -79,18 +78,24 @@ export class RateLimiter extends Effect.Tag("Gateway/RateLimiter")<RateLimiter, 
             return client.send("EVAL", [TOKEN_BUCKET_LUA, ...args])
           }
         }
-        const consume = (key: string, bucket: Bucket) =>
-          Effect.tryPromise(() => evaluate(key, bucket)).pipe(
+        let degraded = false
+        const consume = (key: string, bucket: Bucket): Effect.Effect<Decision> =>
+          // Disconnected: decided in process at once (the connection comes back by itself).
+          !client.connected ? fallback.consume(key, bucket) : Effect.tryPromise(() => evaluate(key, bucket)).pipe(
             Effect.timeoutFail({ duration: "1 second", onTimeout: () => new Error("Redis timed out") }),
             Effect.map((reply): Decision => {
               const [allowed, retryAfterMs] = reply as [number, number]
+              degraded = false
               return { allowed: allowed === 1, retryAfterMs }
             }),
-            // Fail open: losing Redis must not take the whole API down with it.
+            // Losing Redis must not take the whole API down with it, nor lift the limits.
             Effect.catchAll((error) =>
-              Effect.logWarning("rate limiter: Redis unavailable, request allowed").pipe(
-                Effect.annotateLogs("error", error instanceof Error ? error.message : String(error)),
-                Effect.as({ allowed: true, retryAfterMs: 0 })
+              Effect.zipRight(
+                degraded ? Effect.void : Effect.logWarning("rate limiter: Redis unavailable, limiting in process").pipe(
+                  Effect.annotateLogs("error", error instanceof Error ? error.message : String(error)),
+                  Effect.zipLeft(Effect.sync(() => (degraded = true)))
+                ),
+                fallback.consume(key, bucket)
               )
             )
           )
