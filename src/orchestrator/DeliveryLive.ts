@@ -1,9 +1,11 @@
 import { Config, Duration, Effect, Layer, Option, Schedule } from "effect"
 import { Delivery } from "../../entities/Delivery.ts"
 import { EventBus } from "../events/EventBus.ts"
+import { CircuitOpen } from "../net/CircuitBreaker.ts"
 import { A2AFlowRecorder } from "../observability/A2AFlows.ts"
 import { A2AClient, A2ASendError } from "./A2AClient.ts"
 import type { AgentReply, DeliveryRecord, RegistryEntry } from "../domain/Orchestration.ts"
+import { DeliveryCircuits } from "./DeliveryCircuits.ts"
 import { DeliveryRepo, type StoredRequest } from "./DeliveryRepo.ts"
 import { LocalAgents } from "./LocalAgents.ts"
 import { Registry } from "./Registry.ts"
@@ -13,6 +15,14 @@ export const DeliveryConfig = Config.all({
   backoffCap: Config.duration("ORCHESTRATOR_BACKOFF_CAP").pipe(Config.withDefault("10 seconds")),
   attemptTimeout: Config.duration("ORCHESTRATOR_ATTEMPT_TIMEOUT").pipe(Config.withDefault("30 seconds"))
 })
+
+const originOf = (url: string) => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return url
+  }
+}
 
 /** Another attempt is due (the schedule decides when); anything else ends the delivery. */
 class RetryLater {
@@ -35,6 +45,7 @@ export const DeliveryLive = Delivery.toLayer(
     const bus = yield* EventBus
     const flows = yield* Effect.serviceOption(A2AFlowRecorder)
     const config = yield* DeliveryConfig.pipe(Effect.orDie)
+    const { breaker, failureThreshold } = yield* DeliveryCircuits
 
     const publish = (record: DeliveryRecord, type: string, extra: Record<string, unknown> = {}) =>
       bus.publish({
@@ -55,7 +66,24 @@ export const DeliveryLive = Delivery.toLayer(
       if (target.endpointUrl === null) {
         return Effect.fail(new A2ASendError({ message: "remote agent has no endpoint", retryable: false }))
       }
-      return a2a.send(target.endpointUrl, target.protocolVersion === "0.3" ? "0.3" : "1.0", message, config.attemptTimeout)
+      // Per project and endpoint origin: one tenant's failing target never opens another's circuit.
+      const key = `${target.projectId} ${originOf(target.endpointUrl)}`
+      return breaker.guard(
+        key,
+        a2a.send(target.endpointUrl, target.protocolVersion === "0.3" ? "0.3" : "1.0", message, config.attemptTimeout),
+        // Transport trouble counts; an agent that answers with a JSON-RPC error is up.
+        (e) => e.retryable
+      ).pipe(
+        Effect.catchIf((e): e is CircuitOpen => e instanceof CircuitOpen, (open) =>
+          Effect.fail(
+            new A2ASendError({
+              message: `circuit open: the agent's endpoint failed ${failureThreshold} times in a row; next try in ${
+                Math.ceil(open.retryInMs / 1000)
+              } s`,
+              retryable: true
+            })
+          ))
+      )
     }
 
     const recordFlow = (record: DeliveryRecord, target: RegistryEntry, started: number, error?: string) =>
@@ -139,4 +167,4 @@ export const DeliveryLive = Delivery.toLayer(
   }),
   // Each delivery is its own entity; idle ones are passivated quickly.
   { maxIdleTime: "30 seconds", concurrency: 1 }
-).pipe(Layer.provide([DeliveryRepo.Default, Registry.Default, A2AClient.Default, LocalAgents.Default]))
+).pipe(Layer.provide([DeliveryRepo.Default, Registry.Default, A2AClient.Default, LocalAgents.Default, DeliveryCircuits.Default]))
