@@ -5,6 +5,7 @@
  * - an HttpApi hello on `@effect/platform-bun` (no middleware): the Effect HTTP stack's floor;
  * - the platform (`bun run src/main.ts` in its own process at dev defaults, INFO access log)
  *   `GET /auth/me` and a write route `POST /agents`.
+ * - WebSocket round trips: `/ws/chat` ping and a `/rpc/ws` call against a bare Bun WebSocket echo.
  * Load comes from autocannon in a separate Node process. CPU per request is the server
  * process's own CPU time over the requests it answered: `/proc/<pid>/stat` for the platform,
  * `process.cpuUsage()` for the servers living in this process (nothing else runs here meanwhile).
@@ -90,7 +91,16 @@ const autocannon = async (target: Target, seconds: number): Promise<Load> => {
  * message when the previous answer arrives, for `seconds`; the client runs in this process.
  */
 const WS_SOCKETS = 20
-const wsRoundTrips = async (url: string, message: string, seconds: number, cpu: CpuClock) => {
+const wsRoundTrips = async (
+  url: string,
+  message: string | ((n: number) => string),
+  seconds: number,
+  cpu: CpuClock,
+  /** Each answer must pass this (an RPC call's Exit must be a Success), else the run fails. */
+  check: (data: unknown) => boolean = () => true
+) => {
+  let n = 0
+  const next = typeof message === "string" ? () => message : () => message(++n)
   const sockets = await Promise.all(Array.from({ length: WS_SOCKETS }, () =>
     new Promise<WebSocket>((resolve, reject) => {
       const ws = new WebSocket(url)
@@ -98,21 +108,24 @@ const wsRoundTrips = async (url: string, message: string, seconds: number, cpu: 
       ws.onerror = () => reject(new Error(`WebSocket ${url} failed`))
     })))
   let count = 0
+  let failed: unknown = undefined
   let running = true
   for (const ws of sockets) {
-    ws.onmessage = () => {
+    ws.onmessage = (event) => {
       count++
-      if (running) ws.send(message)
+      if (failed === undefined && !check(event.data)) failed = event.data
+      if (running) ws.send(next())
     }
   }
   const cpu0 = cpu()
   const t0 = performance.now()
-  for (const ws of sockets) ws.send(message)
+  for (const ws of sockets) ws.send(next())
   await Bun.sleep(seconds * 1000)
   running = false
   const elapsed = (performance.now() - t0) / 1000
   const used = cpu() - cpu0
   for (const ws of sockets) ws.close()
+  if (failed !== undefined) throw new Error(`${url.split("?")[0]}: unexpected answer ${String(failed).slice(0, 300)}`)
   return { perSecond: count / elapsed, cpuMicrosPerMessage: used / Math.max(1, count) }
 }
 
@@ -245,12 +258,18 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
     })
     const chatUrl = `${platform.baseUrl.replace("http", "ws")}/ws/chat?access_token=${user.token}`
     const ping = JSON.stringify({ type: "ping" })
+    // /rpc/ws: SystemRpcs.Ping calls in @effect/rpc's NDJSON wire format, one in flight per socket.
+    const rpcUrl = `${platform.baseUrl.replace("http", "ws")}/rpc/ws?access_token=${user.token}`
+    const rpcCall = (n: number) => JSON.stringify({ _tag: "Request", id: String(n), tag: "Ping", payload: {}, headers: [] }) + "\n"
+    const rpcSucceeded = (data: unknown) => typeof data === "string" && data.includes('"_tag":"Exit"') && data.includes('"_tag":"Success"')
     const wsBare: Array<{ perSecond: number; cpuMicrosPerMessage: number }> = []
     const wsChat: Array<{ perSecond: number; cpuMicrosPerMessage: number }> = []
+    const wsRpc: Array<{ perSecond: number; cpuMicrosPerMessage: number }> = []
     try {
       for (let round = 0; round < ROUNDS; round++) {
         wsBare.push(await wsRoundTrips(`ws://127.0.0.1:${echo.port}/`, ping, SECONDS / ROUNDS / 2, ownCpu))
         wsChat.push(await wsRoundTrips(chatUrl, ping, SECONDS / ROUNDS / 2, platform.cpu))
+        wsRpc.push(await wsRoundTrips(rpcUrl, rpcCall, SECONDS / ROUNDS / 2, platform.cpu, rpcSucceeded))
       }
     } finally {
       echo.stop(true)
@@ -292,6 +311,14 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
         candidate: { label: "/ws/chat ping", value: mean(wsChat.map((w) => w.perSecond)), unit: "msg/s" },
         baseline: { label: "Bun WebSocket echo", value: mean(wsBare.map((w) => w.perSecond)), unit: "msg/s" },
         ratio: mean(wsChat.map((w) => w.perSecond)) / mean(wsBare.map((w) => w.perSecond))
+      },
+      {
+        name: `gateway: WebSocket /rpc/ws call (SystemRpcs.Ping, NDJSON) vs a bare Bun WebSocket echo (${WS_SOCKETS} sockets, one call in flight each; server CPU ${
+          Math.round(mean(wsRpc.map((w) => w.cpuMicrosPerMessage)))
+        } µs/call gross; load ${load})`,
+        candidate: { label: "/rpc/ws Ping", value: mean(wsRpc.map((w) => w.perSecond)), unit: "msg/s" },
+        baseline: { label: "Bun WebSocket echo", value: mean(wsBare.map((w) => w.perSecond)), unit: "msg/s" },
+        ratio: mean(wsRpc.map((w) => w.perSecond)) / mean(wsBare.map((w) => w.perSecond))
       },
       row("write", "POST /agents", "authenticated POST /agents (a row written to embedded PGlite), 10 connections"),
       ...(before
