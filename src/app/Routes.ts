@@ -21,6 +21,7 @@ import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { jsonError } from "../kernel/JsonError.ts"
 import { requestContextMiddleware } from "../http/Middleware.ts"
 import { routeTable } from "../http/RouteTable.ts"
+import { corsOptions } from "../http/Cors.ts"
 import { CONSOLE_ROUTES, ConsoleRoute } from "./ConsoleRoute.ts"
 import { DOCS_GUIDE_ROUTES, DocsGuideRoute } from "./DocsGuideRoute.ts"
 import { documentEndpoints } from "../domain/api/OpenApiDocs.ts"
@@ -89,13 +90,8 @@ const FallbackRoute = HttpLayerRouter.use((router) =>
 
 const CorsLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>
-    HttpLayerRouter.cors({
-      allowedOrigins: config.corsOrigins.includes("*") ? ["*"] : config.corsOrigins,
-      allowedHeaders: ["authorization", "content-type", "x-request-id", "a2a-version", "mcp-session-id", "x-api-key"],
-      exposedHeaders: ["x-request-id", "retry-after", "mcp-session-id"],
-      credentials: !config.corsOrigins.includes("*"),
-      maxAge: 600
-    }))
+    // One definition with the HTTP fast path's CORS headers (src/http/Cors.ts).
+    HttpLayerRouter.cors(corsOptions(config.corsOrigins)))
 )
 
 /** Real-time events over WebSocket, authenticated by the same gateway services. */

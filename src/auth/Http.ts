@@ -13,6 +13,16 @@ import { SessionRepo } from "./SessionRepo.ts"
 import { Tokens } from "./Tokens.ts"
 import { UserRepo } from "./UserRepo.ts"
 
+/** GET /auth/me: the caller. Also served by the HTTP fast path (src/app/Server.ts). */
+export const meHandler = Effect.map(CurrentUser, (user) => ({
+  id: user.userId,
+  email: user.email,
+  displayName: user.displayName ?? null,
+  kind: user.kind,
+  operator: user.operator,
+  projects: Array.from(user.projects, ([projectId, role]) => ({ projectId, role }))
+}))
+
 const badCredentials = new Unauthorized({ message: "invalid email or password" })
 
 export const AuthHttpLive = HttpApiBuilder.group(PlatformApi, "auth", (handlers) =>
@@ -100,15 +110,7 @@ export const AuthHttpLive = HttpApiBuilder.group(PlatformApi, "auth", (handlers)
           const { displayName, email, userId } = principal.value
           return yield* tokenPair({ id: userId, email, displayName: displayName ?? null }, result.sessionId, result.refreshToken)
         }))
-      .handle("me", () =>
-        Effect.map(CurrentUser, (user) => ({
-          id: user.userId,
-          email: user.email,
-          displayName: user.displayName ?? null,
-          kind: user.kind,
-          operator: user.operator,
-          projects: Array.from(user.projects, ([projectId, role]) => ({ projectId, role }))
-        })))
+      .handle("me", () => meHandler)
       .handle("logout", () =>
         Effect.gen(function*() {
           const user = yield* CurrentUser

@@ -76,6 +76,16 @@ export class Principals extends Effect.Service<Principals>()("Auth/Principals", 
         })
       })
 
+    /**
+     * The cached principal of an active user and session, without an Effect step (the HTTP fast
+     * path); undefined when it must be loaded, or was found revoked or disabled (the full request
+     * path answers those).
+     */
+    const cached = (userId: string, sessionId: string | undefined): Principal | undefined => {
+      const hit = cache.get(`${userId}|${sessionId ?? ""}`)
+      return hit !== undefined && hit.expires > Date.now() ? Option.getOrUndefined(hit.principal) : undefined
+    }
+
     /** Drops this node's entries now, and other nodes' as soon as the event reaches them. */
     const invalidateUser = (userId: string) =>
       Effect.zipRight(Effect.sync(() => dropUser(userId)), publishInvalidation(bus, { kind: "user", userId }))
@@ -86,6 +96,6 @@ export class Principals extends Effect.Service<Principals>()("Auth/Principals", 
      */
     const forgetUser = (userId: string) => Effect.sync(() => dropUser(userId))
 
-    return { load, invalidateUser, forgetUser } as const
+    return { load, cached, invalidateUser, forgetUser } as const
   })
 }) {}

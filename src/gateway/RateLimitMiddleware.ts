@@ -12,13 +12,25 @@ import { AuthConfig } from "../auth/AuthConfig.ts"
 /** Probes and scrapes are never limited: a limited health check would take a busy node out. */
 const EXEMPT = new Set(["/health", "/metrics"])
 
+const retryAfterSeconds = (decision: Decision) => Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
+
 const tooMany = (decision: Decision) => {
-  const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
+  const seconds = retryAfterSeconds(decision)
   return HttpServerResponse.setHeader(
     jsonError(429, "TooManyRequests", "rate limit exceeded", { retryAfterSeconds: seconds }),
     "retry-after",
     String(seconds)
   )
+}
+
+/** The same 429 as plain data, for the HTTP fast path (src/gateway/FastAdmission.ts). */
+export const tooManyRefusal = (decision: Decision) => {
+  const seconds = retryAfterSeconds(decision)
+  return {
+    status: 429,
+    body: JSON.stringify({ _tag: "TooManyRequests", message: "rate limit exceeded", retryAfterSeconds: seconds }),
+    headers: { "retry-after": String(seconds) }
+  }
 }
 
 /**
