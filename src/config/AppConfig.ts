@@ -1,4 +1,5 @@
 import { Config, Context, Effect, Layer, LogLevel, Option, Redacted } from "effect"
+import { templateRootFrom } from "./EmbeddedTemplateRoot.ts"
 import * as Values from "./Values.ts"
 
 /**
@@ -18,6 +19,11 @@ export interface AppConfigShape {
   readonly dataDir: string
   /** shared_buffers of the embedded database (its memory grows by this much). */
   readonly embeddedSharedBuffers: string
+  /**
+   * Where the pre-initialised embedded data dir is kept (copied into a fresh `dataDir` instead of
+   * running initdb); undefined with `EMBEDDED_PG_TEMPLATE_DIR=off`.
+   */
+  readonly embeddedTemplateDir: string | undefined
   readonly dbPoolSize: number
   readonly corsOrigins: ReadonlyArray<string>
   readonly logLevel: LogLevel.LogLevel
@@ -50,6 +56,10 @@ export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppC
     embeddedSharedBuffers: Config.string("EMBEDDED_PG_SHARED_BUFFERS").pipe(
       Config.validate({ message: "expected a Postgres size such as 16MB (kB, MB or GB)", validation: (s) => /^\d+(kB|MB|GB)$/.test(s) }),
       Config.withDefault("16MB")
+    ),
+    embeddedTemplateDir: Config.string("EMBEDDED_PG_TEMPLATE_DIR").pipe(
+      Config.option,
+      Config.map((value) => templateRootFrom(Option.getOrUndefined(value)))
     ),
     dbPoolSize: Values.positiveInteger("DB_POOL_SIZE").pipe(Config.withDefault(0)),
     corsOrigins: Config.array(Config.string(), "CORS_ORIGINS").pipe(

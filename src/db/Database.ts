@@ -38,7 +38,8 @@ export const PgLive = Layer.unwrapEffect(
         EmbeddedPostgres.layer({
           dataDir: config.dataDir,
           maxConnections: config.dbPoolSize,
-          sharedBuffers: config.embeddedSharedBuffers
+          sharedBuffers: config.embeddedSharedBuffers,
+          templateDir: config.embeddedTemplateDir
         })
       )
     )

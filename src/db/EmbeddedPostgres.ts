@@ -2,6 +2,8 @@ import { Context, Data, Effect, Layer, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { isInitialized, lockDataDir, restoreTemplate, saveTemplate } from "./embedded/DataDir.ts"
+import { takeEarly } from "./embedded/EarlyStart.ts"
 import type { WorkerReply, WorkerRequest } from "./embedded/WorkerProtocol.ts"
 
 export class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresError")<{
@@ -40,6 +42,8 @@ export class EmbeddedPostgres extends Context.Tag("Platform/EmbeddedPostgres")<
     readonly maxConnections: number
     /** Postgres size, e.g. "16MB". */
     readonly sharedBuffers: string
+    /** Where the pre-initialised data dir is kept (embedded/DataDir.ts); unset: initdb for every fresh dir. */
+    readonly templateDir?: string | undefined
   }) =>
     Layer.scoped(EmbeddedPostgres, make(options))
 }
@@ -48,14 +52,29 @@ const make = Effect.fn("EmbeddedPostgres.start")(function*(options: {
   readonly dataDir: string
   readonly maxConnections: number
   readonly sharedBuffers: string
+  readonly templateDir?: string | undefined
 }) {
   const dataDir = path.resolve(options.dataDir, "pg")
   const { sharedBuffers } = options
+  // Before the lock: a worker main.ts opened for other settings is stopped and its lock released first.
+  const early = yield* Effect.promise(() => takeEarly(dataDir, sharedBuffers))
   yield* acquireDirLock(path.resolve(options.dataDir))
-  if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
+  if (early !== undefined) {
+    yield* Effect.acquireRelease(Effect.sync(() => {
+      early.worker.ref()
+      return early.worker
+    }), stopWorker)
+    const reply = yield* Effect.promise(() => early.opened)
+    const port = yield* openedPort(reply, dataDir, false)
+    yield* Effect.logDebug("embedded postgres ready (opened at process start)").pipe(Effect.annotateLogs({ dataDir, port }))
+    return { host: "127.0.0.1", port, dataDir, password: Redacted.make(early.password) }
+  }
+  if (!isInitialized(dataDir) && !restoreTemplate(options.templateDir, dataDir)) {
     // initdb grows the WebAssembly heap to ~600 MB and it never shrinks: create the data dir in
     // a worker of its own that is then ended, and serve from a fresh one.
     yield* Effect.scoped(Effect.flatMap(startWorker, (init) => open(init, dataDir, sharedBuffers, true)))
+    const saved = saveTemplate(options.templateDir, dataDir)
+    yield* Effect.logDebug("embedded postgres initialised").pipe(Effect.annotateLogs({ dataDir, templateSaved: saved }))
   }
   const password = randomBytes(32).toString("base64url")
   const port = yield* Effect.flatMap(startWorker, (worker) => open(worker, dataDir, sharedBuffers, false, password))
@@ -63,16 +82,18 @@ const make = Effect.fn("EmbeddedPostgres.start")(function*(options: {
   return { host: "127.0.0.1", port, dataDir, password: Redacted.make(password) }
 })
 
+/** Closing PGlite flushes it to disk; a worker that does not answer is ended anyway. */
+const stopWorker = (worker: Worker) =>
+  request(worker, { type: "stop" }, "stopped").pipe(
+    Effect.timeout("10 seconds"),
+    Effect.ignore,
+    Effect.ensuring(Effect.sync(() => worker.terminate()))
+  )
+
 /** The database worker thread, stopped (PGlite closed and flushed) when the scope closes. */
 const startWorker = Effect.acquireRelease(
   Effect.sync(() => new Worker(new URL("./embedded/worker.ts", import.meta.url).href)),
-  (worker) =>
-    // Closing PGlite flushes it to disk; a worker that does not answer is ended anyway.
-    request(worker, { type: "stop" }, "stopped").pipe(
-      Effect.timeout("10 seconds"),
-      Effect.ignore,
-      Effect.ensuring(Effect.sync(() => worker.terminate()))
-    )
+  stopWorker
 )
 
 /**
@@ -81,16 +102,17 @@ const startWorker = Effect.acquireRelease(
  */
 const open = (worker: Worker, dataDir: string, sharedBuffers: string, initOnly: boolean, password = "") =>
   request(worker, { type: "start", dataDir, sharedBuffers, initOnly, password }, initOnly ? "initialized" : "ready").pipe(
-    Effect.flatMap((reply) =>
-      reply.type === "failed"
-        ? Effect.fail(
-          new EmbeddedPostgresError({
-            message: `cannot ${initOnly ? "create" : "open"} embedded database at ${dataDir}: ${reply.message}`
-          })
-        )
-        : Effect.succeed(reply.type === "ready" ? reply.port : 0)
-    )
+    Effect.flatMap((reply) => openedPort(reply, dataDir, initOnly))
   )
+
+const openedPort = (reply: WorkerReply, dataDir: string, initOnly: boolean) =>
+  reply.type === "failed"
+    ? Effect.fail(
+      new EmbeddedPostgresError({
+        message: `cannot ${initOnly ? "create" : "open"} embedded database at ${dataDir}: ${reply.message}`
+      })
+    )
+    : Effect.succeed(reply.type === "ready" ? reply.port : 0)
 
 /** Posts one request to the worker and waits for the reply of the given type (or a failure). */
 const request = (worker: Worker, message: WorkerRequest, expect: WorkerReply["type"]) =>
@@ -118,16 +140,7 @@ const request = (worker: Worker, message: WorkerRequest, expect: WorkerReply["ty
 const acquireDirLock = (dir: string) =>
   Effect.acquireRelease(
     Effect.try({
-      try: () => {
-        fs.mkdirSync(dir, { recursive: true })
-        const lockFile = path.join(dir, "platform.lock")
-        const holder = readLockPid(lockFile)
-        if (holder !== undefined && holder !== process.pid && isAlive(holder)) {
-          throw new Error(`data dir ${dir} is in use by process ${holder}`)
-        }
-        fs.writeFileSync(lockFile, String(process.pid))
-        return lockFile
-      },
+      try: () => lockDataDir(dir),
       catch: (cause) =>
         new EmbeddedPostgresError({
           message: cause instanceof Error ? cause.message : `cannot lock data dir ${dir}`,
@@ -136,21 +149,3 @@ const acquireDirLock = (dir: string) =>
     }),
     (lockFile) => Effect.sync(() => fs.rmSync(lockFile, { force: true }))
   )
-
-const readLockPid = (file: string): number | undefined => {
-  try {
-    const pid = Number(fs.readFileSync(file, "utf8").trim())
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined
-  } catch {
-    return undefined
-  }
-}
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
