@@ -1,5 +1,8 @@
-import { NodeSdk, Resource, Tracer as OtelTracer } from "@effect/opentelemetry"
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
+// Module paths, not the package index: the index also loads the web SDK and the OTLP
+// serialisers this process does not use (~120 modules at every start, issue #22).
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import * as Resource from "@effect/opentelemetry/Resource"
+import * as OtelTracer from "@effect/opentelemetry/Tracer"
 import {
   BatchSpanProcessor,
   ParentBasedSampler,
@@ -41,6 +44,8 @@ export const TracingLive = Layer.unwrapEffect(
     ]
     if (Option.isSome(config.otlpEndpoint)) {
       const base = config.otlpEndpoint.value.replace(/\/+$/, "")
+      // Loaded only when a collector is configured (~225 modules).
+      const { OTLPTraceExporter } = yield* Effect.promise(() => import("@opentelemetry/exporter-trace-otlp-http"))
       processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: `${base}/v1/traces` })))
     }
     return EffectSpansOnly.pipe(

@@ -1,6 +1,4 @@
 import { Cause, Effect, Exit } from "effect"
-import { loadModule, parseSync } from "libpg-query"
-import NodeSqlParser from "node-sql-parser"
 import { type Dialect, QueryRejected } from "../domain/SqlTool.ts"
 import { functionVerdict } from "./AllowedFunctions.ts"
 
@@ -24,7 +22,23 @@ const reject = (reason: string, message: string) => Effect.fail(new QueryRejecte
 
 // --- PostgreSQL: libpg-query (the real PostgreSQL parser compiled to WASM) ---
 
-const pgReady = Effect.runSync(Effect.cached(Effect.promise(() => loadModule())))
+/**
+ * The parsers load on first use, not with the platform: node-sql-parser alone is 2.5 MB of
+ * JavaScript that every start would parse and keep in memory (issue #22). A parser that cannot
+ * load refuses the statement (fail closed) with a reason saying so.
+ */
+const loadParser = <A>(name: string, load: () => Promise<A>) =>
+  Effect.runSync(Effect.cached(Effect.tryPromise({
+    try: load,
+    catch: (e) =>
+      new QueryRejected({ reason: "parser_unavailable", message: `the SQL parser (${name}) could not be loaded: ${(e as Error).message ?? e}` })
+  })))
+
+const pgParser = loadParser("libpg-query", async () => {
+  const libpg = await import("libpg-query")
+  await libpg.loadModule()
+  return libpg
+})
 
 type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [k: string]: Json }
 
@@ -82,9 +96,9 @@ interface PgParse {
 }
 
 const parsePg = (sql: string) =>
-  Effect.zipRight(
-    pgReady,
-    Effect.try({
+  Effect.flatMap(
+    pgParser,
+    ({ parseSync }) => Effect.try({
       try: () => parseSync(sql) as unknown as PgParse,
       catch: (e) =>
         new QueryRejected({ reason: "parse_error", message: `could not parse statement: ${(e as Error).message ?? e}` })
@@ -118,7 +132,7 @@ const checkPg = (sql: string, mode: "read" | "write") =>
 
 // --- MySQL / MariaDB / SQLite: node-sql-parser ---
 
-const nsp = new NodeSqlParser.Parser()
+const nspParser = loadParser("node-sql-parser", async () => new (await import("node-sql-parser")).default.Parser())
 
 /** Statement types node-sql-parser produces for anything that is not a plain query. */
 const statementTypes = new Set([
@@ -212,7 +226,7 @@ const lexicalTraps = (sql: string): Finding | undefined => {
   return undefined
 }
 
-const astify = (sql: string, database: string) =>
+const astify = (nsp: Effect.Effect.Success<typeof nspParser>, sql: string, database: string) =>
   Effect.try({
     try: () => nsp.astify(sql, { database }),
     catch: (e) => e
@@ -224,8 +238,9 @@ const checkNsp = (sql: string, dialect: "mysql" | "sqlite" | "mssql", mode: "rea
     const grammars = dialect === "mysql" ? ["MySQL", "MariaDB"] : dialect === "sqlite" ? ["Sqlite"] : ["TransactSQL"]
     let parsed: unknown = undefined
     let lastError: unknown = undefined
+    const nsp = yield* nspParser
     for (const grammar of grammars) {
-      const attempt = yield* Effect.either(astify(sql, grammar))
+      const attempt = yield* Effect.either(astify(nsp, sql, grammar))
       if (attempt._tag === "Right") {
         parsed = attempt.right
         break
