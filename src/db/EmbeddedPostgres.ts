@@ -61,7 +61,8 @@ const make = Effect.fn("EmbeddedPostgres.start")(function*(options: {
   yield* acquireDirLock(path.resolve(options.dataDir))
   if (early !== undefined) {
     yield* Effect.acquireRelease(Effect.sync(() => {
-      early.worker.ref()
+      // Bun's Worker has ref()/unref() (not in its type): started unref'd, it now belongs to this scope.
+      ;(early.worker as Worker & { ref: () => void }).ref()
       return early.worker
     }), stopWorker)
     const reply = yield* Effect.promise(() => early.opened)
