@@ -9,10 +9,28 @@ export const McpStdioTransport = Schema.Struct({
   cwd: Schema.optional(Schema.String)
 })
 
+/**
+ * OAuth 2.1 for a remote MCP server (MCP authorization spec): `authorization_code` (the default:
+ * a project admin authorizes once through `POST /tools/mcp/servers/{id}/oauth/authorize`; the
+ * client is registered dynamically unless `clientId` is given) or `client_credentials` (a
+ * pre-registered `clientId` + `clientSecret`). The secret is sealed with the tokens at
+ * registration and never stored in the transport config nor shown back.
+ */
+export const McpOAuthSettings = Schema.Struct({
+  grant: Schema.optionalWith(Schema.Literal("authorization_code", "client_credentials"), { default: () => "authorization_code" as const }),
+  clientId: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(500))),
+  clientSecret: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(2000))),
+  scope: Schema.optional(Schema.String.pipe(Schema.maxLength(1000)))
+}).pipe(Schema.filter((s) => s.grant !== "client_credentials" || s.clientId !== undefined, {
+  message: () => "client_credentials needs a clientId"
+}))
+export type McpOAuthSettings = typeof McpOAuthSettings.Type
+
 export const McpHttpTransport = Schema.Struct({
   type: Schema.Literal("http"),
   url: Schema.String.pipe(Schema.pattern(/^https?:\/\//, { message: () => "url must be http(s)" })),
-  headers: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) })
+  headers: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
+  oauth: Schema.optional(McpOAuthSettings)
 })
 
 export const McpTransportConfig = Schema.Union(McpStdioTransport, McpHttpTransport)

@@ -1,3 +1,4 @@
+import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js"
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
@@ -9,7 +10,8 @@ import { normaliseCallResult } from "./NormaliseResult.ts"
 
 /** Why a request to an MCP server did not produce a result. */
 export class McpRequestError extends Data.TaggedError("McpRequestError")<{
-  readonly reason: "timeout" | "connection" | "protocol" | "cancelled"
+  /** `unauthorized`: the server wants OAuth and no usable token is stored (an authorization must be completed). */
+  readonly reason: "timeout" | "connection" | "protocol" | "cancelled" | "unauthorized"
   readonly message: string
 }> {}
 
@@ -26,6 +28,10 @@ const MAX_PAGES = 100
 const classify = (sdk: McpClientSdk, error: unknown, signal?: AbortSignal): McpRequestError => {
   const { ErrorCode, McpError } = sdk
   if (signal?.aborted) return new McpRequestError({ reason: "cancelled", message: "the call was cancelled" })
+  if (error instanceof sdk.UnauthorizedError) {
+    // The SDK's text may quote the server; the reason is all a caller needs.
+    return new McpRequestError({ reason: "unauthorized", message: "the MCP server requires an OAuth authorization" })
+  }
   if (error instanceof McpError) {
     if (error.code === ErrorCode.RequestTimeout) return new McpRequestError({ reason: "timeout", message: error.message })
     if (error.code === ErrorCode.ConnectionClosed) {
@@ -64,6 +70,8 @@ export class McpConnection {
       readonly onToolsChanged: () => void
       /** The fetch of Streamable HTTP transports: the egress policy's, so every request is checked and pinned. */
       readonly fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>
+      /** OAuth 2.1 for Streamable HTTP servers: discovery, registration, token and refresh requests use `fetch` too. */
+      readonly authProvider?: OAuthClientProvider
     }
   ): Effect.Effect<McpConnection, McpRequestError> {
     return Effect.flatMap(mcpClientSdk, (sdk) => {
@@ -80,13 +88,18 @@ export class McpConnection {
         })
         : new StreamableHTTPClientTransport(new URL(config.url), {
           requestInit: { headers: { ...config.headers } },
-          ...(options.fetch !== undefined ? { fetch: options.fetch } : {})
+          ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+          ...(options.authProvider !== undefined ? { authProvider: options.authProvider } : {})
         })
       // Elicitation is declared so a server may ask, and answered by policy: tool calls run for an
       // agent with no person attached to the call, so every request is declined (the server then
       // goes on without the input, or fails the call in a way the model can read).
-      const client = new Client(CLIENT_INFO, { capabilities: { elicitation: {} } })
+      // Roots are declared with an empty list: a project has no filesystem of the platform's to offer
+      // (stdio servers get their directories from the operator's catalog entry), and a server that
+      // asks learns that instead of getting "method not found".
+      const client = new Client(CLIENT_INFO, { capabilities: { elicitation: {}, roots: { listChanged: false } } })
       client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "decline" as const }))
+      client.setRequestHandler(sdk.ListRootsRequestSchema, async () => ({ roots: [] }))
       const connection = new McpConnection(sdk, client, transport)
       if (transport instanceof StdioClientTransport) {
         transport.stderr?.on("data", (chunk: Buffer) => connection.appendStderr(chunk.toString("utf8")))
@@ -103,7 +116,7 @@ export class McpConnection {
           const failure = classify(sdk, e)
           const stderr = connection.stderrTail()
           return new McpRequestError({
-            reason: failure.reason === "timeout" ? "timeout" : "connection",
+            reason: failure.reason === "timeout" || failure.reason === "unauthorized" ? failure.reason : "connection",
             message: `could not connect: ${failure.message}${stderr ? ` (server stderr: ${stderr})` : ""}`
           })
         }

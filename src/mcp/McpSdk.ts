@@ -6,14 +6,19 @@ import { Effect } from "effect"
  * Modules that use it import its types only (`import type`).
  */
 const loadClient = async () => {
-  const [client, stdio, http, types] = await Promise.all([
+  const [client, auth, stdio, http, types] = await Promise.all([
     import("@modelcontextprotocol/sdk/client/index.js"),
+    import("@modelcontextprotocol/sdk/client/auth.js"),
     import("@modelcontextprotocol/sdk/client/stdio.js"),
     import("@modelcontextprotocol/sdk/client/streamableHttp.js"),
     import("@modelcontextprotocol/sdk/types.js")
   ])
   return {
     Client: client.Client,
+    auth: auth.auth,
+    UnauthorizedError: auth.UnauthorizedError,
+    CreateMessageRequestSchema: types.CreateMessageRequestSchema,
+    ListRootsRequestSchema: types.ListRootsRequestSchema,
     StdioClientTransport: stdio.StdioClientTransport,
     StreamableHTTPClientTransport: http.StreamableHTTPClientTransport,
     ElicitRequestSchema: types.ElicitRequestSchema,
@@ -33,11 +38,16 @@ const loadServer = async () => {
     Server: server.Server,
     WebStandardStreamableHTTPServerTransport: http.WebStandardStreamableHTTPServerTransport,
     CallToolRequestSchema: types.CallToolRequestSchema,
+    CompleteRequestSchema: types.CompleteRequestSchema,
     ErrorCode: types.ErrorCode,
+    GetPromptRequestSchema: types.GetPromptRequestSchema,
+    ListPromptsRequestSchema: types.ListPromptsRequestSchema,
+    ListResourceTemplatesRequestSchema: types.ListResourceTemplatesRequestSchema,
     ListResourcesRequestSchema: types.ListResourcesRequestSchema,
     ListToolsRequestSchema: types.ListToolsRequestSchema,
     McpError: types.McpError,
-    ReadResourceRequestSchema: types.ReadResourceRequestSchema
+    ReadResourceRequestSchema: types.ReadResourceRequestSchema,
+    SetLevelRequestSchema: types.SetLevelRequestSchema
   }
 }
 
