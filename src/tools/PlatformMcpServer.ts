@@ -10,6 +10,7 @@ import { bodyProblemMessage, jsonTextProblem } from "../kernel/JsonText.ts"
 import type { ToolContent, ToolResult } from "../domain/Tool.ts"
 import { ToolRegistry } from "./ToolRegistry.ts"
 import { type McpServerSdk, mcpServerSdk } from "../mcp/McpSdk.ts"
+import * as Fixtures from "./McpConformanceFixtures.ts"
 
 export const MCP_PATH = "/mcp"
 /** RFC 9728 protected-resource metadata: the root form and the form suffixed with the resource's path. */
@@ -113,6 +114,7 @@ export const PlatformMcpRoute = HttpLayerRouter.use((router) =>
       ...extraHosts.map((h) => h.trim().toLowerCase()).filter((h) => h !== "")
     ])
     const guard = hostGuard(allowedHosts, extraHosts.some((h) => h.trim() === "*"), app.corsOrigins)
+    const fixtures = yield* Fixtures.conformanceFixturesEnabled
     /** Where the resource and its metadata live: PUBLIC_BASE_URL, else the (already checked) Host. */
     const baseOf = (request: HttpServerRequest.HttpServerRequest) =>
       Option.match(publicBase, {
@@ -134,15 +136,27 @@ export const PlatformMcpRoute = HttpLayerRouter.use((router) =>
         ReadResourceRequestSchema,
         Server
       } = sdk
-      const server = new Server(SERVER_INFO, { capabilities: { tools: {}, resources: {} } })
+      const server = new Server(SERVER_INFO, {
+        capabilities: fixtures ? { tools: {}, resources: {}, prompts: {}, completions: {}, logging: {} } : { tools: {}, resources: {} }
+      })
       server.setRequestHandler(ListToolsRequestSchema, async (_req, extra) => {
         const tools = await runPromise(registry.listTools([projectId]), extra.signal)
         return {
-          tools: tools.map((t) => ({ name: t.name, description: t.description, inputSchema: mcpInputSchema(t.inputSchema) }))
+          tools: [
+            ...tools.map((t) => ({ name: t.name, description: t.description, inputSchema: mcpInputSchema(t.inputSchema) })),
+            ...(fixtures ? Fixtures.fixtureTools : [])
+          ]
         }
       })
       server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
         if (!hasRole(role, "developer")) return toolFailure("calling tools requires the developer role in this project")
+        const fixture = fixtures
+          ? await Fixtures.callFixtureTool(req.params.name, req.params.arguments ?? {}, {
+            progressToken: req.params._meta?.progressToken,
+            notify: (n) => extra.sendNotification(n as Parameters<typeof extra.sendNotification>[0])
+          })
+          : undefined
+        if (fixture !== undefined) return fixture
         const outcome = await runPromise(
           Effect.either(registry.call(projectId, req.params.name, req.params.arguments ?? {})),
           extra.signal
@@ -156,15 +170,20 @@ export const PlatformMcpRoute = HttpLayerRouter.use((router) =>
       server.setRequestHandler(ListResourcesRequestSchema, async (_req, extra) => {
         const list = await runPromise(agents.list([projectId]), extra.signal)
         return {
-          resources: list.map((a) => ({
-            uri: `agent://${a.id}`,
-            name: a.name,
-            description: a.description,
-            mimeType: "application/json"
-          }))
+          resources: [
+            ...list.map((a) => ({
+              uri: `agent://${a.id}`,
+              name: a.name,
+              description: a.description,
+              mimeType: "application/json"
+            })),
+            ...(fixtures ? Fixtures.fixtureResources : [])
+          ]
         }
       })
       server.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
+        const fixture = fixtures ? Fixtures.readFixtureResource(req.params.uri) : undefined
+        if (fixture !== undefined) return fixture
         const id = req.params.uri.startsWith("agent://") ? req.params.uri.slice("agent://".length) : ""
         const found = await runPromise(agents.find(id, [projectId]), extra.signal)
         if (found._tag === "None") throw new McpError(ErrorCode.InvalidParams, `Resource not found: ${req.params.uri}`)
@@ -172,6 +191,17 @@ export const PlatformMcpRoute = HttpLayerRouter.use((router) =>
         const card = { id: a.id, name: a.name, description: a.description, provider: a.provider, model: a.model }
         return { contents: [{ uri: req.params.uri, mimeType: "application/json", text: JSON.stringify(card) }] }
       })
+      if (fixtures) {
+        server.setRequestHandler(sdk.ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: [...Fixtures.fixtureResourceTemplates] }))
+        server.setRequestHandler(sdk.ListPromptsRequestSchema, async () => ({ prompts: [...Fixtures.fixturePrompts] }))
+        server.setRequestHandler(sdk.GetPromptRequestSchema, async (req) => {
+          const prompt = Fixtures.getFixturePrompt(req.params.name, req.params.arguments ?? {})
+          if (prompt === undefined) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${req.params.name}`)
+          return prompt
+        })
+        server.setRequestHandler(sdk.CompleteRequestSchema, async () => ({ completion: { values: [], hasMore: false } }))
+        server.setRequestHandler(sdk.SetLevelRequestSchema, async () => ({}))
+      }
       return server
     }
 
