@@ -14,7 +14,9 @@ import { checkSchema } from "./JsonSchemaValidator.ts"
 import { ToolExecutionFailed } from "../domain/Tool.ts"
 import { ToolRegistry } from "./ToolRegistry.ts"
 import { type HttpToolRow, type McpServerRow, ToolRepo } from "./ToolRepo.ts"
-import { McpCatalogEntry } from "../domain/Mcp.ts"
+import { McpCatalogEntry, type McpOAuthSettings } from "../domain/Mcp.ts"
+import { authorize } from "../mcp/McpOAuth.ts"
+import { McpOAuthCredentials } from "./McpOAuthCredentials.ts"
 
 const httpToolView = (row: HttpToolRow) => ({
   id: row.id,
@@ -69,6 +71,8 @@ const catalogView = (item: CatalogItem, operator: boolean) => ({
   ...(operator ? { command: item.entry.command, args: item.entry.args, envKeys: Object.keys(item.entry.env) } : {})
 })
 
+const withoutSecret = ({ clientSecret: _secret, ...rest }: McpOAuthSettings): McpOAuthSettings => rest
+
 /** Cluster-level failures of a session message (mailbox full, storage) are 502s. */
 const sessionUnavailable = (name: string) => (e: { readonly _tag: string }) =>
   Effect.fail(new ToolExecutionFailed({ tool: name, message: `MCP session unavailable (${e._tag})` }))
@@ -81,6 +85,7 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
     const sessions = yield* McpSession.client
     const catalog = yield* McpCatalog
     const egress = yield* EgressPolicy
+    const oauth = yield* McpOAuthCredentials
 
     /** Refused now rather than at the first call, with the policy's one text (no hint of open ports). */
     const reachable = (url: string, field: string) =>
@@ -122,6 +127,39 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
             issues: [{ path: `transport.params.${resolved.left.param}`, message: resolved.left.message }]
           })
         }
+      })
+
+    /**
+     * Runs the SDK's authorization for a registered OAuth server. `code` absent: may start one
+     * (the URL is captured, never followed here: it is for the user's browser).
+     */
+    const runAuthorization = (row: McpServerRow, code?: string) =>
+      Effect.gen(function*() {
+        const t = row.config.transport
+        if (t.type !== "http" || t.oauth === undefined) {
+          return yield* new BadRequest({ message: "this MCP server is not registered with oauth" })
+        }
+        let authorizationUrl: URL | undefined
+        const provider = oauth.provider({ projectId: row.projectId, id: row.id, oauth: t.oauth }, (url) => {
+          authorizationUrl = url
+        })
+        const result = yield* authorize(provider, {
+          serverUrl: t.url,
+          fetch: egress.fetch,
+          ...(code !== undefined ? { authorizationCode: code } : {})
+        }).pipe(Effect.mapError((e) => new ToolExecutionFailed({ tool: row.name, message: e.message })))
+        if (result === "AUTHORIZED") {
+          // The session reconnects with the new tokens at its next use.
+          yield* sessions(row.id).Disconnect().pipe(Effect.ignore)
+          return { serverId: row.id, status: "authorized" as const }
+        }
+        // Only a web page for a browser: a hostile server's metadata must not hand out javascript: or data: URLs.
+        if (authorizationUrl === undefined || !/^https?:$/.test(authorizationUrl.protocol) || provider.lastState === undefined) {
+          return yield* new ToolExecutionFailed({ tool: row.name, message: "the authorization server gave no usable authorization URL" })
+        }
+        const user = yield* CurrentUser
+        yield* oauth.beginPending(row.projectId, row.id, user.userId, provider.lastState)
+        return { serverId: row.id, status: "pending" as const, authorizationUrl: authorizationUrl.href }
       })
 
     const statusOf = (serverId: string) =>
@@ -227,6 +265,20 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
           const removed = yield* catalog.remove(entryId)
           if (!removed) return yield* new NotFound({ message: "catalog entry not found" })
         }))
+      .handle("authorizeMcpServer", ({ path: { serverId } }) =>
+        Effect.flatMap(visibleServer(serverId, "admin"), (row) => runAuthorization(row)))
+      .handle("completeMcpOAuth", ({ payload }) =>
+        Effect.gen(function*() {
+          const user = yield* CurrentUser
+          const pending = yield* oauth.takePending(payload.state, user.userId)
+          if (Option.isNone(pending)) return yield* new NotFound({ message: "no pending authorization for this state" })
+          const row = yield* visibleServer(pending.value.serverId, "admin")
+          const outcome = yield* runAuthorization(row, payload.code).pipe(
+            Effect.catchTag("BadRequest", (e) => Effect.fail(new ToolExecutionFailed({ tool: row.name, message: e.message })))
+          )
+          yield* Effect.logInfo("MCP server authorized").pipe(Effect.annotateLogs({ serverId: row.id, by: user.userId }))
+          return outcome
+        }))
       .handle("registerMcpServer", ({ payload }) =>
         Effect.gen(function*() {
           yield* requireProjectRole(payload.projectId, "admin")
@@ -240,12 +292,25 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
           }
           if (transport.type === "catalog") yield* checkCatalogInstance(transport.entry, transport.params)
           if (transport.type === "http") yield* reachable(transport.url, "transport.url")
+          const oauthSettings = transport.type === "http" ? transport.oauth : undefined
+          // The client secret is sealed with the tokens, never kept in the transport config.
+          const stored = transport.type === "http" && oauthSettings?.clientSecret !== undefined
+            ? { ...transport, oauth: withoutSecret(oauthSettings) }
+            : transport
           const row = yield* repo.createMcpServer({
             projectId: payload.projectId,
             name: payload.name,
-            transport,
+            transport: stored,
             ...(transport.type === "stdio" ? { approvedBy: user.userId } : {})
           })
+          if (oauthSettings?.clientId !== undefined) {
+            yield* oauth.save(row.projectId, row.id, {
+              client: {
+                client_id: oauthSettings.clientId,
+                ...(oauthSettings.clientSecret !== undefined ? { client_secret: oauthSettings.clientSecret } : {})
+              }
+            })
+          }
           const session = sessions(row.id)
           // The first connection is attempted now so the caller sees whether the server works.
           const listed = yield* session.ListTools().pipe(
@@ -253,7 +318,8 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
             Effect.either
           )
           const status = yield* statusOf(row.id)
-          if (Either.isLeft(listed) && !status.connected) {
+          // An OAuth server that waits for its authorization is kept: the admin authorizes it next.
+          if (Either.isLeft(listed) && !status.connected && oauthSettings === undefined) {
             // A server that cannot start is not kept: holding its name would turn the corrected
             // retry into a 409.
             yield* session.Disconnect().pipe(Effect.ignore)
@@ -273,4 +339,4 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
             tools
           }
         }))
-  })).pipe(Layer.provide([ToolRepo.Default, McpCatalog.Default, BuiltinToolsLive]))
+  })).pipe(Layer.provide([ToolRepo.Default, McpCatalog.Default, BuiltinToolsLive, McpOAuthCredentials.Default]))

@@ -7,6 +7,7 @@ import { ToolExecutionFailed, ToolInvalidArguments, ToolNotFound, ToolTimeout } 
 import { McpConnection, type McpRequestError } from "../mcp/McpConnection.ts"
 import { type McpServerDefinition, McpServerSource } from "../mcp/McpServerSource.ts"
 import { EgressPolicy } from "../net/EgressPolicy.ts"
+import { McpOAuthCredentials } from "./McpOAuthCredentials.ts"
 import { ToolsConfig } from "./ToolsConfig.ts"
 
 /**
@@ -21,6 +22,8 @@ const makeSession = Effect.gen(function*() {
   const source = yield* McpServerSource
   const settings = yield* ToolsConfig
   const egress = yield* EgressPolicy
+  // Optional: the platform provides it (ToolsEntitiesLive); harnesses without a database run servers without OAuth.
+  const oauth = yield* Effect.serviceOption(McpOAuthCredentials)
 
   let definition: McpServerDefinition | undefined
   let connection: McpConnection | undefined
@@ -50,9 +53,14 @@ const makeSession = Effect.gen(function*() {
     const def = yield* loadDefinition
     // Assigned once connected: a close during the handshake concerns no session yet.
     let opened: McpConnection | undefined = undefined
-    opened = yield* McpConnection.connect(def.transport, {
+    const t = def.transport
+    opened = yield* McpConnection.connect(t, {
       timeoutMs: settings.mcpConnectTimeoutMs,
       fetch: egress.fetch,
+      // Stored tokens, refreshed by the SDK when they expire; never a new authorization from here.
+      ...(t.type === "http" && t.oauth !== undefined && Option.isSome(oauth)
+        ? { authProvider: oauth.value.provider({ projectId: def.projectId, id: def.id, oauth: t.oauth }) }
+        : {}),
       onClose: () => {
         if (opened === undefined || connection !== opened) return
         connection = undefined
@@ -66,7 +74,13 @@ const makeSession = Effect.gen(function*() {
       onToolsChanged: () => {
         if (opened !== undefined && connection === opened) tools = undefined
       }
-    }).pipe(Effect.mapError((e: McpRequestError) => failed(`${label()}: ${e.message}`)))
+    }).pipe(Effect.mapError((e: McpRequestError) =>
+      failed(
+        e.reason === "unauthorized"
+          ? `${label()} needs an OAuth authorization: POST /tools/mcp/servers/${serverId}/oauth/authorize`
+          : `${label()}: ${e.message}`
+      )
+    ))
     connection = opened
     connects++
     lastError = null

@@ -146,6 +146,23 @@ export const RegisterMcpServerResult = Schema.Struct({
 const ProjectQuery = Schema.Struct({ projectId: Schema.optional(Schema.String) })
 
 /**
+ * An OAuth authorization of a remote MCP server: `authorized` (client_credentials, or stored
+ * tokens still usable or refreshed) or `pending` with the URL to open in the user's browser.
+ * Tokens are never part of it.
+ */
+export const McpOAuthAuthorization = Schema.Struct({
+  serverId: Schema.String,
+  status: Schema.Literal("authorized", "pending"),
+  authorizationUrl: Schema.optional(Schema.String)
+})
+
+/** What the authorization server sent back to the redirect URL. */
+export const CompleteMcpOAuthRequest = Schema.Struct({
+  code: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(4096)),
+  state: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(512))
+})
+
+/**
  * Tools of a project: MCP servers' tools, registered HTTP tools, built-ins;
  * MCP server registration. Reading needs membership, executing and
  * registering HTTP tools needs developer, registering an MCP server needs
@@ -233,6 +250,23 @@ export class ToolsApi extends HttpApiGroup.make("tools")
       .addError(NotFound)
       .addError(Forbidden)
       .addError(Conflict)
+  )
+  .add(
+    HttpApiEndpoint.post("authorizeMcpServer", "/tools/mcp/servers/:serverId/oauth/authorize")
+      .setPath(Schema.Struct({ serverId: Schema.String }))
+      .addSuccess(McpOAuthAuthorization)
+      .addError(BadRequest)
+      .addError(NotFound)
+      .addError(Forbidden)
+      .addError(ToolExecutionFailed)
+  )
+  .add(
+    HttpApiEndpoint.post("completeMcpOAuth", "/tools/mcp/oauth/callback")
+      .setPayload(CompleteMcpOAuthRequest)
+      .addSuccess(McpOAuthAuthorization)
+      .addError(NotFound)
+      .addError(Forbidden)
+      .addError(ToolExecutionFailed)
   )
   .middleware(Authentication)
   .annotate(OpenApi.Description, "Tool registry: MCP servers (stdio / Streamable HTTP), HTTP tools, built-ins; safe execution")
