@@ -25,12 +25,17 @@ const singleNodeSharding: Partial<ShardingConfig.ShardingConfig["Type"]> = {
 
 /**
  * Where persisted messages are stored: `batched` (ours: group-committed writes, see
- * BatchedMessageStorage.ts) everywhere; `library` (@effect/cluster's SqlMessageStorage)
- * is kept as the benchmark's baseline.
+ * BatchedMessageStorage.ts) by default; `library` (@effect/cluster's SqlMessageStorage) is
+ * the benchmark's baseline and, by CLUSTER_MESSAGE_STORAGE=library, a way back to it. Both
+ * use the same tables, so a cluster can switch between them with messages in flight.
  */
 export type MessageStorageKind = "batched" | "library"
 const messageStorage = (kind: MessageStorageKind) =>
   Layer.orDie(kind === "batched" ? BatchedMessageStorage.layer : SqlMessageStorage.layer)
+const MessageStorageSetting = Values.oneOf("CLUSTER_MESSAGE_STORAGE", "batched", "library").pipe(
+  Config.withDefault("batched" as const)
+)
+const configuredMessageStorage = Layer.unwrapEffect(Effect.map(MessageStorageSetting, messageStorage))
 
 /**
  * Single-process cluster for `bun run dev`: every shard lives here, messages
@@ -50,7 +55,9 @@ export const singleNodeClusterWith = (kind: MessageStorageKind) =>
     ShardingConfig.layer(singleNodeSharding)
   ).pipe(Layer.orDie)
 
-export const SingleNodeClusterLive = singleNodeClusterWith("batched")
+export const SingleNodeClusterLive = Layer.unwrapEffect(Effect.map(MessageStorageSetting, singleNodeClusterWith)).pipe(
+  Layer.orDie
+)
 
 /**
  * Runner-to-runner settings. Env names are RUNNER_* so they never collide
@@ -112,7 +119,7 @@ const fastPingHealth = Layer.scoped(
 const socketRunnerLayer = (sharding: Partial<ShardingConfig.ShardingConfig["Type"]>) =>
   Layer.provide(SocketRunner.layer, [BunClusterSocket.layerSocketServer, BunClusterSocket.layerClientProtocol]).pipe(
     Layer.provide(fastPingHealth.pipe(Layer.provide(Runners.layerRpc), Layer.provide(BunClusterSocket.layerClientProtocol))),
-    Layer.provideMerge(messageStorage("batched")),
+    Layer.provideMerge(configuredMessageStorage),
     Layer.provide(Layer.orDie(SqlRunnerStorage.layer)),
     Layer.provide(ShardingConfig.layerFromEnv(sharding)),
     Layer.provide(RpcSerialization.layerMsgPack)
@@ -140,7 +147,7 @@ export const ClusterLive = Layer.unwrapEffect(
     return Layer.merge(
       clientOnly
         ? BunClusterSocket.layer({ clientOnly: true, storage: "byo", shardingConfig: sharding }).pipe(
-          Layer.provideMerge(messageStorage("batched")),
+          Layer.provideMerge(configuredMessageStorage),
           Layer.provide(Layer.orDie(SqlRunnerStorage.layer)),
           Layer.provide(ShardingConfig.layerFromEnv(sharding))
         )
