@@ -13,6 +13,7 @@ import { RpcSerialization } from "@effect/rpc"
 import { Config, Data, Effect, Layer, Option, Schedule } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import * as Values from "../config/Values.ts"
+import { PeerDeathProbeLive } from "./PeerDeathProbe.ts"
 import * as BatchedMessageStorage from "./BatchedMessageStorage.ts"
 
 export class ClusterConfigError extends Data.TaggedError("ClusterConfigError")<{ readonly message: string }> {}
@@ -67,9 +68,11 @@ const RunnerSettings = Config.all({
   listenHost: Config.string("RUNNER_LISTEN_HOST").pipe(Config.withDefault("0.0.0.0")),
   port: Values.port("RUNNER_PORT").pipe(Config.withDefault(34431)),
   advertiseHost: Config.string("RUNNER_ADVERTISE_HOST").pipe(Config.withDefault("127.0.0.1")),
-  // Failover: a runner whose heartbeat (written at each lock refresh) is older than this is
-  // dropped and its shards move. This is the path when the dead runner was running the
-  // health-check singleton itself; 6 s tolerates one late refresh (each may take up to the refresh interval).
+  // A runner whose heartbeat (written at each lock refresh) is older than the expiry is dropped
+  // and its shards move; each lock operation must finish within the refresh interval or the runner
+  // gives up its locks. A dead process is found by PeerDeathProbe within a second, so these only
+  // decide when a runner that is alive but slow is given up. On a saturated machine (load 30-100
+  // on 2 cores) heartbeats were 8-22 s late and 2 s lock operations timed out: raise both there.
   lockExpirationSeconds: Values.positiveInteger("SHARD_LOCK_EXPIRATION_SECONDS").pipe(Config.withDefault(6)),
   lockRefreshSeconds: Values.positiveInteger("SHARD_LOCK_REFRESH_SECONDS").pipe(Config.withDefault(2))
 })
@@ -84,8 +87,8 @@ const multiNodeSharding = (clientOnly: boolean) =>
       runnerListenAddress: clientOnly ? Option.none() : Option.some(RunnerAddress.make(s.listenHost, s.port)),
       shardLockExpiration: `${s.lockExpirationSeconds} seconds`,
       shardLockRefreshInterval: `${s.lockRefreshSeconds} seconds`,
-      // A dead runner is noticed by these checks (default: once a minute; see fastPingHealth);
-      // its shards move once it is marked unhealthy or its heartbeat expires, whichever is first.
+      // Health checks (default: once a minute; see fastPingHealth) and the assignment refresh:
+      // a runner's shards move at the next refresh after it is marked unhealthy or its heartbeat expires.
       runnerHealthCheckInterval: "1 second",
       refreshAssignmentsInterval: "1 second"
     }
@@ -93,12 +96,13 @@ const multiNodeSharding = (clientOnly: boolean) =>
   })
 
 /**
- * Runner health by ping, answering within seconds. The library's ping waits up to
- * 10 s per attempt and tries 6 times, and a ping to a killed runner's port waits
- * for its timeout, so its shards only moved once its heartbeat expired
- * (SHARD_LOCK_EXPIRATION_SECONDS). A runner that misses two 1 s pings in a row
- * is marked unhealthy; if it was only slow it is marked healthy at the next check
- * and gets its shards back: the shard locks keep two runners from ever owning one.
+ * Runner health by ping (the health-check singleton). The library's ping waits up to
+ * 10 s per attempt and tries 6 times. A dead process is PeerDeathProbe's job; this
+ * catches a runner that is up but does not answer (hung, partitioned): three 3 s
+ * pings missed in a row, about 11 s. Two 1 s pings (before) marked live runners of a
+ * saturated machine unhealthy. One marked unhealthy while only slow is marked
+ * healthy at the next check and gets its shards back: the shard locks keep two
+ * runners from ever owning one.
  */
 const fastPingHealth = Layer.scoped(
   RunnerHealth.RunnerHealth,
@@ -107,17 +111,23 @@ const fastPingHealth = Layer.scoped(
     return RunnerHealth.RunnerHealth.of({
       isAlive: (address) =>
         runners.ping(address).pipe(
-          Effect.timeout("1 second"),
-          Effect.retry({ times: 1, schedule: Schedule.spaced("250 millis") }),
+          Effect.timeout("3 seconds"),
+          Effect.retry({ times: 2, schedule: Schedule.spaced("1 second") }),
           Effect.isSuccess
         )
     })
   })
 )
 
-/** BunClusterSocket.layer for a runner, with fastPingHealth instead of the library's ping. */
+/**
+ * BunClusterSocket.layer for a runner, with fastPingHealth instead of the library's ping and
+ * PeerDeathProbeLive (a dead peer's shards move within a second, whoever runs the health check).
+ */
 const socketRunnerLayer = (sharding: Partial<ShardingConfig.ShardingConfig["Type"]>) =>
-  Layer.provide(SocketRunner.layer, [BunClusterSocket.layerSocketServer, BunClusterSocket.layerClientProtocol]).pipe(
+  Layer.merge(
+    Layer.provide(SocketRunner.layer, [BunClusterSocket.layerSocketServer, BunClusterSocket.layerClientProtocol]),
+    PeerDeathProbeLive
+  ).pipe(
     Layer.provide(fastPingHealth.pipe(Layer.provide(Runners.layerRpc), Layer.provide(BunClusterSocket.layerClientProtocol))),
     Layer.provideMerge(configuredMessageStorage),
     Layer.provide(Layer.orDie(SqlRunnerStorage.layer)),

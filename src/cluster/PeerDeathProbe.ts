@@ -62,7 +62,7 @@ export const PeerDeathProbeLive = Layer.scopedDiscard(
       const seen = new Set<string>()
       yield* Effect.forEach(peers, (address) =>
         Effect.gen(function*() {
-          const key = address.toString()
+          const key = `${address.host}:${address.port}`
           seen.add(key)
           const result = yield* probe(address)
           if (result === "listening") listened.add(key)

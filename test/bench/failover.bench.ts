@@ -19,6 +19,8 @@ const KILLS = Number(process.env.FAILOVER_KILLS ?? 10)
 const RUNNERS = Number(process.env.FAILOVER_RUNNERS ?? 3)
 const ENTITIES = Number(process.env.FAILOVER_ENTITIES ?? 100)
 const PER_ROUND = 200
+// A (re)started runner is ready once the others handed it shards: minutes on a saturated machine.
+const READY_MS = 300_000
 
 type Node = Awaited<ReturnType<typeof spawnPlatform>>
 
@@ -79,7 +81,9 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
 
   const failovers: Array<number> = []
   try {
-    for (let i = 0; i < RUNNERS; i++) nodes[i] = await spawnPlatform(envFor(i), "src/runner.ts")
+    // Together: one started alone takes every shard and must hand most of them back.
+    const started = await Promise.all(Array.from({ length: RUNNERS }, (_, i) => spawnPlatform(envFor(i), "src/runner.ts", READY_MS)))
+    started.forEach((n, i) => nodes[i] = n)
     await waitFor(balanced, 180_000)
     for (let round = 0; round < KILLS; round++) {
       await send(PER_ROUND)
@@ -90,7 +94,7 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
       const [ms] = await Promise.all([allAnswer(killedAt), send(PER_ROUND)])
       failovers.push(ms)
       log(`round ${round + 1}/${KILLS}: runner ${victim} killed, all ${ENTITIES} entities answered after ${ms} ms`)
-      nodes[victim] = await spawnPlatform(envFor(victim), "src/runner.ts")
+      nodes[victim] = await spawnPlatform(envFor(victim), "src/runner.ts", READY_MS)
       await waitFor(balanced, 180_000)
     }
     await waitFor(async () => (await sql`SELECT count(*)::int AS n FROM delivery_probe_effects`)[0].n === sent, 300_000)

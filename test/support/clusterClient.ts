@@ -16,8 +16,7 @@ const clientSharding = {
   runnerAddress: Option.none(),
   entityReplyPollInterval: "200 millis",
   sendRetryInterval: "100 millis",
-  // ClusterLive's default SHARD_LOCK_EXPIRATION_SECONDS: shorter, a late heartbeat would hide a live runner.
-  shardLockExpiration: "20 seconds",
+  shardLockExpiration: "6 seconds",
   refreshAssignmentsInterval: "1 second"
 } satisfies Partial<ShardingConfig.ShardingConfig["Type"]>
 

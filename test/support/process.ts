@@ -5,9 +5,10 @@ const root = path.resolve(import.meta.dir, "../..")
 
 /**
  * The platform as a real child process (`bun run src/main.ts`), for tests that
- * kill it for real. Waits until /health answers 200.
+ * kill it for real. Waits until /health answers 200 (a runner: once it holds shards, which
+ * on a saturated machine can take minutes while the others rebalance; see readyMs).
  */
-export const spawnPlatform = async (env: Record<string, string>, entry = "src/main.ts") => {
+export const spawnPlatform = async (env: Record<string, string>, entry = "src/main.ts", readyMs = 90_000) => {
   const port = env.HTTP_PORT ?? String(20000 + Math.floor(Math.random() * 20000))
   const proc = Bun.spawn(["bun", "run", entry], {
     cwd: root,
@@ -17,7 +18,7 @@ export const spawnPlatform = async (env: Record<string, string>, entry = "src/ma
   })
   const baseUrl = `http://127.0.0.1:${port}`
   try {
-    await waitFor(async () => (await fetch(`${baseUrl}/health`)).status === 200, 90_000, () => proc.exitCode !== null)
+    await waitFor(async () => (await fetch(`${baseUrl}/health`)).status === 200, readyMs, () => proc.exitCode !== null)
   } catch (e) {
     proc.kill("SIGKILL")
     const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
