@@ -9,11 +9,15 @@ import type { BenchResult } from "./BenchResult.ts"
 
 /**
  * Soak (issue #24): `bun run dev`'s entry on a fresh database of the local PostgreSQL 15 under
- * a steady mixed load (health, auth, agent create/list/read, durable jobs, traces) for
+ * a steady mixed load (health, auth, agent create/list/read/delete, durable jobs, traces) for
  * SOAK_SECONDS (60) at SOAK_RATE requests/s (20). Every 10 s: the process's RSS, the event-loop
  * delay p99 (a timer preloaded into the platform process, test/bench/support/loopProbe.ts), the
  * window's request p99, and the database's connections. Reported: first and last sample and the
  * slope over the last half of the run (per minute), which should be ~0 once the process levelled off.
+ *
+ * Leak hunting: HEAP_PROBE_FILE=<file> adds a heap census (live object counts by type after a full
+ * GC, bun:jsc heapStats) at each sample; SOAK_WORKERS=<n> runs closed loop instead of at SOAK_RATE;
+ * SOAK_KEPT_AGENTS=Infinity never deletes the agents the mix creates.
  */
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60)
 const RATE = Number(process.env.SOAK_RATE ?? 20)
@@ -72,13 +76,18 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
   const admin = new SQL(db.url)
   const samples: Array<Sample> = []
   try {
-    await waitFor(async () => (await fetch(`${baseUrl}/health`)).status === 200, 120_000, () => proc.exitCode !== null)
+    // Start-up is not what is measured: on a saturated machine it took over 2 minutes.
+    await waitFor(async () => (await fetch(`${baseUrl}/health`)).status === 200, 600_000, () => proc.exitCode !== null)
     const user = await signUp(baseUrl)
     const json = { ...user.headers, "content-type": "application/json" }
     let n = 0
     const agentIds: Array<string> = []
+    // Agents are created and deleted: the mix keeps at most KEPT_AGENTS, so what grows in the
+    // process is not the data set itself (an ever longer agent list) but what the code keeps.
+    // SOAK_KEPT_AGENTS=Infinity: never delete (the first runs' mix, to tell data growth from leaks).
+    const KEPT_AGENTS = Number(process.env.SOAK_KEPT_AGENTS ?? 20)
     const requestFor = (i: number): [string, RequestInit] => {
-      switch (i % 7) {
+      switch (i % 8) {
         case 0:
           return ["/health", {}]
         case 1:
@@ -91,8 +100,12 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
           return [`/agents/${agentIds[i % Math.max(1, agentIds.length)] ?? "none"}`, { headers: user.headers }]
         case 5:
           return ["/system/jobs", { method: "POST", headers: json, body: JSON.stringify({ jobId: `soak-${i}`, durationMs: 0, projectId: user.projectId }) }]
-        default:
+        case 6:
           return ["/observability/traces", { headers: user.headers }]
+        default:
+          return agentIds.length > KEPT_AGENTS
+            ? [`/agents/${agentIds.shift()}`, { method: "DELETE", headers: user.headers }]
+            : ["/observability/traces", { headers: user.headers }]
       }
     }
     let latencies: Array<number> = []
@@ -106,7 +119,7 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
         const res = await fetch(`${baseUrl}${p}`, { ...init, signal: AbortSignal.timeout(30_000) })
         const body = await res.text()
         if (res.status >= 500) errors++
-        if (i % 7 === 2 && res.status === 201) agentIds.push((JSON.parse(body) as { id: string }).id)
+        if (i % 8 === 2 && res.status === 201) agentIds.push((JSON.parse(body) as { id: string }).id)
       } catch {
         errors++
       }
@@ -115,10 +128,18 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
     }
     const started = Date.now()
     let nextSample = started + WINDOW_MS
+    // Leak hunting (SOAK_WORKERS set): closed loop, that many requests at a time, so a saturated
+    // machine does not pile requests up in the process and blur what the code itself keeps.
+    const workers = Number(process.env.SOAK_WORKERS ?? 0)
+    const loops = Array.from({ length: workers }, async () => {
+      while (Date.now() - started < SECONDS * 1000) await one(n++)
+    })
     while (Date.now() - started < SECONDS * 1000) {
-      // Steady arrival rate (open loop): a slow server gets more requests in flight, not fewer.
-      const p = one(n++).finally(() => inflight.delete(p))
-      inflight.add(p)
+      if (workers === 0) {
+        // Steady arrival rate (open loop): a slow server gets more requests in flight, not fewer.
+        const p = one(n++).finally(() => inflight.delete(p))
+        inflight.add(p)
+      }
       await Bun.sleep(1000 / RATE)
       if (Date.now() >= nextSample) {
         nextSample += WINDOW_MS
@@ -136,10 +157,12 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
         }
         latencies = []
         samples.push(s)
-        log(`t=${s.t}s rss=${s.rssMb.toFixed(0)} MB loop p99=${s.loopP99Ms.toFixed(1)} ms request p99=${s.requestP99Ms.toFixed(0)} ms db conns=${s.dbConnections} requests=${s.requests} 5xx/errors=${s.errors} in flight=${inflight.size}`)
+        // With HEAP_PROBE_FILE set, the preloaded probe writes its heap census at each sample.
+        if (process.env.HEAP_PROBE_FILE !== undefined) proc.kill("SIGUSR2")
+        log(`t=${s.t}s rss=${s.rssMb.toFixed(0)} MB loop p99=${s.loopP99Ms.toFixed(1)} ms request p99=${s.requestP99Ms.toFixed(0)} ms db conns=${s.dbConnections} requests=${s.requests} 5xx/errors=${s.errors} in flight=${inflight.size} load=${os.loadavg()[0].toFixed(1)}`)
       }
     }
-    await Promise.all(inflight)
+    await Promise.all([...inflight, ...loops])
   } finally {
     await admin.close()
     await killAndWait(proc, "SIGKILL")

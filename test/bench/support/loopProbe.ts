@@ -22,3 +22,25 @@ if (file !== undefined) {
     appendFileSync(file, JSON.stringify({ at: Date.now(), p99, max: sorted[sorted.length - 1] ?? 0 }) + "\n")
   }, windowMs).unref()
 }
+
+/**
+ * Leak hunting (HEAP_PROBE_FILE set, diagnostic runs only: the full GC it forces stalls the
+ * loop): on SIGUSR2 (the soak bench sends it at each sample), after a full GC, the live heap size and the count of each object type
+ * (bun:jsc heapStats) as one JSON line, so two lines diffed show what accumulates.
+ */
+const heapFile = process.env.HEAP_PROBE_FILE
+if (heapFile !== undefined) {
+  const { heapStats } = await import("bun:jsc")
+  process.on("SIGUSR2", () => {
+    Bun.gc(true)
+    const s = heapStats()
+    appendFileSync(heapFile, JSON.stringify({
+      at: Date.now(),
+      heapSize: s.heapSize,
+      extraMemorySize: s.extraMemorySize,
+      objectCount: s.objectCount,
+      rss: process.memoryUsage().rss,
+      types: s.objectTypeCounts
+    }) + "\n")
+  })
+}
