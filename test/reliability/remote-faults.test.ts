@@ -94,6 +94,31 @@ const startFaultyAgent = async (name: string, mode: Mode): Promise<FaultyAgent> 
   return Object.assign(agent, { cardUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/agent-card.json` })
 }
 
+/** A Streamable HTTP "MCP server" that never speaks MCP: it hangs, drops the connection or answers garbage. */
+const startFaultyMcpServer = async (mode: "hang" | "drop" | "garbage") => {
+  let hits = 0
+  const hanging = new Set<ServerResponse>()
+  const server = createServer((req, res) => {
+    hits++
+    req.resume()
+    req.on("end", () => {
+      if (mode === "hang") hanging.add(res)
+      else if (mode === "drop") req.socket.destroy()
+      else res.writeHead(200, { "content-type": "application/json" }).end("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"garbage")
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    hits: () => hits,
+    close: () => new Promise<void>((resolve) => {
+      for (const r of hanging) r.destroy()
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
+  }
+}
+
 let db: Awaited<ReturnType<typeof createTestDatabase>>
 let node: Awaited<ReturnType<typeof spawnPlatform>> | undefined
 let user: SignedUp
@@ -112,7 +137,8 @@ beforeAll(async () => {
     ORCHESTRATOR_BACKOFF_BASE: "50 millis",
     ORCHESTRATOR_BACKOFF_CAP: "300 millis",
     ORCHESTRATOR_CIRCUIT_FAILURES: "3",
-    ORCHESTRATOR_CIRCUIT_COOLDOWN: "3 seconds"
+    ORCHESTRATOR_CIRCUIT_COOLDOWN: "3 seconds",
+    MCP_CONNECT_TIMEOUT_MS: "1500"
   })
   user = await signUp(node.baseUrl)
 }, 180_000)
@@ -215,5 +241,29 @@ describe("remote A2A agents that hang, drop connections or answer garbage", () =
     const next = await settled(await send(id, 1))
     expect(next.status).toBe("delivered")
     expect(next.attempts).toBe(1)
+  }, 120_000)
+})
+
+describe("remote MCP servers that hang, drop connections or answer garbage", () => {
+  test("registration answers a typed 400 naming the server and why, within the connect timeout, never a hang or a 500", async () => {
+    for (const mode of ["hang", "drop", "garbage"] as const) {
+      const server = await startFaultyMcpServer(mode)
+      try {
+        const { status, body } = await call("POST", "/tools/mcp/register", {
+          projectId: user.projectId,
+          name: `faulty-${mode}`,
+          transport: { type: "http", url: server.url }
+        })
+        // Nothing is stored for a server that never completed the handshake: the caller's request was wrong.
+        expect(status).toBe(400)
+        expect(body._tag).toBe("BadRequest")
+        expect(body.message).toContain("nothing was registered")
+        expect(body.message).toContain("could not connect")
+        expect(body.message).not.toContain("    at ")
+        expect(server.hits()).toBeGreaterThan(0)
+      } finally {
+        await server.close()
+      }
+    }
   }, 120_000)
 })
