@@ -47,7 +47,7 @@ export const makeCircuitBreaker = (options: CircuitBreakerOptions) => {
     call: Effect.Effect<A, E, R>,
     isFailure: (error: E) => boolean
   ): Effect.Effect<A, E | CircuitOpen, R> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<A, E | CircuitOpen, R> => {
       const circuit = circuits.get(key)
       let isTrial = false
       if (circuit?.openedAt !== undefined) {
