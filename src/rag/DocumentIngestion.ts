@@ -135,13 +135,7 @@ export class DocumentIngestion extends Effect.Service<DocumentIngestion>()("Rag/
         Stream.buffer({ capacity: 2 }),
         Stream.runForEach(({ added, rows }) =>
           Effect.gen(function*() {
-            yield* repo.sql.withTransaction(
-              Effect.all([
-                repo.insertChunks(target, rows),
-                repo.cachePut(embeddings.modelId, added),
-                repo.setStatus(documentId, { status: "processing", chunksEmbedded: stored + rows.length })
-              ], { discard: true })
-            ).pipe(Effect.orDie)
+            yield* repo.storeBatch(target, rows, { modelId: embeddings.modelId, entries: added }, stored + rows.length)
             stored += rows.length
             yield* publish(doc, "rag.ingestion.progress", { chunkCount: chunks.length, chunksEmbedded: stored })
           })

@@ -23,7 +23,7 @@ export class RagConfig extends Context.Tag("Rag/RagConfig")<RagConfig, RagConfig
     chunkMaxTokens: Values.positiveInteger("RAG_CHUNK_TOKENS").pipe(Config.withDefault(200)),
     chunkOverlapTokens: Values.nonNegativeInteger("RAG_CHUNK_OVERLAP_TOKENS").pipe(Config.withDefault(40)),
     ingestBatchSize: Values.positiveInteger("RAG_INGEST_BATCH").pipe(Config.withDefault(64)),
-    hnswEfSearch: Values.positiveInteger("RAG_HNSW_EF_SEARCH").pipe(Config.withDefault(300)),
+    hnswEfSearch: Values.positiveInteger("RAG_HNSW_EF_SEARCH").pipe(Config.withDefault(400)),
     maxPages: Values.positiveInteger("RAG_EXTRACT_MAX_PAGES").pipe(Config.withDefault(2_000)),
     // mammoth holds ~7 KB per paragraph while converting (1M paragraphs: 7.1 GB).
     maxParagraphs: Values.positiveInteger("RAG_EXTRACT_MAX_PARAGRAPHS").pipe(Config.withDefault(20_000)),

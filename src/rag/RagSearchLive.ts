@@ -50,6 +50,12 @@ const TEXT_WEIGHT = 1
 const VECTOR_WEIGHT = 0.9
 /** A lexeme in more rows than this is left out of the text match (bounded rows ranked per query). */
 const DF_CAP = 2000
+/**
+ * Rows each question lexeme brings to the text leg's ranking (the GIN match's first ones).
+ * The bound keeps the leg's cost flat with corpus size; it is above every lexeme's
+ * row count in the quality set, whose scores it therefore leaves unchanged.
+ */
+const TEXT_ROWS_PER_LEXEME = 300
 /** How long the planner's lexeme statistics are reused before being read again. */
 const STATS_TTL_MS = 60_000
 
@@ -58,7 +64,7 @@ const STATS_TTL_MS = 60_000
  * index (iterative scan, so the project/collection filter cannot starve the
  * result), the text candidates from the GIN full-text index (any of the
  * question's words, ranked by IDF-weighted, length-normalised ts_rank_cd);
- * both lists are fused by reciprocal rank. One project, one collection, one transaction.
+ * both lists are fused by reciprocal rank. One project, one collection, one statement.
  */
 export const makeRagSearch = Effect.gen(function*() {
   const repo = yield* RagRepo
@@ -86,7 +92,7 @@ export const makeRagSearch = Effect.gen(function*() {
    * only when the table is analysed: read at most once a minute, not per query
    * (decoding the list cost a few ms per question).
    */
-  let statsCache: { readonly at: number; readonly shares: Map<string, number>; readonly rows: number } | undefined
+  let statsCache: { readonly at: number; readonly common: ReadonlyArray<string>; readonly rows: number } | undefined
   const lexemeStats = Effect.suspend(() =>
     statsCache !== undefined && Date.now() - statsCache.at < STATS_TTL_MS
       ? Effect.succeed(statsCache)
@@ -100,54 +106,58 @@ export const makeRagSearch = Effect.gen(function*() {
       ]).pipe(
         Effect.orDie,
         Effect.map(([shares, rows]) => {
+          const total = Number(rows[0]?.rows ?? 0)
           statsCache = {
             at: Date.now(),
-            shares: new Map(shares.map((r) => [r.lexeme, Number(r.share)])),
-            rows: Number(rows[0]?.rows ?? 0)
+            common: shares.filter((r) => Number(r.share) * total > DF_CAP).map((r) => r.lexeme),
+            rows: total
           }
           return statsCache
         })
       )
   )
 
-  /** A lexeme as a tsquery operand (quoted: a lexeme may hold a quote or a backslash). */
-  const operand = (lexeme: string) => `'${lexeme.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`
-
   /**
    * The text leg over the question's lexemes (english stemming, stop words
    * dropped), ORed: a question need not share every word with the passage
    * (websearch_to_tsquery ANDed them, so most questions matched nothing).
    * Each lexeme weighs its BM25 inverse document frequency
-   * ln(1 + (N - df + 0.5) / (df + 0.5)), df counted over the matched rows in
-   * the same scan (every row holding the lexeme matches), times its
-   * length-normalised ts_rank_cd, saturated. A lexeme the planner's statistics
-   * put in more than DF_CAP rows is left out (unless all are): it would make
-   * the scan rank a large part of the corpus for almost no weight.
+   * ln(1 + (N - df + 0.5) / (df + 0.5)), df counted over the candidate rows in
+   * the same scan, times its length-normalised ts_rank_cd, saturated.
+   *
+   * Bounded work whatever the corpus size: each lexeme brings at most
+   * TEXT_ROWS_PER_LEXEME rows (GIN match with a LIMIT, no ordering), and only
+   * those are ranked (at 100k chunks a question's OR match held up to ~6,000
+   * rows). Below that size (every corpus of the quality set) the candidates
+   * are all matching rows and the scores the unbounded ones. A lexeme the
+   * planner's statistics put in more than DF_CAP rows (`common`, from the
+   * cached statistics) is left out unless all are: it would fill its share of
+   * candidates for almost no weight. The lexemes are computed in the
+   * statement itself, not read in a round trip before it.
    */
-  const textCte = (
-    terms: ReadonlyArray<{ readonly lexeme: string; readonly share: number | null }>,
-    rows: number,
-    base: Statement.Fragment,
-    candidates: number
-  ) => {
-    const common = (t: { readonly share: number | null }) => t.share !== null && t.share * rows > DF_CAP
-    const kept = terms.every(common) ? terms : terms.filter((t) => !common(t))
-    if (kept.length === 0) return sql`SELECT NULL::bigint AS id, NULL::bigint AS rank, NULL::float8 AS score WHERE false`
-    const operands = kept.map((t) => operand(t.lexeme))
-    const list = (f: (q: string, i: number) => Statement.Fragment) => sql.join(", ", false)(operands.map(f))
-    const score = sql.join(" + ", true)(operands.map((_, i) => {
-      const [r, df] = [sql(`r${i}`), sql(`df${i}`)]
-      return sql`ln(1 + (GREATEST(${rows}::float8, m.matched) - m.${df} + 0.5) / (m.${df} + 0.5)) * m.${r} / (m.${r} + ${TF_HALF}::float8)`
-    }))
-    return sql`SELECT s.id, row_number() OVER (ORDER BY s.score DESC, s.id) AS rank, s.score FROM (
-        SELECT m.id, ${score} AS score FROM (
-          SELECT x.*, count(*) OVER () AS matched, ${list((_, i) => sql`count(*) FILTER (WHERE x.${sql(`r${i}`)} > 0) OVER () AS ${sql(`df${i}`)}`)}
+  const textCte = (rows: number, base: Statement.Fragment, candidates: number) =>
+    sql`SELECT s.id, row_number() OVER (ORDER BY s.score DESC, s.id) AS rank, s.score FROM (
+        SELECT r.id, sum(ln(1 + (GREATEST(${rows}::float8, r.matched) - r.df + 0.5) / (r.df + 0.5)) * r.r / (r.r + ${TF_HALF}::float8)) AS score
+        FROM (
+          SELECT x.*, count(*) FILTER (WHERE x.r > 0) OVER (PARTITION BY x.lexeme) AS df
           FROM (
-            SELECT c.id, ${list((q, i) => sql`ts_rank_cd(c.tsv, ${q}::tsquery, 1) AS ${sql(`r${i}`)}`)}
-            FROM rag_chunks c WHERE ${base} AND c.tsv @@ ${operands.join(" | ")}::tsquery
+            SELECT cand.id, q.lexeme, ts_rank_cd(cand.tsv, q.tq, 1) AS r, count(*) OVER (PARTITION BY q.lexeme) AS matched
+            FROM (
+              SELECT DISTINCT ON (m.id) m.id, m.tsv FROM q CROSS JOIN LATERAL (
+                SELECT c.id, c.tsv FROM rag_chunks c WHERE ${base} AND c.tsv @@ q.tq LIMIT ${TEXT_ROWS_PER_LEXEME}
+              ) m
+            ) cand CROSS JOIN q
           ) x
-        ) m ORDER BY score DESC LIMIT ${candidates}) s`
-  }
+        ) r
+        GROUP BY r.id ORDER BY score DESC LIMIT ${candidates}
+      ) s`
+
+  /** The question's lexemes, each as a one-operand tsquery (quoted: a lexeme may hold a quote or a backslash). */
+  const lexemeCte = (query: string, common: ReadonlyArray<string>) =>
+    sql`SELECT a.lexeme, ('''' || replace(replace(a.lexeme, '\\', '\\\\'), '''', '''''') || '''')::tsquery AS tq
+      FROM (SELECT u.lexeme, u.lexeme = ANY(${common}::text[]) AS common FROM unnest(to_tsvector('english', ${query})) AS u) a
+      WHERE NOT a.common OR NOT EXISTS (
+        SELECT 1 FROM unnest(to_tsvector('english', ${query})) AS u WHERE NOT (u.lexeme = ANY(${common}::text[])))`
 
   const run = (request: SearchRequest, options: { readonly exact: boolean }) =>
     Effect.gen(function*() {
@@ -179,36 +189,37 @@ export const makeRagSearch = Effect.gen(function*() {
           : [])
       ]
       const base = sql.and(where)
+      // Non-exact: the HNSW settings are taken by an uncorrelated sub-select in the vector leg's WHERE,
+      // which PostgreSQL runs once, as a one-time filter, before the index scan reads its first
+      // tuple (where pgvector reads them); transaction-local (the statement's own transaction, and
+      // the embedded database is one shared session). One round trip instead of BEGIN, SET, query, COMMIT.
+      const hnswSettings = options.exact ? sql`true` : sql`(SELECT set_config('hnsw.ef_search', ${
+        String(Math.min(1000, Math.max(candidates, config.hnswEfSearch)))
+      }, true) || set_config('hnsw.iterative_scan', 'relaxed_order', true)) IS NOT NULL`
       const vectorCte = mode === "text"
         ? sql`SELECT NULL::bigint AS id, NULL::bigint AS rank WHERE false`
         : sql`SELECT s.id, row_number() OVER (ORDER BY s.dist, s.id) AS rank FROM (
             SELECT c.id, (c.embedding::vector(${dim})) <=> ${vec}::vector(${dim}) AS dist
-            FROM rag_chunks c WHERE ${base} AND c.dimension = ${dim}
+            FROM rag_chunks c WHERE ${base} AND c.dimension = ${dim} AND ${hnswSettings}
             ORDER BY dist LIMIT ${candidates}) s`
-      const rows = yield* sql.withTransaction(
-        Effect.gen(function*() {
-          // Transaction-local settings, in the round trip that also takes the question's lexemes
-          // (the embedded database is one shared session).
-          const settings = options.exact
-            ? sql`set_config('enable_indexscan', 'off', true)`
-            : sql`set_config('hnsw.ef_search', ${String(Math.min(1000, Math.max(candidates, config.hnswEfSearch)))}, true),
-                set_config('hnsw.iterative_scan', 'relaxed_order', true)`
-          const [first] = yield* sql<{ lexemes: ReadonlyArray<string> | null }>`SELECT ${settings}, ${
-            mode === "vector" ? sql`NULL::text[]` : sql`(SELECT array_agg(lexeme) FROM unnest(to_tsvector('english', ${request.query})))`
-          } AS lexemes`
-          const stats = first.lexemes === null ? undefined : yield* lexemeStats
-          const terms = (first.lexemes ?? []).map((lexeme) => ({ lexeme, share: stats?.shares.get(lexeme) ?? null }))
-          return yield* sql<Row>`
-            WITH v AS (${vectorCte}), t AS (${textCte(terms, stats?.rows ?? 0, base, candidates)}),
-            ids AS (SELECT id FROM v UNION SELECT id FROM t)
-            SELECT c.id::text AS chunk_id, c.document_id, d.filename, c.chunk_index, c.content, c.metadata,
-              1 - ((c.embedding::vector(${dim})) <=> ${vec}::vector(${dim})) AS similarity,
-              v.rank::int AS vector_rank, t.rank::int AS text_rank, t.score::float8 AS text_score
-            FROM ids JOIN rag_chunks c ON c.id = ids.id
-            JOIN rag_documents d ON d.id = c.document_id AND d.project_id = ${request.projectId}
-            LEFT JOIN v ON v.id = c.id LEFT JOIN t ON t.id = c.id`
-        })
-      ).pipe(Effect.orDie)
+      const stats = mode === "vector" ? undefined : yield* lexemeStats
+      const text = stats === undefined
+        ? sql`q AS (SELECT NULL::text AS lexeme, NULL::tsquery AS tq WHERE false), t AS (
+            SELECT NULL::bigint AS id, NULL::bigint AS rank, NULL::float8 AS score WHERE false)`
+        : sql`q AS (${lexemeCte(request.query, stats.common)}), t AS (${textCte(stats.rows, base, candidates)})`
+      const statement = sql<Row>`
+        WITH v AS (${vectorCte}), ${text},
+        ids AS (SELECT id FROM v UNION SELECT id FROM t)
+        SELECT c.id::text AS chunk_id, c.document_id, d.filename, c.chunk_index, c.content, c.metadata,
+          1 - ((c.embedding::vector(${dim})) <=> ${vec}::vector(${dim})) AS similarity,
+          v.rank::int AS vector_rank, t.rank::int AS text_rank, t.score::float8 AS text_score
+        FROM ids JOIN rag_chunks c ON c.id = ids.id
+        JOIN rag_documents d ON d.id = c.document_id AND d.project_id = ${request.projectId}
+        LEFT JOIN v ON v.id = c.id LEFT JOIN t ON t.id = c.id`
+      // Exact: index scans off for the plan, which a setting read at execution cannot change.
+      const rows = yield* (options.exact
+        ? sql.withTransaction(Effect.zipRight(sql`SELECT set_config('enable_indexscan', 'off', true)`, statement))
+        : statement).pipe(Effect.orDie)
       // Fused ranks tie when the legs disagree on few candidates (two documents: 1st + 2nd each);
       // the tie goes to the larger sum of cosine similarity and the best-normalised text score.
       const maxText = Math.max(0, ...rows.map((r) => Number(r.textScore ?? 0)))

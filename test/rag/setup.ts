@@ -3,7 +3,7 @@ import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } fro
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { DatabaseLive } from "../../src/db/Database.ts"
 import { VectorSupport } from "../../src/db/VectorSupport.ts"
-import { EmbeddingsConfig } from "../../src/embeddings/EmbeddingsConfig.ts"
+import { EmbeddingsConfig, type EmbeddingsConfigShape } from "../../src/embeddings/EmbeddingsConfig.ts"
 import { EmbeddingsFromConfig } from "../../src/embeddings/EmbeddingsLive.ts"
 import { EventBus } from "../../src/events/EventBus.ts"
 import { DocumentIngestion } from "../../src/rag/DocumentIngestion.ts"
@@ -21,7 +21,12 @@ import { makeTempDir } from "../support/tempDir.ts"
  */
 export const makeRagRuntime = async (
   rag: Partial<RagConfigShape> = {},
-  app: { readonly sharedBuffers?: string; readonly databaseUrl?: string } = {}
+  app: {
+    readonly sharedBuffers?: string
+    readonly databaseUrl?: string
+    /** Another embedder (e.g. a provider pointed at a local fake server); the offline default otherwise. */
+    readonly embeddings?: Partial<EmbeddingsConfigShape>
+  } = {}
 ) => {
   const tmp = makeTempDir("rag")
   if (app.databaseUrl === undefined) await seedDataDir(tmp.dir)
@@ -33,7 +38,7 @@ export const makeRagRuntime = async (
   const db = DatabaseLive.pipe(Layer.provide(appConfig))
   const layer = Layer.mergeAll(DocumentIngestion.Default, RagSearchLive).pipe(
     Layer.provideMerge(RagRepo.Default),
-    Layer.provideMerge(EmbeddingsFromConfig.pipe(Layer.provide(EmbeddingsConfig.layerWith({})))),
+    Layer.provideMerge(EmbeddingsFromConfig.pipe(Layer.provide(EmbeddingsConfig.layerWith(app.embeddings ?? {})))),
     Layer.provideMerge(EventBus.inProcess),
     Layer.provideMerge(RagConfig.layerWith(rag)),
     Layer.provideMerge(VectorSupport.Default),
