@@ -56,7 +56,7 @@ export class SearchHit extends Schema.Class<SearchHit>("SearchHit")({
   chunkIndex: Schema.Number,
   content: Schema.String,
   metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
-  /** Fused score (RRF) in hybrid mode; the similarity (vector) or text rank (text) otherwise. */
+  /** Hybrid: the legs' normalised scores combined (cosine and best-normalised text score, equal weights; src/rag/Fusion.ts); vector: the similarity; text: 1 / text rank. */
   score: Schema.Number,
   /** Cosine similarity to the query. */
   similarity: Schema.Number,

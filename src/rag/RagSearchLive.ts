@@ -7,9 +7,7 @@ import { RagConfig } from "./RagConfig.ts"
 import { RagRepo, toVectorLiteral } from "./RagRepo.ts"
 import { RagSearch, RagUnavailable } from "./RagSearch.ts"
 import { SearchHit, type SearchRequest, SearchResult } from "../domain/Rag.ts"
-
-/** Reciprocal-rank-fusion constant (Cormack et al.): dampens the weight of top ranks. */
-const RRF_K = 60
+import { fuseScores } from "./Fusion.ts"
 
 interface Row {
   readonly chunkId: string
@@ -41,13 +39,6 @@ export const ragEnabled = Effect.gen(function*() {
  * cannot outweigh matching several of them.
  */
 const TF_HALF = 0.021
-/**
- * Weights of the two legs in the rank fusion. The text leg wins ties: an
- * averaged-word-vector embedding of a question is dominated by its question
- * words ("how often"), which the text leg's IDF discounts.
- */
-const TEXT_WEIGHT = 1
-const VECTOR_WEIGHT = 0.9
 /** A lexeme in more rows than this is left out of the text match (bounded rows ranked per query). */
 const DF_CAP = 2000
 /**
@@ -64,7 +55,7 @@ const STATS_TTL_MS = 60_000
  * index (iterative scan, so the project/collection filter cannot starve the
  * result), the text candidates from the GIN full-text index (any of the
  * question's words, ranked by IDF-weighted, length-normalised ts_rank_cd);
- * both lists are fused by reciprocal rank. One project, one collection, one statement.
+ * both legs' scores are normalised and combined (Fusion.ts). One project, one collection, one statement.
  */
 export const makeRagSearch = Effect.gen(function*() {
   const repo = yield* RagRepo
@@ -220,21 +211,24 @@ export const makeRagSearch = Effect.gen(function*() {
       const rows = yield* (options.exact
         ? sql.withTransaction(Effect.zipRight(sql`SELECT set_config('enable_indexscan', 'off', true)`, statement))
         : statement).pipe(Effect.orDie)
-      // Fused ranks tie when the legs disagree on few candidates (two documents: 1st + 2nd each);
-      // the tie goes to the larger sum of cosine similarity and the best-normalised text score.
-      const maxText = Math.max(0, ...rows.map((r) => Number(r.textScore ?? 0)))
-      const tieBreak = new Map<string, number>()
+      const fused = mode === "hybrid"
+        ? fuseScores(rows.map((r) => ({
+          similarity: Number(r.similarity),
+          textScore: r.textScore === null ? null : Number(r.textScore)
+        })))
+        : []
+      // Equal scores (rare) go to the better text rank, then the nearer vector.
+      const rankOf = (rank: number | null) => rank ?? Number.MAX_SAFE_INTEGER
       const scored = rows
-        .map((r) => {
+        .map((r, i) => {
           const similarity = Number(r.similarity)
-          const fused = (r.vectorRank === null ? 0 : VECTOR_WEIGHT / (RRF_K + r.vectorRank)) +
-            (r.textRank === null ? 0 : TEXT_WEIGHT / (RRF_K + r.textRank))
-          const score = mode === "hybrid" ? fused : mode === "vector" ? similarity : 1 / (r.textRank ?? Infinity)
-          tieBreak.set(r.chunkId, similarity + (maxText > 0 ? Number(r.textScore ?? 0) / maxText : 0))
+          const score = mode === "hybrid" ? fused[i] : mode === "vector" ? similarity : 1 / (r.textRank ?? Infinity)
           return new SearchHit({ ...r, similarity, score })
         })
         .filter((h) => request.minScore === undefined || h.similarity >= request.minScore)
-        .sort((a, b) => b.score - a.score || tieBreak.get(b.chunkId)! - tieBreak.get(a.chunkId)!)
+        .sort((a, b) =>
+          b.score - a.score || rankOf(a.textRank) - rankOf(b.textRank) || rankOf(a.vectorRank) - rankOf(b.vectorRank)
+        )
         .slice(0, k)
       return new SearchResult({
         query: request.query,
