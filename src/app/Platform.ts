@@ -1,5 +1,6 @@
 import { Layer } from "effect"
 import { ClusterLive, hostedOnly } from "../cluster/ClusterLive.ts"
+import { StaleRunnerFencingLive } from "../cluster/StaleRunnerFencing.ts"
 import { AgentEntityLayer } from "../agents/AgentsLive.ts"
 import { DatabaseLive } from "../db/Database.ts"
 import { EventBusLive } from "../events/EventBusLive.ts"
@@ -28,6 +29,8 @@ export const EntitiesLive = Layer.mergeAll(DurableJobLive, AgentEntityLayer, Del
  */
 export const PlatformLive = HttpServerLive.pipe(
   Layer.provide(hostedOnly(EntitiesLive)),
+  // Runners end the lock sessions of a runner that froze, so its shards can move (see there).
+  Layer.provide(StaleRunnerFencingLive),
   // ToolCatalog for agents and workflows; the registry behind it (tools HTTP group, /mcp).
   Layer.provideMerge(ToolsServicesLive),
   // Embeddings (shared with semantic search elsewhere), RagSearch (the rag_search tool), ingestion.
