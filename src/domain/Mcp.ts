@@ -26,11 +26,24 @@ export const McpOAuthSettings = Schema.Struct({
 }))
 export type McpOAuthSettings = typeof McpOAuthSettings.Type
 
+/**
+ * `sampling/createMessage` from the server answered with this model (the project's, through the
+ * platform's LanguageModel) with at most `maxTokens` (the smaller of this and the server's ask).
+ * Absent: sampling is not declared and a server's request is refused.
+ */
+export const McpSamplingSettings = Schema.Struct({
+  provider: Schema.Literal("openai", "anthropic", "google", "local"),
+  model: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)),
+  maxTokens: Schema.Int.pipe(Schema.between(1, 4096))
+})
+export type McpSamplingSettings = typeof McpSamplingSettings.Type
+
 export const McpHttpTransport = Schema.Struct({
   type: Schema.Literal("http"),
   url: Schema.String.pipe(Schema.pattern(/^https?:\/\//, { message: () => "url must be http(s)" })),
   headers: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
-  oauth: Schema.optional(McpOAuthSettings)
+  oauth: Schema.optional(McpOAuthSettings),
+  sampling: Schema.optional(McpSamplingSettings)
 })
 
 export const McpTransportConfig = Schema.Union(McpStdioTransport, McpHttpTransport)

@@ -17,6 +17,13 @@ export class McpRequestError extends Data.TaggedError("McpRequestError")<{
 
 export const CLIENT_INFO = { name: "agent-platform", version: "0.1.0" } as const
 
+/** A server's `sampling/createMessage`, text only (other content kinds are dropped). */
+export interface SamplingRequest {
+  readonly systemPrompt?: string
+  readonly messages: ReadonlyArray<{ readonly role: "user" | "assistant"; readonly text: string }>
+  readonly maxTokens: number
+}
+
 const STDERR_TAIL_BYTES = 2048
 const MAX_PAGES = 100
 
@@ -72,6 +79,8 @@ export class McpConnection {
       readonly fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>
       /** OAuth 2.1 for Streamable HTTP servers: discovery, registration, token and refresh requests use `fetch` too. */
       readonly authProvider?: OAuthClientProvider
+      /** Answers the server's `sampling/createMessage`; absent, sampling is not declared (and so refused). */
+      readonly sampling?: (request: SamplingRequest) => Promise<{ readonly text: string; readonly model: string; readonly truncated: boolean }>
     }
   ): Effect.Effect<McpConnection, McpRequestError> {
     return Effect.flatMap(mcpClientSdk, (sdk) => {
@@ -97,7 +106,29 @@ export class McpConnection {
       // Roots are declared with an empty list: a project has no filesystem of the platform's to offer
       // (stdio servers get their directories from the operator's catalog entry), and a server that
       // asks learns that instead of getting "method not found".
-      const client = new Client(CLIENT_INFO, { capabilities: { elicitation: {}, roots: { listChanged: false } } })
+      const client = new Client(CLIENT_INFO, {
+        capabilities: { elicitation: {}, roots: { listChanged: false }, ...(options.sampling !== undefined ? { sampling: {} } : {}) }
+      })
+      const sampling = options.sampling
+      if (sampling !== undefined) {
+        client.setRequestHandler(sdk.CreateMessageRequestSchema, async (req) => {
+          const text = (content: unknown) =>
+            (Array.isArray(content) ? content : [content])
+              .map((c) => (typeof c === "object" && c !== null && (c as { type?: unknown }).type === "text" ? String((c as { text?: unknown }).text) : ""))
+              .join("")
+          const answer = await sampling({
+            ...(req.params.systemPrompt !== undefined ? { systemPrompt: req.params.systemPrompt } : {}),
+            messages: req.params.messages.map((m) => ({ role: m.role, text: text(m.content) })),
+            maxTokens: req.params.maxTokens
+          })
+          return {
+            role: "assistant" as const,
+            content: { type: "text" as const, text: answer.text },
+            model: answer.model,
+            stopReason: answer.truncated ? "maxTokens" : "endTurn"
+          }
+        })
+      }
       client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "decline" as const }))
       client.setRequestHandler(sdk.ListRootsRequestSchema, async () => ({ roots: [] }))
       const connection = new McpConnection(sdk, client, transport)

@@ -1,14 +1,35 @@
 import { Entity } from "@effect/cluster"
-import { Effect, Either, Layer, Option, Queue, Schedule } from "effect"
+import { Effect, Either, Layer, Option, Queue, Runtime, Schedule } from "effect"
 import { McpSession } from "../../entities/McpSession.ts"
-import { type McpToolInfo } from "../domain/Mcp.ts"
+import type { McpSamplingSettings, McpToolInfo } from "../domain/Mcp.ts"
 import { describeIssues, validateArguments } from "./JsonSchemaValidator.ts"
 import { ToolExecutionFailed, ToolInvalidArguments, ToolNotFound, ToolTimeout } from "../domain/Tool.ts"
-import { McpConnection, type McpRequestError } from "../mcp/McpConnection.ts"
+import { McpConnection, type McpRequestError, type SamplingRequest } from "../mcp/McpConnection.ts"
 import { type McpServerDefinition, McpServerSource } from "../mcp/McpServerSource.ts"
 import { EgressPolicy } from "../net/EgressPolicy.ts"
 import { McpOAuthCredentials } from "./McpOAuthCredentials.ts"
+import { LanguageModel } from "../llm/LanguageModel.ts"
 import { ToolsConfig } from "./ToolsConfig.ts"
+
+/**
+ * `sampling/createMessage` answered by the registration's model through the platform's
+ * LanguageModel (retries, timeouts, spans), never with more than its token cap.
+ */
+const samplingWith = (llm: LanguageModel, settings: McpSamplingSettings, runtime: Runtime.Runtime<never>) =>
+  async (request: SamplingRequest) => {
+    const response = await Runtime.runPromise(runtime)(llm.generate({
+      provider: settings.provider,
+      model: settings.model,
+      maxTokens: Math.min(request.maxTokens, settings.maxTokens),
+      messages: [
+        ...(request.systemPrompt !== undefined ? [{ role: "system" as const, content: request.systemPrompt }] : []),
+        ...request.messages.map((m) =>
+          m.role === "user" ? { role: "user" as const, content: m.text } : { role: "assistant" as const, content: m.text, toolCalls: [] }
+        )
+      ]
+    }))
+    return { text: response.text, model: response.model, truncated: response.finishReason === "length" }
+  }
 
 /**
  * The `McpSession` entity: this instance's fields ARE the session state. It
@@ -24,6 +45,8 @@ const makeSession = Effect.gen(function*() {
   const egress = yield* EgressPolicy
   // Optional: the platform provides it (ToolsEntitiesLive); harnesses without a database run servers without OAuth.
   const oauth = yield* Effect.serviceOption(McpOAuthCredentials)
+  const llm = yield* Effect.serviceOption(LanguageModel)
+  const runtime = yield* Effect.runtime<never>()
 
   let definition: McpServerDefinition | undefined
   let connection: McpConnection | undefined
@@ -58,6 +81,9 @@ const makeSession = Effect.gen(function*() {
       timeoutMs: settings.mcpConnectTimeoutMs,
       fetch: egress.fetch,
       // Stored tokens, refreshed by the SDK when they expire; never a new authorization from here.
+      ...(t.type === "http" && t.sampling !== undefined && Option.isSome(llm)
+        ? { sampling: samplingWith(llm.value, t.sampling, runtime) }
+        : {}),
       ...(t.type === "http" && t.oauth !== undefined && Option.isSome(oauth)
         ? { authProvider: oauth.value.provider({ projectId: def.projectId, id: def.id, oauth: t.oauth }) }
         : {}),

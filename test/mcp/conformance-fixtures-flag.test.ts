@@ -11,7 +11,8 @@ describe("MCP_CONFORMANCE_FIXTURES", () => {
     expect(withEnv({})).toEqual(Exit.succeed(false))
     expect(withEnv({ NODE_ENV: "test", MCP_CONFORMANCE_FIXTURES: "false" })).toEqual(Exit.succeed(false))
     expect(withEnv({ NODE_ENV: "test", MCP_CONFORMANCE_FIXTURES: "true" })).toEqual(Exit.succeed(true))
-    for (const env of [{ MCP_CONFORMANCE_FIXTURES: "true" }, { NODE_ENV: "production", MCP_CONFORMANCE_FIXTURES: "true" }]) {
+    const refused: Array<Record<string, string>> = [{ MCP_CONFORMANCE_FIXTURES: "true" }, { NODE_ENV: "production", MCP_CONFORMANCE_FIXTURES: "true" }]
+    for (const env of refused) {
       const exit = withEnv(env)
       expect(Exit.isFailure(exit)).toBe(true)
       expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain("refused unless NODE_ENV=test")

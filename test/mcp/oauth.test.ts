@@ -49,7 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await platform?.stop()
   for (const s of [as, mcp, internal, hostile]) s.stop()
-})
+}, 60_000)
 
 describe("MCP client: OAuth 2.1 authorization code", () => {
   let serverId: string
