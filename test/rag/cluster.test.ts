@@ -26,10 +26,11 @@ beforeAll(async () => {
   user = await signUp(client.baseUrl)
 }, 300_000)
 
+// Dropping a database two killed nodes were connected to (WITH FORCE) took over bun's 5 s default at load 35.
 afterAll(async () => {
   await Promise.all([runner?.kill("SIGKILL"), client?.kill("SIGKILL")])
   await db?.drop()
-})
+}, 60_000)
 
 const upload = async (node: Node, filename: string, type: string, bytes: Uint8Array) => {
   const form = new FormData()
