@@ -1,5 +1,5 @@
-import { RedisClient } from "bun"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { openRedis } from "../net/RedisConnection.ts"
 import { AuthConfig } from "./AuthConfig.ts"
 import { sha256Hex } from "./Secrets.ts"
 
@@ -19,7 +19,8 @@ export interface ThrottlePolicy {
  * guesses cost the attacker the lock time and the server no hashing. A success clears the
  * account's count; the IP's count only gets its attempt back (a guesser with one valid account
  * of their own must not reset their address's budget). Keys are hashes of the
- * lower-cased email / IP. In memory per process, or in Redis (REDIS_URL) for all nodes.
+ * lower-cased email / IP. In memory per process, or in Redis (REDIS_URL) for all nodes, falling back to
+ * this process's counts while Redis is unreachable.
  */
 export class LoginThrottle extends Effect.Tag("Auth/LoginThrottle")<LoginThrottle, {
   /**
@@ -71,36 +72,45 @@ export class LoginThrottle extends Effect.Tag("Auth/LoginThrottle")<LoginThrottl
     Layer.scoped(
       LoginThrottle,
       Effect.gen(function*() {
-        const client = yield* Effect.acquireRelease(
-          Effect.sync(() => new RedisClient(url, { autoReconnect: true, connectionTimeout: 2_000 })),
-          (c) => Effect.sync(() => c.close())
-        )
-        const redis = <A>(what: string, run: () => Promise<A>, fallback: A) =>
-          Effect.tryPromise(run).pipe(
-            Effect.timeout("1 second"),
-            // Losing Redis must not lock every user out: fall back to no throttling, loudly.
+        const client = yield* openRedis(url)
+        // Redis down: this process's own counts, as without REDIS_URL. Failing open instead would
+        // let a guesser lift the throttle by taking Redis down (or waiting for it to go down).
+        const local = Context.get(yield* Layer.build(LoginThrottle.memory), LoginThrottle)
+        let degraded = false
+        const redis = <A>(what: string, run: () => Promise<A>, fallback: Effect.Effect<A>) =>
+          // Disconnected: decided in process at once (the connection comes back by itself).
+          !client.connected ? fallback : Effect.tryPromise(run).pipe(
+            Effect.timeoutFail({ duration: "1 second", onTimeout: () => new Error("Redis timed out") }),
+            Effect.tap(() => Effect.sync(() => (degraded = false))),
             Effect.catchAll((error) =>
-              Effect.logWarning(`login throttle: Redis unavailable (${what})`).pipe(
-                Effect.annotateLogs("error", error instanceof Error ? error.message : String(error)),
-                Effect.as(fallback)
+              Effect.zipRight(
+                degraded ? Effect.void : Effect.logWarning(`login throttle: Redis unavailable (${what}), counting in process`).pipe(
+                  Effect.annotateLogs("error", error instanceof Error ? error.message : String(error)),
+                  Effect.zipLeft(Effect.sync(() => (degraded = true)))
+                ),
+                fallback
               )
             )
           )
         return {
           backend: "redis" as const,
           lockedFor: (key) =>
-            redis("read", () => client.send("EVAL", [LOCKED_FOR_LUA, "1", prefix + key]), 0).pipe(
+            redis("read", () => client.send("EVAL", [LOCKED_FOR_LUA, "1", prefix + key]), local.lockedFor(key)).pipe(
               Effect.map((reply) => Math.max(0, Number(reply) || 0))
             ),
           attempt: (key, policy) =>
-            redis("attempt", () => client.send("EVAL", [ATTEMPT_LUA, "1", prefix + key, ...policyArgs(policy)]), 0).pipe(
-              Effect.map((reply) => Math.max(0, Number(reply) || 0))
-            ),
+            redis(
+              "attempt",
+              () => client.send("EVAL", [ATTEMPT_LUA, "1", prefix + key, ...policyArgs(policy)]),
+              local.attempt(key, policy)
+            ).pipe(Effect.map((reply) => Math.max(0, Number(reply) || 0))),
           refund: (key, policy) =>
-            redis("refund", () => client.send("EVAL", [REFUND_LUA, "1", prefix + key, String(policy.maxFailures)]), 0).pipe(
-              Effect.asVoid
-            ),
-          clear: (key) => redis("clear", () => client.del(prefix + key), 0).pipe(Effect.asVoid)
+            redis(
+              "refund",
+              () => client.send("EVAL", [REFUND_LUA, "1", prefix + key, String(policy.maxFailures)]),
+              local.refund(key, policy)
+            ).pipe(Effect.asVoid),
+          clear: (key) => redis("clear", () => client.del(prefix + key), local.clear(key)).pipe(Effect.asVoid)
         }
       })
     )

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
-import { Effect } from "effect"
+import { Effect, ManagedRuntime } from "effect"
 import { LoginThrottle, type ThrottlePolicy } from "../../src/auth/LoginThrottle.ts"
 import { authConfig, signUp, type SignedUp } from "../support/auth.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
@@ -123,5 +123,21 @@ describe("the Redis store (REDIS_URL): one lock for every node", () => {
     expect(await attempt("k")).toBe(0)
     await onNode(LoginThrottle.clear("k"))
     expect(await lockedElsewhere("k")).toBe(0)
+  })
+
+  test("Redis unreachable: attempts are counted in this process, so guessing still locks the key (never fails open)", async () => {
+    const node = ManagedRuntime.make(LoginThrottle.redis("redis://127.0.0.1:1", `test:login:${crypto.randomUUID()}:`))
+    const policy: ThrottlePolicy = { maxFailures: 3, windowMs: 60_000, baseLockMs: 5_000, maxLockMs: 20_000 }
+    try {
+      const attempt = (key: string) => node.runPromise(LoginThrottle.attempt(key, policy))
+      expect([await attempt("k"), await attempt("k"), await attempt("k")]).toEqual([0, 0, 0])
+      expect(await attempt("k")).toBeGreaterThan(4_000)
+      expect(await node.runPromise(LoginThrottle.lockedFor("k"))).toBeGreaterThan(4_000)
+      expect(await attempt("other")).toBe(0)
+      await node.runPromise(LoginThrottle.clear("k"))
+      expect(await attempt("k")).toBe(0)
+    } finally {
+      await node.dispose()
+    }
   })
 })
