@@ -15,7 +15,7 @@ import { waitFor } from "../support/process.ts"
  */
 let db: Awaited<ReturnType<typeof createTestDatabase>>
 let runtime: ManagedRuntime.ManagedRuntime<RunnerStorage.RunnerStorage, unknown> | undefined
-const servers: Array<ReturnType<typeof Bun.listen>> = []
+const servers: Array<{ stop(closeActiveConnections?: boolean): void }> = []
 
 /** A TCP listener that accepts and never writes: to a connect probe it is alive. */
 const silentListener = () => {
