@@ -110,7 +110,7 @@ export class LoginThrottle extends Effect.Tag("Auth/LoginThrottle")<LoginThrottl
               () => client.send("EVAL", [REFUND_LUA, "1", prefix + key, String(policy.maxFailures)]),
               local.refund(key, policy)
             ).pipe(Effect.asVoid),
-          clear: (key) => redis("clear", () => client.del(prefix + key), local.clear(key)).pipe(Effect.asVoid)
+          clear: (key) => redis("clear", () => client.del(prefix + key), Effect.as(local.clear(key), 0)).pipe(Effect.asVoid)
         }
       })
     )

@@ -25,7 +25,8 @@ const COUNT = Number(process.argv[2] ?? 2000)
 const KINDS = process.argv.slice(3).length > 0 ? process.argv.slice(3) : ["library"]
 
 // node-postgres as without the patch: one socket write per protocol message.
-const connectionProto = (await import("pg/lib/connection.js")).default.prototype
+// @ts-expect-error pg's internal Connection module has no type declarations (@types/pg covers the public API only)
+const connectionProto: { cork: () => void; uncork: () => void } = (await import("pg/lib/connection.js")).default.prototype
 const corkOn = { cork: connectionProto.cork, uncork: connectionProto.uncork }
 const corking = (on: boolean) => {
   connectionProto.cork = on ? corkOn.cork : function() {}
@@ -78,7 +79,7 @@ const measure = async (label: string) => {
       Number((await admin.unsafe(`SELECT xact_commit FROM pg_stat_database WHERE datname = '${db.name}'`))[0].xact_commit)
     const logSize = () => statSync(LOG).size
     const pids = await backends()
-    const pg0 = pids.reduce((a, p) => a + ticks(p), 0)
+    const pg0 = pids.reduce((a: number, p: number) => a + ticks(p), 0)
     const c0 = await commits()
     const l0 = logSize()
     const cpu0 = process.cpuUsage()
@@ -86,7 +87,7 @@ const measure = async (label: string) => {
     await send("m", COUNT)
     const wall = performance.now() - t0
     const cpu = process.cpuUsage(cpu0)
-    const pg1 = pids.reduce((a, p) => a + ticks(p), 0)
+    const pg1 = pids.reduce((a: number, p: number) => a + ticks(p), 0)
     const l1 = logSize()
     await Bun.sleep(1500) // statistics reach pg_stat_database within a second
     const c1 = await commits()
