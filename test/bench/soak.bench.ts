@@ -6,6 +6,7 @@ import { signUp } from "../support/auth.ts"
 import { createTestDatabase } from "../support/postgres.ts"
 import { killAndWait, waitFor } from "../support/process.ts"
 import type { BenchResult } from "./BenchResult.ts"
+import { mixedRequests } from "./support/mixedRequests.ts"
 
 /**
  * Soak (issue #24): `bun run dev`'s entry on a fresh database of the local PostgreSQL 15 under
@@ -79,35 +80,10 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
     // Start-up is not what is measured: on a saturated machine it took over 2 minutes.
     await waitFor(async () => (await fetch(`${baseUrl}/health`)).status === 200, 600_000, () => proc.exitCode !== null)
     const user = await signUp(baseUrl)
-    const json = { ...user.headers, "content-type": "application/json" }
     let n = 0
-    const agentIds: Array<string> = []
-    // Agents are created and deleted: the mix keeps at most KEPT_AGENTS, so what grows in the
-    // process is not the data set itself (an ever longer agent list) but what the code keeps.
     // SOAK_KEPT_AGENTS=Infinity: never delete (the first runs' mix, to tell data growth from leaks).
     const KEPT_AGENTS = Number(process.env.SOAK_KEPT_AGENTS ?? 20)
-    const requestFor = (i: number): [string, RequestInit] => {
-      switch (i % 8) {
-        case 0:
-          return ["/health", {}]
-        case 1:
-          return ["/auth/me", { headers: user.headers }]
-        case 2:
-          return ["/agents", { method: "POST", headers: json, body: JSON.stringify({ projectId: user.projectId, name: `soak-${i}`, systemPrompt: "be brief" }) }]
-        case 3:
-          return [`/agents?projectId=${user.projectId}`, { headers: user.headers }]
-        case 4:
-          return [`/agents/${agentIds[i % Math.max(1, agentIds.length)] ?? "none"}`, { headers: user.headers }]
-        case 5:
-          return ["/system/jobs", { method: "POST", headers: json, body: JSON.stringify({ jobId: `soak-${i}`, durationMs: 0, projectId: user.projectId }) }]
-        case 6:
-          return ["/observability/traces", { headers: user.headers }]
-        default:
-          return agentIds.length > KEPT_AGENTS
-            ? [`/agents/${agentIds.shift()}`, { method: "DELETE", headers: user.headers }]
-            : ["/observability/traces", { headers: user.headers }]
-      }
-    }
+    const { requestFor, created } = mixedRequests(user, { keptAgents: KEPT_AGENTS, namePrefix: "soak" })
     let latencies: Array<number> = []
     let requests = 0
     let errors = 0
@@ -119,7 +95,7 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
         const res = await fetch(`${baseUrl}${p}`, { ...init, signal: AbortSignal.timeout(30_000) })
         const body = await res.text()
         if (res.status >= 500) errors++
-        if (i % 8 === 2 && res.status === 201) agentIds.push((JSON.parse(body) as { id: string }).id)
+        created(i, res.status, body)
       } catch {
         errors++
       }

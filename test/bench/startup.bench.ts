@@ -21,6 +21,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { signUp } from "../support/auth.ts"
 import type { BenchResult } from "./BenchResult.ts"
+import { mixedRequests } from "./support/mixedRequests.ts"
 
 const here = path.resolve(import.meta.dir, "../..")
 const baselineRoot = process.env.STARTUP_BASELINE_ROOT
@@ -81,32 +82,9 @@ const idleRss = async (s: Started) => {
  */
 const mixedLoad = async (s: Started) => {
   const user = await signUp(s.url)
-  const json = { ...user.headers, "content-type": "application/json" }
-  const agentIds: Array<string> = []
+  const { requestFor, created } = mixedRequests(user, { keptAgents: 20, namePrefix: "bench" })
   let errors = 0
   let next = 0
-  const requestFor = (i: number): [string, RequestInit] => {
-    switch (i % 8) {
-      case 0:
-        return ["/health", {}]
-      case 1:
-        return ["/auth/me", { headers: user.headers }]
-      case 2:
-        return ["/agents", { method: "POST", headers: json, body: JSON.stringify({ projectId: user.projectId, name: `bench-${i}`, systemPrompt: "be brief" }) }]
-      case 3:
-        return [`/agents?projectId=${user.projectId}`, { headers: user.headers }]
-      case 4:
-        return [`/agents/${agentIds[i % Math.max(1, agentIds.length)] ?? "none"}`, { headers: user.headers }]
-      case 5:
-        return ["/system/jobs", { method: "POST", headers: json, body: JSON.stringify({ jobId: `bench-${i}`, durationMs: 0, projectId: user.projectId }) }]
-      case 6:
-        return ["/observability/traces", { headers: user.headers }]
-      default:
-        return agentIds.length > 20
-          ? [`/agents/${agentIds.shift()}`, { method: "DELETE", headers: user.headers }]
-          : ["/observability/traces", { headers: user.headers }]
-    }
-  }
   const t0 = performance.now()
   await Promise.all(Array.from({ length: 8 }, async () => {
     while (next < REQUESTS) {
@@ -116,7 +94,7 @@ const mixedLoad = async (s: Started) => {
         const res = await fetch(`${s.url}${p}`, { ...init, signal: AbortSignal.timeout(60_000) })
         const body = await res.text()
         if (res.status >= 500) errors++
-        if (i % 8 === 2 && res.status === 201) agentIds.push((JSON.parse(body) as { id: string }).id)
+        created(i, res.status, body)
       } catch {
         errors++
       }
