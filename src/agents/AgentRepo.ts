@@ -1,26 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { Agent, type AgentSkill, AgentSettings } from "../domain/Agent.ts"
-import { ProviderName } from "../domain/Provider.ts"
+import { Agent, type AgentSkill, type AgentSettings } from "../domain/Agent.ts"
+import type { ProviderName } from "../domain/Provider.ts"
 
+/** A stored agent: the domain shape with the timestamps as the driver returns them. */
 const Row = Schema.Struct({
-  id: Schema.String,
-  projectId: Schema.String,
-  name: Schema.String,
-  slug: Schema.String,
-  description: Schema.String,
-  provider: ProviderName,
-  model: Schema.String,
-  systemPrompt: Schema.String,
-  tools: Schema.Array(Schema.String),
-  skills: Schema.Array(Schema.Struct({
-    id: Schema.String,
-    name: Schema.String,
-    description: Schema.String,
-    tags: Schema.Array(Schema.String),
-    examples: Schema.Array(Schema.String)
-  })),
-  config: AgentSettings,
+  ...Agent.fields,
   createdAt: Schema.DateFromSelf,
   updatedAt: Schema.DateFromSelf
 })
