@@ -1,6 +1,6 @@
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
-import { Agent, CreateAgent, ExecuteResult, UpdateAgent } from "../src/domain/Agent.ts"
+import { Agent, AgentPage, CreateAgent, ExecuteResult, UpdateAgent } from "../src/domain/Agent.ts"
 import { A2aTask, TaskProgress, TaskState } from "../src/domain/Task.ts"
 import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound } from "../src/kernel/WireErrors.ts"
 import { RpcAuthentication } from "./RpcAuthentication.ts"
@@ -22,10 +22,7 @@ export const SendMessage = Schema.Struct({
  * `/agents`): another project's agent is NotFound, writes need the developer role.
  */
 export class AgentsRpcs extends RpcGroup.make(
-  Rpc.make("list", {
-    payload: { projectId: Schema.optional(Id) },
-    success: Schema.Array(Agent)
-  }),
+  Rpc.make("list", { payload: AgentPage, success: Schema.Array(Agent) }),
   Rpc.make("get", { payload: { id: Id }, success: Agent, error: NotFound }),
   Rpc.make("create", {
     payload: CreateAgent,

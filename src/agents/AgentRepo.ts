@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { Agent, type AgentSkill, type AgentSettings } from "../domain/Agent.ts"
+import { Agent, AGENT_PAGE_DEFAULT, type AgentPage, type AgentSkill, type AgentSettings } from "../domain/Agent.ts"
 import type { ProviderName } from "../domain/Provider.ts"
 
 /** A stored agent: the domain shape with the timestamps as the driver returns them. */
@@ -83,10 +83,15 @@ export class AgentRepo extends Effect.Service<AgentRepo>()("Agents/AgentRepo", {
         Effect.flatMap((rows) => toAgent(rows[0]))
       )
 
-    const list = (projectIds: ReadonlyArray<string>, projectId?: string) => {
-      const scope = projectId === undefined ? projectIds : projectIds.filter((p) => p === projectId)
+    /** Keyset paging on (created_at, id); `after` is looked up inside the caller's scope so another project's id pages nothing. */
+    const list = (projectIds: ReadonlyArray<string>, page: AgentPage = {}) => {
+      const scope = page.projectId === undefined ? projectIds : projectIds.filter((p) => p === page.projectId)
       if (scope.length === 0) return Effect.succeed([] as Array<Agent>)
-      return sql`SELECT ${sql.literal(COLUMNS)} FROM agents WHERE ${sql.in("project_id", scope)} ORDER BY created_at, id`.pipe(
+      const limit = page.limit ?? AGENT_PAGE_DEFAULT
+      const after = page.after === undefined
+        ? sql``
+        : sql`AND (created_at, id) > (SELECT created_at, id FROM agents WHERE id = ${page.after} AND ${sql.in("project_id", scope)})`
+      return sql`SELECT ${sql.literal(COLUMNS)} FROM agents WHERE ${sql.in("project_id", scope)} ${after} ORDER BY created_at, id LIMIT ${limit}`.pipe(
         Effect.orDie,
         Effect.flatMap((rows) => Effect.forEach(rows, toAgent))
       )

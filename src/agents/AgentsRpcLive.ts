@@ -21,7 +21,7 @@ export const AgentsRpcLive = AgentsRpcs.toLayer(
   Effect.gen(function*() {
     const repo = yield* AgentRepo
     return AgentsRpcs.of({
-      "agents.list": ({ projectId }) => Effect.flatMap(visibleProjectIds, (ids) => repo.list(ids, projectId)),
+      "agents.list": (page) => Effect.flatMap(visibleProjectIds, (ids) => repo.list(ids, page)),
       "agents.get": ({ id }) => findVisibleAgent(id),
       "agents.create": (payload) => createAgent(payload),
       "agents.update": ({ id, ...fields }) => updateAgent(id, fields),

@@ -17,7 +17,7 @@ export const AgentsHttpLive = HttpApiBuilder.group(PlatformApi, "agents", (handl
     const repo = yield* AgentRepo
     const tasks = yield* AgentTasks
     return handlers
-      .handle("list", ({ urlParams }) => Effect.flatMap(visibleProjectIds, (ids) => repo.list(ids, urlParams.projectId)))
+      .handle("list", ({ urlParams }) => Effect.flatMap(visibleProjectIds, (ids) => repo.list(ids, urlParams)))
       .handle("templates", () => Effect.succeed(AGENT_TEMPLATES))
       .handle("create", ({ payload }) => createAgent(payload))
       .handle("bySlug", ({ path }) =>

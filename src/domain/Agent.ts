@@ -102,3 +102,23 @@ export const ExecuteResult = Schema.Struct({
   output: Schema.NullOr(Schema.String),
   usage: Schema.NullOr(Schema.Struct({ inputTokens: Schema.Int, outputTokens: Schema.Int, costUsd: Schema.Number, steps: Schema.Int, provider: Schema.String }))
 })
+
+/**
+ * One page of `GET /agents` / `agents.list`: at most `limit` agents (default
+ * {@link AGENT_PAGE_DEFAULT}) in creation order, after the agent `after` (the
+ * last id of the previous page). A list is never unbounded: a project can hold
+ * any number of agents, a response cannot.
+ */
+export const AGENT_PAGE_DEFAULT = 100
+export const AGENT_PAGE_MAX = 500
+export const AgentPage = Schema.Struct({
+  projectId: Schema.optional(Schema.String.pipe(Schema.maxLength(128))),
+  limit: Schema.optional(Schema.Int.pipe(Schema.between(1, AGENT_PAGE_MAX))),
+  after: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)))
+})
+export type AgentPage = typeof AgentPage.Type
+/** The same page as URL parameters (numbers arrive as text). */
+export const AgentPageParams = Schema.Struct({
+  ...AgentPage.fields,
+  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, AGENT_PAGE_MAX)))
+})

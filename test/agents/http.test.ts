@@ -116,6 +116,24 @@ describe("agents REST", () => {
     expect((await api("GET", `/agents/${agent.id}/tasks/no-such-task`, owner)).body).toMatchObject({ _tag: "NotFound" })
   })
 
+  test("GET /agents pages in creation order (limit/after); pages are bounded and another project's id pages nothing", async () => {
+    const me = await signUp(platform.baseUrl)
+    const ids: Array<string> = []
+    for (let i = 0; i < 5; i++) ids.push((await api("POST", "/agents", me, { projectId: me.projectId, name: `Paged ${i}` })).body.id)
+    const first = await api("GET", `/agents?projectId=${me.projectId}&limit=2`, me)
+    expect(first.body.map((a: any) => a.id)).toEqual(ids.slice(0, 2))
+    const second = await api("GET", `/agents?projectId=${me.projectId}&limit=2&after=${ids[1]}`, me)
+    expect(second.body.map((a: any) => a.id)).toEqual(ids.slice(2, 4))
+    const last = await api("GET", `/agents?projectId=${me.projectId}&limit=2&after=${ids[3]}`, me)
+    expect(last.body.map((a: any) => a.id)).toEqual(ids.slice(4))
+    // The default page holds them all; a limit outside 1..500 is a 400, not an unbounded list.
+    expect((await api("GET", "/agents", me)).body.map((a: any) => a.id)).toEqual(ids)
+    for (const bad of ["0", "501", "abc", "2.5"]) expect((await api("GET", `/agents?limit=${bad}`, me)).status).toBe(400)
+    // A cursor from another tenant's agent does not page this caller's list (nor reveal its position).
+    const theirs = (await api("POST", "/agents", stranger, { projectId: stranger.projectId, name: "Elsewhere" })).body.id
+    expect((await api("GET", `/agents?after=${theirs}`, me)).body).toEqual([])
+  })
+
   test("agents have a slug unique in their project, kept on rename, and are read by it", async () => {
     const first = (await api("POST", "/agents", owner, { projectId: owner.projectId, name: "Support Bot (EU)" })).body
     const second = (await api("POST", "/agents", owner, { projectId: owner.projectId, name: "support bot eu" })).body

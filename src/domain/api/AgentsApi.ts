@@ -2,7 +2,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.ts"
 import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound } from "../../kernel/WireErrors.ts"
-import { Agent, AgentRun, AgentTemplate, CreateAgent, ExecuteResult, UpdateAgent } from "../Agent.ts"
+import { Agent, AgentPageParams, AgentRun, AgentTemplate, CreateAgent, ExecuteResult, UpdateAgent } from "../Agent.ts"
 import { A2aMessage, Artifact, TaskState, TaskStatus } from "../Task.ts"
 
 export { ExecuteResult }
@@ -60,7 +60,7 @@ export const Capabilities = Schema.Struct({
 export class AgentsApi extends HttpApiGroup.make("agents")
   .add(
     HttpApiEndpoint.get("list", "/agents")
-      .setUrlParams(Schema.Struct({ projectId: Schema.optional(Schema.String) }))
+      .setUrlParams(AgentPageParams)
       .addSuccess(Schema.Array(Agent))
   )
   .add(HttpApiEndpoint.get("templates", "/agents/templates").addSuccess(Schema.Array(AgentTemplate)))

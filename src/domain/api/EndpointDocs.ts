@@ -38,7 +38,7 @@ export const ENDPOINT_DOCS: Readonly<Record<string, EndpointDoc>> = {
   "auth.logout": { summary: "Log out", description: "Ends the session of the presented token; its refresh token stops working and open `/ws/events` sockets of it close." },
   "auth.setOperator": { summary: "Promote or demote a platform operator", description: "Operators only (403 otherwise): grants or removes the operator privilege of an account by email.", example: { email: "ops@example.com", operator: true } },
 
-  "agents.list": { summary: "List agents", description: "Agents of the caller's projects, or of `projectId`." },
+  "agents.list": { summary: "List agents", description: "Agents of the caller's projects, or of `projectId`, in creation order: at most `limit` (default 100, at most 500) after the agent `after` (pass the last id of the previous page for the next one)." },
   "agents.create": { summary: "Create an agent", description: "Creates an agent in a project (developer role). `templateId` starts from a template; explicit fields override it. Without provider keys the agent answers with the offline `local` model. The agent gets a `slug` unique in its project.", example: { projectId: P, name: "Support Bot", templateId: "researcher", tools: ["rag_search"] } },
   "agents.templates": { summary: "List agent templates", description: "Ready-made agents (prompt, tools, skills) to create from." },
   "agents.bySlug": { summary: "Get an agent by slug", description: "The agent whose slug (from its name at creation, unique in the project) is `slug`; 404 outside the caller's projects." },
