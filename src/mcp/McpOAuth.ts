@@ -19,19 +19,22 @@ export interface McpOAuthState {
   readonly discovery?: OAuthDiscoveryState | undefined
 }
 
-/** Where a provider reads and writes its state (a sealed database row, or memory in the conformance client). */
+/**
+ * Where a provider reads and writes its state (a sealed database row, or memory in the conformance client).
+ * `update` is a read-modify-write under the store's lock: several providers of one server (a tool call
+ * refreshing tokens while a user completes an authorization) each change only what they mean to, on the
+ * newest state, and get that merged state back.
+ */
 export interface McpOAuthStore {
   readonly load: () => Promise<McpOAuthState>
-  readonly save: (state: McpOAuthState) => Promise<void>
+  readonly update: (change: (current: McpOAuthState) => Partial<McpOAuthState>) => Promise<McpOAuthState>
 }
 
 export const memoryOAuthStore = (initial: McpOAuthState = {}): McpOAuthStore => {
   let state = initial
   return {
     load: async () => state,
-    save: async (next) => {
-      state = next
-    }
+    update: async (change) => (state = { ...state, ...change(state) })
   }
 }
 
@@ -70,10 +73,9 @@ export class McpOAuthProvider implements OAuthClientProvider {
     return (this.stored ??= await this.store.load())
   }
 
-  private async update(patch: Partial<McpOAuthState>): Promise<void> {
-    const next = { ...(await this.current()), ...patch }
-    this.stored = next
-    await this.store.save(next)
+  /** Applies `change` to the store's newest state; this provider then sees that state (others' writes included). */
+  private async update(change: Partial<McpOAuthState> | ((current: McpOAuthState) => Partial<McpOAuthState>)): Promise<void> {
+    this.stored = await this.store.update(typeof change === "function" ? change : () => change)
   }
 
   get redirectUrl(): string | undefined {
@@ -150,8 +152,12 @@ export class McpOAuthProvider implements OAuthClientProvider {
         return this.update({ client: undefined, tokens: undefined, codeVerifier: undefined, discovery: undefined })
       case "client":
         return this.update({ client: undefined })
-      case "tokens":
-        return this.update({ tokens: undefined })
+      case "tokens": {
+        // The SDK drops tokens the server refused (a refresh token already rotated, say). Only the tokens this
+        // provider used: newer ones another writer saved meanwhile are kept, and this provider picks them up.
+        const used = this.stored?.tokens
+        return this.update((current) => sameTokens(current.tokens, used) ? { tokens: undefined } : {})
+      }
       case "verifier":
         return this.update({ codeVerifier: undefined })
       case "discovery":
@@ -168,6 +174,9 @@ export class McpOAuthProvider implements OAuthClientProvider {
     return params
   }
 }
+
+const sameTokens = (a: OAuthTokens | undefined, b: OAuthTokens | undefined) =>
+  a?.access_token === b?.access_token && a?.refresh_token === b?.refresh_token
 
 /** An OAuth step that failed: discovery, registration, the token endpoint, or a URL the egress policy refused. */
 export class McpOAuthError extends Data.TaggedError("McpOAuthError")<{ readonly message: string }> {}

@@ -45,14 +45,39 @@ export class McpOAuthCredentials extends Effect.Service<McpOAuthCredentials>()("
         return JSON.parse(Redacted.value(opened)) as McpOAuthState
       }).pipe(Effect.orDie)
 
-    const save = (projectId: string, serverId: string, state: McpOAuthState) =>
+    const write = (projectId: string, serverId: string, state: McpOAuthState) =>
       Effect.gen(function*() {
         const sealed = yield* secrets.seal(Redacted.make(JSON.stringify(state)), context(projectId, serverId))
         yield* sql`
           INSERT INTO mcp_oauth_credentials (server_id, project_id, sealed)
           VALUES (${serverId}, ${projectId}, ${sealed})
           ON CONFLICT (server_id) DO UPDATE SET sealed = EXCLUDED.sealed, updated_at = now()`
-      }).pipe(Effect.orDie)
+      })
+
+    /**
+     * Read-modify-write of one server's state under its row lock (`FOR UPDATE`), so two writers (a session
+     * refreshing tokens, a user completing an authorization) never overwrite each other's fields with a
+     * stale copy. The row is made to exist first so there is something to lock.
+     */
+    const update = (projectId: string, serverId: string, change: (current: McpOAuthState) => Partial<McpOAuthState>) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const empty = yield* secrets.seal(Redacted.make("{}"), context(projectId, serverId))
+        yield* sql`
+          INSERT INTO mcp_oauth_credentials (server_id, project_id, sealed)
+          VALUES (${serverId}, ${projectId}, ${empty})
+          ON CONFLICT (server_id) DO NOTHING`
+        const rows = yield* sql<{ sealed: string }>`
+          SELECT sealed FROM mcp_oauth_credentials WHERE server_id = ${serverId} AND project_id = ${projectId} FOR UPDATE`
+        const current = rows.length === 0
+          ? {} as McpOAuthState
+          : JSON.parse(Redacted.value(yield* secrets.open(rows[0].sealed, context(projectId, serverId)))) as McpOAuthState
+        const next = { ...current, ...change(current) }
+        yield* write(projectId, serverId, next)
+        return next
+      })).pipe(Effect.orDie)
+
+    /** Replaces the whole state (a registration's pre-registered client). */
+    const save = (projectId: string, serverId: string, state: McpOAuthState) => write(projectId, serverId, state).pipe(Effect.orDie)
 
     const run = <A>(effect: Effect.Effect<A>) => Runtime.runPromise(runtime)(effect)
 
@@ -68,7 +93,7 @@ export class McpOAuthCredentials extends Effect.Service<McpOAuthCredentials>()("
         { ...server.oauth, redirectUrl },
         {
           load: () => run(load(server.projectId, server.id)),
-          save: (state) => run(save(server.projectId, server.id, state))
+          update: (change) => run(update(server.projectId, server.id, change))
         },
         onAuthorizationUrl
       )
@@ -92,7 +117,7 @@ export class McpOAuthCredentials extends Effect.Service<McpOAuthCredentials>()("
         Effect.orDie
       )
 
-    return { provider, load, save, beginPending, takePending, redirectUrl } as const
+    return { provider, load, save, update, beginPending, takePending, redirectUrl } as const
   }),
   dependencies: [ConnectionSecrets.Default]
 }) {}
