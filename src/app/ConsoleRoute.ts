@@ -11,6 +11,8 @@ import { jsonError } from "../kernel/JsonError.ts"
  * the console. Every asset is local: the console works without internet.
  */
 export const CONSOLE_PATHS = { shell: "/", script: "/console/app.js", style: "/console/app.css" } as const
+/** Paths that serve the shell too: the console's page for MCP OAuth redirects (the default MCP_OAUTH_REDIRECT_URL). */
+const SHELL_ALIASES = ["/oauth/mcp/callback"] as const
 
 const ENTRY = fileURLToPath(new URL("../console/main.tsx", import.meta.url))
 
@@ -96,7 +98,13 @@ const serve = (path: string) =>
   })
 
 export const ConsoleRoute = HttpLayerRouter.use((router) =>
-  Effect.all(Object.values(CONSOLE_PATHS).map((path) => router.add("GET", path, serve(path))), { discard: true })
+  Effect.all(
+    [
+      ...Object.values(CONSOLE_PATHS).map((path) => router.add("GET", path, serve(path))),
+      ...SHELL_ALIASES.map((path) => router.add("GET", path, serve(CONSOLE_PATHS.shell)))
+    ],
+    { discard: true }
+  )
 )
 
-export const CONSOLE_ROUTES = Object.values(CONSOLE_PATHS).map((path) => ({ method: "GET", path }))
+export const CONSOLE_ROUTES = [...Object.values(CONSOLE_PATHS), ...SHELL_ALIASES].map((path) => ({ method: "GET", path }))

@@ -4,6 +4,7 @@ import "./console.css"
 import { api } from "./api.ts"
 import { AgentsPage } from "./pages/Agents.tsx"
 import { AuthPage } from "./pages/Auth.tsx"
+import { MCP_OAUTH_CALLBACK_PATH, McpOAuthCallbackPage } from "./pages/McpOAuthCallback.tsx"
 import { ObservabilityPage } from "./pages/Observability.tsx"
 import { ProjectsPage } from "./pages/Projects.tsx"
 import { RagPage } from "./pages/Rag.tsx"
@@ -69,8 +70,10 @@ const App = () => {
   const signedIn = useStore(session)
   const [page, ...rest] = useRoute()
   if (!signedIn) return <AuthPage />
+  // The OAuth redirect of an MCP server lands on a real path (authorization servers drop fragments).
+  const callback = location.pathname === MCP_OAUTH_CALLBACK_PATH
   const active = PAGES.find((p) => p.path === page) ?? PAGES[0]
-  const View = active.view
+  const View = callback ? McpOAuthCallbackPage : active.view
   return (
     <div class="layout">
       <a class="skip" href="#main">Skip to content</a>
@@ -83,13 +86,13 @@ const App = () => {
         <ul>
           {PAGES.map((p) => (
             <li>
-              <a href={`#/${p.path}`} aria-current={p === active ? "page" : undefined}>{p.title}</a>
+              <a href={`/#/${p.path}`} aria-current={p === active && !callback ? "page" : undefined}>{p.title}</a>
             </li>
           ))}
         </ul>
       </nav>
       <main id="main" tabIndex={-1}>
-        <h1>{active.title}</h1>
+        <h1>{callback ? "Tools" : active.title}</h1>
         <View params={rest} />
       </main>
     </div>

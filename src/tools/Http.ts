@@ -54,9 +54,11 @@ export const mcpServerView = (row: McpServerRow, detailed: boolean) => {
       }
       : t.type === "catalog"
       ? { type: "catalog" as const, entry: t.entry, ...(detailed ? { paramNames: Object.keys(t.params) } : {}) }
-      : detailed
-      ? { type: "http" as const, url: t.url, headerNames: Object.keys(t.headers) }
-      : { type: "http" as const, url: originOf(t.url) },
+      : {
+        type: "http" as const,
+        ...(detailed ? { url: t.url, headerNames: Object.keys(t.headers) } : { url: originOf(t.url) }),
+        ...(t.oauth !== undefined ? { oauth: true } : {})
+      },
     status: row.status,
     lastError: row.lastError,
     createdAt: row.createdAt

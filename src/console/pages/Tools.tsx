@@ -83,6 +83,54 @@ const TryTool = ({ projectId, tool }: { projectId: string; tool: { id: string; n
   )
 }
 
+/**
+ * Registers a Streamable HTTP MCP server. With OAuth the server is kept while it waits for its
+ * authorization (the Authorize button below); stdio servers come from the operators' catalog.
+ */
+const RegisterMcpServer = ({ projectId, onDone }: { projectId: string; onDone: () => void }) => {
+  const [name, setName] = useState("")
+  const [url, setUrl] = useState("")
+  const [oauth, setOauth] = useState(false)
+  const action = useAction()
+  const submit = (e: Event) => {
+    e.preventDefault()
+    action.run(async () => {
+      await api((c) => c.tools.registerMcpServer({ payload: { projectId, name, transport: { type: "http", url, headers: {}, ...(oauth ? { oauth: { grant: "authorization_code" } } : {}) } } }))
+      setName("")
+      setUrl("")
+      onDone()
+    })
+  }
+  return (
+    <form onSubmit={submit} aria-label="Register an MCP server">
+      <Field label="Name">{(id) => <input id={id} name="name" required value={name} onInput={(e) => setName(e.currentTarget.value)} />}</Field>
+      <Field label="URL (Streamable HTTP)">
+        {(id) => <input id={id} name="url" type="url" required placeholder="https://mcp.example.com/mcp" value={url} onInput={(e) => setUrl(e.currentTarget.value)} />}
+      </Field>
+      <label class="check"><input type="checkbox" name="oauth" checked={oauth} onChange={(e) => setOauth(e.currentTarget.checked)} /> Uses OAuth (authorize after registering)</label>
+      <ErrorBox error={action.error} />
+      <button type="submit" disabled={action.busy}>Register</button>
+    </form>
+  )
+}
+
+/** Starts the server's OAuth authorization: the browser goes to the authorization server, which sends it back to /oauth/mcp/callback. */
+const AuthorizeButton = ({ serverId, onDone }: { serverId: string; onDone: () => void }) => {
+  const action = useAction()
+  const authorize = () =>
+    action.run(async () => {
+      const r = await api((c) => c.tools.authorizeMcpServer({ path: { serverId } }))
+      if (r.status === "pending" && r.authorizationUrl) location.assign(r.authorizationUrl)
+      else onDone()
+    })
+  return (
+    <>
+      <button type="button" class="small" disabled={action.busy} onClick={authorize}>Authorize</button>
+      <ErrorBox error={action.error} />
+    </>
+  )
+}
+
 export const ToolsPage = ({ params }: { params: ReadonlyArray<string> }) => {
   const projectId = useStore(currentProject)
   const tools = useLoad(() => (projectId ? api((c) => c.tools.listTools({ urlParams: { projectId } })) : Promise.resolve({ tools: [] })), [projectId])
@@ -103,9 +151,15 @@ export const ToolsPage = ({ params }: { params: ReadonlyArray<string> }) => {
         <Section title="MCP servers">
           <ErrorBox error={servers.error} />
           <ul class="list">
-            {(servers.data?.servers ?? []).map((s) => <li>{s.name} <Status value={s.status} /> {s.lastError && <span class="muted">{s.lastError}</span>}</li>)}
+            {(servers.data?.servers ?? []).map((s) => (
+              <li data-server={s.name}>
+                {s.name} <Status value={s.status} /> {s.lastError && <span class="muted">{s.lastError}</span>}
+                {s.transport.type === "http" && s.transport.oauth && <AuthorizeButton serverId={s.id} onDone={() => (servers.reload(), tools.reload())} />}
+              </li>
+            ))}
           </ul>
-          {servers.data?.servers.length === 0 && <p class="muted">No MCP server registered (POST /tools/mcp/register).</p>}
+          {servers.data?.servers.length === 0 && <p class="muted">No MCP server registered.</p>}
+          <RegisterMcpServer projectId={projectId} onDone={() => (servers.reload(), tools.reload())} />
         </Section>
       </div>
       {selected ? (

@@ -98,7 +98,13 @@ export const McpTransportView = Schema.Union(
     /** Names of the parameters the project filled in; their values may be secrets and are never shown. */
     paramNames: Schema.optional(Schema.Array(Schema.String))
   }),
-  Schema.Struct({ type: Schema.Literal("http"), url: Schema.String, headerNames: Schema.optional(Schema.Array(Schema.String)) })
+  Schema.Struct({
+    type: Schema.Literal("http"),
+    url: Schema.String,
+    headerNames: Schema.optional(Schema.Array(Schema.String)),
+    /** Registered with OAuth 2.1: an admin authorizes it (`POST /tools/mcp/servers/{id}/oauth/authorize`). */
+    oauth: Schema.optional(Schema.Boolean)
+  })
 )
 
 /**
