@@ -8,7 +8,7 @@
  * then { type: "embed", requestId, texts } → { type: "result", requestId, data } (transferred).
  */
 import { env, type FeatureExtractionPipeline, pipeline } from "@huggingface/transformers"
-import { ensureGloveModel } from "./model/GloveModel.ts"
+import { ensureGloveModel, GLOVE_MODEL_ID } from "./model/GloveModel.ts"
 
 declare const self: Worker
 
@@ -29,7 +29,17 @@ self.onmessage = async (event: MessageEvent<Request>) => {
       env.allowRemoteModels = false
       env.allowLocalModels = true
       env.localModelPath = request.root
-      extractor = await pipeline("feature-extraction", request.id, { dtype: "fp32", local_files_only: true })
+      extractor = await pipeline("feature-extraction", request.id, {
+        dtype: "fp32",
+        local_files_only: true,
+        // onnxruntime's intra-op pool (one thread per core) spins between runs: with the GloVe model (a
+        // lookup and a mean, nothing to parallelise) its second thread burned ~0.6 ms of CPU per chunk
+        // that ingestion's database writes needed on a 2-core machine. Larger models keep the pool
+        // but do not spin.
+        session_options: request.id === GLOVE_MODEL_ID
+          ? { intraOpNumThreads: 1, interOpNumThreads: 1 }
+          : { extra: { "session.intra_op.allow_spinning": "0", "session.inter_op.allow_spinning": "0" } }
+      })
       self.postMessage({ type: "ready" })
     } catch (e) {
       self.postMessage({ type: "error", message: message(e) })

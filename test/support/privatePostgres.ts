@@ -30,7 +30,17 @@ export interface PrivatePostgres {
   readonly remove: () => Promise<void>
 }
 
-export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
+export interface PrivatePostgresOptions {
+  /** Server settings (`-c name=value`), e.g. shared_buffers for a benchmark's corpus. */
+  readonly settings?: Readonly<Record<string, string>>
+  /**
+   * fsync on (as a production server): a benchmark whose writes must cost what they would. Off by
+   * default: fault tests stop the server process, never the machine.
+   */
+  readonly durable?: boolean
+}
+
+export const startPrivatePostgres = async (options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> => {
   const dir = mkdtempSync(path.join(tmpdir(), "private-pg-"))
   const dataDir = path.join(dir, "data")
   if (process.getuid?.() === 0) {
@@ -51,7 +61,11 @@ export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
       "60",
       // fsync off: the machine does not crash in these tests, only the server process stops.
       "-o",
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60`,
+      [
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=60`,
+        ...(options.durable === true ? [] : ["-c fsync=off"]),
+        ...Object.entries(options.settings ?? {}).map(([name, value]) => `-c ${name}=${value}`)
+      ].join(" "),
       "start"
     ], 90_000)
   const stopImmediate = () => run([`${BIN}/pg_ctl`, "-D", dataDir, "-m", "immediate", "-w", "-t", "30", "stop"], 45_000)
