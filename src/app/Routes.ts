@@ -20,6 +20,7 @@ import { WorkflowsHttpLive } from "../workflows/Http.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { jsonError } from "../kernel/JsonError.ts"
 import { requestContextMiddleware } from "../http/Middleware.ts"
+import { jsonAccessLog } from "../observability/Logging.ts"
 import { routeTable } from "../http/RouteTable.ts"
 import { corsOptions } from "../http/Cors.ts"
 import { CONSOLE_ROUTES, ConsoleRoute } from "./ConsoleRoute.ts"
@@ -105,7 +106,7 @@ export const AllRoutes = Layer.mergeAll(ApiRoutes, AgentsRoutes, DocsRoute, RpcR
     acceptsMultipart: table.acceptsMultipart,
     // The MCP SDK reads the web request's body stream itself.
     rawBodyPaths: [MCP_PATH]
-  })),
+  }, jsonAccessLog)),
   Layer.provide(RateLimitLive),
   Layer.provide(CorsLive)
 )

@@ -1,14 +1,17 @@
 import { type HttpApiEndpoint, HttpLayerRouter, HttpMiddleware } from "@effect/platform"
 import { BunHttpServer } from "@effect/platform-bun"
-import { Effect, Layer } from "effect"
-import { meHandler } from "../auth/Http.ts"
+import { Effect, Layer, Option } from "effect"
+import { meAnswer } from "../auth/Http.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
+import type { Principal } from "../domain/Identity.ts"
 import { fastAdmission } from "../gateway/FastAdmission.ts"
 import { RateLimiter } from "../gateway/RateLimiter.ts"
 import { corsOptions, simpleCorsHeaders } from "../http/Cors.ts"
-import { HttpFastPath, makeFastPath } from "../http/FastPath.ts"
+import { type FastEndpoint, HttpFastPath, makeFastPath } from "../http/FastPath.ts"
 import { serverSpanMiddleware } from "../http/ServerSpan.ts"
+import { jsonAccessLog } from "../observability/Logging.ts"
+import { ServerSpans } from "../observability/SpanSink.ts"
 import { GatewayServicesLive } from "./GatewayLive.ts"
 import { AllRoutes } from "./Routes.ts"
 
@@ -16,9 +19,9 @@ import { AllRoutes } from "./Routes.ts"
  * Endpoints answered by the HTTP fast path (src/http/FastPath.ts) once the caller's token and
  * principal are cached: hot reads whose handler is all their work.
  */
-const fastEndpoints = [{
+const fastEndpoints: ReadonlyArray<FastEndpoint<Principal>> = [{
   endpoint: PlatformApi.groups.auth.endpoints.me as unknown as HttpApiEndpoint.HttpApiEndpoint.AnyWithProps,
-  handler: meHandler
+  answer: meAnswer
 }]
 
 /** The Bun HTTP/WebSocket server on HTTP_HOST:HTTP_PORT serving every route. */
@@ -30,7 +33,8 @@ export const HttpServerLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) 
     HttpFastPath,
     Effect.gen(function*() {
       const admit = yield* fastAdmission
-      yield* fast.install({ admit, cors: simpleCorsHeaders(corsOptions(config.corsOrigins)) })
+      const sampling = Option.getOrUndefined(yield* Effect.serviceOption(ServerSpans))
+      yield* fast.install({ admit, cors: simpleCorsHeaders(corsOptions(config.corsOrigins)), sampling, accessLog: jsonAccessLog })
       return { served: fast.served }
     })
   ).pipe(Layer.provide(RateLimiter.layer), Layer.provide(GatewayServicesLive))

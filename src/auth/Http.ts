@@ -2,7 +2,7 @@ import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { NotFound, TooManyRequests, Unauthorized } from "../kernel/WireErrors.ts"
-import { CurrentUser } from "../domain/Identity.ts"
+import { CurrentUser, type Principal } from "../domain/Identity.ts"
 import { AuthConfig } from "./AuthConfig.ts"
 import { clientIp } from "./ClientIp.ts"
 import { accountKey, ipKey, LoginThrottle, type ThrottlePolicy } from "./LoginThrottle.ts"
@@ -13,15 +13,17 @@ import { SessionRepo } from "./SessionRepo.ts"
 import { Tokens } from "./Tokens.ts"
 import { UserRepo } from "./UserRepo.ts"
 
-/** GET /auth/me: the caller. Also served by the HTTP fast path (src/app/Server.ts). */
-export const meHandler = Effect.map(CurrentUser, (user) => ({
+/** GET /auth/me: the caller, as a plain function (the HTTP fast path answers with it, src/app/Server.ts). */
+export const meAnswer = (user: Principal) => ({
   id: user.userId,
   email: user.email,
   displayName: user.displayName ?? null,
   kind: user.kind,
   operator: user.operator,
   projects: Array.from(user.projects, ([projectId, role]) => ({ projectId, role }))
-}))
+})
+
+const meHandler = Effect.map(CurrentUser, meAnswer)
 
 const badCredentials = new Unauthorized({ message: "invalid email or password" })
 

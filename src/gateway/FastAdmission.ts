@@ -1,12 +1,12 @@
 import type { Server } from "bun"
-import { Context, Effect, Option, Redacted } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import { API_KEY_PREFIX } from "../auth/ApiKeys.ts"
 import { AuthConfig } from "../auth/AuthConfig.ts"
 import { credentialsFromHeaders } from "../auth/Authenticator.ts"
 import { Principals } from "../auth/Principals.ts"
 import { safeEqual } from "../auth/Secrets.ts"
 import { Tokens } from "../auth/Tokens.ts"
-import { CurrentUser } from "../domain/Identity.ts"
+import type { Principal } from "../domain/Identity.ts"
 import type { Admission } from "../http/FastPath.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { tooManyRefusal } from "./RateLimitMiddleware.ts"
@@ -16,7 +16,7 @@ import { tooManyRefusal } from "./RateLimitMiddleware.ts"
  * rate-limit middleware decide, from their caches, without an Effect step. A bearer JWT already
  * verified (`Tokens.verifyCached`) whose user and session are cached active (`Principals.cached`)
  * spends a token of its IP's and its caller's bucket of the in-memory limiter (or gets the same
- * 429) and is served as `CurrentUser`. Anything else (no or unknown token, API keys, the service
+ * 429) and is served as that caller (the handlers' `CurrentUser`). Anything else (no or unknown token, API keys, the service
  * token, Redis-backed limits) returns undefined and the request takes the full path, which
  * answers it and fills the caches.
  */
@@ -31,7 +31,7 @@ export const fastAdmission = Effect.gen(function*() {
   const callerBucket = { rate: auth.rateLimitUserPerSecond, burst: auth.rateLimitUserBurst }
   const consumeAt = limiter.consumeAt
 
-  return (request: Request, server: Server<unknown>): Admission<CurrentUser> => {
+  return (request: Request, server: Server<unknown>): Admission<Principal> => {
     const headers = request.headers
     const { token } = credentialsFromHeaders({ authorization: headers.get("authorization") ?? undefined, "x-api-key": headers.get("x-api-key") ?? undefined })
     if (token === undefined || token.length > 8192 || token.startsWith(API_KEY_PREFIX)) return undefined
@@ -49,7 +49,7 @@ export const fastAdmission = Effect.gen(function*() {
       const byCaller = consumeAt(`user:${claims.sub}`, callerBucket, now)
       if (!byCaller.allowed) return { _tag: "Refuse", refusal: tooManyRefusal(byCaller) }
     }
-    return { _tag: "Serve", context: Context.make(CurrentUser, principal) }
+    return { _tag: "Serve", caller: principal }
   }
 })
 

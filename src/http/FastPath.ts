@@ -1,33 +1,45 @@
 import type { HttpApiEndpoint, Headers } from "@effect/platform"
 import { HttpApiSchema, HttpTraceContext } from "@effect/platform"
 import type { Server } from "bun"
-import { Context, Effect, FiberRef, LogLevel, Option, Runtime, Schema, type Scope, type Tracer } from "effect"
+import { type Clock, Context, Effect, Exit, FiberRef, FiberRefs, LogLevel, Option, Runtime, Schema, type Scope, type Tracer } from "effect"
+import type { AccessLine, AccessLog } from "./AccessLog.ts"
+import { answeredSpan, type TrivialSpanSampling } from "./ServerSpan.ts"
 
 /**
  * The HTTP fast path: hot, read-only HttpApi endpoints answered at Bun's own router (`routes` of
- * `Bun.serve`, matched natively before the adapter's `fetch`) with the per-request work the
- * router's middleware does, as plain code, and the endpoint's handler run once on the process's
- * runtime. A request goes through @effect/platform's HttpApp otherwise: the per-request cost of
- * that stack (adapter, router, global middleware chain, HttpApi decoding, ~35 Effect steps) is
- * about ten times the cost of Bun serving the request (README, "HTTP edge").
+ * `Bun.serve`, matched natively before the adapter's `fetch`) by plain synchronous code: no
+ * fiber, no Effect step. A request goes through @effect/platform's HttpApp otherwise: the
+ * per-request cost of that stack (adapter, router, global middleware chain, HttpApi decoding,
+ * ~35 Effect steps) is about ten times the cost of Bun serving the request (README, "HTTP edge").
  *
  * What it keeps from the full path, so clients, traces, metrics and logs cannot tell them apart:
  * the response (status, JSON body encoded with the endpoint's success schema, content type,
  * `x-request-id`, CORS headers), the `http.server GET` span (parent from W3C/B3 headers, the
  * attributes src/http/ServerSpan.ts and the router set, hence the same HTTP metrics), the INFO
- * access line, the request's rate-limit tokens and authentication (given by `admit`).
+ * access line (`AccessLog`, written as the request middleware writes it), the
+ * request's rate-limit tokens and authentication (given by `admit`).
+ *
+ * The span is made only when it is kept: a trivial request's span (root, < 400, fast) is dropped
+ * by the span store but for a sampled share (TRACE_TRIVIAL_SAMPLE_RATIO), so the draw is made
+ * here first (`TrivialSpanSampling`) and a span dropped anyway is not made; its request is counted
+ * in the HTTP metrics all the same. With an OTLP collector every span is made. Its access line
+ * then has no trace ids (they would name a trace nobody stored), and no `fiberId` ever.
  *
  * What it leaves to the full path, untouched: anything `admit` cannot decide synchronously from
  * caches (first use of a token, API keys, refused credentials: their 401s come from the full
- * path), requests with a query string or a body, and a handler that fails (it re-runs there:
+ * path), requests with a query string or a body, and an answer that throws (it re-runs there:
  * only reads may be fast endpoints). A rate-limited caller is refused here (`Refusal`), worded
  * as the full path words it, since its tokens were already counted.
  */
-export interface FastEndpoint<R> {
+export interface FastEndpoint<A> {
   /** A GET endpoint without path parameters whose success is JSON. */
   readonly endpoint: HttpApiEndpoint.HttpApiEndpoint.AnyWithProps
-  /** The endpoint's handler, a read; its context comes from `admit`. */
-  readonly handler: Effect.Effect<unknown, unknown, R>
+  /**
+   * The endpoint's answer as a plain function of the admitted caller, the function its HttpApi
+   * handler maps the caller with. Pure: its encoded body is kept per caller object (a caller's
+   * cache entry is replaced, not mutated, when it changes).
+   */
+  readonly answer: (caller: A) => unknown
 }
 
 /** An answer decided before any handler (e.g. the rate limiter's 429), as the full path words it. */
@@ -40,20 +52,24 @@ export interface Refusal {
 
 /**
  * Decides synchronously, from caches, what the full path's middleware would: serve the request
- * here with the handler's context (the caller), having spent its rate-limit tokens; refuse it as
- * the full path would (429); or undefined, which leaves it to the full path untouched.
+ * here for this caller, having spent its rate-limit tokens; refuse it as the full path would
+ * (429); or undefined, which leaves it to the full path untouched.
  */
-export type Admission<R> =
-  | { readonly _tag: "Serve"; readonly context: Context.Context<R> }
+export type Admission<A> =
+  | { readonly _tag: "Serve"; readonly caller: A }
   | { readonly _tag: "Refuse"; readonly refusal: Refusal }
   | undefined
 
-export type Admit<R> = (request: Request, server: Server<unknown>) => Admission<R>
+export type Admit<A> = (request: Request, server: Server<unknown>) => Admission<A>
 
-export interface FastPathHooks<R> {
-  readonly admit: Admit<R>
+export interface FastPathHooks<A> {
+  readonly admit: Admit<A>
   /** Headers the CORS middleware would add for this `Origin`. */
   readonly cors: (origin: string | null) => Record<string, string>
+  /** The span store's sampling of trivial requests (undefined: every span is made). */
+  readonly sampling: TrivialSpanSampling | undefined
+  /** The access line without a log call, where it serves the process's loggers. */
+  readonly accessLog: AccessLog | undefined
 }
 
 /** The same rule as the request middleware (src/http/Middleware.ts): a sane client id is kept. */
@@ -61,71 +77,39 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 const TRACE_HEADERS = ["traceparent", "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-sampled"] as const
 
-interface Answer {
-  readonly status: number
-  readonly body: string
-  readonly headers: Record<string, string> | undefined
-}
+const SPAN_NAME = "http.server GET"
 
 type RouteHandler = (request: Request, server: Server<unknown>) => Response | Promise<Response>
 
-export const makeFastPath = <R>(endpoints: ReadonlyArray<FastEndpoint<R>>) => {
-  let installed: {
-    readonly hooks: FastPathHooks<R>
-    readonly runFork: ReturnType<typeof Runtime.runFork<never>>
-  } | undefined
+/** What `install` reads once from the process's runtime. */
+interface Installed<A> {
+  readonly hooks: FastPathHooks<A>
+  readonly clock: Clock.Clock
+  /** Undefined when tracing is off. */
+  readonly tracer: Tracer.Tracer | undefined
+  /** The access line: undefined when INFO is filtered out. */
+  readonly accessLog: ((line: AccessLine, span: Tracer.Span | undefined) => void) | undefined
+}
+
+export const makeFastPath = <A>(endpoints: ReadonlyArray<FastEndpoint<A>>) => {
+  let installed: Installed<A> | undefined
   let served = 0
 
-  const routeFor = ({ endpoint, handler }: FastEndpoint<R>): RouteHandler => {
+  const routeFor = ({ answer, endpoint }: FastEndpoint<A>): RouteHandler => {
     if (endpoint.method !== "GET" || endpoint.path.includes(":") || endpoint.path.includes("*")) {
       throw new Error(`fast path: ${endpoint.method} ${endpoint.path} is not a GET without path parameters`)
     }
     const path = endpoint.path
     const status = HttpApiSchema.getStatusSuccess(endpoint.successSchema)
     const encode = Schema.encodeSync(endpoint.successSchema as Schema.Schema<unknown, unknown, never>)
-    const spanName = "http.server GET"
-    const succeeded = (value: unknown): Answer => ({ status, body: JSON.stringify(encode(value)), headers: undefined })
-
-    /**
-     * One fiber: the server span around the handler (or the refusal), the access line. A refusal
-     * has no request id, route or access line, as on the full path, where the rate limiter answers
-     * before the request middleware and the router run.
-     */
-    const program = (request: Request, server: Server<unknown>, answer: Effect.Effect<Answer, unknown>, requestId: string | undefined, started: number) =>
-      Effect.useSpan(spanName, { parent: traceParent(request.headers), kind: "server", captureStackTrace: false }, (span) => {
-        span.attribute("http.request.method", "GET")
-        span.attribute("url.path", path)
-        // A refusal has no route either: on the full path the router had not run (metrics: "unmatched").
-        if (requestId !== undefined) {
-          span.attribute("http.route", path)
-          span.attribute("request.id", requestId)
-        }
-        // The handler's spans and the access line (its trace and span ids) under the server span.
-        return Effect.withParentSpan(Effect.flatMap(answer, (answered) => {
-          span.attribute("http.response.status_code", answered.status)
-          // As src/http/ServerSpan.ts: the costlier attributes only on answers >= 400.
-          if (answered.status >= 400) {
-            const address = server.requestIP(request)?.address
-            if (address !== undefined) span.attribute("client.address", address)
-            const agent = request.headers.get("user-agent")
-            if (agent !== null) span.attribute("user_agent.original", agent)
-          }
-          return Effect.withFiberRuntime<Answer>((fiber) =>
-            requestId === undefined || LogLevel.lessThan(LogLevel.Info, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))
-              ? Effect.succeed(answered)
-              : Effect.as(
-                Effect.logInfo("http").pipe(Effect.annotateLogs({
-                  requestId,
-                  method: "GET",
-                  path,
-                  status: answered.status,
-                  durationMs: Math.round((performance.now() - started) * 100) / 100
-                })),
-                answered
-              )
-          )
-        }), span)
-      })
+    // The encoded answer per caller object: for a cached caller, the body is a lookup.
+    const bodies = new WeakMap<object, string>()
+    const bodyFor = (caller: A): string => {
+      if (typeof caller !== "object" || caller === null) return JSON.stringify(encode(answer(caller)))
+      let body = bodies.get(caller)
+      if (body === undefined) bodies.set(caller, body = JSON.stringify(encode(answer(caller))))
+      return body
+    }
 
     return (request, server) => {
       const live = installed
@@ -134,33 +118,89 @@ export const makeFastPath = <R>(endpoints: ReadonlyArray<FastEndpoint<R>>) => {
       if (headers.has("content-length") || headers.has("transfer-encoding")) return server.fetch(request)
       const admission = live.hooks.admit(request, server)
       if (admission === undefined) return server.fetch(request)
-      served++
       const started = performance.now()
+      let response: Response
       let requestId: string | undefined
-      let answer: Effect.Effect<Answer, unknown>
+      let answered: number
       if (admission._tag === "Serve") {
+        let body: string
+        try {
+          body = bodyFor(admission.caller)
+        } catch {
+          // An answer that cannot be encoded is the full path's to answer (its error encoding, logging and span).
+          return server.fetch(request)
+        }
         const given = headers.get("x-request-id")
         requestId = given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID()
-        answer = Effect.annotateLogs(Effect.map(Effect.provide(handler, admission.context), succeeded), "requestId", requestId)
+        answered = status
+        response = new Response(body, {
+          status,
+          headers: { ...live.hooks.cors(headers.get("origin")), "content-type": "application/json", "x-request-id": requestId }
+        })
       } else {
-        answer = Effect.succeed(admission.refusal)
+        // A refusal has no request id, route or access line, as on the full path, where the rate
+        // limiter answers before the request middleware and the router run.
+        const refusal = admission.refusal
+        answered = refusal.status
+        response = new Response(refusal.body, {
+          status: refusal.status,
+          headers: { ...live.hooks.cors(headers.get("origin")), ...refusal.headers, "content-type": "application/json" }
+        })
       }
-      const fiber = live.runFork(program(request, server, answer, requestId, started))
-      const respond = (exit: NonNullable<ReturnType<typeof fiber.unsafePoll>>): Response | Promise<Response> =>
-        exit._tag === "Success"
-          ? new Response(exit.value.body, {
-            status: exit.value.status,
-            headers: {
-              ...live.hooks.cors(headers.get("origin")),
-              ...exit.value.headers,
-              "content-type": "application/json",
-              ...(requestId === undefined ? {} : { "x-request-id": requestId })
-            }
-          })
-          // A failed read is answered by the full path (its error encoding, logging and span).
-          : server.fetch(request)
-      const done = fiber.unsafePoll()
-      return done !== null ? respond(done) : new Promise((resolve) => fiber.addObserver((exit) => resolve(respond(exit))))
+      served++
+      const durationMs = performance.now() - started
+      const span = live.tracer === undefined ? undefined : serverSpan(live, live.tracer, request, server, requestId, answered, durationMs)
+      if (requestId !== undefined && live.accessLog !== undefined) {
+        const line: AccessLine = { requestId, method: "GET", path, status: answered, durationMs: Math.round(durationMs * 100) / 100 }
+        live.accessLog(line, span?.span)
+      }
+      span?.end()
+      return response
+    }
+
+    /**
+     * The request's server span, made after the answer with its start time, when it is kept; or
+     * undefined, the request counted in the HTTP metrics as the span would have counted it.
+     */
+    function serverSpan(
+      live: Installed<A>,
+      tracer: Tracer.Tracer,
+      request: Request,
+      server: Server<unknown>,
+      requestId: string | undefined,
+      answered: number,
+      durationMs: number
+    ): { readonly span: Tracer.Span; readonly end: () => void } | undefined {
+      const parent = traceParent(request.headers)
+      // A refusal has no route: on the full path the router had not run (metrics: "unmatched").
+      const route = requestId === undefined ? "unmatched" : path
+      const sampling = live.hooks.sampling
+      // As StoringSpanProcessor: a root, fast answer < 400 (with no child span: the answer made none) is trivial.
+      const trivial = sampling !== undefined && parent === undefined && answered < 400 && durationMs < sampling.slowMs
+      const stored = trivial && sampling.drawTrivial()
+      if (trivial && !stored && !sampling.exported) {
+        sampling.countUnmade("GET", route, answered, durationMs)
+        return undefined
+      }
+      const endTime = live.clock.unsafeCurrentTimeNanos()
+      const span = tracer.span(
+        SPAN_NAME,
+        Option.fromNullable(parent),
+        Context.empty(),
+        [],
+        endTime - BigInt(Math.round(durationMs * 1e6)),
+        "server",
+        { captureStackTrace: false }
+      )
+      span.attribute("http.request.method", "GET")
+      span.attribute("url.path", path)
+      if (requestId !== undefined) {
+        span.attribute("http.route", path)
+        span.attribute("request.id", requestId)
+      }
+      answeredSpan(span, answered, () => server.requestIP(request)?.address, request.headers.get("user-agent"))
+      const end = () => span.end(endTime, Exit.void)
+      return { span, end: trivial ? () => sampling.endDrawn(span.spanId, stored, end) : end }
     }
   }
 
@@ -173,10 +213,32 @@ export const makeFastPath = <R>(endpoints: ReadonlyArray<FastEndpoint<R>>) => {
     /** Requests answered here so far (tests tell the two paths apart by it). */
     served: () => served,
     /** Serves requests with this scope's runtime until the scope closes; until then all go to `fetch`. */
-    install: (hooks: FastPathHooks<R>): Effect.Effect<void, never, Scope.Scope> =>
+    install: (hooks: FastPathHooks<A>): Effect.Effect<void, never, Scope.Scope> =>
       Effect.acquireRelease(
-        Effect.map(Effect.runtime<never>(), (runtime) => {
-          installed = { hooks, runFork: Runtime.runFork(runtime) }
+        Effect.gen(function*() {
+          const runtime = yield* Effect.runtime<never>()
+          const clock = yield* Effect.clock
+          const tracer = yield* Effect.tracer
+          const refs = runtime.fiberRefs
+          const tracing = FiberRefs.getOrDefault(refs, FiberRef.currentTracerEnabled)
+          const logsInfo = !LogLevel.lessThan(LogLevel.Info, FiberRefs.getOrDefault(refs, FiberRef.currentMinimumLogLevel))
+          const runFork = Runtime.runFork(runtime)
+          const viaEffect = (line: AccessLine, span: Tracer.Span | undefined) => {
+            const log = Effect.annotateLogs(Effect.logInfo("http"), line)
+            runFork(span === undefined ? log : Effect.withParentSpan(log, span))
+          }
+          const direct = hooks.accessLog
+          const nowNanos = () => clock.unsafeCurrentTimeNanos()
+          installed = {
+            hooks,
+            clock,
+            tracer: tracing ? tracer : undefined,
+            accessLog: !logsInfo
+              ? undefined
+              : direct !== undefined && direct.handles(FiberRefs.getOrDefault(refs, FiberRef.currentLoggers))
+              ? (line, span) => direct.write(line, span, nowNanos)
+              : viaEffect
+          }
         }),
         () => Effect.sync(() => (installed = undefined))
       )

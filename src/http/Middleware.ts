@@ -7,8 +7,9 @@ import {
   HttpServerResponse,
   Multipart
 } from "@effect/platform"
-import { Cause, Context, Effect, FiberRef, LogLevel, Option, Tracer } from "effect"
+import { Cause, Clock, Context, DefaultServices, Effect, FiberRef, LogLevel, Option, Tracer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import type { AccessLine, AccessLog } from "./AccessLog.ts"
 import { isDatabaseUnavailable } from "../kernel/DatabaseUnavailable.ts"
 import { jsonError } from "../kernel/JsonError.ts"
 import { type BodyProblem, bodyProblemMessage, JSON_SCAN_START, type JsonScan, scanJsonText } from "../kernel/JsonText.ts"
@@ -29,9 +30,10 @@ export interface BodyRules {
  * the body guard (NUL characters, nesting depth, content type: 400/415 before
  * any handler); concise 400 bodies for schema decode failures; a JSON 500 for
  * defects (logged with their cause, never sent); one structured access-log
- * line. Query strings are not logged: they may carry tokens.
+ * line (through `accessLog` where it serves the fiber's loggers, as the HTTP fast path writes
+ * it; else a log call). Query strings are not logged: they may carry tokens.
  */
-export const requestContextMiddleware = (rules: BodyRules) => HttpLayerRouter.middleware(
+export const requestContextMiddleware = (rules: BodyRules, accessLog?: AccessLog) => HttpLayerRouter.middleware(
   Effect.gen(function*() {
     const config = yield* AppConfig
     const maxBody = Option.some(FileSystem.Size(config.maxBodyBytes))
@@ -97,18 +99,20 @@ export const requestContextMiddleware = (rules: BodyRules) => HttpLayerRouter.mi
             if (LogLevel.lessThan(LogLevel.Info, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))) {
               return Effect.succeed(answered)
             }
-            return Effect.as(
-              Effect.logInfo("http").pipe(
-                Effect.annotateLogs({
-                  requestId,
-                  method: request.method,
-                  path: request.url.split("?", 1)[0],
-                  status: response.status,
-                  durationMs: Math.round((performance.now() - started) * 100) / 100
-                })
-              ),
-              answered
-            )
+            const line: AccessLine = {
+              requestId,
+              method: request.method,
+              path: request.url.split("?", 1)[0],
+              status: response.status,
+              durationMs: Math.round((performance.now() - started) * 100) / 100
+            }
+            // The JSON logger's line written at once (as the HTTP fast path does), not through a log call.
+            if (accessLog !== undefined && accessLog.handles(fiber.getFiberRef(FiberRef.currentLoggers))) {
+              const clock = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock)
+              accessLog.write(line, span._tag === "Some" && span.value._tag === "Span" ? span.value : undefined, () => clock.unsafeCurrentTimeNanos())
+              return Effect.succeed(answered)
+            }
+            return Effect.as(Effect.logInfo("http").pipe(Effect.annotateLogs(line)), answered)
           })
         )
       })

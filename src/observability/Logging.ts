@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
-import { Context, Effect, FiberRef, FiberRefs, Layer, Logger, Tracer } from "effect"
+import { Context, Effect, FiberRef, FiberRefs, HashSet, Layer, Logger, Tracer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import type { AccessLog } from "../http/AccessLog.ts"
 
 /**
  * Effect's structured log record plus the current trace and span ids (W3C
@@ -61,6 +62,44 @@ const writeLine = (line: string) => {
 
 /** `correlatedJsonLogger` writing its lines to stdout in batches. */
 export const batchedJsonLogger = Logger.map(correlatedJsonLogger, writeLine)
+
+let directLoggers: HashSet.HashSet<Logger.Logger<unknown, unknown>> | undefined
+
+/**
+ * The access line (src/http/AccessLog.ts) for a process whose loggers are `batchedJsonLogger`,
+ * with or without Effect's tracer logger: the line that logger writes for `Effect.logInfo("http")`
+ * annotated with the line's fields under the request's server span (less the `fiberId` of a fiber
+ * there may not be), and the event the tracer logger adds to that span. A process logging
+ * otherwise (pretty, a test's logger) logs its access lines through Effect.
+ */
+export const jsonAccessLog: AccessLog = {
+  handles: (loggers) => {
+    if (loggers === directLoggers) return true
+    if (!HashSet.has(loggers, batchedJsonLogger as Logger.Logger<unknown, unknown>)) return false
+    for (const logger of loggers) if (logger !== batchedJsonLogger && logger !== Logger.tracerLogger) return false
+    directLoggers = loggers
+    return true
+  },
+  write: (line, span, nowNanos) => {
+    const annotations = {
+      requestId: line.requestId,
+      method: line.method,
+      path: line.path,
+      status: line.status,
+      durationMs: line.durationMs
+    }
+    if (span !== undefined) span.event("http", nowNanos(), { ...annotations, "effect.logLevel": "INFO" })
+    writeLine(JSON.stringify({
+      message: "http",
+      logLevel: "INFO",
+      timestamp: new Date().toISOString(),
+      annotations,
+      spans: {},
+      ...(span !== undefined ? { traceId: span.traceId, spanId: span.spanId } : {}),
+      requestId: line.requestId
+    }))
+  }
+}
 
 /** Structured JSON logs correlated with traces (or pretty ones for a terminal) at LOG_LEVEL. */
 export const LoggingLive = Layer.unwrapEffect(

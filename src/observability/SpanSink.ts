@@ -1,6 +1,7 @@
 import { type Attributes, type Context as OtelContext, type HrTime, SpanKind, SpanStatusCode } from "@opentelemetry/api"
 import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { Effect } from "effect"
+import { Context, Effect } from "effect"
+import type { TrivialSpanSampling } from "../http/ServerSpan.ts"
 import { recordGenAiSpan } from "./GenAi.ts"
 import { HttpMetrics } from "./Metrics.ts"
 import { ObservabilityConfig } from "./ObservabilityConfig.ts"
@@ -125,6 +126,53 @@ export interface SpanStorageSampling {
 }
 
 /**
+ * The storage sampling of trivial spans as an object shared by the store and by code that makes
+ * a server span only when it will be kept (the HTTP fast path, src/http/FastPath.ts, through the
+ * `TrivialSpanSampling` port): for a trivial request it draws first, and makes no span at all
+ * when the span would be dropped; the span it then makes is not drawn a second time by the store
+ * (`endDrawn`), so a trivial request is stored at the configured ratio on both paths.
+ */
+export class ServerSpanSampling implements SpanStorageSampling, TrivialSpanSampling {
+  private drawn: { readonly spanId: string; readonly stored: boolean } | undefined = undefined
+
+  constructor(
+    readonly trivialRatio: number,
+    readonly slowMs: number,
+    /** Every span also goes to an OTLP collector: every span must be made. */
+    readonly exported: boolean
+  ) {}
+
+  /** Whether a trivial span is stored: the draw made beforehand for the span now ending, or a new one. */
+  storesTrivial(spanId: string): boolean {
+    const drawn = this.drawn
+    return drawn !== undefined && drawn.spanId === spanId ? drawn.stored : Math.random() < this.trivialRatio
+  }
+
+  /** The draw for a trivial request, before its span exists: whether the store would keep it. */
+  drawTrivial(): boolean {
+    return Math.random() < this.trivialRatio
+  }
+
+  /** Ends a span made after `drawTrivial`, so the store keeps that draw. */
+  endDrawn(spanId: string, stored: boolean, end: () => void): void {
+    this.drawn = { spanId, stored }
+    try {
+      end()
+    } finally {
+      this.drawn = undefined
+    }
+  }
+
+  /** A request whose span was not made counts in the HTTP metrics as its span would have. */
+  countUnmade(method: string, route: string, status: number, durationMs: number): void {
+    HttpMetrics.recordServerSpan({ "http.request.method": method, "http.route": route, "http.response.status_code": status }, durationMs)
+  }
+}
+
+/** This process's `ServerSpanSampling` (TracingLive makes it). */
+export class ServerSpans extends Context.Tag("Observability/ServerSpans")<ServerSpans, ServerSpanSampling>() {}
+
+/**
  * OTel span processor: converts each ended span to a row for the SQL store,
  * and derives metrics from spans: HTTP request rate/latency from server spans
  * (they carry method, matched route and status, so no extra middleware is
@@ -154,8 +202,12 @@ export class StoringSpanProcessor implements SpanProcessor {
       recordGenAiSpan(span.attributes, durationMs, span.status.code === SpanStatusCode.ERROR)
     }
     const hadChildren = this.parents.delete(span.spanContext().spanId)
-    if (!hadChildren && this.isTrivial(span, durationMs) && Math.random() >= this.sampling.trivialRatio) return
+    if (!hadChildren && this.isTrivial(span, durationMs) && !this.storesTrivial(span.spanContext().spanId)) return
     this.buffer.offer(span)
+  }
+
+  private storesTrivial(spanId: string): boolean {
+    return this.sampling instanceof ServerSpanSampling ? this.sampling.storesTrivial(spanId) : Math.random() < this.sampling.trivialRatio
   }
 
   /** A root HTTP request that succeeded quickly (whether it did traced work is checked by the caller). */

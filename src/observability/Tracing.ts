@@ -12,7 +12,7 @@ import {
 } from "@opentelemetry/sdk-trace-base"
 import { Duration, Effect, Layer, Metric, Option, Schedule, Tracer } from "effect"
 import { TraceMetrics } from "./Metrics.ts"
-import { SpanBuffer, StoringSpanProcessor } from "./SpanSink.ts"
+import { ServerSpans, ServerSpanSampling, SpanBuffer, StoringSpanProcessor } from "./SpanSink.ts"
 import { TraceStore } from "./TraceStore.ts"
 import { ObservabilityConfig } from "./ObservabilityConfig.ts"
 
@@ -33,15 +33,15 @@ const backgroundRoot: Sampler = {
  * OpenTelemetry tracing for every Effect span of the process (HTTP server and
  * client spans, SQL, entity messages, workflow activities, `Effect.fn`):
  * spans go to the SQL store (observability_traces, via SpanBuffer) and, when
- * OTEL_EXPORTER_OTLP_ENDPOINT is set, to an OTLP/HTTP collector.
+ * OTEL_EXPORTER_OTLP_ENDPOINT is set, to an OTLP/HTTP collector. Also gives
+ * `ServerSpans`, the store's sampling of trivial requests, for the HTTP fast path.
  */
 export const TracingLive = Layer.unwrapEffect(
   Effect.gen(function*() {
     const config = yield* ObservabilityConfig
     const buffer = yield* SpanBuffer
-    const processors: [SpanProcessor, ...Array<SpanProcessor>] = [
-      new StoringSpanProcessor(buffer, { trivialRatio: config.traceTrivialSampleRatio, slowMs: config.traceSlowMs })
-    ]
+    const sampling = new ServerSpanSampling(config.traceTrivialSampleRatio, config.traceSlowMs, Option.isSome(config.otlpEndpoint))
+    const processors: [SpanProcessor, ...Array<SpanProcessor>] = [new StoringSpanProcessor(buffer, sampling)]
     if (Option.isSome(config.otlpEndpoint)) {
       const base = config.otlpEndpoint.value.replace(/\/+$/, "")
       // Loaded only when a collector is configured (~225 modules).
@@ -53,7 +53,8 @@ export const TracingLive = Layer.unwrapEffect(
       Layer.provide(
         NodeSdk.layerTracerProvider(processors, { sampler: new ParentBasedSampler({ root: backgroundRoot }) })
       ),
-      Layer.provideMerge(Resource.layer({ serviceName: config.serviceName }))
+      Layer.provideMerge(Resource.layer({ serviceName: config.serviceName })),
+      Layer.merge(Layer.succeed(ServerSpans, sampling))
     )
   })
 )

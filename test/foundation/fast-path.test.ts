@@ -21,7 +21,8 @@ beforeAll(async () => {
     corsOrigins: ["https://a.example", "https://b.example"],
     // The caller bucket barely refills during the test: its tokens are counted exactly.
     auth: authConfig({ serviceToken: Option.some(Redacted.make(serviceToken)), rateLimitUserBurst: USER_BURST, rateLimitUserPerSecond: 0.001 }),
-    observability: { traceFlushIntervalMs: 100 }
+    // Every trivial request's span stored: the fast path must then make each one.
+    observability: { traceFlushIntervalMs: 100, traceTrivialSampleRatio: 1 }
   })
   served = platform.runtime.runSync(Effect.map(HttpFastPath, (f) => f.served))
 }, 150_000)
@@ -135,5 +136,28 @@ describe("HTTP fast path", () => {
       "http.response.status_code": 200,
       "request.id": res.headers.get("x-request-id")
     })
+  })
+
+  test("a trivial request's span, when the store keeps it, is made as the full path's (root, route, request id)", async () => {
+    const user = await signUp(platform.baseUrl)
+    await me(user)
+    const before = served()
+    const requestId = `kept-${crypto.randomUUID()}`
+    expect((await me(user, { "x-request-id": requestId })).status).toBe(200)
+    expect(served()).toBe(before + 1)
+    type Listed = { parentSpanId: string | null; durationMs: number; attributes: Record<string, unknown> }
+    let kept: Array<Listed> = []
+    await waitFor(async () => {
+      const got = await fetch(`${platform.baseUrl}/observability/traces?operation=${encodeURIComponent("http.server GET")}&limit=1000`, {
+        headers: { authorization: `Bearer ${serviceToken}` }
+      })
+      const spans = got.status === 200 ? ((await got.json()) as { spans: Array<Listed> }).spans : []
+      kept = spans.filter((s) => s.attributes["request.id"] === requestId)
+      return kept.length > 0
+    }, 20_000)
+    expect(kept).toHaveLength(1)
+    expect(kept[0].parentSpanId).toBeNull()
+    expect(kept[0].durationMs).toBeGreaterThanOrEqual(0)
+    expect(kept[0].attributes).toMatchObject({ "http.route": "/auth/me", "url.path": "/auth/me", "http.response.status_code": 200 })
   })
 })

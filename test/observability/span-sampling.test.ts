@@ -2,13 +2,13 @@ import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api"
 import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base"
 import { describe, expect, test } from "bun:test"
 import { Effect } from "effect"
-import { SpanBuffer, StoringSpanProcessor } from "../../src/observability/SpanSink.ts"
+import { ServerSpanSampling, SpanBuffer, StoringSpanProcessor } from "../../src/observability/SpanSink.ts"
 
 /** Which spans StoringSpanProcessor hands to the SQL store when trivial requests are sampled out. */
-const setup = async () => {
+const setup = async (sampling: ConstructorParameters<typeof StoringSpanProcessor>[1] = { trivialRatio: 0, slowMs: 250 }) => {
   const buffer = await Effect.runPromise(Effect.provide(SpanBuffer, SpanBuffer.Default))
   const provider = new BasicTracerProvider({
-    spanProcessors: [new StoringSpanProcessor(buffer, { trivialRatio: 0, slowMs: 250 })]
+    spanProcessors: [new StoringSpanProcessor(buffer, sampling)]
   })
   const tracer = provider.getTracer("test")
   const stored = async () => (await Effect.runPromise(buffer.drain)).map((r) => r.operation)
@@ -25,9 +25,9 @@ const setup = async () => {
     if (options.child) tracer.startSpan(`${name} child`, {}, trace.setSpan(context.active(), span)).end()
     span.setAttribute("http.response.status_code", status)
     if (options.error) span.setStatus({ code: SpanStatusCode.ERROR, message: "boom" })
-    span.end()
+    return span
   }
-  return { request, stored }
+  return { request: (...args: Parameters<typeof request>) => request(...args).end(), started: request, stored }
 }
 
 describe("span storage sampling", () => {
@@ -44,5 +44,18 @@ describe("span storage sampling", () => {
     request("GET /c", 200, { child: true })
     request("GET /d", 200, { traceparent: true })
     expect((await stored()).sort()).toEqual(["GET /a", "GET /b", "GET /c", "GET /c child", "GET /d"])
+  })
+
+  test("a draw made before the span (the HTTP fast path's) is the store's: not drawn again", async () => {
+    // Ratio 0 would drop every trivial span, ratio 1 keep every one: the earlier draw decides.
+    for (const [ratio, drawn] of [[0, true], [1, false]] as const) {
+      const sampling = new ServerSpanSampling(ratio, 250, false)
+      const { started, stored } = await setup(sampling)
+      const span = started("GET /auth/me", 200)
+      sampling.endDrawn(span.spanContext().spanId, drawn, () => span.end())
+      // Without a draw made, the ratio decides.
+      started("GET /other", 200).end()
+      expect(await stored()).toEqual([...(drawn ? ["GET /auth/me"] : []), ...(ratio === 1 ? ["GET /other"] : [])])
+    }
   })
 })
