@@ -52,4 +52,24 @@ describe("console: projects, members and the session", () => {
     await page.waitForSelector("form[aria-label='Sign in']")
     expect(await storedSession(page)).toBeNull()
   })
+
+  consoleTest("an API key is created (shown once), works for an API client, and stops working once revoked", async (page) => {
+    await registerInConsole(page, env.platform.baseUrl, "#/projects")
+    await page.type("form[aria-label='Create an API key'] input[name=keyName]", "ci-bot")
+    await page.select("form[aria-label='Create an API key'] select[name=keyRole]", "viewer")
+    await clickText(page, "form[aria-label='Create an API key'] button", "Create key")
+    const key = await waitForText(page, "[aria-label='New API key']", /^ak_/)
+    const row = await waitForText(page, "table[aria-label='API keys'] tbody tr", /ci-bot/)
+    expect(row).toContain("viewer")
+    expect(row).toContain("active")
+    // The table shows only the prefix, never the key.
+    expect(row).not.toContain(key)
+    const projectId = await page.$eval("#project-picker", (el) => (el as HTMLSelectElement).value)
+    const asKey = () => fetch(`${env.platform.baseUrl}/agents?projectId=${projectId}`, { headers: { "x-api-key": key } })
+    expect((await asKey()).status).toBe(200)
+
+    await clickText(page, "tr[data-key=ci-bot] button", "Revoke")
+    expect(await waitForText(page, "tr[data-key=ci-bot]", /revoked/)).toContain("revoked")
+    expect((await asKey()).status).toBe(401)
+  })
 })
