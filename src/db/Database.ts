@@ -16,6 +16,10 @@ const transforms = {
   applicationName: "agent-platform"
 } as const
 
+/** A client of one PostgreSQL URL with the platform's settings (name transforms, JSON kept as stored). */
+export const pgClientLayer = (url: string, maxConnections = 4) =>
+  PgClient.layer({ url: Redacted.make(url), maxConnections, ...transforms })
+
 /**
  * `SqlClient` + `PgClient` for the process: a real Postgres when
  * DATABASE_URL is set, otherwise the embedded PGlite served on loopback.

@@ -9,7 +9,8 @@
  */
 import { NodeSdk } from "@effect/opentelemetry"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Metric, MetricBoundaries, Redacted, String as Str } from "effect"
+import { Effect, Layer, Metric, MetricBoundaries } from "effect"
+import { pgClientLayer } from "../../src/db/Database.ts"
 import { SpanBuffer, StoringSpanProcessor } from "../../src/observability/SpanSink.ts"
 import { familiesFromEffect, render } from "../../src/observability/Prometheus.ts"
 import { TraceStore } from "../../src/observability/TraceStore.ts"
@@ -80,11 +81,7 @@ const spanStore = async (): Promise<BenchResult> => {
   const db = await createTestDatabase("obsbench")
   try {
     const layer = TraceStore.Default.pipe(
-      Layer.provideMerge(PgClient.layer({
-        url: Redacted.make(db.url),
-        transformQueryNames: Str.camelToSnake,
-        transformResultNames: Str.snakeToCamel
-      }))
+      Layer.provideMerge(pgClientLayer(db.url))
     )
     const result = await Effect.runPromise(Effect.gen(function*() {
       const pg = yield* PgClient.PgClient

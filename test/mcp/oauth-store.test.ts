@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted, String as Str } from "effect"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
+import { pgClientLayer } from "../../src/db/Database.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { McpOAuthProvider } from "../../src/mcp/McpOAuth.ts"
 import { ConnectionSecrets } from "../../src/sql-tool/ConnectionSecrets.ts"
@@ -26,12 +27,7 @@ const settings = { grant: "authorization_code" as const }
 beforeAll(async () => {
   db = await createTestDatabase("oauth_store")
   const dataDir = makeTempDir("oauth-store")
-  const Sql = PgClient.layer({
-    url: Redacted.make(db.url),
-    maxConnections: 4,
-    transformQueryNames: Str.camelToSnake,
-    transformResultNames: Str.snakeToCamel
-  })
+  const Sql = pgClientLayer(db.url)
   runtime = ManagedRuntime.make(
     McpOAuthCredentials.DefaultWithoutDependencies.pipe(
       Layer.provideMerge(ConnectionSecrets.Default),

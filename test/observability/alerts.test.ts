@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test"
 import { SqlClient } from "@effect/sql"
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Metric, Option, Redacted, String as Str, TestClock } from "effect"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Metric, Option, TestClock } from "effect"
+import { pgClientLayer } from "../../src/db/Database.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { EgressConfig } from "../../src/net/EgressConfig.ts"
 import { EgressPolicy } from "../../src/net/EgressPolicy.ts"
@@ -44,7 +44,7 @@ let failuresLeft = 0
 
 beforeAll(async () => {
   db = await createTestDatabase("alerts")
-  setup = ManagedRuntime.make(PgClient.layer({ url: Redacted.make(db.url) }))
+  setup = ManagedRuntime.make(pgClientLayer(db.url, 2))
   await setup.runPromise(Effect.zipRight(coreTables, observabilityTables))
   webhook = Bun.serve({
     port: 0,
@@ -82,13 +82,7 @@ const Services = () =>
     // No DATABASE_URL: a single process, always the evaluator.
     AppConfig.layerWith({ databaseUrl: Option.none() })
   ).pipe(
-    Layer.provideMerge(PgClient.layer({
-      url: Redacted.make(db.url),
-      maxConnections: 2,
-      transformQueryNames: Str.camelToSnake,
-      transformResultNames: Str.snakeToCamel,
-      transformJson: false
-    })),
+    Layer.provideMerge(pgClientLayer(db.url, 2)),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Error)),
     Layer.orDie
   )

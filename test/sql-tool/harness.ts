@@ -1,5 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted, String as Str } from "effect"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
+import { pgClientLayer } from "../../src/db/Database.ts"
 import { CurrentUser, type Role } from "../../src/domain/Identity.ts"
 import { ConnectionPools } from "../../src/sql-tool/ConnectionPools.ts"
 import { ConnectionRepo } from "../../src/sql-tool/ConnectionRepo.ts"
@@ -25,12 +26,7 @@ import { SQLITE_TARGETS_DIR } from "./targets.ts"
 export const startSqlTool = async (overrides: Partial<SqlToolConfigShape> = {}) => {
   const platformDb = await createTestDatabase("sqltool_platform")
   const dataDir = makeTempDir("sqltool-data")
-  const PlatformSql = PgClient.layer({
-    url: Redacted.make(platformDb.url),
-    maxConnections: 4,
-    transformQueryNames: Str.camelToSnake,
-    transformResultNames: Str.snakeToCamel
-  })
+  const PlatformSql = pgClientLayer(platformDb.url)
   const Services = SqlQueryTool.DefaultWithoutDependencies.pipe(
     Layer.provideMerge(SqlToolService.DefaultWithoutDependencies),
     Layer.provideMerge(Layer.mergeAll(ConnectionRepo.Default, ConnectionSecrets.Default, ConnectionPools.Default)),
