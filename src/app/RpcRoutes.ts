@@ -3,6 +3,7 @@ import { Layer } from "effect"
 import { PlatformRpcs } from "../../rpc/PlatformRpcs.ts"
 import { AgentsRpcHandlersLive } from "../agents/AgentsRpcLive.ts"
 import { RpcAuthenticationLive } from "../auth/RpcAuthenticationLive.ts"
+import { RPC_SYSTEM } from "../observability/SpanSink.ts"
 import { RagRpcLive } from "../rag/RagRpcLive.ts"
 import { JobRepo } from "../system/JobRepo.ts"
 import { SystemRpcsLive } from "../system/Rpc.ts"
@@ -19,10 +20,13 @@ const RpcHandlers = Layer.mergeAll(
   ToolsRpcLive
 )
 
+/** Marks the calls' spans: a trivial call's span is sampled for storage as a trivial request's (SpanSink). */
+const spanAttributes = { "rpc.system": RPC_SYSTEM }
+
 /** `PlatformRpcs` over WebSocket (`/rpc/ws`) and over HTTP (`/rpc`), NDJSON. */
 export const RpcRoutes = Layer.mergeAll(
-  RpcServer.layerHttpRouter({ group: PlatformRpcs, path: "/rpc/ws", protocol: "websocket" }),
-  RpcServer.layerHttpRouter({ group: PlatformRpcs, path: "/rpc", protocol: "http" })
+  RpcServer.layerHttpRouter({ group: PlatformRpcs, path: "/rpc/ws", protocol: "websocket", spanAttributes }),
+  RpcServer.layerHttpRouter({ group: PlatformRpcs, path: "/rpc", protocol: "http", spanAttributes })
 ).pipe(
   // Same tokens as the REST API; `?access_token=` for browsers' WebSockets.
   Layer.provide(RequireAuthenticationLive),

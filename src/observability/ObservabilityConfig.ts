@@ -14,7 +14,8 @@ export interface ObservabilityConfigShape {
   readonly traceFlushIntervalMs: number
   /**
    * Share of trivial requests whose span is stored: a root HTTP server span
-   * that succeeded quickly and did nothing traced (no child span). Every
+   * (or an RPC call's span) that succeeded quickly and did nothing traced
+   * (no child span). Every
    * request still counts in the HTTP metrics; errors, slow requests and
    * requests that did work (SQL, entities, tools, LLM) are always stored.
    */

@@ -119,6 +119,9 @@ export class SpanBuffer extends Effect.Service<SpanBuffer>()("Observability/Span
   }
 }) {}
 
+/** The `rpc.system` attribute of the platform's RPC server spans: their calls are sampled as requests are. */
+export const RPC_SYSTEM = "effect_rpc"
+
 /** Which spans of trivial requests are stored (see ObservabilityConfig.traceTrivialSampleRatio). */
 export interface SpanStorageSampling {
   readonly trivialRatio: number
@@ -177,8 +180,8 @@ export class ServerSpans extends Context.Tag("Observability/ServerSpans")<Server
  * and derives metrics from spans: HTTP request rate/latency from server spans
  * (they carry method, matched route and status, so no extra middleware is
  * needed), LLM tokens/cost and tool errors from GenAI-convention spans.
- * Trivial requests (a fast, successful root server span with no child) are
- * stored only at the configured ratio: stored one by one they would cost the
+ * Trivial requests (a fast, successful root server span or RPC call span with
+ * no child) are stored only at the configured ratio: stored one by one they would cost the
  * database more than the requests themselves.
  */
 export class StoringSpanProcessor implements SpanProcessor {
@@ -212,8 +215,11 @@ export class StoringSpanProcessor implements SpanProcessor {
 
   /** A root HTTP request that succeeded quickly (whether it did traced work is checked by the caller). */
   private isTrivial(span: ReadableSpan, durationMs: number): boolean {
-    if (span.kind !== SpanKind.SERVER || span.parentSpanContext !== undefined) return false
     if (span.status.code === SpanStatusCode.ERROR || durationMs >= this.sampling.slowMs) return false
+    // An RPC call (src/app/RpcRoutes.ts names them): a child of its WebSocket's HTTP span, a
+    // call like any request; the socket's span itself is kept (it has children).
+    if (span.attributes["rpc.system"] === RPC_SYSTEM) return true
+    if (span.kind !== SpanKind.SERVER || span.parentSpanContext !== undefined) return false
     const status = span.attributes["http.response.status_code"]
     return typeof status === "number" && status < 400
   }

@@ -2,7 +2,7 @@ import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api"
 import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base"
 import { describe, expect, test } from "bun:test"
 import { Effect } from "effect"
-import { ServerSpanSampling, SpanBuffer, StoringSpanProcessor } from "../../src/observability/SpanSink.ts"
+import { RPC_SYSTEM, ServerSpanSampling, SpanBuffer, StoringSpanProcessor } from "../../src/observability/SpanSink.ts"
 
 /** Which spans StoringSpanProcessor hands to the SQL store when trivial requests are sampled out. */
 const setup = async (sampling: ConstructorParameters<typeof StoringSpanProcessor>[1] = { trivialRatio: 0, slowMs: 250 }) => {
@@ -57,5 +57,22 @@ describe("span storage sampling", () => {
       started("GET /other", 200).end()
       expect(await stored()).toEqual([...(drawn ? ["GET /auth/me"] : []), ...(ratio === 1 ? ["GET /other"] : [])])
     }
+  })
+
+  test("an RPC call is sampled as a request: under its socket's span, a trivial call is not stored; a failed one is", async () => {
+    const buffer = await Effect.runPromise(Effect.provide(SpanBuffer, SpanBuffer.Default))
+    const provider = new BasicTracerProvider({ spanProcessors: [new StoringSpanProcessor(buffer, { trivialRatio: 0, slowMs: 250 })] })
+    const tracer = provider.getTracer("test")
+    const socket = tracer.startSpan("http.server GET", { kind: SpanKind.SERVER })
+    const call = (name: string, error: boolean) => {
+      const span = tracer.startSpan(name, { attributes: { "rpc.system": RPC_SYSTEM } }, trace.setSpan(context.active(), socket))
+      if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: "boom" })
+      span.end()
+    }
+    call("RpcServer.Ping", false)
+    call("RpcServer.GetJob", true)
+    socket.setAttribute("http.response.status_code", 101)
+    socket.end()
+    expect((await Effect.runPromise(buffer.drain)).map((r) => r.operation).sort()).toEqual(["RpcServer.GetJob", "http.server GET"])
   })
 })
