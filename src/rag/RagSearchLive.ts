@@ -55,7 +55,8 @@ const STATS_TTL_MS = 60_000
  * index (iterative scan, so the project/collection filter cannot starve the
  * result), the text candidates from the GIN full-text index (any of the
  * question's words, ranked by IDF-weighted, length-normalised ts_rank_cd);
- * both legs' scores are normalised and combined (Fusion.ts). One project, one collection, one statement.
+ * both legs' scores are normalised and combined (Fusion.ts). One project, one
+ * collection; the two legs run as two statements side by side.
  */
 export const makeRagSearch = Effect.gen(function*() {
   const repo = yield* RagRepo
@@ -195,30 +196,39 @@ export const makeRagSearch = Effect.gen(function*() {
       const hnswSettings = options.exact ? sql`true` : sql`(SELECT set_config('hnsw.ef_search', ${
         String(Math.min(1000, Math.max(candidates, config.hnswEfSearch)))
       }, true) || set_config('hnsw.iterative_scan', 'relaxed_order', true)) IS NOT NULL`
-      const vectorCte = mode === "text"
-        ? sql`SELECT NULL::bigint AS id, NULL::bigint AS rank WHERE false`
-        : sql`SELECT s.id, row_number() OVER (ORDER BY s.dist, s.id) AS rank FROM (
+      // The two legs are two statements, run side by side on two connections (the sum of their times
+      // was the hybrid latency when they were CTEs of one statement, which PostgreSQL runs one after
+      // the other); their rows are joined here by chunk id.
+      const hit = (rank: Statement.Fragment) =>
+        sql`SELECT c.id::text AS "chunkId", c.document_id AS "documentId", d.filename, c.chunk_index AS "chunkIndex",
+          c.content, c.metadata, 1 - ((c.embedding::vector(${dim})) <=> ${vec}::vector(${dim})) AS similarity, ${rank}
+          FROM l JOIN rag_chunks c ON c.id = l.id
+          JOIN rag_documents d ON d.id = c.document_id AND d.project_id = ${request.projectId}`
+      const vectorLeg = raw<Row>`WITH l AS (SELECT s.id, row_number() OVER (ORDER BY s.dist, s.id) AS rank FROM (
             SELECT c.id, (c.embedding::vector(${dim})) <=> ${vec}::vector(${dim}) AS dist
             FROM rag_chunks c WHERE ${base} AND c.dimension = ${dim} AND ${hnswSettings}
-            ORDER BY dist LIMIT ${candidates}) s`
+            ORDER BY dist LIMIT ${candidates}) s)
+        ${hit(sql`l.rank::int AS "vectorRank", NULL::int AS "textRank", NULL::float8 AS "textScore"`)}`
       const stats = mode === "vector" ? undefined : yield* lexemeStats
-      const text = stats === undefined
-        ? sql`q AS (SELECT NULL::text AS lexeme, NULL::tsquery AS tq WHERE false), t AS (
-            SELECT NULL::bigint AS id, NULL::bigint AS rank, NULL::float8 AS score WHERE false)`
-        : sql`q AS (${lexemeCte(request.query, stats.common)}), t AS (${textCte(stats.rows, base, candidates)})`
-      const statement = raw<Row>`
-        WITH v AS (${vectorCte}), ${text},
-        ids AS (SELECT id FROM v UNION SELECT id FROM t)
-        SELECT c.id::text AS "chunkId", c.document_id AS "documentId", d.filename, c.chunk_index AS "chunkIndex",
-          c.content, c.metadata, 1 - ((c.embedding::vector(${dim})) <=> ${vec}::vector(${dim})) AS similarity,
-          v.rank::int AS "vectorRank", t.rank::int AS "textRank", t.score::float8 AS "textScore"
-        FROM ids JOIN rag_chunks c ON c.id = ids.id
-        JOIN rag_documents d ON d.id = c.document_id AND d.project_id = ${request.projectId}
-        LEFT JOIN v ON v.id = c.id LEFT JOIN t ON t.id = c.id`
+      const textLeg = stats === undefined ? undefined : raw<Row>`
+        WITH q AS (${lexemeCte(request.query, stats.common)}), l AS (${textCte(stats.rows, base, candidates)})
+        ${hit(sql`NULL::int AS "vectorRank", l.rank::int AS "textRank", l.score::float8 AS "textScore"`)}`
+      const legs = [...(mode === "text" ? [] : [vectorLeg]), ...(textLeg === undefined ? [] : [textLeg])]
       // Exact: index scans off for the plan, which a setting read at execution cannot change.
-      const rows = yield* (options.exact
-        ? sql.withTransaction(Effect.zipRight(sql`SELECT set_config('enable_indexscan', 'off', true)`, statement))
-        : statement).pipe(Effect.orDie)
+      const results = yield* (options.exact
+        ? sql.withTransaction(Effect.zipRight(sql`SELECT set_config('enable_indexscan', 'off', true)`, Effect.all(legs)))
+        : Effect.all(legs, { concurrency: "unbounded" })).pipe(Effect.orDie)
+      const byId = new Map<string, Row>()
+      for (const row of results.flat()) {
+        const seen = byId.get(row.chunkId)
+        byId.set(row.chunkId, seen === undefined ? row : {
+          ...seen,
+          vectorRank: seen.vectorRank ?? row.vectorRank,
+          textRank: seen.textRank ?? row.textRank,
+          textScore: seen.textScore ?? row.textScore
+        })
+      }
+      const rows = [...byId.values()]
       const fused = mode === "hybrid"
         ? fuseScores(rows.map((r) => ({
           similarity: Number(r.similarity),
