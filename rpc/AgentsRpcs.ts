@@ -27,7 +27,7 @@ export class AgentsRpcs extends RpcGroup.make(
   Rpc.make("create", {
     payload: CreateAgent,
     success: Agent,
-    error: Schema.Union(NotFound, Forbidden, BadRequest)
+    error: Schema.Union(NotFound, Forbidden, BadRequest, Conflict)
   }),
   Rpc.make("update", {
     payload: { id: Id, ...UpdateAgent.fields },

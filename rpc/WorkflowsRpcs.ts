@@ -23,7 +23,7 @@ export class WorkflowsRpcs extends RpcGroup.make(
       definition: Schema.Unknown
     },
     success: WorkflowRecord,
-    error: Schema.Union(BadRequest, NotFound, Forbidden)
+    error: Schema.Union(BadRequest, NotFound, Forbidden, Conflict)
   }),
   /** Starts a run of a stored workflow (latest version unless `version`); answers once the run is recorded. */
   Rpc.make("run", {

@@ -2,6 +2,7 @@ import { Effect, Option } from "effect"
 import type { CreateAgent, UpdateAgent } from "../domain/Agent.ts"
 import { CurrentUser } from "../domain/Identity.ts"
 import { requireProjectRole } from "../auth/ProjectAccess.ts"
+import { ensureQuota } from "../auth/ProjectQuotas.ts"
 import { BadRequest, NotFound } from "../kernel/WireErrors.ts"
 import { findVisibleAgent } from "./AgentAccess.ts"
 import { type AgentFields, AgentRepo } from "./AgentRepo.ts"
@@ -11,6 +12,7 @@ import { AGENT_TEMPLATES } from "./Templates.ts"
 export const createAgent = (payload: CreateAgent) =>
   Effect.gen(function*() {
     yield* requireProjectRole(payload.projectId, "developer")
+    yield* ensureQuota("agentsPerProject", payload.projectId)
     const template = payload.templateId === undefined ? undefined : AGENT_TEMPLATES.find((t) => t.id === payload.templateId)
     if (payload.templateId !== undefined && template === undefined) {
       return yield* Effect.fail(new BadRequest({ message: `unknown template ${payload.templateId}` }))

@@ -3,6 +3,7 @@ import { ClusterLive, hostedOnly } from "../cluster/ClusterLive.ts"
 import { StaleRunnerFencingLive } from "../cluster/StaleRunnerFencing.ts"
 import { AgentEntityLayer } from "../agents/AgentsLive.ts"
 import { DatabaseLive } from "../db/Database.ts"
+import { ProjectQuotas } from "../auth/ProjectQuotas.ts"
 import { EventBusLive } from "../events/EventBusLive.ts"
 import { VectorSupport } from "../db/VectorSupport.ts"
 import { HttpServerLive } from "./Server.ts"
@@ -47,6 +48,8 @@ export const PlatformLive = HttpServerLive.pipe(
   // Tracing before the cluster and the server, so their fibers get the OTel tracer.
   Layer.provideMerge(ObservabilityLive),
   Layer.provideMerge(VectorSupport.Default),
+  // Per-tenant quotas on what creates rows (agents, workflows, tools, keys, connections, alert rules, projects).
+  Layer.provideMerge(ProjectQuotas.Default),
   Layer.provideMerge(DatabaseLive),
   // One egress policy for every outbound request and connection a tenant can aim.
   Layer.provideMerge(EgressPolicy.Default)

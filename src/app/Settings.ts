@@ -29,7 +29,7 @@ export const FeatureSettingsFromEnv = Layer.mergeAll(
 
 /** Overrides for tests and benchmarks: process fields at the top, each feature's fields under its name. */
 export interface SettingsOverrides extends Partial<AppConfigShape> {
-  readonly auth?: Partial<AuthConfigShape>
+  readonly auth?: Parameters<typeof AuthConfig.layerWith>[0]
   readonly egress?: Partial<EgressConfigShape>
   readonly observability?: Partial<ObservabilityConfigShape>
   readonly sqlTool?: Partial<SqlToolConfigShape>

@@ -48,7 +48,29 @@ export interface AuthConfigShape {
    * out-of-project SQL connections, promoting other operators).
    */
   readonly platformOperators: ReadonlyArray<string>
+  /** How many rows of each kind a tenant may hold (src/auth/ProjectQuotas.ts). */
+  readonly quotas: QuotaSettings
 }
+
+export interface QuotaSettings {
+  readonly agentsPerProject: number
+  readonly workflowsPerProject: number
+  readonly toolsPerProject: number
+  readonly apiKeysPerProject: number
+  readonly sqlConnectionsPerProject: number
+  readonly alertRulesPerProject: number
+  readonly projectsPerUser: number
+}
+
+const quotaSettings: Config.Config<QuotaSettings> = Config.all({
+  agentsPerProject: Values.positiveInteger("QUOTA_AGENTS_PER_PROJECT").pipe(Config.withDefault(1000)),
+  workflowsPerProject: Values.positiveInteger("QUOTA_WORKFLOWS_PER_PROJECT").pipe(Config.withDefault(500)),
+  toolsPerProject: Values.positiveInteger("QUOTA_TOOLS_PER_PROJECT").pipe(Config.withDefault(200)),
+  apiKeysPerProject: Values.positiveInteger("QUOTA_API_KEYS_PER_PROJECT").pipe(Config.withDefault(100)),
+  sqlConnectionsPerProject: Values.positiveInteger("QUOTA_SQL_CONNECTIONS_PER_PROJECT").pipe(Config.withDefault(50)),
+  alertRulesPerProject: Values.positiveInteger("QUOTA_ALERT_RULES_PER_PROJECT").pipe(Config.withDefault(100)),
+  projectsPerUser: Values.positiveInteger("QUOTA_PROJECTS_PER_USER").pipe(Config.withDefault(50))
+})
 
 const authSettings: Config.Config<AuthConfigShape> = Config.all({
   jwtSecret: Config.option(Config.redacted("JWT_SECRET_KEY")),
@@ -79,13 +101,17 @@ const authSettings: Config.Config<AuthConfigShape> = Config.all({
   platformOperators: Config.array(Config.string(), "PLATFORM_OPERATORS").pipe(
     Config.withDefault([]),
     Config.map((emails) => emails.map((e) => e.trim().toLowerCase()).filter((e) => e !== ""))
-  )
+  ),
+  quotas: quotaSettings
 })
 
 /** This feature's settings, read from the environment once per process (tests: `layerWith`). */
 export class AuthConfig extends Context.Tag("Auth/Config")<AuthConfig, AuthConfigShape>() {
   static readonly config = authSettings
   static readonly layer = Layer.effect(AuthConfig, authSettings)
-  static readonly layerWith = (overrides: Partial<AuthConfigShape>) =>
-    Layer.effect(AuthConfig, Effect.map(authSettings, (settings) => ({ ...settings, ...overrides })))
+  static readonly layerWith = (overrides: Partial<Omit<AuthConfigShape, "quotas">> & { readonly quotas?: Partial<QuotaSettings> }) =>
+    Layer.effect(
+      AuthConfig,
+      Effect.map(authSettings, (settings) => ({ ...settings, ...overrides, quotas: { ...settings.quotas, ...overrides.quotas } }))
+    )
 }

@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import { CurrentUser, type Principal, type Role } from "../domain/Identity.ts"
 import { Principals } from "../auth/Principals.ts"
 import { requireProjectRole } from "../auth/ProjectAccess.ts"
+import { ensureQuota } from "../auth/ProjectQuotas.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { Conflict, Forbidden, NotFound } from "../kernel/WireErrors.ts"
 import { ApiKeys } from "../auth/ApiKeys.ts"
@@ -54,6 +55,7 @@ export const ProjectsHttpLive = HttpApiBuilder.group(PlatformApi, "projects", (h
       .handle("createProject", ({ payload }) =>
         Effect.gen(function*() {
           const user = yield* requireHumanCaller
+          yield* ensureQuota("projectsPerUser", user.userId)
           const row = yield* projects.create(payload.name.trim(), user.userId)
           yield* membershipChanged(user.userId)
           return { ...row, role: "admin" as const }
@@ -99,6 +101,7 @@ export const ProjectsHttpLive = HttpApiBuilder.group(PlatformApi, "projects", (h
         Effect.gen(function*() {
           const user = yield* requireHumanCaller
           yield* requireProjectRole(path.projectId, "admin")
+          yield* ensureQuota("apiKeysPerProject", path.projectId)
           const { info, key } = yield* apiKeys.create({
             projectId: path.projectId,
             name: payload.name.trim(),

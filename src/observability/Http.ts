@@ -2,6 +2,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Effect, Layer, Option } from "effect"
 import { CurrentUser } from "../domain/Identity.ts"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
+import { ensureQuota } from "../auth/ProjectQuotas.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { BadRequest, NotFound } from "../kernel/WireErrors.ts"
 import { EgressPolicy } from "../net/EgressPolicy.ts"
@@ -140,6 +141,7 @@ export const ObservabilityHttpLive = HttpApiBuilder.group(PlatformApi, "observab
       .handle("createAlert", ({ payload }) =>
         Effect.gen(function*() {
           yield* requireProjectRole(payload.projectId, "developer")
+          yield* ensureQuota("alertRulesPerProject", payload.projectId)
           yield* webhookAllowed(payload.webhookUrl)
           const samples = yield* knownMetric(payload.metric)
           const rule = yield* alerts.create(payload).pipe(Effect.orDie)

@@ -1,5 +1,6 @@
 import { Effect, Either, Option, Redacted } from "effect"
 import { requireOperator, requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
+import { ProjectQuotas } from "../auth/ProjectQuotas.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { CurrentUser } from "../domain/Identity.ts"
 import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound, ServiceUnavailable } from "../kernel/WireErrors.ts"
@@ -73,6 +74,7 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
     const config = yield* SqlToolConfig
     const egress = yield* EgressPolicy
     const app = yield* AppConfig
+    const quotas = yield* ProjectQuotas
     const schemaCache = new Map<string, SchemaInfo>()
 
     /** A `v1` secret (maybe sealed with the key that used to be in the source) is sealed again with the current key. */
@@ -270,6 +272,7 @@ export class SqlToolService extends Effect.Service<SqlToolService>()("SqlTool/Sq
 
     const create = Effect.fn("SqlTool.createConnection")(function*(request: CreateConnectionRequest) {
       yield* requireProjectRole(request.projectId, "admin")
+      yield* quotas.ensureRoom("sqlConnectionsPerProject", request.projectId)
       const user = yield* CurrentUser
       // Writing through a connection is a host-level capability: an operator pre-approves it.
       if (request.writable) yield* requireOperator("a writable SQL connection")

@@ -3,6 +3,7 @@ import { Effect, Either, Layer, Option, Schema } from "effect"
 import * as path from "node:path"
 import { McpSession } from "../../entities/McpSession.ts"
 import { hasRole, requireOperator, requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
+import { ensureQuota } from "../auth/ProjectQuotas.ts"
 import { CurrentUser } from "../domain/Identity.ts"
 import { resolveCatalogEntry, undeclaredPlaceholders } from "../mcp/StdioCatalog.ts"
 import { type CatalogItem, McpCatalog } from "./McpCatalog.ts"
@@ -174,6 +175,7 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
       .handle("registerHttpTool", ({ payload }) =>
         Effect.gen(function*() {
           yield* requireProjectRole(payload.projectId, "developer")
+          yield* ensureQuota("toolsPerProject", payload.projectId)
           const schemaCheck = checkSchema(payload.inputSchema)
           if (Either.isLeft(schemaCheck)) {
             return yield* new BadRequest({
@@ -284,6 +286,7 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
       .handle("registerMcpServer", ({ payload }) =>
         Effect.gen(function*() {
           yield* requireProjectRole(payload.projectId, "admin")
+          yield* ensureQuota("toolsPerProject", payload.projectId)
           const transport = payload.transport
           const user = yield* CurrentUser
           // Nothing a tenant sends becomes a command line: stdio servers come from the operators' catalog.

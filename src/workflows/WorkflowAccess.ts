@@ -1,6 +1,7 @@
 import { Effect, Option } from "effect"
 import { CurrentUser } from "../domain/Identity.ts"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
+import { ensureQuota } from "../auth/ProjectQuotas.ts"
 import { NotFound } from "../kernel/WireErrors.ts"
 import type { RunRecord, WorkflowRecord } from "../domain/Workflow.ts"
 import { WorkflowRepo } from "./WorkflowRepo.ts"
@@ -82,6 +83,7 @@ export const signalRun = (runId: string, signal: { stepId?: string | undefined; 
 export const createWorkflow = (payload: { projectId: string; name: string; description?: string | undefined; definition: unknown }) =>
   Effect.gen(function*() {
     yield* requireProjectRole(payload.projectId, "developer")
+    yield* ensureQuota("workflowsPerProject", payload.projectId)
     const user = yield* CurrentUser
     const definitions = yield* WorkflowDefinitions
     const repo = yield* WorkflowRepo

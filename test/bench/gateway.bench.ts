@@ -161,7 +161,9 @@ const startDevPlatform = async (cwd = root) => {
       RATE_LIMIT_IP_PER_SECOND: "1e9",
       RATE_LIMIT_IP_BURST: "1e9",
       RATE_LIMIT_USER_PER_SECOND: "1e9",
-      RATE_LIMIT_USER_BURST: "1e9"
+      RATE_LIMIT_USER_BURST: "1e9",
+      // The write row creates thousands of agents in one project: the quota is not what it measures.
+      QUOTA_AGENTS_PER_PROJECT: "1000000000"
     },
     // A file, as a terminal or a log collector would take it: the access log's cost is measured.
     stdout: Bun.file(log),

@@ -14,6 +14,8 @@ import coreTables from "../../sql/0001_core_tables.ts"
 import sqlConnections from "../../sql/0060_sql_connections.ts"
 import sqlConnectionApproval from "../../sql/0120_sql_connection_approval.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
+import { AuthConfig } from "../../src/auth/AuthConfig.ts"
+import { ProjectQuotas } from "../../src/auth/ProjectQuotas.ts"
 import { createTestDatabase } from "../support/postgres.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 import { SQLITE_TARGETS_DIR } from "./targets.ts"
@@ -30,6 +32,8 @@ export const startSqlTool = async (overrides: Partial<SqlToolConfigShape> = {}) 
   const Services = SqlQueryTool.DefaultWithoutDependencies.pipe(
     Layer.provideMerge(SqlToolService.DefaultWithoutDependencies),
     Layer.provideMerge(Layer.mergeAll(ConnectionRepo.Default, ConnectionSecrets.Default, ConnectionPools.Default)),
+    // Per-project quotas with the platform's defaults (SQL connections are counted).
+    Layer.provideMerge(ProjectQuotas.Default.pipe(Layer.provide(AuthConfig.layerWith({})))),
     // SQLite targets live in one directory an operator allows (targets.ts); the data dir holds the key file.
     Layer.provideMerge(SqlToolConfig.layerWith({ largeTableRows: 1_000, sqliteAllowDirs: [SQLITE_TARGETS_DIR], ...overrides })),
     Layer.provideMerge(AppConfig.layerWith({ dataDir: dataDir.dir })),

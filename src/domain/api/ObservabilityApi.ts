@@ -1,7 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.ts"
-import { BadRequest, Forbidden, NotFound } from "../../kernel/WireErrors.ts"
+import { BadRequest, Conflict, Forbidden, NotFound } from "../../kernel/WireErrors.ts"
 import { A2AGraph } from "../A2AFlow.ts"
 import { AlertRule, CreateAlertRule, UpdateAlertRule } from "../Alert.ts"
 import { StoredSpan } from "../Trace.ts"
@@ -125,6 +125,7 @@ export class ObservabilityApi extends HttpApiGroup.make("observability")
       .addError(NotFound)
       .addError(Forbidden)
       .addError(BadRequest)
+      .addError(Conflict)
   )
   .add(HttpApiEndpoint.get("getAlert", "/observability/alerts/:id").setPath(AlertId).addSuccess(AlertRule).addError(NotFound).addError(Forbidden))
   .add(

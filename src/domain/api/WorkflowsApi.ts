@@ -73,6 +73,7 @@ export class WorkflowsApi extends HttpApiGroup.make("workflows")
       .addError(BadRequest)
       .addError(NotFound)
       .addError(Forbidden)
+      .addError(Conflict)
   )
   .add(
     HttpApiEndpoint.post("executeAny", "/workflows/execute")
