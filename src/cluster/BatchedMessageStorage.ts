@@ -182,8 +182,16 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
     const libraryEncodedSaveReply = (reply: Reply.ReplyWithContext<any>) =>
       Effect.catchTag(library.saveReply(reply), "MalformedMessage", (e) => new PersistenceError({ cause: e }))
 
+    // The payload's encoding is kept on the message (the library's own cache field): the
+    // direct local delivery (patches/@effect%2Fcluster@*.patch) re-serializes it to hand the
+    // entity a decoded copy, and a retried send re-serializes it too.
+    const cacheEncoded = (message: Message.OutgoingRequest<any>) =>
+      Effect.map(Message.serialize(message), (encoded) => {
+        message.encodedCache = encoded as Envelope.Request.PartialEncoded
+      })
+
     const toRow = (message: Message.OutgoingRequest<any>) =>
-      Effect.map(Message.serializeEnvelope(message), (envelope): RequestRow => {
+      Effect.map(Effect.zipRight(cacheEncoded(message), Message.serializeEnvelope(message)), (envelope): RequestRow => {
         const request = envelope as Envelope.Request.Encoded
         const primaryKey = Envelope.primaryKey(message.envelope)
         return {
