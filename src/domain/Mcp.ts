@@ -1,12 +1,25 @@
 import { Schema } from "effect"
 
+/**
+ * `sampling/createMessage` from the server answered with this model (the project's, through the
+ * platform's LanguageModel) with at most `maxTokens` (the smaller of this and the server's ask).
+ * Any transport (HTTP, a catalog instance, an operator's stdio line). Absent: sampling is not declared and a server's request is refused.
+ */
+export const McpSamplingSettings = Schema.Struct({
+  provider: Schema.Literal("openai", "anthropic", "google", "local"),
+  model: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)),
+  maxTokens: Schema.Int.pipe(Schema.between(1, 4096))
+})
+export type McpSamplingSettings = typeof McpSamplingSettings.Type
+
 /** How the platform reaches an MCP server. Secrets (env, headers) never leave the Tools service. */
 export const McpStdioTransport = Schema.Struct({
   type: Schema.Literal("stdio"),
   command: Schema.String.pipe(Schema.minLength(1)),
   args: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   env: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
-  cwd: Schema.optional(Schema.String)
+  cwd: Schema.optional(Schema.String),
+  sampling: Schema.optional(McpSamplingSettings)
 })
 
 /**
@@ -26,17 +39,6 @@ export const McpOAuthSettings = Schema.Struct({
 }))
 export type McpOAuthSettings = typeof McpOAuthSettings.Type
 
-/**
- * `sampling/createMessage` from the server answered with this model (the project's, through the
- * platform's LanguageModel) with at most `maxTokens` (the smaller of this and the server's ask).
- * Absent: sampling is not declared and a server's request is refused.
- */
-export const McpSamplingSettings = Schema.Struct({
-  provider: Schema.Literal("openai", "anthropic", "google", "local"),
-  model: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)),
-  maxTokens: Schema.Int.pipe(Schema.between(1, 4096))
-})
-export type McpSamplingSettings = typeof McpSamplingSettings.Type
 
 export const McpHttpTransport = Schema.Struct({
   type: Schema.Literal("http"),
@@ -93,7 +95,9 @@ export const McpCatalogTransport = Schema.Struct({
   params: Schema.optionalWith(
     Schema.Record({ key: Schema.String, value: Schema.String.pipe(Schema.maxLength(1024)) }),
     { default: () => ({}) }
-  )
+  ),
+  /** The project's model answers the server's sampling requests (the project pays for them). */
+  sampling: Schema.optional(McpSamplingSettings)
 })
 export type McpCatalogTransport = typeof McpCatalogTransport.Type
 

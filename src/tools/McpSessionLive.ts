@@ -81,7 +81,7 @@ const makeSession = Effect.gen(function*() {
       timeoutMs: settings.mcpConnectTimeoutMs,
       fetch: egress.fetch,
       // Stored tokens, refreshed by the SDK when they expire; never a new authorization from here.
-      ...(t.type === "http" && t.sampling !== undefined && Option.isSome(llm)
+      ...(t.sampling !== undefined && Option.isSome(llm)
         ? { sampling: samplingWith(llm.value, t.sampling, runtime) }
         : {}),
       ...(t.type === "http" && t.oauth !== undefined && Option.isSome(oauth)

@@ -185,7 +185,7 @@ const runnable = (catalog: McpCatalog, row: McpServerRow): Effect.Effect<Either.
         onSome: (entry) =>
           Either.map(
             Either.mapLeft(resolveCatalogEntry(entry, t.params), (e) => `catalog parameter ${e.param} ${e.message}`),
-            (resolved): McpTransportConfig => ({ ...resolved, args: [...resolved.args] })
+            (resolved): McpTransportConfig => ({ ...resolved, args: [...resolved.args], ...(t.sampling !== undefined ? { sampling: t.sampling } : {}) })
           )
       }))
   }

@@ -1,6 +1,9 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { Effect } from "effect"
+import { fileURLToPath } from "node:url"
+import { ToolsConfig } from "../../src/tools/ToolsConfig.ts"
 import { type SignedUp, signUp } from "../support/auth.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
 
@@ -28,6 +31,14 @@ const startSamplingServer = async () => {
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => transport.handleRequest(req) })
   return { url: `http://127.0.0.1:${server.port}/mcp`, port: server.port!, stop: () => server.stop(true) }
 }
+const stdioSampler = {
+  id: "stdio-sampler",
+  description: "a stdio server whose tool asks for sampling",
+  command: "bun",
+  args: [fileURLToPath(new URL("./fixtures/samplingStdioServer.ts", import.meta.url))],
+  env: {},
+  params: []
+}
 const withSampling = await startSamplingServer()
 const withoutSampling = await startSamplingServer()
 
@@ -42,7 +53,11 @@ const call = (method: string, path: string, body?: unknown) =>
   })
 
 beforeAll(async () => {
-  platform = await startPlatform({ egress: { allow: [`127.0.0.1:${withSampling.port}`, `127.0.0.1:${withoutSampling.port}`] } })
+  platform = await startPlatform({
+    egress: { allow: [`127.0.0.1:${withSampling.port}`, `127.0.0.1:${withoutSampling.port}`] },
+    // An operator's stdio entry; projects instantiate it, with or without sampling.
+    tools: { ...Effect.runSync(ToolsConfig.config), mcpStdioCatalog: [stdioSampler] }
+  })
   alice = await signUp(platform.baseUrl)
 }, 300_000)
 
@@ -73,5 +88,29 @@ describe("MCP client: sampling", () => {
     const body = (await refused.json()) as { isError?: boolean; content?: Array<{ text: string }> }
     expect(body.isError).toBe(true)
     expect(body.content?.[0].text).toContain("refused")
+  }, 120_000)
+
+  test("a stdio server from the operators' catalog: sampling when the project's instance enables it, refused otherwise", async () => {
+    const register = (name: string, sampling?: unknown) =>
+      call("POST", "/tools/mcp/register", {
+        projectId: alice.projectId,
+        name,
+        transport: { type: "catalog", entry: "stdio-sampler", ...(sampling !== undefined ? { sampling } : {}) }
+      })
+    expect((await register("stdiosampler", { provider: "local", model: "echo", maxTokens: 64 })).status).toBe(201)
+    expect((await register("stdioplain")).status).toBe(201)
+
+    const sampled = await call("POST", "/tools/stdiosampler__summarise/execute", { projectId: alice.projectId })
+    expect(sampled.status).toBe(200)
+    const text = JSON.stringify(await sampled.json())
+    expect(text).toContain("model=echo")
+    expect(text).toContain("You said: Summarise tides")
+
+    const refused = (await (await call("POST", "/tools/stdioplain__summarise/execute", { projectId: alice.projectId })).json()) as {
+      isError?: boolean
+      content?: Array<{ text: string }>
+    }
+    expect(refused.isError).toBe(true)
+    expect(refused.content?.[0].text).toContain("refused")
   }, 120_000)
 })
