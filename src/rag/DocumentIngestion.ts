@@ -95,14 +95,16 @@ export class DocumentIngestion extends Effect.Service<DocumentIngestion>()("Rag/
         maxTokens: config.chunkMaxTokens,
         overlapTokens: config.chunkOverlapTokens
       })
-      let stored = yield* repo.storedChunkCount(documentId)
+      const storedIndexes = yield* repo.storedChunkIndexes(documentId)
+      let stored = storedIndexes.size
       yield* repo.setStatus(documentId, { status: "processing", chunkCount: chunks.length, chunksEmbedded: stored })
       yield* publish(doc, "rag.ingestion.started", { chunkCount: chunks.length, chunksEmbedded: stored })
       const target = { id: doc.id, projectId: doc.projectId, collectionId: collection, dimension: embeddings.dimension }
+      // A resumed job embeds only the chunks not stored yet (batches may have committed out of order).
+      const missing = chunks.filter((c) => !storedIndexes.has(c.index))
       const batches: Array<Array<Chunk>> = []
-      // Batches are written whole, in order: a resumed job skips the stored prefix.
-      for (let i = stored; i < chunks.length; i += config.ingestBatchSize) {
-        batches.push(chunks.slice(i, i + config.ingestBatchSize))
+      for (let i = 0; i < missing.length; i += config.ingestBatchSize) {
+        batches.push(missing.slice(i, i + config.ingestBatchSize))
       }
       // Local models re-embed faster than the database can look vectors up; paid
       // providers do not: only their vectors go to the persistent cache.
@@ -129,17 +131,20 @@ export class DocumentIngestion extends Effect.Service<DocumentIngestion>()("Rag/
             rows: batch.map((c, i) => ({ ...c, contentHash: hashes[i], embedding: cached.get(hashes[i])! }))
           }
         })
-      // Embedding batch n+1 (in the embedder's worker thread, or provider I/O) overlaps writing batch n.
+      // Embedding batch n+1 (in the embedder's worker thread, or provider I/O) overlaps writing batch n,
+      // and two batches are written side by side on two connections: a batch's write (HNSW insertion
+      // above all) cost more than embedding it, and one connection left the database's share of the
+      // second core idle while the statement was prepared, sent and committed.
       yield* Stream.fromIterable(batches).pipe(
         Stream.mapEffect(embedBatch),
         Stream.buffer({ capacity: 2 }),
-        Stream.runForEach(({ added, rows }) =>
+        Stream.mapEffect(({ added, rows }) =>
           Effect.gen(function*() {
-            yield* repo.storeBatch(target, rows, { modelId: embeddings.modelId, entries: added }, stored + rows.length)
+            yield* repo.storeBatch(target, rows, { modelId: embeddings.modelId, entries: added })
             stored += rows.length
             yield* publish(doc, "rag.ingestion.progress", { chunkCount: chunks.length, chunksEmbedded: stored })
-          })
-        )
+          }), { concurrency: 2 }),
+        Stream.runDrain
       )
       yield* repo.markReady(documentId, chunks.length)
       yield* publish(doc, "rag.ingestion.completed", { chunkCount: chunks.length })

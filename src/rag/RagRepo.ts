@@ -137,6 +137,13 @@ export class RagRepo extends Effect.Service<RagRepo>()("Rag/RagRepo", {
         Effect.map((rows) => rows[0].n)
       )
 
+    /** Which of a document's chunks are stored (a resumed ingestion embeds the others). */
+    const storedChunkIndexes = (documentId: string) =>
+      sql<{ chunkIndex: number }>`SELECT chunk_index FROM rag_chunks WHERE document_id = ${documentId}`.pipe(
+        Effect.orDie,
+        Effect.map((rows) => new Set(rows.map((r) => r.chunkIndex)))
+      )
+
     const chunkRows = (
       doc: { readonly id: string; readonly projectId: string; readonly collectionId: string; readonly dimension: number },
       chunks: ReadonlyArray<StoredChunk>
@@ -159,23 +166,26 @@ export class RagRepo extends Effect.Service<RagRepo>()("Rag/RagRepo", {
      * document's progress, atomically, in one statement (data-modifying CTEs run
      * in the statement's transaction): one round trip per batch where BEGIN,
      * three statements and COMMIT took five. Idempotent: a resumed job
-     * re-inserting a stored chunk index or cache entry is a no-op.
+     * re-inserting a stored chunk index or cache entry is a no-op. Progress
+     * grows by the rows this statement inserted, so batches stored side by side
+     * (on two connections) add up whatever order they commit in; the document
+     * row is locked only once the batch's rows and index entries are written.
      */
     const storeBatch = (
       doc: { readonly id: string; readonly projectId: string; readonly collectionId: string; readonly dimension: number },
       chunks: ReadonlyArray<StoredChunk>,
-      cache: { readonly modelId: string; readonly entries: ReadonlyArray<{ hash: string; embedding: Float32Array }> },
-      chunksEmbedded: number
+      cache: { readonly modelId: string; readonly entries: ReadonlyArray<{ hash: string; embedding: Float32Array }> }
     ) =>
       sql`WITH chunks AS (
-          ${chunks.length === 0 ? sql`SELECT 1` : sql`INSERT INTO rag_chunks ${chunkRows(doc, chunks)}
+          ${chunks.length === 0 ? sql`SELECT 1 WHERE false` : sql`INSERT INTO rag_chunks ${chunkRows(doc, chunks)}
             ON CONFLICT (document_id, chunk_index) DO NOTHING RETURNING 1`}
         ), cached AS (
           ${cache.entries.length === 0 ? sql`SELECT 1` : sql`INSERT INTO rag_embedding_cache ${
         sql.insert(cache.entries.map((e) => ({ modelId: cache.modelId, contentHash: e.hash, embedding: toVectorLiteral(e.embedding) })))
       } ON CONFLICT DO NOTHING RETURNING 1`}
         )
-        UPDATE rag_documents SET status = 'processing', chunks_embedded = ${chunksEmbedded}, error = NULL, updated_at = now()
+        UPDATE rag_documents SET status = 'processing', chunks_embedded = chunks_embedded + (SELECT count(*)::int FROM chunks),
+          error = NULL, updated_at = now()
         WHERE id = ${doc.id}`.pipe(Effect.orDie, Effect.asVoid)
 
     const setStatus = (id: string, fields: {
@@ -247,6 +257,7 @@ export class RagRepo extends Effect.Service<RagRepo>()("Rag/RagRepo", {
       ensureCollection,
       collections,
       storedChunkCount,
+      storedChunkIndexes,
       storeBatch,
       setStatus,
       markReady,
