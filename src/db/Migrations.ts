@@ -2,24 +2,18 @@ import { ShardingConfig, Snowflake, SqlMessageStorage, SqlRunnerStorage } from "
 import { SqlClient } from "@effect/sql"
 import { PgMigrator } from "@effect/sql-pg"
 import { Effect, Layer } from "effect"
-import * as path from "node:path"
+import { migrationModules } from "./MigrationFiles.ts"
 
 /**
  * Migrations are the files `sql/NNNN_name.ts` (each `export default Effect.gen(...)`),
- * discovered at start-up so a service adds a migration by adding a file.
+ * discovered at start-up so a service adds a migration by adding a file (MigrationFiles.ts).
  *
  * Numbering: the Migrator only runs ids above the highest one already applied,
  * so a new migration must always take a number above every existing one.
  */
-export const migrationsDir = path.resolve(import.meta.dir, "../../sql")
+export { migrationsDir } from "./MigrationFiles.ts"
 
-const loader = Effect.sync(() => {
-  const record: Record<string, () => Promise<unknown>> = {}
-  for (const file of new Bun.Glob("[0-9][0-9][0-9][0-9]_*.ts").scanSync({ cwd: migrationsDir })) {
-    record[file] = () => import(path.join(migrationsDir, file))
-  }
-  return record
-}).pipe(Effect.flatMap((record) => PgMigrator.fromGlob(record)))
+const loader = Effect.sync(migrationModules).pipe(Effect.flatMap((record) => PgMigrator.fromGlob(record)))
 
 /** pg_advisory_lock key for "platform migrations" (any constant; shared by every node). */
 const MIGRATION_LOCK = 7_311_202_611
