@@ -73,6 +73,14 @@ export const consoleAssets = (): Promise<Map<string, Asset>> => {
   return built
 }
 
+/**
+ * The shell's content policy: the bundle and its stylesheet from this origin only, API calls and
+ * WebSockets to this origin, no plugins, never framed. Inline styles stay allowed (the shell's
+ * loading text and Preact's style props); inline scripts do not.
+ */
+const CONSOLE_CONTENT_POLICY =
+  "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
 const serve = (path: string) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
@@ -88,7 +96,8 @@ const serve = (path: string) =>
       "cache-control": "no-cache",
       "x-content-type-options": "nosniff",
       // (The CORS layer replaces Vary with Origin when it runs; browsers all send gzip anyway.)
-      vary: "accept-encoding"
+      vary: "accept-encoding",
+      ...(path === CONSOLE_PATHS.shell ? { "content-security-policy": CONSOLE_CONTENT_POLICY } : {})
     }
     if (request.headers["if-none-match"] === asset.etag) return HttpServerResponse.empty({ status: 304, headers })
     if (/\bgzip\b/.test(request.headers["accept-encoding"] ?? "")) {

@@ -1,5 +1,5 @@
 import { HttpApiScalar, HttpLayerRouter, HttpServerRequest, HttpServerResponse, OpenApi } from "@effect/platform"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { AuthenticationLayer, GatewayHttpLive, GatewayServicesLive, RateLimitLive, RequireAuthenticationLive } from "./GatewayLive.ts"
 import { EventsSocketRoute } from "../gateway/EventsSocket.ts"
@@ -23,6 +23,7 @@ import { requestContextMiddleware } from "../http/Middleware.ts"
 import { jsonAccessLog } from "../observability/Logging.ts"
 import { routeTable } from "../http/RouteTable.ts"
 import { corsOptions } from "../http/Cors.ts"
+import { securityHeadersMiddleware } from "../http/SecurityHeaders.ts"
 import { CONSOLE_ROUTES, ConsoleRoute } from "./ConsoleRoute.ts"
 import { DOCS_GUIDE_ROUTES, DocsGuideRoute } from "./DocsGuideRoute.ts"
 import { documentEndpoints } from "../domain/api/OpenApiDocs.ts"
@@ -95,6 +96,10 @@ const CorsLive = Layer.unwrapEffect(
     HttpLayerRouter.cors(corsOptions(config.corsOrigins)))
 )
 
+const SecurityHeadersLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (config) => securityHeadersMiddleware(Option.getOrUndefined(config.publicBaseUrl)))
+)
+
 /** Real-time events over WebSocket, authenticated by the same gateway services. */
 const EventsRoute = EventsSocketRoute.pipe(Layer.provide(GatewayServicesLive))
 
@@ -108,5 +113,7 @@ export const AllRoutes = Layer.mergeAll(ApiRoutes, AgentsRoutes, DocsRoute, RpcR
     rawBodyPaths: [MCP_PATH]
   }, jsonAccessLog)),
   Layer.provide(RateLimitLive),
-  Layer.provide(CorsLive)
+  Layer.provide(CorsLive),
+  // Outermost: 429s and preflights answered by the layers above get the secure headers too.
+  Layer.provide(SecurityHeadersLive)
 )

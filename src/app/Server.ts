@@ -8,6 +8,7 @@ import type { Principal } from "../domain/Identity.ts"
 import { fastAdmission } from "../gateway/FastAdmission.ts"
 import { RateLimiter } from "../gateway/RateLimiter.ts"
 import { corsOptions, simpleCorsHeaders } from "../http/Cors.ts"
+import { fixedSecurityHeaders } from "../http/SecurityHeaders.ts"
 import { type FastEndpoint, HttpFastPath, makeFastPath } from "../http/FastPath.ts"
 import { serverSpanMiddleware } from "../http/ServerSpan.ts"
 import { jsonAccessLog } from "../observability/Logging.ts"
@@ -34,7 +35,17 @@ export const HttpServerLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) 
     Effect.gen(function*() {
       const admit = yield* fastAdmission
       const sampling = Option.getOrUndefined(yield* Effect.serviceOption(ServerSpans))
-      yield* fast.install({ admit, cors: simpleCorsHeaders(corsOptions(config.corsOrigins)), sampling, accessLog: jsonAccessLog })
+      // The fast path answers JSON: its fixed headers are the security headers plus CORS (one object per origin answer).
+      const security = fixedSecurityHeaders(Option.getOrUndefined(config.publicBaseUrl))
+      const cors = simpleCorsHeaders(corsOptions(config.corsOrigins))
+      const merged = new WeakMap<Record<string, string>, Record<string, string>>()
+      const headersFor = (origin: string | null) => {
+        const c = cors(origin)
+        let all = merged.get(c)
+        if (all === undefined) merged.set(c, (all = { ...security, ...c }))
+        return all
+      }
+      yield* fast.install({ admit, cors: headersFor, sampling, accessLog: jsonAccessLog })
       return { served: fast.served }
     })
   ).pipe(Layer.provide(RateLimiter.layer), Layer.provide(GatewayServicesLive))
