@@ -8,6 +8,9 @@
  * - "first start, template": another fresh data dir, copied from that template (what a
  *   first `bun run dev` does after `bun install`, whose postinstall makes the template);
  * - "warm start": a restart on an existing data dir.
+ * Each checkout's server bundle is built first, as `bun install`'s postinstall does
+ * (src/app/buildServerBundle.ts); the log says whether it was still fresh at the end
+ * (an edited source sends main.ts back to the sources).
  * Time = spawn to the first 200 from /health; CPU = the process's user + system time
  * until then (all threads), which the machine's load inflates far less than the wall time.
  *
@@ -127,7 +130,15 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
       log(`${step} ${c.label}: ${JSON.stringify(c.results)}`)
     }
   }
+  const bundleScript = (c: Checkout) => path.join(c.root, "src/app/buildServerBundle.ts")
+  const bundleFresh = async (c: Checkout) =>
+    fs.existsSync(bundleScript(c))
+      ? ((await import(path.join(c.root, "src/app/ServerBundle.ts"))) as { freshBundle: () => string | undefined }).freshBundle() !== undefined
+      : "no bundle"
   try {
+    for (const c of checkouts) {
+      if (fs.existsSync(bundleScript(c))) log(`${c.label}: ${Bun.spawnSync(["bun", bundleScript(c)], { cwd: c.root }).stdout.toString().trim()}`)
+    }
     const bare = await start(["bun", "run", helloFile], scratch, {}, "/")
     const bareRss = await idleRss(bare)
     await stop(bare.proc)
@@ -148,6 +159,7 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
       Object.assign(c.results, { loadedRss: load.rss, loadSeconds: load.seconds, loadErrors: load.errors })
       await stop(s.proc)
     })
+    for (const c of checkouts) log(`${c.label}: server bundle still fresh after the run: ${await bundleFresh(c)}`)
     const [cand, base] = checkouts as [Checkout, Checkout | undefined]
     const r = cand.results
     const vsBase = (key: string, unit: string) =>
