@@ -5,6 +5,7 @@ import { Effect } from "effect"
 import { fileURLToPath } from "node:url"
 import { ToolsConfig } from "../../src/tools/ToolsConfig.ts"
 import { type SignedUp, signUp } from "../support/auth.ts"
+import { addSummariseTool } from "./fixtures/samplingTool.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
 
 /**
@@ -15,17 +16,7 @@ import { startPlatform, type TestPlatform } from "../support/platform.ts"
 /** A stateful SDK server (one session: the client's answer to its request must come back to it) whose tool asks for sampling. */
 const startSamplingServer = async () => {
   const mcp = new McpServer({ name: "samples", version: "1.0.0" })
-  mcp.registerTool("summarise", { description: "asks the client's model" }, async () => {
-    try {
-      const answer = await mcp.server.createMessage({
-        messages: [{ role: "user", content: { type: "text", text: "Summarise tides" } }],
-        maxTokens: 500
-      })
-      return { content: [{ type: "text", text: `model=${answer.model} text=${answer.content.type === "text" ? answer.content.text : ""}` }] }
-    } catch (e) {
-      return { content: [{ type: "text", text: `refused: ${e instanceof Error ? e.message : String(e)}` }], isError: true }
-    }
-  })
+  addSummariseTool(mcp)
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => crypto.randomUUID() })
   await mcp.connect(transport)
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => transport.handleRequest(req) })
