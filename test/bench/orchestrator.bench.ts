@@ -48,12 +48,18 @@ const eventLatency = async (platform: TestPlatform, count: number) => {
   })
   for (let i = 0; i < count; i++) {
     const seen = latencies.length
-    await fetch(`${platform.baseUrl}/orchestrator/register`, {
+    const res = await fetch(`${platform.baseUrl}/orchestrator/register`, {
       method: "POST",
       headers: { ...user.headers, "content-type": "application/json" },
       body: JSON.stringify({ projectId: user.projectId, cardUrl: agent.cardUrl })
     })
-    while (latencies.length === seen) await Bun.sleep(1)
+    // A refused registration publishes nothing: fail instead of waiting for an event forever.
+    if (!res.ok) throw new Error(`register answered ${res.status}: ${await res.text()}`)
+    const deadline = Date.now() + 10_000
+    while (latencies.length === seen) {
+      if (Date.now() > deadline) throw new Error("no event within 10 s of a registration")
+      await Bun.sleep(1)
+    }
   }
   ws.close()
   await agent.close()
@@ -62,7 +68,8 @@ const eventLatency = async (platform: TestPlatform, count: number) => {
 
 export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
   const platform = await startPlatform({ egress: { allow: ["127.0.0.1"] } })
-  const redisPlatform = await startPlatform({ redisUrl: Option.some(Redacted.make("redis://127.0.0.1:6379")) })
+  // Both admit the local agents' loopback card URLs (the egress policy refuses them otherwise).
+  const redisPlatform = await startPlatform({ egress: { allow: ["127.0.0.1"] }, redisUrl: Option.some(Redacted.make("redis://127.0.0.1:6379")) })
   const agent = await startRemoteAgent({ name: "Echo" })
   try {
     const user = await signUp(platform.baseUrl)
