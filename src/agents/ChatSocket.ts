@@ -1,10 +1,11 @@
-import { HttpLayerRouter, HttpServerRequest, HttpServerResponse, Socket } from "@effect/platform"
+import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Exit, Layer, Option, Schema, Stream } from "effect"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import type { Principal } from "../domain/Identity.ts"
 import { hasRole } from "../auth/ProjectAccess.ts"
 import { jsonError } from "../kernel/JsonError.ts"
+import { socketSlots } from "../http/SocketSlots.ts"
 import { bodyProblemMessage, jsonTextProblem } from "../kernel/JsonText.ts"
 import { isTerminal, type TaskError, type TaskProgress, textOf } from "../domain/Task.ts"
 import { AgentRepo } from "./AgentRepo.ts"
@@ -51,7 +52,7 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
     const agents = yield* AgentRepo
     const tasks = yield* AgentTasks
     const config = yield* AppConfig
-    const socketsByCaller = new Map<string, number>()
+    const slots = socketSlots("chat")
     yield* router.add(
       "GET",
       CHAT_SOCKET_PATH,
@@ -68,20 +69,7 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
         const send = (value: unknown) => write(JSON.stringify(value)).pipe(Effect.catchAll(() => Effect.void))
 
         const caller = `${principal.kind}:${principal.userId}`
-        const open = socketsByCaller.get(caller) ?? 0
-        if (open >= config.wsMaxSocketsPerUser) {
-          yield* send({ type: "error", code: "TooManySockets", message: `at most ${config.wsMaxSocketsPerUser} chat sockets per caller` })
-          yield* write(new Socket.CloseEvent(1013, "too many sockets")).pipe(Effect.catchAll(() => Effect.void))
-          return HttpServerResponse.empty()
-        }
-        socketsByCaller.set(caller, open + 1)
-        yield* Effect.addFinalizer(() =>
-          Effect.sync(() => {
-            const left = (socketsByCaller.get(caller) ?? 1) - 1
-            if (left <= 0) socketsByCaller.delete(caller)
-            else socketsByCaller.set(caller, left)
-          })
-        )
+        if (!(yield* slots.admit(caller, config.wsMaxSocketsPerUser, write))) return HttpServerResponse.empty()
 
         /**
          * Runs `prepare` (the agent or task lookup) in a slot of this socket, then forks the stream

@@ -7,6 +7,7 @@ import { invalidationOf } from "../auth/Invalidation.ts"
 import { Principals } from "../auth/Principals.ts"
 import type { Principal } from "../domain/Identity.ts"
 import { jsonError } from "../kernel/JsonError.ts"
+import { socketSlots } from "../http/SocketSlots.ts"
 import { EventBus, type PlatformEvent } from "../events/EventBus.ts"
 
 export const EVENTS_SOCKET_PATH = "/ws/events"
@@ -44,7 +45,7 @@ export const EventsSocketRoute = HttpLayerRouter.use((router) =>
     const recheckEvery = Duration.millis(Math.max(1_000, auth.principalCacheTtlMs))
     const app = yield* AppConfig
     // Each socket holds a bus subscription and its buffer: a caller gets a bounded number per node.
-    const socketsByCaller = new Map<string, number>()
+    const slots = socketSlots("event")
     yield* router.add(
       "GET",
       EVENTS_SOCKET_PATH,
@@ -60,20 +61,7 @@ export const EventsSocketRoute = HttpLayerRouter.use((router) =>
         const socket = yield* Effect.orDie(request.upgrade)
         const write = yield* socket.writer
         const caller = `${principal.right.kind}:${principal.right.userId}`
-        const open = socketsByCaller.get(caller) ?? 0
-        if (open >= app.wsMaxSocketsPerUser) {
-          yield* write(JSON.stringify({ type: "error", code: "TooManySockets", message: `at most ${app.wsMaxSocketsPerUser} event sockets per caller` }))
-          yield* write(new Socket.CloseEvent(1013, "too many sockets")).pipe(Effect.catchAll(() => Effect.void))
-          return HttpServerResponse.empty()
-        }
-        socketsByCaller.set(caller, open + 1)
-        yield* Effect.addFinalizer(() =>
-          Effect.sync(() => {
-            const left = (socketsByCaller.get(caller) ?? 1) - 1
-            if (left <= 0) socketsByCaller.delete(caller)
-            else socketsByCaller.set(caller, left)
-          })
-        )
+        if (!(yield* slots.admit(caller, app.wsMaxSocketsPerUser, write))) return HttpServerResponse.empty()
         let current = principal.right
         let visible = visibleTo(current)
         let closed = false
