@@ -1,3 +1,4 @@
+import { groupForeignKeys, groupIndexes } from "./SchemaRows.ts"
 import { type SqlClient, SqlError } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { Effect } from "effect"
@@ -240,23 +241,16 @@ const assemble = (
   stats: ReadonlyArray<Row>,
   refs: ReadonlyArray<Row>
 ): ReadonlyArray<TableInfo> => {
-  const indexes = new Map<string, Map<string, { name: string; columns: Array<string>; unique: boolean }>>()
-  for (const s of stats) {
-    const byName = indexes.get(String(s.tbl)) ?? new Map()
-    const entry = byName.get(String(s.name)) ?? { name: String(s.name), columns: [], unique: Number(s.non_unique) === 0 }
-    entry.columns.push(String(s.col))
-    byName.set(String(s.name), entry)
-    indexes.set(String(s.tbl), byName)
-  }
-  const fks = new Map<string, Map<string, { columns: Array<string>; referencedTable: string; referencedColumns: Array<string> }>>()
-  for (const r of refs) {
-    const byName = fks.get(String(r.tbl)) ?? new Map()
-    const entry = byName.get(String(r.name)) ?? { columns: [], referencedTable: String(r.ref_tbl), referencedColumns: [] }
-    entry.columns.push(String(r.col))
-    entry.referencedColumns.push(String(r.ref_col))
-    byName.set(String(r.name), entry)
-    fks.set(String(r.tbl), byName)
-  }
+  const indexes = groupIndexes(
+    stats.map((s) => ({ table: String(s.tbl), index: String(s.name), column: String(s.col), unique: Number(s.non_unique) === 0 }))
+  )
+  const fks = groupForeignKeys(refs.map((r) => ({
+    table: String(r.tbl),
+    key: String(r.name),
+    column: String(r.col),
+    referencedTable: String(r.ref_tbl),
+    referencedColumn: String(r.ref_col)
+  })))
   const tables = new Map<string, TableInfo>()
   for (const c of columns) {
     const name = String(c.tbl)

@@ -1,3 +1,4 @@
+import { groupForeignKeys, groupIndexes } from "./SchemaRows.ts"
 import type { SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import type { BunSqliteClient } from "./BunSqliteClient.ts"
@@ -114,23 +115,16 @@ export const makeSqliteDriver = (
        FROM sqlite_master m JOIN pragma_index_list(m.name) il JOIN pragma_index_info(il.name) ii
        WHERE ${userObjects} ORDER BY m.name, il.seq, ii.seqno`
     )
-    const indexes = new Map<string, Map<string, { name: string; columns: Array<string>; unique: boolean }>>()
-    for (const i of idxRows) {
-      const byName = indexes.get(String(i.tbl)) ?? new Map()
-      const entry = byName.get(String(i.idx)) ?? { name: String(i.idx), columns: [], unique: Number(i.uniq) === 1 }
-      entry.columns.push(String(i.col))
-      byName.set(String(i.idx), entry)
-      indexes.set(String(i.tbl), byName)
-    }
-    const fks = new Map<string, Map<number, { columns: Array<string>; referencedTable: string; referencedColumns: Array<string> }>>()
-    for (const f of fkRows) {
-      const byId = fks.get(String(f.tbl)) ?? new Map()
-      const entry = byId.get(Number(f.id)) ?? { columns: [], referencedTable: String(f.ref), referencedColumns: [] }
-      entry.columns.push(String(f.col))
-      entry.referencedColumns.push(String(f.ref_col ?? ""))
-      byId.set(Number(f.id), entry)
-      fks.set(String(f.tbl), byId)
-    }
+    const indexes = groupIndexes(
+      idxRows.map((i) => ({ table: String(i.tbl), index: String(i.idx), column: String(i.col), unique: Number(i.uniq) === 1 }))
+    )
+    const fks = groupForeignKeys(fkRows.map((f) => ({
+      table: String(f.tbl),
+      key: String(f.id),
+      column: String(f.col),
+      referencedTable: String(f.ref),
+      referencedColumn: String(f.ref_col ?? "")
+    })))
     const tables = new Map<string, { info: TableInfo; pk: Array<{ name: string; order: number }> }>()
     for (const c of columns) {
       const name = String(c.tbl)
