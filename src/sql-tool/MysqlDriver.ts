@@ -1,4 +1,3 @@
-import { groupForeignKeys, groupIndexes } from "./SchemaRows.ts"
 import { type SqlClient, SqlError } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { Effect } from "effect"
@@ -16,6 +15,7 @@ import {
   resultTooLarge,
   withTimeoutBackstop
 } from "./DriverSupport.ts"
+import { groupForeignKeys, groupIndexes } from "./SchemaRows.ts"
 
 /** MariaDB max_statement_time exceeded (1969), MySQL max_execution_time exceeded (3024). */
 const TIMEOUT_ERRNOS = [1969, 3024, "ER_STATEMENT_TIMEOUT", "ER_QUERY_TIMEOUT"]

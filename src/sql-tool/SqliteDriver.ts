@@ -1,4 +1,3 @@
-import { groupForeignKeys, groupIndexes } from "./SchemaRows.ts"
 import type { SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import type { BunSqliteClient } from "./BunSqliteClient.ts"
@@ -14,6 +13,7 @@ import {
   jsonRows,
   mapSqlError
 } from "./DriverSupport.ts"
+import { groupForeignKeys, groupIndexes } from "./SchemaRows.ts"
 
 const quoteIdent = (name: string) => `"${name.replaceAll("\"", "\"\"")}"`
 
