@@ -59,6 +59,7 @@ export interface QuotaSettings {
   readonly apiKeysPerProject: number
   readonly sqlConnectionsPerProject: number
   readonly alertRulesPerProject: number
+  readonly documentsPerProject: number
   readonly projectsPerUser: number
 }
 
@@ -69,6 +70,7 @@ const quotaSettings: Config.Config<QuotaSettings> = Config.all({
   apiKeysPerProject: Values.positiveInteger("QUOTA_API_KEYS_PER_PROJECT").pipe(Config.withDefault(100)),
   sqlConnectionsPerProject: Values.positiveInteger("QUOTA_SQL_CONNECTIONS_PER_PROJECT").pipe(Config.withDefault(50)),
   alertRulesPerProject: Values.positiveInteger("QUOTA_ALERT_RULES_PER_PROJECT").pipe(Config.withDefault(100)),
+  documentsPerProject: Values.positiveInteger("QUOTA_DOCUMENTS_PER_PROJECT").pipe(Config.withDefault(10_000)),
   projectsPerUser: Values.positiveInteger("QUOTA_PROJECTS_PER_USER").pipe(Config.withDefault(50))
 })
 

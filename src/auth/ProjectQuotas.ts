@@ -37,6 +37,11 @@ const COUNTED: Record<QuotaKind, Counted> = {
     variable: "QUOTA_SQL_CONNECTIONS_PER_PROJECT"
   },
   alertRulesPerProject: { count: "SELECT count(*)::int AS n FROM alert_rules WHERE project_id = $1", what: "alert rules", variable: "QUOTA_ALERT_RULES_PER_PROJECT" },
+  documentsPerProject: {
+    count: "SELECT count(*)::int AS n FROM rag_documents WHERE project_id = $1",
+    what: "RAG documents",
+    variable: "QUOTA_DOCUMENTS_PER_PROJECT"
+  },
   projectsPerUser: { count: "SELECT count(*)::int AS n FROM projects WHERE owner_id = $1", what: "owned projects", variable: "QUOTA_PROJECTS_PER_USER" }
 }
 

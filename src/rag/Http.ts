@@ -1,6 +1,7 @@
 import { FileSystem, HttpApiBuilder } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
+import { ensureQuota } from "../auth/ProjectQuotas.ts"
 import { EmbeddingsStats } from "../embeddings/EmbeddingsStats.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
 import { BadRequest, PayloadTooLarge, ServiceUnavailable } from "../kernel/WireErrors.ts"
@@ -30,6 +31,7 @@ export const RagHttpLive = HttpApiBuilder.group(PlatformApi, "rag", (handlers) =
       .handle("uploadDocument", ({ payload }) =>
         Effect.gen(function*() {
           yield* requireProjectRole(payload.projectId, "developer")
+          yield* ensureQuota("documentsPerProject", payload.projectId)
           const fs = yield* FileSystem.FileSystem
           const bytes = yield* fs.readFile(payload.file.path).pipe(
             Effect.mapError(() => new BadRequest({ message: "the uploaded file could not be read" }))

@@ -16,7 +16,7 @@ let bob: SignedUp
 
 beforeAll(async () => {
   platform = await startPlatform({
-    auth: { quotas: { agentsPerProject: 2, workflowsPerProject: 1, toolsPerProject: 1, apiKeysPerProject: 1, alertRulesPerProject: 1, projectsPerUser: 2, sqlConnectionsPerProject: 1 } },
+    auth: { quotas: { agentsPerProject: 2, workflowsPerProject: 1, toolsPerProject: 1, apiKeysPerProject: 1, alertRulesPerProject: 1, projectsPerUser: 2, sqlConnectionsPerProject: 1, documentsPerProject: 1 } },
     sqlTool: { sqliteAllowDirs: [sqliteDir.dir] },
     egress: { allow: [`127.0.0.1:${upstream.port}`] }
   })
@@ -115,5 +115,17 @@ describe("per-tenant quotas", () => {
       call(alice, "POST", "/sql/connections", { projectId: alice.projectId, name, connectionString: `sqlite:${sqliteDir.dir}/${name}.db` })
     expect((await connect("a")).status).toBe(201)
     expectQuota(await connect("b"), "QUOTA_SQL_CONNECTIONS_PER_PROJECT")
+  })
+
+  test("RAG documents", async () => {
+    const upload = (text: string) => {
+      const form = new FormData()
+      form.append("projectId", alice.projectId)
+      form.append("file", new Blob([text], { type: "text/plain" }), `${text.slice(0, 8)}.txt`)
+      return fetch(`${platform.baseUrl}/rag/documents`, { method: "POST", headers: alice.headers, body: form })
+    }
+    expect((await upload("Tides rise twice a day.")).status).toBe(202)
+    const second = await upload("Winds turn with the seasons.")
+    expectQuota({ status: second.status, body: await second.json() }, "QUOTA_DOCUMENTS_PER_PROJECT")
   })
 })
