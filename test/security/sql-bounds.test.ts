@@ -74,8 +74,11 @@ describe("SQLite: a runaway statement is stopped, not left spinning", () => {
     // SIGKILL is sent at the timeout; the kernel takes a moment to end the process.
     for (let i = 0; i < 40 && sqliteWorkers().length > 0; i++) await Bun.sleep(50)
     expect(sqliteWorkers()).toEqual([])
+    // This process and its children over a second: a thread left spinning would hold most of a core;
+    // the rest of the suite running in this same process (timers, GC, other suites' leftovers) has
+    // been seen at 0.27 of a core, so the bound sits between the two.
     const share = await cpuShareOfTree(1_000)
-    expect(share).toBeLessThan(0.25)
+    expect(share).toBeLessThan(0.5)
     const after = await read("sqlite", "SELECT count(*) AS n FROM victims")
     expect(after._tag === "Right" && Number(after.right.rows[0].n)).toBe(3)
   }, 30_000)
