@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { Conflict } from "../kernel/WireErrors.ts"
-import { AuthConfig, type QuotaSettings } from "./AuthConfig.ts"
+import { AuthConfig, QUOTA_SETTINGS, type QuotaSettings } from "./AuthConfig.ts"
 
 /**
  * What a tenant may create without bound, bounded: every row a project (or a user, for projects)
@@ -14,35 +14,30 @@ interface Counted {
   /** Rows the owner holds now (`$1` is the project id, or the user id for `projectsPerUser`). */
   readonly count: string
   readonly what: string
-  readonly variable: string
 }
 
 const COUNTED: Record<QuotaKind, Counted> = {
-  agentsPerProject: { count: "SELECT count(*)::int AS n FROM agents WHERE project_id = $1", what: "agents", variable: "QUOTA_AGENTS_PER_PROJECT" },
-  workflowsPerProject: { count: "SELECT count(*)::int AS n FROM workflows WHERE project_id = $1", what: "workflows", variable: "QUOTA_WORKFLOWS_PER_PROJECT" },
+  agentsPerProject: { count: "SELECT count(*)::int AS n FROM agents WHERE project_id = $1", what: "agents" },
+  workflowsPerProject: { count: "SELECT count(*)::int AS n FROM workflows WHERE project_id = $1", what: "workflows" },
   toolsPerProject: {
     // HTTP tools and MCP servers share one budget: both are tool sources the platform calls out to.
     count: "SELECT ((SELECT count(*) FROM tools WHERE project_id = $1) + (SELECT count(*) FROM tool_instances WHERE project_id = $1))::int AS n",
-    what: "tools and MCP servers",
-    variable: "QUOTA_TOOLS_PER_PROJECT"
+    what: "tools and MCP servers"
   },
   apiKeysPerProject: {
     count: "SELECT count(*)::int AS n FROM api_keys WHERE project_id = $1 AND revoked_at IS NULL",
-    what: "active API keys",
-    variable: "QUOTA_API_KEYS_PER_PROJECT"
+    what: "active API keys"
   },
   sqlConnectionsPerProject: {
     count: "SELECT count(*)::int AS n FROM sql_connections WHERE project_id = $1",
-    what: "SQL connections",
-    variable: "QUOTA_SQL_CONNECTIONS_PER_PROJECT"
+    what: "SQL connections"
   },
-  alertRulesPerProject: { count: "SELECT count(*)::int AS n FROM alert_rules WHERE project_id = $1", what: "alert rules", variable: "QUOTA_ALERT_RULES_PER_PROJECT" },
+  alertRulesPerProject: { count: "SELECT count(*)::int AS n FROM alert_rules WHERE project_id = $1", what: "alert rules" },
   documentsPerProject: {
     count: "SELECT count(*)::int AS n FROM rag_documents WHERE project_id = $1",
-    what: "RAG documents",
-    variable: "QUOTA_DOCUMENTS_PER_PROJECT"
+    what: "RAG documents"
   },
-  projectsPerUser: { count: "SELECT count(*)::int AS n FROM projects WHERE owner_id = $1", what: "owned projects", variable: "QUOTA_PROJECTS_PER_USER" }
+  projectsPerUser: { count: "SELECT count(*)::int AS n FROM projects WHERE owner_id = $1", what: "owned projects" }
 }
 
 export class ProjectQuotas extends Effect.Service<ProjectQuotas>()("Auth/ProjectQuotas", {
@@ -58,7 +53,7 @@ export class ProjectQuotas extends Effect.Service<ProjectQuotas>()("Auth/Project
         Effect.flatMap((rows) =>
           (rows[0]?.n ?? 0) < limit
             ? Effect.void
-            : Effect.fail(new Conflict({ message: `quota reached: at most ${limit} ${counted.what} (${counted.variable})` }))
+            : Effect.fail(new Conflict({ message: `quota reached: at most ${limit} ${counted.what} (${QUOTA_SETTINGS[kind][0]})` }))
         )
       )
     }
