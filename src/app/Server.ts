@@ -35,17 +35,9 @@ export const HttpServerLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) 
     Effect.gen(function*() {
       const admit = yield* fastAdmission
       const sampling = Option.getOrUndefined(yield* Effect.serviceOption(ServerSpans))
-      // The fast path answers JSON: its fixed headers are the security headers plus CORS (one object per origin answer).
-      const security = fixedSecurityHeaders(Option.getOrUndefined(config.publicBaseUrl))
-      const cors = simpleCorsHeaders(corsOptions(config.corsOrigins))
-      const merged = new WeakMap<Record<string, string>, Record<string, string>>()
-      const headersFor = (origin: string | null) => {
-        const c = cors(origin)
-        let all = merged.get(c)
-        if (all === undefined) merged.set(c, (all = { ...security, ...c }))
-        return all
-      }
-      yield* fast.install({ admit, cors: headersFor, sampling, accessLog: jsonAccessLog })
+      // The fast path answers JSON: the security headers ride with the CORS headers.
+      const headers = simpleCorsHeaders(corsOptions(config.corsOrigins), fixedSecurityHeaders(Option.getOrUndefined(config.publicBaseUrl)))
+      yield* fast.install({ admit, cors: headers, sampling, accessLog: jsonAccessLog })
       return { served: fast.served }
     })
   ).pipe(Layer.provide(RateLimiter.layer), Layer.provide(GatewayServicesLive))

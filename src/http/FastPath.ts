@@ -64,7 +64,7 @@ export type Admit<A> = (request: Request, server: Server<unknown>) => Admission<
 
 export interface FastPathHooks<A> {
   readonly admit: Admit<A>
-  /** Headers the CORS middleware would add for this `Origin`. */
+  /** Headers the CORS and security-header middleware would add for this `Origin`. */
   readonly cors: (origin: string | null) => Record<string, string>
   /** The span store's sampling of trivial requests (undefined: every span is made). */
   readonly sampling: TrivialSpanSampling | undefined
