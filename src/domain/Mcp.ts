@@ -3,7 +3,8 @@ import { Schema } from "effect"
 /**
  * `sampling/createMessage` from the server answered with this model (the project's, through the
  * platform's LanguageModel) with at most `maxTokens` (the smaller of this and the server's ask).
- * Any transport (HTTP, a catalog instance, an operator's stdio line). Absent: sampling is not declared and a server's request is refused.
+ * Any transport (HTTP, a catalog instance, an operator's stdio line). Absent: sampling is not
+ * declared and a server's request is refused.
  */
 export const McpSamplingSettings = Schema.Struct({
   provider: Schema.Literal("openai", "anthropic", "google", "local"),
@@ -38,7 +39,6 @@ export const McpOAuthSettings = Schema.Struct({
   message: () => "client_credentials needs a clientId"
 }))
 export type McpOAuthSettings = typeof McpOAuthSettings.Type
-
 
 export const McpHttpTransport = Schema.Struct({
   type: Schema.Literal("http"),
