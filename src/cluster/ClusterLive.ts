@@ -1,4 +1,5 @@
 import {
+  type MessageStorage,
   RunnerAddress,
   RunnerHealth,
   Runners,
@@ -45,15 +46,21 @@ const configuredMessageStorage = Layer.unwrapEffect(Effect.map(MessageStorageSet
  * (SingleRunner keeps its own private) for the health report. This is
  * SingleRunner.layer with our message storage in place of the library's.
  */
-export const singleNodeClusterWith = (kind: MessageStorageKind) =>
+export const singleNodeClusterWith = (kind: MessageStorageKind) => singleNodeClusterOn(messageStorage(kind))
+
+/** The same over a given message storage and sharding settings (tests: a storage that counts its reads, other poll intervals). */
+export const singleNodeClusterOn = <E, R>(
+  storage: Layer.Layer<MessageStorage.MessageStorage, E, R>,
+  sharding: Partial<ShardingConfig.ShardingConfig["Type"]> = singleNodeSharding
+) =>
   Layer.merge(
     Sharding.layer.pipe(
       Layer.provideMerge(Runners.layerNoop),
-      Layer.provideMerge(messageStorage(kind)),
+      Layer.provideMerge(storage),
       Layer.provide([Layer.orDie(SqlRunnerStorage.layer), RunnerHealth.layerNoop]),
-      Layer.provide(ShardingConfig.layerFromEnv(singleNodeSharding))
+      Layer.provide(ShardingConfig.layerFromEnv(sharding))
     ),
-    ShardingConfig.layer(singleNodeSharding)
+    ShardingConfig.layer(sharding)
   ).pipe(Layer.orDie)
 
 export const SingleNodeClusterLive = Layer.unwrapEffect(Effect.map(MessageStorageSetting, singleNodeClusterWith)).pipe(

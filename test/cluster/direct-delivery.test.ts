@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SQL } from "bun"
-import { MessageStorage, Runners, RunnerHealth, Sharding, ShardingConfig, SqlRunnerStorage } from "@effect/cluster"
+import { MessageStorage } from "@effect/cluster"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
 import { DeliveryProbe } from "../../entities/DeliveryProbe.ts"
 import * as BatchedMessageStorage from "../../src/cluster/BatchedMessageStorage.ts"
+import { singleNodeClusterOn } from "../../src/cluster/ClusterLive.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { DatabaseLive } from "../../src/db/Database.ts"
 import { DeliveryProbeLive } from "../../src/system/DeliveryProbeLive.ts"
@@ -36,15 +37,7 @@ const sharding = { entityMessagePollInterval: "1 hour", entityReplyPollInterval:
 const makeCluster = () =>
   ManagedRuntime.make(
     DeliveryProbeLive.pipe(
-      Layer.provideMerge(
-        Sharding.layer.pipe(
-          Layer.provideMerge(Runners.layerNoop),
-          Layer.provideMerge(countingStorage),
-          Layer.provide([Layer.orDie(SqlRunnerStorage.layer), RunnerHealth.layerNoop]),
-          Layer.provide(ShardingConfig.layerFromEnv(sharding)),
-          Layer.orDie
-        )
-      ),
+      Layer.provideMerge(singleNodeClusterOn(countingStorage, sharding)),
       Layer.provideMerge(DatabaseLive),
       Layer.provide(AppConfig.layerWith({ databaseUrl: Option.some(Redacted.make(db.url)), vectorStore: "disabled" })),
       Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
