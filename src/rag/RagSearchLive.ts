@@ -150,14 +150,14 @@ export const makeRagSearch = Effect.gen(function*() {
   /**
    * The question's lexemes, each as a one-operand tsquery (quoted: a lexeme may hold a quote or a backslash).
    * The common lexemes travel as one space-separated string (a lexeme holds no space): as a text[]
-   * parameter the driver escaped its ~1,000 elements one by one, twice per question.
+   * parameter the driver escaped its ~1,000 elements one by one, twice per question. The question's
+   * tsvector and that list are made once, for the lexemes and for their all-common check.
    */
   const lexemeCte = (query: string, common: string) =>
     sql`SELECT a.lexeme, ('''' || replace(replace(a.lexeme, '\\', '\\\\'), '''', '''''') || '''')::tsquery AS tq
-      FROM (SELECT u.lexeme, u.lexeme = ANY(c.common) AS common
-        FROM unnest(to_tsvector('english', ${query})) AS u, (SELECT string_to_array(${common}, ' ') AS common) c) a
-      WHERE NOT a.common OR NOT EXISTS (
-        SELECT 1 FROM unnest(to_tsvector('english', ${query})) AS u WHERE NOT (u.lexeme = ANY(string_to_array(${common}, ' '))))`
+      FROM (SELECT to_tsvector('english', ${query}) AS doc, string_to_array(${common}, ' ') AS common_lexemes) c,
+        LATERAL (SELECT u.lexeme, u.lexeme = ANY(c.common_lexemes) AS is_common FROM unnest(c.doc) AS u) a
+      WHERE NOT a.is_common OR NOT EXISTS (SELECT 1 FROM unnest(c.doc) AS u WHERE NOT (u.lexeme = ANY(c.common_lexemes)))`
 
   const run = (request: SearchRequest, options: { readonly exact: boolean }) =>
     Effect.gen(function*() {
