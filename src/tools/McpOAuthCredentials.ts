@@ -36,14 +36,18 @@ export class McpOAuthCredentials extends Effect.Service<McpOAuthCredentials>()("
     )
     const context = (projectId: string, serverId: string) => [projectId, serverId, "mcp-oauth"]
 
+    /** The state in a row read for one server (none yet: empty). */
+    const stateOf = (projectId: string, serverId: string, rows: ReadonlyArray<{ readonly sealed: string }>) =>
+      rows.length === 0
+        ? Effect.succeed({} as McpOAuthState)
+        : Effect.map(secrets.open(rows[0].sealed, context(projectId, serverId)), (opened) => JSON.parse(Redacted.value(opened)) as McpOAuthState)
+
     const load = (projectId: string, serverId: string) =>
-      Effect.gen(function*() {
-        const rows = yield* sql<{ sealed: string }>`
-          SELECT sealed FROM mcp_oauth_credentials WHERE server_id = ${serverId} AND project_id = ${projectId}`
-        if (rows.length === 0) return {} as McpOAuthState
-        const opened = yield* secrets.open(rows[0].sealed, context(projectId, serverId))
-        return JSON.parse(Redacted.value(opened)) as McpOAuthState
-      }).pipe(Effect.orDie)
+      sql<{ sealed: string }>`
+        SELECT sealed FROM mcp_oauth_credentials WHERE server_id = ${serverId} AND project_id = ${projectId}`.pipe(
+        Effect.flatMap((rows) => stateOf(projectId, serverId, rows)),
+        Effect.orDie
+      )
 
     const write = (projectId: string, serverId: string, state: McpOAuthState) =>
       Effect.gen(function*() {
@@ -68,9 +72,7 @@ export class McpOAuthCredentials extends Effect.Service<McpOAuthCredentials>()("
           ON CONFLICT (server_id) DO NOTHING`
         const rows = yield* sql<{ sealed: string }>`
           SELECT sealed FROM mcp_oauth_credentials WHERE server_id = ${serverId} AND project_id = ${projectId} FOR UPDATE`
-        const current = rows.length === 0
-          ? {} as McpOAuthState
-          : JSON.parse(Redacted.value(yield* secrets.open(rows[0].sealed, context(projectId, serverId)))) as McpOAuthState
+        const current = yield* stateOf(projectId, serverId, rows)
         const next = { ...current, ...change(current) }
         yield* write(projectId, serverId, next)
         return next
@@ -117,7 +119,7 @@ export class McpOAuthCredentials extends Effect.Service<McpOAuthCredentials>()("
         Effect.orDie
       )
 
-    return { provider, load, save, update, beginPending, takePending, redirectUrl } as const
+    return { provider, load, save, beginPending, takePending, redirectUrl } as const
   }),
   dependencies: [ConnectionSecrets.Default]
 }) {}
