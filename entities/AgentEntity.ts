@@ -1,7 +1,7 @@
 import { ClusterSchema, Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
-import { TaskState } from "../src/domain/Task.ts"
+import { A2aTask, TaskState } from "../src/domain/Task.ts"
 
 /**
  * One agent = one entity (id = agent id), sharded across runners. Its state
@@ -16,7 +16,16 @@ import { TaskState } from "../src/domain/Task.ts"
  * only `Cancel` stops it. `Cancel` is volatile and reaches the running task's
  * fiber on the runner that hosts the agent.
  */
-export const TaskOutcome = Schema.Struct({ taskId: Schema.String, state: TaskState })
+export const TaskOutcome = Schema.Struct({
+  taskId: Schema.String,
+  state: TaskState,
+  /**
+   * The task as the run ended it, when this run ended it (absent otherwise, and in
+   * replies stored before it existed): a blocking caller answers with it instead of
+   * reading the task back.
+   */
+  task: Schema.optional(A2aTask)
+})
 export type TaskOutcome = typeof TaskOutcome.Type
 
 export const AgentEntity = Entity.make("Agent", [

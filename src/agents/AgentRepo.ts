@@ -27,6 +27,19 @@ export const slugOf = (name: string) =>
 
 const COLUMNS = "id, project_id, name, slug, description, provider, model, system_prompt, tools, skills, config, created_at, updated_at"
 
+const isoUtc = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+
+/**
+ * The agent row aliased `alias` as one json value in the domain Agent's shape (ISO
+ * timestamps as toISOString writes them), for statements that read an agent along
+ * with something else (the task claim); decoded by `Agent` itself.
+ */
+export const agentJsonOf = (alias: string) =>
+  `json_build_object('id', ${alias}.id, 'projectId', ${alias}.project_id, 'name', ${alias}.name, 'slug', ${alias}.slug,
+    'description', ${alias}.description, 'provider', ${alias}.provider, 'model', ${alias}.model,
+    'systemPrompt', ${alias}.system_prompt, 'tools', ${alias}.tools, 'skills', ${alias}.skills, 'config', ${alias}.config,
+    'createdAt', ${isoUtc(`${alias}.created_at`)}, 'updatedAt', ${isoUtc(`${alias}.updated_at`)})`
+
 /**
  * The `agents` table. Every read a caller can reach is scoped by the caller's
  * project ids; `findInternal` is for the entity, which acts for a task the

@@ -6,7 +6,6 @@ import { costUsd } from "../llm/Pricing.ts"
 import { type LoopEvent, runToolLoop, type ToolOutcome } from "../llm/ToolLoop.ts"
 import { type ChatMessage, emptyUsage, type ToolCall, type ToolDefinition, type Usage } from "../llm/Types.ts"
 import { ToolCatalog } from "../domain/Tool.ts"
-import { AgentRepo } from "./AgentRepo.ts"
 import type { Agent } from "../domain/Agent.ts"
 import { publishProgress } from "./TaskEvents.ts"
 import { type MessageEntry, type RunRecord, type TaskClaim, TaskRepo } from "./TaskRepo.ts"
@@ -37,7 +36,6 @@ interface ClaimedRun extends TaskKeys {
  */
 export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunner", {
   effect: Effect.gen(function*() {
-    const agents = yield* AgentRepo
     const tasks = yield* TaskRepo
     const llm = yield* LanguageModel
     const bus = yield* EventBus
@@ -191,8 +189,9 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
           artifacts: [],
           run: runRecord(run, "failed", emptyUsage, 0, reason)
         })
-        if (ended) yield* publishFinal(run.agentId, run.projectId, run.taskId, run.contextId, "failed", message)
-        return { taskId: run.taskId, state: "failed" as TaskState }
+        if (Option.isNone(ended)) return { taskId: run.taskId, state: "failed" as TaskState }
+        yield* publishFinal(run.agentId, run.projectId, run.taskId, run.contextId, "failed", message)
+        return { taskId: run.taskId, state: "failed" as TaskState, task: ended.value.task }
       })
 
     /** The answer: messages, artifact, run and final status in one statement, then told to listeners. */
@@ -221,10 +220,10 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
           run: runRecord(run, done.finishReason === "max_steps" ? "max_steps" : "completed", done.usage, done.steps, null)
         })
         // Canceled while the model was answering: the task keeps that outcome.
-        if (!ended) return { taskId, state: yield* currentState(taskId) }
+        if (Option.isNone(ended)) return { taskId, state: yield* currentState(taskId) }
         yield* publish(agentId, projectId, { _tag: "Artifact", taskId, contextId, artifact })
         yield* publishFinal(agentId, projectId, taskId, contextId, "completed", final)
-        return { taskId, state: "completed" as TaskState }
+        return { taskId, state: "completed" as TaskState, task: ended.value.task }
       })
 
     /** Claims the task, runs the model over its conversation and records the answer (or the failure). */
@@ -232,9 +231,7 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
       const claim = yield* tasks.claim(taskId)
       if (Option.isNone(claim)) return { taskId, state: "failed" as TaskState }
       if (claim.value._tag === "NotRunnable") return yield* answerUnclaimed(taskId, claim.value)
-      const { agentId, contextId, projectId, transcript } = claim.value
-      const agent = yield* agents.findInternal(agentId)
-      if (Option.isNone(agent)) return yield* failForMissingAgent({ taskId, agentId, projectId, contextId })
+      const { agent, agentId, contextId, projectId, transcript } = claim.value
       yield* publish(agentId, projectId, {
         _tag: "Status",
         taskId,
@@ -244,13 +241,13 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
       })
       const started = new Date()
       const startedMs = performance.now()
-      const tools = yield* toolsFor(agent.value)
+      const tools = yield* toolsFor(agent)
       const claimed: ClaimedRun = {
         taskId,
         agentId,
         projectId,
         contextId,
-        agent: agent.value,
+        agent,
         transcript,
         tools,
         started,
@@ -288,5 +285,5 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
 
     return { run, cancel, fail, textOf } as const
   }),
-  dependencies: [AgentRepo.Default, TaskRepo.Default]
+  dependencies: [TaskRepo.Default]
 }) {}

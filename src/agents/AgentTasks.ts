@@ -113,7 +113,9 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
           yield* enqueueExecution(input.agent.id, submitted.task.id)
           return submitted
         }
-        yield* executeAndAwait(input.agent.id, submitted.task.id)
+        const outcome = yield* executeAndAwait(input.agent.id, submitted.task.id)
+        // The run that ended the task sends it back as it stored it; otherwise (already ended, canceled) read it.
+        if (outcome.task !== undefined) return { task: outcome.task, agentId: submitted.agentId, projectId: submitted.projectId }
         return yield* getOrFail(submitted.task.id)
       })
 

@@ -2,7 +2,8 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { A2aMessage, type A2aTask, Artifact, TaskState, TERMINAL_STATES } from "../domain/Task.ts"
 import { ChatMessage } from "../llm/Types.ts"
-import type { AgentRun } from "../domain/Agent.ts"
+import { Agent, type AgentRun } from "../domain/Agent.ts"
+import { agentJsonOf } from "./AgentRepo.ts"
 
 export interface StoredTask {
   readonly task: A2aTask
@@ -40,7 +41,7 @@ const ClaimRow = Schema.Struct({
   contextId: Schema.String,
   state: TaskState,
   claimed: Schema.Boolean,
-  agentExists: Schema.Boolean,
+  agent: Schema.NullOr(Agent),
   transcript: Schema.Array(ChatMessage)
 })
 
@@ -48,6 +49,8 @@ const ClaimRow = Schema.Struct({
 export type TaskClaim =
   | {
     readonly _tag: "Claimed"
+    /** The task's agent as the claim read it: the run needs no read of its own. */
+    readonly agent: Agent
     readonly agentId: string
     readonly projectId: string
     readonly contextId: string
@@ -159,9 +162,9 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
 
     /**
      * Starts a run in one round trip: a queued (or interrupted, still
-     * `working`) task whose agent exists becomes `working`, and the
-     * conversation's LLM transcript (every task of the context, tool turns
-     * included) comes back with it. None when the task does not exist.
+     * `working`) task whose agent exists becomes `working`, and its agent and
+     * the conversation's LLM transcript (every task of the context, tool turns
+     * included) come back with it. None when the task does not exist.
      */
     const claim = (id: string) =>
       sql`
@@ -175,25 +178,25 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
         )
         SELECT task.agent_id, task.project_id, task.context_id, task.state,
           claimed.id IS NOT NULL AS claimed,
-          EXISTS (SELECT 1 FROM agents a WHERE a.id = task.agent_id) AS agent_exists,
+          CASE WHEN a.id IS NULL THEN NULL ELSE ${sql.literal(agentJsonOf("a"))} END AS agent,
           CASE WHEN claimed.id IS NULL THEN '[]'::json ELSE COALESCE((
             SELECT json_agg(m.llm ORDER BY m.seq) FROM agent_messages m JOIN agent_tasks c ON c.id = m.task_id
             WHERE c.context_id = task.context_id AND c.agent_id = task.agent_id
           ), '[]'::json) END AS transcript
-        FROM task LEFT JOIN claimed ON claimed.id = task.id`.pipe(
+        FROM task LEFT JOIN claimed ON claimed.id = task.id LEFT JOIN agents a ON a.id = task.agent_id`.pipe(
         Effect.flatMap(decodeClaim),
         Effect.orDie,
         Effect.map((rows) =>
           Option.map(Option.fromNullable(rows[0]), (r): TaskClaim =>
-            r.claimed
-              ? { _tag: "Claimed", agentId: r.agentId, projectId: r.projectId, contextId: r.contextId, transcript: r.transcript }
+            r.claimed && r.agent !== null
+              ? { _tag: "Claimed", agent: r.agent, agentId: r.agentId, projectId: r.projectId, contextId: r.contextId, transcript: r.transcript }
               : {
                 _tag: "NotRunnable",
                 agentId: r.agentId,
                 projectId: r.projectId,
                 contextId: r.contextId,
                 state: r.state,
-                agentExists: r.agentExists
+                agentExists: r.agent !== null
               })
         )
       )
@@ -228,7 +231,8 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
      * Ends a run in one atomic statement: the run row (usage and cost) is
      * always recorded; the task moves to `state` with its messages and
      * artifacts only if it is not terminal yet (a task canceled meanwhile
-     * gains no late answer). True when the task was ended here.
+     * gains no late answer). The task as it ended here, none when it had
+     * already ended: the statement reads it back, so its caller needs no read.
      */
     const finishRun = (input: {
       readonly taskId: string
@@ -243,7 +247,7 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
           UPDATE agent_tasks SET state = ${input.state}, status_message = ${JSON.stringify(input.statusMessage)}::jsonb,
             artifacts = artifacts || ${JSON.stringify(input.artifacts)}::jsonb, updated_at = now()
           WHERE id = ${input.taskId} AND state NOT IN (${sql.literal(TERMINAL_SQL)})
-          RETURNING id
+          RETURNING id, agent_id, project_id, context_id, state, status_message, artifacts, metadata, updated_at
         ), messages AS (
           INSERT INTO agent_messages (task_id, message_id, role, parts, llm)
           SELECT ended.id, e.value ->> 'messageId', e.value ->> 'role', e.value -> 'parts', e.value -> 'llm'
@@ -252,7 +256,21 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
         ), run AS (
           INSERT INTO agent_runs ${sql.insert(runRow(input.run))}
         )
-        SELECT id FROM ended`.pipe(Effect.orDie, Effect.map((rows) => rows.length > 0))
+        -- The history as the statement began (its own inserts are not visible to it); the new entries follow in seq order.
+        SELECT ${sql.literal(TASK_SELECT)} FROM ended t`.pipe(
+        Effect.flatMap(decodeTasks),
+        Effect.orDie,
+        Effect.map((rows) =>
+          Option.map(Option.fromNullable(rows[0]), (row) =>
+            assemble({
+              ...row,
+              history: [
+                ...row.history,
+                ...input.messages.flatMap((m) => (m.role === "tool" ? [] : [{ messageId: m.messageId, role: m.role, parts: m.parts }]))
+              ]
+            }))
+        )
+      )
 
     const list = (filter: {
       readonly agentId?: string | undefined

@@ -66,6 +66,8 @@ describe("Agent entity", () => {
     expect(run).toMatchObject({ status: "completed", provider: "local", requestedProvider: "local", steps: 1, costUsd: 0 })
     expect(run!.inputTokens).toBeGreaterThan(0)
     expect(run!.outputTokens).toBeGreaterThan(0)
+    // The run sends back the task as it stored it: what a read answers.
+    expect(stored).toEqual(await tasks((t) => t.getOrFail(stored.task.id)))
   })
 
   test("runs the tool loop via ToolCatalog and keeps the conversation's context", async () => {
@@ -75,6 +77,9 @@ describe("Agent entity", () => {
     expect(text?.kind === "text" && text.text).toContain("add returned: 42")
     const runs = await tasks((t) => t.runs(agent.id, 10))
     expect(runs.find((r) => r.taskId === first.task.id)?.steps).toBe(2)
+    // Tool turns are transcript only: the answered task's history is the stored one.
+    expect(first.task.history.map((m) => m.role)).toEqual(["user", "agent"])
+    expect(first).toEqual(await tasks((t) => t.getOrFail(first.task.id)))
     // Same context: the second task sees the first one's transcript.
     const second = await tasks((t) => t.send({ agent, message: userMessage("thanks", first.task.contextId), createdBy: "u1" }))
     expect(second.task.contextId).toBe(first.task.contextId)
@@ -211,7 +216,7 @@ describe("Agent entity", () => {
     )
     expect(result.claim).toMatchObject({ _tag: "Claimed", transcript: [{ role: "user", content: "hi" }] })
     expect(result.canceled).toBe(true)
-    expect(result.ended).toBe(false)
+    expect(Option.isNone(result.ended)).toBe(true)
     expect(result.stored.task.status.state).toBe("canceled")
     expect(result.stored.task.history.map((m) => m.role)).toEqual(["user"])
     expect(result.stored.task.artifacts).toEqual([])
