@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, Metric, MetricLabel, Option, Schema } from "effect"
+import { Chunk, Deferred, Effect, Layer, Metric, MetricLabel, Option, Queue, Schema } from "effect"
 import { A2AFlowRecorder, type A2AFlow } from "./A2AFlows.ts"
 import { A2AMetrics } from "./Metrics.ts"
 import { A2AGraph } from "../domain/A2AFlow.ts"
@@ -11,27 +11,77 @@ export interface A2AQuery {
   readonly agent?: string | undefined
 }
 
-/** SQL side of agent-to-agent flows: every hop one a2a_flows row; the graph is aggregated on read. */
+type FlowRow = {
+  readonly fromAgent: string
+  readonly toAgent: string
+  readonly method: string
+  readonly durationMs: number
+  readonly status: A2AFlow["status"]
+  readonly error: string | null
+  readonly projectId: string | null
+  readonly traceId: string | null
+}
+
+/** Rows one INSERT writes at most (8 columns each, far below PostgreSQL's 65,535 parameters). */
+const MAX_BATCH = 500
+
+/**
+ * SQL side of agent-to-agent flows: every hop one a2a_flows row; the graph is aggregated on read.
+ * A hop does not wait for its row: rows are queued and written by one background writer,
+ * all those queued meanwhile in one statement, and `graph` first waits for the rows
+ * queued before it, so a reader of this node sees every hop it recorded.
+ */
 export class A2AFlowStore extends Effect.Service<A2AFlowStore>()("Observability/A2AFlowStore", {
-  effect: Effect.gen(function*() {
+  scoped: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const queue = yield* Effect.acquireRelease(Queue.unbounded<FlowRow>(), Queue.shutdown)
+    let queued = 0
+    let written = 0
+    const waiters = new Set<{ readonly upTo: number; readonly done: Deferred.Deferred<void> }>()
+
+    const write = (rows: ReadonlyArray<FlowRow>) =>
+      rows.length === 0 ? Effect.void : sql`INSERT INTO a2a_flows ${sql.insert(rows)}`.pipe(
+        // Observability must never fail the hop it observes: a row that cannot be written is logged and dropped.
+        Effect.catchAllCause((cause) => Effect.logWarning("recording A2A flows failed", cause))
+      )
+    const writeBatch = Effect.gen(function*() {
+      const rows = Chunk.toReadonlyArray(yield* Queue.takeBetween(queue, 1, MAX_BATCH))
+      yield* write(rows)
+      written += rows.length
+      for (const w of waiters) {
+        if (w.upTo > written) continue
+        waiters.delete(w)
+        yield* Deferred.succeed(w.done, undefined)
+      }
+    })
+    // Added before the writer is forked, so run after it stopped: rows still queued at shutdown are written.
+    yield* Effect.addFinalizer(() => Effect.flatMap(Queue.takeAll(queue), (rows) => write(Chunk.toReadonlyArray(rows))))
+    yield* Effect.forkScoped(Effect.forever(writeBatch))
+
+    /** Waits until every row queued before this call is written (or dropped). */
+    const flushed = Effect.suspend(() => {
+      if (written >= queued) return Effect.void
+      return Effect.flatMap(Deferred.make<void>(), (done) => {
+        waiters.add({ upTo: queued, done })
+        return Deferred.await(done)
+      })
+    })
 
     const record = (flow: A2AFlow) =>
       Effect.gen(function*() {
         const span = yield* Effect.option(Effect.currentSpan)
         const traceId = flow.traceId ?? Option.getOrNull(Option.map(span, (s) => s.traceId))
-        yield* sql`INSERT INTO a2a_flows ${
-          sql.insert({
-            fromAgent: flow.from,
-            toAgent: flow.to,
-            method: flow.method,
-            durationMs: flow.durationMs,
-            status: flow.status,
-            error: flow.error?.slice(0, 500) ?? null,
-            projectId: flow.projectId,
-            traceId
-          })
-        }`
+        queued++
+        yield* Queue.offer(queue, {
+          fromAgent: flow.from,
+          toAgent: flow.to,
+          method: flow.method,
+          durationMs: flow.durationMs,
+          status: flow.status,
+          error: flow.error?.slice(0, 500) ?? null,
+          projectId: flow.projectId,
+          traceId
+        })
         yield* Metric.increment(A2AMetrics.messages).pipe(
           Effect.tagMetrics({ from: flow.from, to: flow.to, status: flow.status, ...(flow.projectId ? { project: flow.projectId } : {}) })
         )
@@ -42,6 +92,7 @@ export class A2AFlowStore extends Effect.Service<A2AFlowStore>()("Observability/
 
     const graph = (query: A2AQuery) =>
       Effect.gen(function*() {
+        yield* flushed
         const conditions = []
         if (query.projectIds !== "all") {
           conditions.push(query.projectIds.length === 0 ? sql`FALSE` : sql`project_id IN ${sql.in(query.projectIds)}`)
