@@ -22,6 +22,12 @@ export const DeliveryProbe = Entity.make("DeliveryProbe", [
     success: Schema.Struct({ applied: Schema.Boolean }),
     primaryKey: (p) => p.messageId
   }).annotate(ClusterSchema.Persisted, true),
+  // Persisted, no I/O in the handler: what storing a message and its reply costs by itself.
+  Rpc.make("Ack", {
+    payload: { messageId: ApplyPayload.messageId },
+    success: Schema.Boolean,
+    primaryKey: (p) => p.messageId
+  }).annotate(ClusterSchema.Persisted, true),
   // Volatile: not stored, answered by whichever runner owns the entity now.
   Rpc.make("Totals", { success: ProbeTotals }),
   // Volatile, no I/O: measures the runtime's own messaging cost.

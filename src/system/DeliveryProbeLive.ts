@@ -9,24 +9,28 @@ export const DeliveryProbeLive = DeliveryProbe.toLayer(
     const { entityId } = yield* Entity.CurrentAddress
     return DeliveryProbe.of({
       Apply: ({ payload }) =>
-        // One transaction: the effect row and the total move together, and a
-        // redelivered message finds its row and changes nothing but the delivery count.
-        sql.withTransaction(Effect.gen(function*() {
-          const inserted = yield* sql`
+        // One statement, so one implicit transaction and one round trip: the effect row and
+        // the total move together, and a redelivered message finds its row (the CTE inserts
+        // nothing) and changes nothing but the delivery count. Four round trips before
+        // (BEGIN, two INSERTs, COMMIT) were most of a persisted message's cost (issue #19).
+        sql<{ applied: boolean }>`
+          WITH effect AS (
             INSERT INTO delivery_probe_effects (message_id, entity_id, amount)
             VALUES (${payload.messageId}, ${entityId}, ${payload.amount})
             ON CONFLICT (message_id) DO NOTHING
-            RETURNING message_id`
-          const applied = inserted.length > 0
-          yield* sql`
-            INSERT INTO delivery_probe_totals (entity_id, total, applied, deliveries)
-            VALUES (${entityId}, ${applied ? payload.amount : 0}, ${applied ? 1 : 0}, 1)
-            ON CONFLICT (entity_id) DO UPDATE SET
-              total = delivery_probe_totals.total + EXCLUDED.total,
-              applied = delivery_probe_totals.applied + EXCLUDED.applied,
-              deliveries = delivery_probe_totals.deliveries + 1`
-          return { applied }
-        })).pipe(Effect.orDie),
+            RETURNING amount
+          )
+          INSERT INTO delivery_probe_totals (entity_id, total, applied, deliveries)
+          SELECT ${entityId}, COALESCE((SELECT amount FROM effect), 0), (SELECT count(*) FROM effect), 1
+          ON CONFLICT (entity_id) DO UPDATE SET
+            total = delivery_probe_totals.total + EXCLUDED.total,
+            applied = delivery_probe_totals.applied + EXCLUDED.applied,
+            deliveries = delivery_probe_totals.deliveries + 1
+          RETURNING EXISTS (SELECT 1 FROM effect) AS applied`.pipe(
+          Effect.map((rows) => ({ applied: rows[0].applied })),
+          Effect.orDie
+        ),
+      Ack: () => Effect.succeed(true),
       Echo: ({ payload }) => Effect.succeed(payload.n),
       Totals: () =>
         sql<{ total: string; applied: number; deliveries: number }>`

@@ -2,8 +2,10 @@
  * Entity messages/s through the platform's cluster, volatile (`DeliveryProbe`
  * Echo: no I/O in the handler, so only the runtime's messaging is measured)
  * and persisted (`DeliveryProbe` Apply: the message and its reply stored in
- * SQL, the handler's idempotent effect in one transaction), all on one fresh
- * database on the local PostgreSQL 15.
+ * SQL, the handler's idempotent effect in one statement; `Ack`: stored the same
+ * way, no I/O in the handler, so only storing costs), all on one fresh
+ * database on the local PostgreSQL 15. The single node also gives the
+ * round-trip p50 at 1 in flight (the latency a lone caller sees).
  *
  * Three topologies, one after the other in one run:
  * 1. a single node in this process (`SingleNodeClusterLive`, as `bun run dev`
@@ -60,7 +62,24 @@ const applyAll = (probe: Probe, count: number) => {
   const prefix = `b${batch++}`
   return rate(count, (i) => probe(`probe-${i % ENTITIES}`).Apply({ messageId: `${prefix}-${i}`, amount: 1 }))
 }
+const ackAll = (probe: Probe, count: number) => {
+  const prefix = `a${batch++}`
+  return rate(count, (i) => probe(`probe-${i % ENTITIES}`).Ack({ messageId: `${prefix}-${i}` }))
+}
 const echoAll = (probe: Probe, count: number) => rate(count, (i) => probe(`probe-${i % ENTITIES}`).Echo({ n: i }))
+
+/** Median round trip in ms of `count` messages sent one at a time. */
+const p50 = (count: number, send: (i: number) => Effect.Effect<unknown, unknown>) =>
+  Effect.gen(function*() {
+    const times: Array<number> = []
+    for (let i = 0; i < count; i++) {
+      const start = performance.now()
+      yield* send(i)
+      times.push(performance.now() - start)
+    }
+    return median(times)
+  })
+const LATENCY_COUNT = 200
 
 /** Volatile and persisted rates, rounds alternating which goes first. */
 const measureCluster = (runtime: ManagedRuntime.ManagedRuntime<Sharding.Sharding, unknown>) =>
@@ -69,18 +88,33 @@ const measureCluster = (runtime: ManagedRuntime.ManagedRuntime<Sharding.Sharding
     // Warm-up: entity activation on every id, JIT, prepared statements, the client's view of shard owners.
     yield* echoAll(probe, ENTITIES * 2)
     yield* applyAll(probe, ENTITIES)
+    yield* ackAll(probe, ENTITIES)
     const volatile: Array<number> = []
     const persisted: Array<number> = []
+    const acked: Array<number> = []
     for (let round = 0; round < ROUNDS; round++) {
       if (round % 2 === 0) {
         volatile.push(yield* echoAll(probe, VOLATILE))
         persisted.push(yield* applyAll(probe, PERSISTED))
+        acked.push(yield* ackAll(probe, PERSISTED))
       } else {
+        acked.push(yield* ackAll(probe, PERSISTED))
         persisted.push(yield* applyAll(probe, PERSISTED))
         volatile.push(yield* echoAll(probe, VOLATILE))
       }
     }
-    return { volatile: median(volatile), persisted: median(persisted) }
+    return { volatile: median(volatile), persisted: median(persisted), acked: median(acked) }
+  }))
+
+/** Round-trip p50 at 1 in flight, persisted (Apply) and volatile (Echo). */
+const measureLatency = (runtime: ManagedRuntime.ManagedRuntime<Sharding.Sharding, unknown>) =>
+  runtime.runPromise(Effect.gen(function*() {
+    const probe = yield* DeliveryProbe.client
+    const prefix = `l${batch++}`
+    return {
+      persisted: yield* p50(LATENCY_COUNT, (i) => probe(`probe-${i % ENTITIES}`).Apply({ messageId: `${prefix}-${i}`, amount: 1 })),
+      volatile: yield* p50(LATENCY_COUNT, (i) => probe(`probe-${i % ENTITIES}`).Echo({ n: i }))
+    }
   }))
 
 /** Topology 1: the single-node cluster in this process, plus the plain-Effect baseline. */
@@ -96,11 +130,12 @@ const singleNode = async (databaseUrl: string, storage: MessageStorageKind) => {
   )
   try {
     const cluster = await measureCluster(runtime)
+    const latency = await measureLatency(runtime)
     // The Echo handler's work as a plain Effect call, same concurrency and count.
     const echo = (n: number) => Effect.succeed(n)
     const plain: Array<number> = []
     for (let round = 0; round < ROUNDS; round++) plain.push(await Effect.runPromise(rate(VOLATILE, echo)))
-    return { ...cluster, plain: median(plain) }
+    return { ...cluster, latency, plain: median(plain) }
   } finally {
     await runtime.dispose()
   }
@@ -132,7 +167,7 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
     const library = await singleNode(db.url, "library")
     const ours2 = await singleNode(db.url, "batched")
     const single = { ...ours1, persisted: (ours1.persisted + ours2.persisted) / 2 }
-    progress(`single node in-process: ${single.volatile.toFixed(0)} volatile/s, ${ours1.persisted.toFixed(0)} / ${ours2.persisted.toFixed(0)} persisted/s (library storage ${library.persisted.toFixed(0)}/s), plain ${single.plain.toFixed(0)}/s`)
+    progress(`single node in-process: ${single.volatile.toFixed(0)} volatile/s, ${ours1.persisted.toFixed(0)} / ${ours2.persisted.toFixed(0)} persisted/s (library storage ${library.persisted.toFixed(0)}/s), ack ${single.acked.toFixed(0)}/s, plain ${single.plain.toFixed(0)}/s, p50 at 1 in flight ${single.latency.persisted.toFixed(2)} ms persisted / ${single.latency.volatile.toFixed(2)} ms volatile`)
 
     runners.push(await spawnPlatform(envFor(0), "src/runner.ts", 240_000))
     await waitFor(async () => (await ownedShards())[0] === SHARDS, 180_000)
@@ -171,6 +206,15 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
       row("Entity messages/s, persisted vs volatile, single node in-process (PG15)",
         { label: "DeliveryProbe.Apply (persisted)", value: single.persisted },
         { label: "Echo (volatile)", value: single.volatile }),
+      row("Entity messages/s, persisted with no handler I/O vs with its one statement, single node in-process (PG15)",
+        { label: "DeliveryProbe.Ack (persisted, no I/O)", value: single.acked },
+        { label: "Apply (persisted)", value: single.persisted }),
+      {
+        name: `Entity message round trip p50 at 1 in flight, persisted vs volatile, single node in-process (PG15, ${LATENCY_COUNT} each)`,
+        candidate: { label: "Apply (persisted)", value: single.latency.persisted, unit: "ms" },
+        baseline: { label: "Echo (volatile)", value: single.latency.volatile, unit: "ms" },
+        ratio: single.latency.persisted / single.latency.volatile
+      },
       row("Entity messages/s, volatile, 1 runner process via client node vs in-process",
         { label: "client → 1 runner", value: one.volatile },
         { label: "in-process single node", value: single.volatile }),

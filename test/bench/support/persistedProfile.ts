@@ -34,7 +34,7 @@ const corking = (on: boolean) => {
 }
 const ROUNDS = Number(process.env.PROFILE_ROUNDS ?? 2)
 const LOG = process.env.PG_LOG ?? "/var/log/postgresql/postgresql-15-main.log"
-const CONCURRENCY = 64
+const CONCURRENCY = Number(process.env.PROFILE_CONCURRENCY ?? 64)
 const ENTITIES = 200
 
 const ticks = (pid: number) => {
