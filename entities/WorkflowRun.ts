@@ -5,9 +5,10 @@ import { WorkflowRunFailed } from "../src/domain/WorkflowErrors.ts"
 /**
  * The one durable workflow behind every run of every user-defined workflow:
  * its payload names a `workflow_executions` row, whose pinned definition the
- * interpreter walks (src/workflows/Interpreter.ts). Each step is an Activity
- * journaled under a name derived from its position, so a restarted run
- * replays finished steps instead of re-running them.
+ * interpreter walks (src/workflows/Interpreter.ts). Each action step is
+ * journaled in that row under a key derived from its position
+ * (src/workflows/StepJournal.ts), so a restarted run replays finished steps
+ * instead of re-running them.
  *
  * The execution id is derived from the run id: executing the same run twice
  * is the same execution.

@@ -7,10 +7,11 @@ import { RunEvents } from "./RunEvents.ts"
 import { SubworkflowLauncher } from "./SubworkflowLauncher.ts"
 import { evaluate, render, TemplateFailure } from "./Template.ts"
 import { listDependencies, validate } from "./Validation.ts"
-import { WorkflowRepo } from "./WorkflowRepo.ts"
+import { type RunSpec, WorkflowRepo } from "./WorkflowRepo.ts"
 import { runAction } from "./backends/StepBackends.ts"
 import { truthy } from "./Expression.ts"
 import { WorkflowsConfig } from "./WorkflowsConfig.ts"
+import { type Carry, journalOf, replay, runToEnd, takeHeld } from "./StepJournal.ts"
 
 /** Mutable state of one run's interpretation; rebuilt identically on every replay. */
 interface RunState {
@@ -75,17 +76,16 @@ export const approvalDeferred = (key: string) => DurableDeferred.make(`approval/
 
 /**
  * Walks a run's pinned definition inside the durable `WorkflowRun`. Every
- * action is an Activity named after its key (`fetch`, `each[2].fetch`), so a
- * replay after a crash or a resume returns journaled results instead of
- * calling backends again; control flow (conditions, loops, `set`) is pure
- * and recomputed from those results.
+ * action is journaled under its key (`fetch`, `each[2].fetch`) in the run's
+ * row (StepJournal.ts), so a replay after a crash or a resume returns
+ * journaled results instead of calling backends again; control flow
+ * (conditions, loops, `set`) is pure and recomputed from those results.
  */
-export const interpret = Effect.fn("Workflows.interpret")(function*(runId: string) {
+export const interpret = Effect.fn("Workflows.interpret")(function*(runId: string, spec: Option.Option<RunSpec>) {
   const repo = yield* WorkflowRepo
   const events = yield* RunEvents
   const launcher = yield* SubworkflowLauncher
   const limits = yield* WorkflowsConfig
-  const spec = yield* repo.runSpec(runId)
   if (Option.isNone(spec)) return yield* failRun(null, `run ${runId} does not exist`)
   const validated = validate(spec.value.definition)
   if (Either.isLeft(validated)) {
@@ -103,11 +103,12 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
     vars: {},
     dataBytes: 0
   }
+  const journal = journalOf(spec.value.stepResults)
   const emit = (type: string, data: Record<string, unknown>) => events.publish(state.projectId, runId, type, data)
   const record = (key: string, step: Step, result: Record<string, unknown>) =>
     repo.recordStep(runId, key, { stepId: step.id, type: step.type, ...result })
 
-  /** Templates and expressions evaluated outside an Activity: a failure ends the run, never as a defect. */
+  /** Templates and expressions evaluated outside an action step: a failure ends the run, never as a defect. */
   const attempt = <A>(step: Step, f: () => A) =>
     Effect.try({
       try: f,
@@ -136,16 +137,27 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
     Effect.flatMap(repo.isCancelRequested(runId), (cancelled) =>
       cancelled ? Effect.fail(failRun(step.id, "run was cancelled")) : Effect.void)
 
-  const actionActivity = (step: ActionStep, key: string, loop: Loop | undefined) => {
+  /**
+   * An action step, journaled in the run's row (StepJournal.ts): a replay returns a completed
+   * step's output, or its final failure, without calling the backend. An attempt runs to its
+   * end once started, so its result is journaled even when the run is interrupted meanwhile.
+   */
+  const actionStep = (step: ActionStep, key: string, loop: Loop | undefined, carry: Carry | undefined) => {
     const scope = scopeOf(state, loop)
-    const activity = Activity.make({
-      name: `step/${key}`,
-      success: Schema.Unknown,
-      error: StepFailed,
-      execute: Effect.gen(function*() {
-        const attempt = yield* Activity.CurrentAttempt
-        if (attempt > 1) yield* Effect.sleep(backoffMs(step, attempt))
-        yield* record(key, step, { status: "running", attempt, startedAt: now() })
+    const maxAttempts = step.retry?.maxAttempts ?? 1
+    const failed = (attempts: number, message: string) =>
+      failRun(step.id, `step '${step.id}' failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${message}`, attempts)
+    const once = (attempt: number) =>
+      Effect.gen(function*() {
+        // The previous step's completion, when held back, is journaled by this same statement.
+        const held = takeHeld(carry)
+        const started = yield* repo.startStep(
+          runId,
+          held ? { [held.key]: held.record } : {},
+          { [key]: { stepId: step.id, type: step.type, status: "running", attempt, startedAt: now() } }
+        )
+        if (held) yield* emit("step.completed", held.event)
+        if (!started) return yield* failRun(step.id, "run was cancelled")
         yield* emit("step.started", { key, stepId: step.id, attempt })
         const action = runAction(step, { projectId: state.projectId, runId, stepKey: key, scope }, step.timeoutMs)
         const bounded = step.timeoutMs !== undefined && step.type !== "http" && step.type !== "tool"
@@ -169,27 +181,34 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
           ),
           Effect.tapError((e) =>
             Effect.zipRight(
-              record(key, step, { status: "failed", attempt, error: e.message, completedAt: now() }),
+              record(key, step, { status: "failed", attempt, error: e.message, retryable: e.retryable, completedAt: now() }),
               emit("step.failed", { key, stepId: step.id, attempt, error: e.message, retryable: e.retryable })
             )
           )
         )
-        yield* record(key, step, { status: "completed", attempt, output, completedAt: now() })
+        const completed = { status: "completed", attempt, output, completedAt: now() }
+        if (carry?.deferNext) {
+          carry.held = { key, record: { stepId: step.id, type: step.type, ...completed }, event: { key, stepId: step.id, attempt } }
+          return output
+        }
+        yield* record(key, step, completed)
         yield* emit("step.completed", { key, stepId: step.id, attempt })
         return output
       })
-    })
-    const maxAttempts = step.retry?.maxAttempts ?? 1
-    let attempts = 0
-    const counted = Effect.suspend(() => {
-      attempts++
-      return activity
-    })
-    const withRetry = (maxAttempts > 1 ? Activity.retry(counted, { times: maxAttempts - 1, while: (e) => e.retryable }) : counted).pipe(
-      Effect.mapError((e) =>
-        failRun(step.id, `step '${step.id}' failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${e.message}`, attempts)
+    const attempts = (attempt: number): Effect.Effect<unknown, WorkflowRunFailed, WorkflowsConfig> =>
+      Effect.zipRight(
+        attempt > 1 ? Effect.sleep(backoffMs(step, attempt)) : Effect.void,
+        runToEnd(once(attempt)).pipe(
+          Effect.catchTag("StepFailed", (e) =>
+            e.retryable && attempt < maxAttempts ? attempts(attempt + 1) : Effect.fail(failed(attempt, e.message)))
+        )
       )
-    )
+    const replayed = replay(journal(key), maxAttempts)
+    const withRetry = replayed._tag === "Completed"
+      ? Effect.succeed(replayed.output)
+      : replayed._tag === "Failed"
+      ? Effect.fail(failed(replayed.attempt, replayed.error))
+      : attempts(replayed.attempt)
     const compensation = "compensate" in step ? step.compensate : undefined
     if (compensation === undefined) return withRetry
     return WorkflowRun.withCompensation(withRetry, (output) =>
@@ -219,16 +238,17 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
       ))
   }
 
-  const runStep = (step: Step, prefix: string, loop: Loop | undefined): Effect.Effect<unknown, WorkflowRunFailed, StepEnv> =>
+  const runStep = (step: Step, prefix: string, loop: Loop | undefined, carry?: Carry): Effect.Effect<unknown, WorkflowRunFailed, StepEnv> =>
     Effect.gen(function*() {
-      yield* checkCancelled(step)
       const key = `${prefix}${step.id}`
       const scope = scopeOf(state, loop)
       let output: unknown
       if (isAction(step)) {
-        output = yield* actionActivity(step, key, loop)
+        // Checks for cancellation as it records the step's start.
+        output = yield* actionStep(step, key, loop, carry)
         yield* account(step, output, false)
       } else {
+        yield* checkCancelled(step)
         switch (step.type) {
           case "set": {
             const values = (yield* attempt(step, () => render(step.values, scope))) as Record<string, unknown>
@@ -324,8 +344,20 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
       })
       let last: unknown = null
       if (sequential) {
-        for (const s of steps) last = yield* runStep(s, prefix, loop)
-        return last
+        const carry: Carry = { deferNext: false, held: undefined }
+        const flushHeld = Effect.suspend(() => {
+          const held = takeHeld(carry)
+          return held === undefined
+            ? Effect.void
+            : Effect.zipRight(repo.recordStep(runId, held.key, held.record), emit("step.completed", held.event))
+        })
+        return yield* Effect.gen(function*() {
+          for (let i = 0; i < steps.length; i++) {
+            carry.deferNext = i + 1 < steps.length && isAction(steps[i + 1])
+            last = yield* runStep(steps[i], prefix, loop, carry)
+          }
+          return last
+        }).pipe(Effect.onExit(() => flushHeld))
       }
       const done = new Map<string, Deferred.Deferred<void>>()
       for (const s of steps) done.set(s.id, yield* Deferred.make<void>())
@@ -339,7 +371,7 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
       return outputs[outputs.length - 1] ?? null
     })
 
-  yield* repo.setStatus(runId, "running")
+  // The run's status was set to running by beginRun.
   yield* emit("run.started", { workflowRunId: runId })
   const last = yield* runList(definition.steps, "", undefined)
   if (definition.output === undefined) return last

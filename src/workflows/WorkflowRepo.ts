@@ -26,6 +26,16 @@ export interface NewRun {
   readonly createdBy: string | null
 }
 
+/** The engine's view of a run: its pinned definition snapshot, input and step journal (StepJournal.ts). */
+export interface RunSpec {
+  readonly projectId: string
+  readonly definition: unknown
+  readonly input: unknown
+  readonly depth: number
+  readonly workflowId: string | null
+  readonly stepResults: unknown
+}
+
 /**
  * Workflows, their immutable versions and runs. Every read a caller can reach
  * is scoped by project ids; the engine's own reads (by run id) are not.
@@ -141,10 +151,17 @@ export class WorkflowRepo extends Effect.Service<WorkflowRepo>()("Workflows/Work
     const findRunScoped = (id: string, projectIds: ReadonlyArray<string>) =>
       Effect.map(findRun(id), Option.filter((r) => projectIds.includes(r.projectId)))
 
-    /** The engine's view of a run: the pinned definition snapshot and the input. */
-    const runSpec = (id: string) =>
-      sql<{ projectId: string; definition: unknown; input: unknown; depth: number; workflowId: string | null }>`
-        SELECT project_id, definition, input, depth, workflow_id FROM workflow_executions WHERE id = ${id}`.pipe(
+    /**
+     * What executing a run starts with: its status set to running (unless it already ended)
+     * and its spec read, in one statement. The spec is the row as it was before the update.
+     */
+    const beginRun = (id: string) =>
+      sql<RunSpec>`
+        WITH started AS (
+          UPDATE workflow_executions SET status = 'running', updated_at = now()
+          WHERE id = ${id} AND status NOT IN ('completed', 'failed', 'cancelled')
+        )
+        SELECT project_id, definition, input, depth, workflow_id, step_results FROM workflow_executions WHERE id = ${id}`.pipe(
         Effect.map((rows) => Option.fromNullable(rows[0])),
         Effect.orDie
       )
@@ -164,6 +181,19 @@ export class WorkflowRepo extends Effect.Service<WorkflowRepo>()("Workflows/Work
       sql`UPDATE workflow_executions
           SET step_results = step_results || jsonb_build_object(${key}::text, ${json(result)}::jsonb), updated_at = now()
           WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie)
+
+    /**
+     * Records in one statement: `done` (completions, always written) and `start` (a step's
+     * "running" record, written unless the run was asked to cancel). False when it was.
+     */
+    const startStep = (id: string, done: Record<string, unknown>, start: Record<string, unknown>) =>
+      sql<{ cancelRequested: boolean }>`UPDATE workflow_executions
+          SET step_results = step_results || ${json(done)}::jsonb || CASE WHEN cancel_requested THEN '{}'::jsonb ELSE ${json(start)}::jsonb END,
+              updated_at = now()
+          WHERE id = ${id} RETURNING cancel_requested`.pipe(
+        Effect.map((rows) => rows.length > 0 && !rows[0].cancelRequested),
+        Effect.orDie
+      )
 
     const finish = (id: string, status: "completed" | "failed" | "cancelled", output: unknown, error: string | null) =>
       sql`UPDATE workflow_executions
@@ -209,10 +239,11 @@ export class WorkflowRepo extends Effect.Service<WorkflowRepo>()("Workflows/Work
       createRun,
       findRun,
       findRunScoped,
-      runSpec,
+      beginRun,
       listRuns,
       setStatus,
       recordStep,
+      startStep,
       finish,
       requestCancel,
       isCancelRequested,

@@ -14,10 +14,10 @@ export const WorkflowRunLive = WorkflowRun.toLayer(
   Effect.fn("WorkflowRun.run")(function*({ runId }) {
     const repo = yield* WorkflowRepo
     const events = yield* RunEvents
-    return yield* interpret(runId).pipe(
+    const spec = yield* repo.beginRun(runId)
+    return yield* interpret(runId, spec).pipe(
       Effect.onExit((exit) =>
         Effect.gen(function*() {
-          const spec = yield* repo.runSpec(runId)
           const projectId = Option.match(spec, { onNone: () => "", onSome: (s) => s.projectId })
           if (Exit.isSuccess(exit)) {
             yield* repo.finish(runId, "completed", exit.value, null)

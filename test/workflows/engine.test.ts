@@ -25,7 +25,7 @@ const TestTools = Layer.succeed(ToolCatalog, {
 
 beforeAll(async () => {
   server = countingServer(async (path, req) => {
-    if (path === "/slow") {
+    if (path === "/slow" || path === "/slow-suspended") {
       await Bun.sleep(400)
       return Response.json({ ok: true, path })
     }
@@ -140,6 +140,33 @@ describe("durable workflow runs", () => {
     expect(run.output).toEqual({ approved: true, comment: "lgtm", by: "reviewer" })
     expect(server.hits("/prepare")).toBe(1)
     expect(server.hits("/ship")).toBe(1)
+  }, 30_000)
+
+  test("a step in flight when a parallel branch suspends the run ends and is journaled, not run again on resume", async () => {
+    const runId = await engine.start({
+      steps: [
+        {
+          id: "fan",
+          type: "parallel",
+          branches: [
+            [{ id: "gate", type: "approval" }],
+            [{ id: "work", type: "http", url: `${server.url}/slow-suspended` }, { id: "after", type: "http", url: `${server.url}/after-work` }]
+          ]
+        }
+      ],
+      output: "{{steps.work.output.body.path}}"
+    })
+    // The approval suspends the run while `work` (400 ms) is in flight: it finishes and is journaled.
+    let run = await engine.waitStatus(runId, ["waiting"])
+    await waitFor(async () => ((await engine.run(runId)).stepResults.work as { status?: string } | undefined)?.status === "completed", 10_000)
+    expect(server.hits("/slow-suspended")).toBe(1)
+    run = await engine.run(runId)
+    await engine.runtime.runPromise(Effect.flatMap(WorkflowRuns, (runs) => runs.signal(run, "gate", { approved: true })))
+    run = await engine.waitStatus(runId, ["completed", "failed"])
+    expect(run.status).toBe("completed")
+    expect(run.output).toBe("/slow-suspended")
+    expect(server.hits("/slow-suspended")).toBe(1)
+    expect(server.hits("/after-work")).toBe(1)
   }, 30_000)
 
   test("a rejected approval fails the run; compensations of finished steps run in reverse", async () => {
