@@ -13,7 +13,17 @@ import { DeliveryRecord } from "../src/domain/Orchestration.ts"
  */
 export const Delivery = Entity.make("Delivery", [
   Rpc.make("Deliver", {
-    payload: { deliveryId: Schema.String },
+    payload: {
+      deliveryId: Schema.String,
+      /**
+       * The delivery's project and target as the router stored them, so the
+       * handler can look the target up before it opens the delivery (one
+       * statement fewer per message). Optional: messages persisted before
+       * they were added still run, from the stored record alone.
+       */
+      projectId: Schema.optional(Schema.String),
+      to: Schema.optional(Schema.String)
+    },
     success: DeliveryRecord,
     primaryKey: (p) => p.deliveryId
   }).annotate(ClusterSchema.Persisted, true)

@@ -4,11 +4,12 @@ import { EventBus } from "../events/EventBus.ts"
 import { CircuitOpen } from "../net/CircuitBreaker.ts"
 import { A2AFlowRecorder } from "../observability/A2AFlows.ts"
 import { A2AClient, A2ASendError } from "./A2AClient.ts"
-import type { AgentReply, DeliveryRecord, RegistryEntry } from "../domain/Orchestration.ts"
+import type { DeliveryRecord, RegistryEntry } from "../domain/Orchestration.ts"
 import { DeliveryCircuits } from "./DeliveryCircuits.ts"
 import { DeliveryRepo, type StoredRequest } from "./DeliveryRepo.ts"
 import { LocalAgents } from "./LocalAgents.ts"
 import { Registry } from "./Registry.ts"
+import { TargetHandoff } from "./TargetHandoff.ts"
 
 export const DeliveryConfig = Config.all({
   backoffBase: Config.duration("ORCHESTRATOR_BACKOFF_BASE").pipe(Config.withDefault("200 millis")),
@@ -22,6 +23,13 @@ const originOf = (url: string) => {
   } catch {
     return url
   }
+}
+
+/** A target already looked up for a (project, agent): the handler's, before the record was read. */
+interface Known {
+  readonly projectId: string
+  readonly to: string
+  readonly target: Option.Option<RegistryEntry>
 }
 
 /** Another attempt is due (the schedule decides when); anything else ends the delivery. */
@@ -40,6 +48,7 @@ export const DeliveryLive = Delivery.toLayer(
   Effect.gen(function*() {
     const repo = yield* DeliveryRepo
     const registry = yield* Registry
+    const handoff = yield* TargetHandoff
     const a2a = yield* A2AClient
     const local = yield* LocalAgents
     const bus = yield* EventBus
@@ -111,23 +120,28 @@ export const DeliveryLive = Delivery.toLayer(
         ))
       )
 
-    /** One attempt; fails with RetryLater only when another attempt is allowed and useful. */
-    const attempt = (record: DeliveryRecord, request: StoredRequest, target: RegistryEntry) =>
+    /**
+     * One attempt; fails with RetryLater only when another attempt is allowed and useful.
+     * `counted`: the number of an attempt already counted (by `repo.begin`); otherwise it is counted here.
+     */
+    const attempt = (record: DeliveryRecord, request: StoredRequest, target: RegistryEntry, counted?: number) =>
       Effect.gen(function*() {
-        const n = yield* repo.startAttempt(record.deliveryId)
+        const n = counted ?? (yield* repo.startAttempt(record.deliveryId))
         const started = performance.now()
         const result = yield* Effect.either(sendTo(target, record, request))
         if (result._tag === "Right") {
           yield* recordFlow(record, target, started)
-          yield* repo.markDelivered(record.deliveryId, result.right)
+          const delivered = yield* repo.markDelivered(record.deliveryId, result.right)
           yield* publish(record, "delivery.delivered", { attempts: n })
-          return result.right satisfies AgentReply
+          return delivered
         }
         const error = result.left.message
         yield* recordFlow(record, target, started, error)
         yield* repo.recordError(record.deliveryId, error)
-        if (!result.left.retryable) return yield* deadLetter(record, `rejected by agent: ${error}`)
-        if (n >= record.maxAttempts) return yield* deadLetter(record, `gave up after ${n} attempts: ${error}`)
+        if (!result.left.retryable) return yield* Effect.as(deadLetter(record, `rejected by agent: ${error}`), Option.none())
+        if (n >= record.maxAttempts) {
+          return yield* Effect.as(deadLetter(record, `gave up after ${n} attempts: ${error}`), Option.none())
+        }
         yield* publish(record, "delivery.retrying", { attempt: n, error })
         return yield* Effect.fail(new RetryLater())
       })
@@ -143,28 +157,78 @@ export const DeliveryLive = Delivery.toLayer(
         onSome: (s) => Effect.succeed(s.record)
       })))
 
-    return Delivery.of({
-      Deliver: Effect.fn("Delivery.Deliver")(function*({ payload }) {
-        const stored = yield* repo.get(payload.deliveryId)
-        if (Option.isNone(stored)) return yield* Effect.dieMessage(`unknown delivery ${payload.deliveryId}`)
+    /**
+     * Attempts until delivered, dead-lettered or out of retries; answers the record as it ended.
+     * The first attempt was counted when the delivery was opened (`counted`), later ones count themselves.
+     */
+    const run = (record: DeliveryRecord, request: StoredRequest, target: RegistryEntry, counted?: number) => {
+      let first = counted
+      return Effect.suspend(() => {
+        const n = first
+        first = undefined
+        return attempt(record, request, target, n)
+      }).pipe(
+        Effect.retry({ schedule: backoff, while: (e) => e._tag === "RetryLater" }),
+        Effect.catchTag("RetryLater", () => Effect.succeed(Option.none<DeliveryRecord>())),
+        // The delivered record came back from its own update; any other end is read back.
+        Effect.flatMap(Option.match({ onNone: () => finished(record.deliveryId), onSome: Effect.succeed }))
+      )
+    }
+
+    /** The record's target: the one already looked up when it is for the same project and agent, else read now. */
+    const targetOf = (record: DeliveryRecord, known?: Known) =>
+      known !== undefined && known.projectId === record.projectId && known.to === record.to
+        ? Effect.succeed(known.target)
+        : registry.find(record.projectId, record.to)
+
+    const notRegistered = (record: DeliveryRecord) =>
+      Effect.zipRight(deadLetter(record, `target agent ${record.to} is not registered`), finished(record.deliveryId))
+
+    /** A delivery the stored record decides (a message without its target, a target not found, not pending). */
+    const fromRecord = (deliveryId: string, known?: Known) =>
+      Effect.gen(function*() {
+        const stored = yield* repo.get(deliveryId)
+        if (Option.isNone(stored)) return yield* Effect.dieMessage(`unknown delivery ${deliveryId}`)
         const { record, request } = stored.value
         // Redelivered after it finished (duplicate, or crash after the write): answer, do not resend.
         if (record.status !== "pending") return record
-        const target = yield* registry.find(record.projectId, record.to)
-        if (Option.isNone(target)) {
-          yield* deadLetter(record, `target agent ${record.to} is not registered`)
-          return yield* finished(record.deliveryId)
-        }
+        const target = yield* targetOf(record, known)
+        if (Option.isNone(target)) return yield* notRegistered(record)
         // No attempts check here: an attempt interrupted by a crash may not have reached the
         // agent, so a resumed delivery always gets at least one more try (at-least-once).
-        yield* attempt(record, request, target.value).pipe(
-          Effect.retry({ schedule: backoff, while: (e) => e._tag === "RetryLater" }),
-          Effect.catchTag("RetryLater", () => Effect.void)
-        )
-        return yield* finished(record.deliveryId)
+        return yield* run(record, request, target.value)
+      })
+
+    return Delivery.of({
+      Deliver: Effect.fn("Delivery.Deliver")(function*({ payload }) {
+        const { deliveryId, projectId, to } = payload
+        if (projectId === undefined || to === undefined) return yield* fromRecord(deliveryId)
+        // The message names its target: look it up first (or take the router's lookup of a
+        // moment ago), then open the pending delivery and count its attempt in one statement.
+        const handed = yield* handoff.take(deliveryId)
+        const target = handed !== undefined && handed.projectId === projectId && handed.id === to
+          ? Option.some(handed)
+          : yield* registry.find(projectId, to)
+        const known: Known = { projectId, to, target }
+        if (Option.isNone(target)) return yield* fromRecord(deliveryId, known)
+        const opened = yield* repo.begin(deliveryId)
+        // Not pending (finished, or redelivered after it finished): answered from the record.
+        if (Option.isNone(opened)) return yield* fromRecord(deliveryId, known)
+        const { record, request } = opened.value
+        // The record is the truth: a message naming another target (never sent so) goes to the record's.
+        const own = yield* targetOf(record, known)
+        if (Option.isNone(own)) return yield* notRegistered(record)
+        return yield* run(record, request, own.value, record.attempts)
       })
     })
   }),
   // Each delivery is its own entity; idle ones are passivated quickly.
   { maxIdleTime: "30 seconds", concurrency: 1 }
-).pipe(Layer.provide([DeliveryRepo.Default, Registry.Default, A2AClient.Default, LocalAgents.Default, DeliveryCircuits.Default]))
+).pipe(Layer.provide([
+  DeliveryRepo.Default,
+  Registry.Default,
+  A2AClient.Default,
+  LocalAgents.Default,
+  DeliveryCircuits.Default,
+  TargetHandoff.Default
+]))

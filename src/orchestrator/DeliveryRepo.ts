@@ -89,6 +89,15 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("Orchestrator/D
     const get = (id: string) =>
       sql`SELECT ${cols} FROM orchestrator_deliveries WHERE id = ${id}`.pipe(Effect.flatMap(one), Effect.orDie)
 
+    /**
+     * Opens a pending delivery for its first attempt of this run: counts the
+     * attempt and returns the row in one statement. None: the delivery is not
+     * pending (finished, or unknown); `get` says which.
+     */
+    const begin = (id: string) =>
+      sql`UPDATE orchestrator_deliveries SET attempts = attempts + 1, updated_at = now()
+          WHERE id = ${id} AND status = 'pending' RETURNING ${cols}`.pipe(Effect.flatMap(one), Effect.orDie)
+
     /** Counts the attempt before making it: a crash mid-attempt still counts towards the bound. */
     const startAttempt = (id: string) =>
       sql`UPDATE orchestrator_deliveries SET attempts = attempts + 1, updated_at = now()
@@ -103,11 +112,18 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("Orchestrator/D
         Effect.orDie
       )
 
-    /** Only a pending delivery becomes delivered: a late duplicate cannot overwrite the first reply. */
+    /**
+     * Only a pending delivery becomes delivered: a late duplicate cannot overwrite the first reply.
+     * Returns the delivered record; None when it was no longer pending (read it with `get`).
+     */
     const markDelivered = (id: string, reply: AgentReply) =>
       sql`UPDATE orchestrator_deliveries SET status = 'delivered', reply = ${JSON.stringify(reply)}::jsonb,
             last_error = NULL, delivered_at = now(), updated_at = now()
-          WHERE id = ${id} AND status = 'pending'`.pipe(Effect.asVoid, Effect.orDie)
+          WHERE id = ${id} AND status = 'pending' RETURNING ${cols}`.pipe(
+        Effect.flatMap(one),
+        Effect.map(Option.map((s) => s.record)),
+        Effect.orDie
+      )
 
     const markDeadLettered = (id: string, reason: string) =>
       sql.withTransaction(Effect.gen(function*() {
@@ -153,6 +169,6 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("Orchestrator/D
             Effect.orDie
           )
 
-    return { create, get, startAttempt, recordError, markDelivered, markDeadLettered, listDeadLetters } as const
+    return { create, get, begin, startAttempt, recordError, markDelivered, markDeadLettered, listDeadLetters } as const
   })
 }) {}

@@ -4,6 +4,7 @@ import { Conflict, NotFound } from "../kernel/WireErrors.ts"
 import type { DeliveryRecord, MessageRequest } from "../domain/Orchestration.ts"
 import { DeliveryRepo } from "./DeliveryRepo.ts"
 import { Registry } from "./Registry.ts"
+import { TargetHandoff } from "./TargetHandoff.ts"
 import * as Values from "../config/Values.ts"
 
 export const RouterConfig = Config.all({
@@ -28,6 +29,7 @@ export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
     const repo = yield* DeliveryRepo
     const registry = yield* Registry
     const deliveries = yield* Delivery.client
+    const handoff = yield* TargetHandoff
     const config = yield* RouterConfig.pipe(Effect.orDie)
 
     const submit = Effect.fn("Router.submit")(function*(req: MessageRequest) {
@@ -52,15 +54,23 @@ export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
       if (!stored.created && (stored.record.to !== req.to || stored.request.text !== req.text)) {
         return yield* new Conflict({ message: "idempotency key already used for a different message" })
       }
+      // The stored record's project and target (a reused key keeps the first message's).
+      const message = { deliveryId: id, projectId: stored.record.projectId, to: stored.record.to }
+      // The handler that runs it here moments later uses this lookup instead of repeating it.
+      yield* handoff.offer(id, target.value)
       if (req.mode === "async") {
         // Persisted before we answer: the entity delivers it even if this process dies now.
-        yield* deliveries(id).Deliver({ deliveryId: id }, { discard: true }).pipe(Effect.orDie)
+        yield* deliveries(id).Deliver(message, { discard: true }).pipe(Effect.orDie)
         return (yield* repo.get(id)).pipe(Option.map((s) => s.record), Option.getOrElse(() => stored.record))
       }
       // The call runs in its own fiber: a caller that gives up (timeout, closed connection)
       // must not interrupt the delivery itself, which would cancel it in the entity.
-      const call = yield* deliveries(id).Deliver({ deliveryId: id }).pipe(Effect.orDie, Effect.forkDaemon)
-      const replied = yield* Fiber.join(call).pipe(Effect.timeout(config.syncWait), Effect.option)
+      const call = yield* deliveries(id).Deliver(message).pipe(Effect.orDie, Effect.forkDaemon)
+      const replied = yield* Fiber.join(call).pipe(
+        Effect.timeout(config.syncWait),
+        Effect.option,
+        Effect.ensuring(handoff.drop(id))
+      )
       if (Option.isSome(replied)) return replied.value
       return (yield* repo.get(id)).pipe(Option.map((s) => s.record), Option.getOrElse(() => stored.record))
     })
@@ -69,5 +79,5 @@ export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
 
     return { submit, get, listDeadLetters: repo.listDeadLetters } as const
   }),
-  dependencies: [DeliveryRepo.Default, Registry.Default]
+  dependencies: [DeliveryRepo.Default, Registry.Default, TargetHandoff.Default]
 }) {}

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { Effect } from "effect"
+import { Delivery } from "../../entities/Delivery.ts"
+import { DeliveryRepo } from "../../src/orchestrator/DeliveryRepo.ts"
 import { signUp, type SignedUp } from "../support/auth.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
 import { waitFor } from "../support/process.ts"
@@ -95,6 +98,8 @@ describe("reliable delivery", () => {
     expect(body).toMatchObject({ status: "delivered", attempts: 1, reply: { text: "Echo: hello" } })
     // The delivery id travels as the A2A messageId: the receiver can deduplicate on it.
     expect(echo.received.at(-1)?.messageId).toBe(body.deliveryId)
+    // The send carries its span's trace context: the agent's own spans join the delivery's trace.
+    expect(echo.traceparents.at(-1)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/)
   })
 
   test("the same idempotency key is the same message: delivered once, answered from the record", async () => {
@@ -170,6 +175,45 @@ describe("reliable delivery", () => {
     const again = await call("POST", "/orchestrator/message", JSON.parse(body))
     expect(again.body).toMatchObject({ status: "delivered", attempts: 1, reply: { text: "slow x" } })
     expect(slowpoke.received).toHaveLength(1)
+  })
+
+  /** A delivery stored as the router stores one, then handed to the entity with the given payload. */
+  const deliverStored = (id: string, to: string, payload: { deliveryId: string; projectId?: string; to?: string }) =>
+    platform.runtime.runPromise(Effect.gen(function*() {
+      const repo = yield* DeliveryRepo
+      yield* repo.create({
+        id,
+        projectId: alice.projectId,
+        idempotencyKey: id,
+        from: null,
+        to,
+        request: { text: "stored", metadata: {} },
+        maxAttempts: 3
+      })
+      const deliveries = yield* Delivery.client
+      return yield* deliveries(id).Deliver(payload)
+    }).pipe(Effect.provide(DeliveryRepo.Default)))
+
+  test("a message persisted without its target (before payloads named it) is delivered from the stored record", async () => {
+    const id = `dlv_legacy_${crypto.randomUUID()}`
+    const record = await deliverStored(id, ids.echo, { deliveryId: id })
+    expect(record).toMatchObject({ status: "delivered", attempts: 1, reply: { text: "Echo: stored" } })
+    expect(echo.received.at(-1)?.messageId).toBe(id)
+  })
+
+  test("a target gone by delivery time dead-letters the message without counting an attempt", async () => {
+    const id = `dlv_gone_${crypto.randomUUID()}`
+    const record = await deliverStored(id, "ra_unregistered", { deliveryId: id, projectId: alice.projectId, to: "ra_unregistered" })
+    expect(record).toMatchObject({ status: "dead_lettered", attempts: 0, reply: null })
+    expect(record.lastError).toContain("is not registered")
+  })
+
+  test("a message naming another target than its record goes to the record's target", async () => {
+    const id = `dlv_mismatch_${crypto.randomUUID()}`
+    const before = echo.received.length
+    const record = await deliverStored(id, ids.upper, { deliveryId: id, projectId: alice.projectId, to: ids.echo })
+    expect(record).toMatchObject({ status: "delivered", attempts: 1, reply: { text: "STORED" } })
+    expect(echo.received.length).toBe(before)
   })
 
   test("an unknown target → 404, nothing stored", async () => {

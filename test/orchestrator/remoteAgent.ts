@@ -89,6 +89,12 @@ export const startRemoteAgent = async (options: RemoteAgentOptions) => {
   }
   const handler = new DefaultRequestHandler(card, new InMemoryTaskStore(), executor)
   app.use("/.well-known/agent-card.json", agentCardHandler({ agentCardProvider: handler }))
+  // The W3C trace context each JSON-RPC request came with (absent: undefined).
+  const traceparents: Array<string | undefined> = []
+  app.use("/a2a", (req, _res, next) => {
+    traceparents.push(req.header("traceparent"))
+    next()
+  })
   app.use("/a2a", express.json(), jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }))
 
   return {
@@ -96,6 +102,7 @@ export const startRemoteAgent = async (options: RemoteAgentOptions) => {
     cardUrl: `${baseUrl}/.well-known/agent-card.json`,
     received,
     effects,
+    traceparents,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
