@@ -7,7 +7,7 @@ import { type LoopEvent, runToolLoop, type ToolOutcome } from "../llm/ToolLoop.t
 import { type ChatMessage, emptyUsage, type ToolCall, type ToolDefinition, type Usage } from "../llm/Types.ts"
 import { ToolCatalog } from "../domain/Tool.ts"
 import type { Agent } from "../domain/Agent.ts"
-import { publishProgress } from "./TaskEvents.ts"
+import { progressEvent } from "./TaskEvents.ts"
 import { type MessageEntry, type RunRecord, type TaskClaim, TaskRepo } from "./TaskRepo.ts"
 
 const RESPONSE_ARTIFACT = "response"
@@ -42,8 +42,9 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
     // Optional: without a Tools service an agent simply has no tools.
     const catalog = yield* Effect.serviceOption(ToolCatalog)
 
-    const publish = (agentId: string, projectId: string, p: PublishedProgress) =>
-      publishProgress(agentId, projectId, p).pipe(Effect.provideService(EventBus, bus))
+    // On the bus this service holds, not by providing it per event: providing a service swaps (and first
+    // compares) the fiber's whole context, ~50x the publish itself in the platform's context; a run publishes every token.
+    const publish = (agentId: string, projectId: string, p: PublishedProgress) => bus.publish(progressEvent(agentId, projectId, p))
 
     const publishFinal = (agentId: string, projectId: string, taskId: string, contextId: string, state: TaskState, message?: A2aMessage) =>
       publish(agentId, projectId, {

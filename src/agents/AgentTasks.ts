@@ -13,7 +13,7 @@ import {
 } from "../domain/Task.ts"
 import { EventBus } from "../events/EventBus.ts"
 import type { Agent } from "../domain/Agent.ts"
-import { subscribeProgress } from "./TaskEvents.ts"
+import { subscribeProgressOn } from "./TaskEvents.ts"
 import { type StoredTask, TaskRepo } from "./TaskRepo.ts"
 
 export interface SubmitInput {
@@ -124,7 +124,7 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
       Stream.concat(Stream.succeed<TaskProgress>({ _tag: "Snapshot", task: stored.task }), progressUntilEnd(stored.task.id, live))
 
     const listen = (agentId: string, taskId: string) =>
-      subscribeProgress(agentId, taskId).pipe(Effect.provideService(EventBus, bus))
+      subscribeProgressOn(bus, agentId, taskId)
 
     /** Submits and streams: the snapshot first, then progress up to the final status. */
     const stream = (input: SubmitInput): Stream.Stream<TaskProgress, TaskNotFound | TaskNotContinuable> =>

@@ -1,6 +1,6 @@
 import { Effect, Option, Schema, Stream } from "effect"
 import { type PublishedProgress, TaskProgress } from "../domain/Task.ts"
-import { EventBus } from "../events/EventBus.ts"
+import { EventBus, type EventBusShape } from "../events/EventBus.ts"
 
 /**
  * Live progress of a task, fanned out on the EventBus (Redis across nodes)
@@ -9,14 +9,16 @@ import { EventBus } from "../events/EventBus.ts"
  */
 export const taskTopic = (agentId: string, taskId: string) => `agents/${agentId}/tasks/${taskId}`
 
+/** The bus event of one progress step of a task. */
+export const progressEvent = (agentId: string, projectId: string, progress: PublishedProgress) => ({
+  topic: taskTopic(agentId, progress.taskId),
+  type: `task.${progress._tag.toLowerCase()}`,
+  projectId,
+  data: progress
+})
+
 export const publishProgress = (agentId: string, projectId: string, progress: PublishedProgress) =>
-  Effect.flatMap(EventBus, (bus) =>
-    bus.publish({
-      topic: taskTopic(agentId, progress.taskId),
-      type: `task.${progress._tag.toLowerCase()}`,
-      projectId,
-      data: progress
-    }))
+  Effect.flatMap(EventBus, (bus) => bus.publish(progressEvent(agentId, projectId, progress)))
 
 const decodeProgress = Schema.decodeUnknown(TaskProgress)
 
@@ -27,8 +29,11 @@ const decodeProgress = Schema.decodeUnknown(TaskProgress)
  * Payloads are decoded, not trusted: across nodes they come from Redis.
  */
 export const subscribeProgress = (agentId: string, taskId: string) =>
+  Effect.flatMap(EventBus, (bus) => subscribeProgressOn(bus, agentId, taskId))
+
+/** `subscribeProgress` on a bus the caller holds (no service to provide per call). */
+export const subscribeProgressOn = (bus: EventBusShape, agentId: string, taskId: string) =>
   Effect.gen(function*() {
-    const bus = yield* EventBus
     const topic = taskTopic(agentId, taskId)
     // subscribeNow: a plain subscribe would only start listening at the first pull, missing what is published before it.
     const events = yield* bus.subscribeNow(topic)
