@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
+import { groupCommit } from "../db/GroupCommit.ts"
 import { RunStatus, WorkflowRecord, RunRecord } from "../domain/Workflow.ts"
 
 // Rows carry Date objects: decode against the classes' type side, then construct.
@@ -176,24 +177,56 @@ export class WorkflowRepo extends Effect.Service<WorkflowRepo>()("Workflows/Work
       sql`UPDATE workflow_executions SET status = ${status}, updated_at = now()
           WHERE id = ${id} AND status NOT IN ('completed', 'failed', 'cancelled')`.pipe(Effect.asVoid, Effect.orDie)
 
-    /** Merges one step's result: a single UPDATE, so parallel branches never lose each other's writes. */
+    /**
+     * Step records of every run, group-committed (src/db/GroupCommit.ts): the writes of
+     * concurrent runs go out as one UPDATE. Each merges `done` (always written) and `start`
+     * (a step's "running" record, written unless the run was asked to cancel) into its run's
+     * step_results; writes of one run in one group (parallel branches) are merged first, as
+     * an UPDATE changes a row once. One statement in flight: a group never waits on another's
+     * row locks.
+     */
+    type StepWrite = { readonly id: string; readonly done: Record<string, unknown>; readonly start: Record<string, unknown> | null }
+    const writeSteps = (writes: ReadonlyArray<StepWrite>) => {
+      const byRun = new Map<string, { id: string; done: Record<string, unknown>; start: Record<string, unknown> | null }>()
+      for (const w of writes) {
+        const merged = byRun.get(w.id)
+        if (merged === undefined) byRun.set(w.id, { id: w.id, done: { ...w.done }, start: w.start && { ...w.start } })
+        else {
+          Object.assign(merged.done, w.done)
+          if (w.start) merged.start = { ...merged.start, ...w.start }
+        }
+      }
+      return sql<{ id: string; cancelRequested: boolean }>`
+        UPDATE workflow_executions w
+        SET step_results = w.step_results || v.done || CASE WHEN w.cancel_requested OR v.start IS NULL THEN '{}'::jsonb ELSE v.start END,
+            updated_at = now()
+        FROM jsonb_to_recordset(${json([...byRun.values()])}::jsonb) AS v(id text, done jsonb, start jsonb)
+        WHERE w.id = v.id
+        RETURNING w.id, w.cancel_requested`.pipe(
+        Effect.map((rows) => {
+          const cancelled = new Map(rows.map((r) => [r.id, r.cancelRequested]))
+          // Started: the run exists and was not asked to cancel.
+          return writes.map((w) => cancelled.get(w.id) === false)
+        })
+      )
+    }
+    const writeStep = yield* groupCommit({
+      run: writeSteps,
+      single: (w: StepWrite) => Effect.orDie(writeSteps([w])).pipe(Effect.map((r) => r[0])),
+      inFlight: 1,
+      maxGroup: 256
+    })
+
+    /** Merges one step's result into its run's step_results (parallel branches never lose each other's writes). */
     const recordStep = (id: string, key: string, result: unknown) =>
-      sql`UPDATE workflow_executions
-          SET step_results = step_results || jsonb_build_object(${key}::text, ${json(result)}::jsonb), updated_at = now()
-          WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie)
+      Effect.asVoid(writeStep({ id, done: { [key]: result }, start: null }))
 
     /**
-     * Records in one statement: `done` (completions, always written) and `start` (a step's
-     * "running" record, written unless the run was asked to cancel). False when it was.
+     * Records `done` (completions, always written) and `start` (a step's "running" record,
+     * written unless the run was asked to cancel) in one statement. False when it was.
      */
     const startStep = (id: string, done: Record<string, unknown>, start: Record<string, unknown>) =>
-      sql<{ cancelRequested: boolean }>`UPDATE workflow_executions
-          SET step_results = step_results || ${json(done)}::jsonb || CASE WHEN cancel_requested THEN '{}'::jsonb ELSE ${json(start)}::jsonb END,
-              updated_at = now()
-          WHERE id = ${id} RETURNING cancel_requested`.pipe(
-        Effect.map((rows) => rows.length > 0 && !rows[0].cancelRequested),
-        Effect.orDie
-      )
+      writeStep({ id, done, start })
 
     const finish = (id: string, status: "completed" | "failed" | "cancelled", output: unknown, error: string | null) =>
       sql`UPDATE workflow_executions

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { Effect, Layer, Option } from "effect"
+import { ToolCatalog } from "../../src/domain/Tool.ts"
+import { WorkflowRepo } from "../../src/workflows/WorkflowRepo.ts"
+import { startEngine } from "./engineHarness.ts"
+
+type Engine = Awaited<ReturnType<typeof startEngine>>
+let engine: Engine
+
+const NoTools = Layer.succeed(ToolCatalog, { list: () => Effect.succeed([]), call: () => Effect.succeed({ content: [], isError: false }) })
+
+beforeAll(async () => {
+  engine = await startEngine(NoTools)
+}, 180_000)
+afterAll(async () => {
+  await engine?.stop()
+})
+
+const newRun = (id: string) =>
+  Effect.flatMap(WorkflowRepo, (repo) =>
+    repo.createRun({
+      id, workflowId: null, projectId: engine.projectId, version: 1, definition: { steps: [] }, input: {},
+      trigger: "api", parentRunId: null, depth: 0, idempotencyKey: null, createdBy: null
+    }))
+
+describe("group-committed step records", () => {
+  test("concurrent writes of several runs, and of one run's parallel branches, all land in their own rows", async () => {
+    const runs = ["wfr_gc_a", "wfr_gc_b", "wfr_gc_c"]
+    const results = await engine.runtime.runPromise(Effect.gen(function*() {
+      const repo = yield* WorkflowRepo
+      for (const id of runs) yield* newRun(id)
+      const started = yield* Effect.forEach(
+        runs.flatMap((id) => Array.from({ length: 20 }, (_, i) => ({ id, i }))),
+        ({ id, i }) =>
+          i % 2 === 0
+            ? repo.startStep(id, i > 0 ? { [`k${i - 1}`]: { status: "completed", output: i - 1 } } : {}, { [`k${i}`]: { status: "running" } })
+            : repo.recordStep(id, `k${i}`, { status: "completed", output: i }).pipe(Effect.as(true)),
+        { concurrency: "unbounded" }
+      )
+      const rows = yield* Effect.forEach(runs, (id) => Effect.map(repo.findRun(id), Option.getOrThrow))
+      return { started, rows }
+    }))
+    expect(results.started.every((s) => s)).toBe(true)
+    for (const row of results.rows) {
+      expect(Object.keys(row.stepResults).length).toBe(20)
+      // Odd keys: completed by recordStep or by the next even key's `done`, never left running.
+      for (let i = 1; i < 20; i += 2) expect(row.stepResults[`k${i}`]).toMatchObject({ status: "completed", output: i })
+    }
+  }, 30_000)
+
+  test("a run asked to cancel gets its completions written but no new step started", async () => {
+    const started = await engine.runtime.runPromise(Effect.gen(function*() {
+      const repo = yield* WorkflowRepo
+      yield* newRun("wfr_gc_cancel")
+      yield* repo.requestCancel("wfr_gc_cancel")
+      return yield* repo.startStep("wfr_gc_cancel", { first: { status: "completed", output: 1 } }, { second: { status: "running" } })
+    }))
+    expect(started).toBe(false)
+    const row = await engine.run("wfr_gc_cancel")
+    expect(row.stepResults).toEqual({ first: { status: "completed", output: 1 } })
+  }, 30_000)
+})
