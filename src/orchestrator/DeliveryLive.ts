@@ -38,193 +38,198 @@ class RetryLater {
 }
 
 /**
- * The Delivery entity: sends one stored message to its target with bounded
- * retries. At-least-once: the persisted `Deliver` re-runs after a crash and
- * the receiver sees the same messageId (the delivery id) again; the record's
- * `pending → delivered` transition happens once, so a finished delivery is
- * answered from the record and never re-sent.
+ * The Delivery entity's handlers: send one stored message to its target with
+ * bounded retries. At-least-once: the persisted `Deliver` re-runs after a crash
+ * and the receiver sees the same messageId (the delivery id) again; the
+ * record's `pending → delivered` transition happens once, so a finished
+ * delivery is answered from the record and never re-sent. They hold no state
+ * of one delivery, so they are built once for the process, not at each
+ * entity's activation (every delivery is a new entity).
  */
-export const DeliveryLive = Delivery.toLayer(
-  Effect.gen(function*() {
-    const repo = yield* DeliveryRepo
-    const registry = yield* Registry
-    const handoff = yield* TargetHandoff
-    const a2a = yield* A2AClient
-    const local = yield* LocalAgents
-    const bus = yield* EventBus
-    const flows = yield* Effect.serviceOption(A2AFlowRecorder)
-    const config = yield* DeliveryConfig.pipe(Effect.orDie)
-    const { breaker, failureThreshold } = yield* DeliveryCircuits
+const makeHandlers = Effect.gen(function*() {
+  const repo = yield* DeliveryRepo
+  const registry = yield* Registry
+  const handoff = yield* TargetHandoff
+  const a2a = yield* A2AClient
+  const local = yield* LocalAgents
+  const bus = yield* EventBus
+  const flows = yield* Effect.serviceOption(A2AFlowRecorder)
+  const config = yield* DeliveryConfig.pipe(Effect.orDie)
+  const { breaker, failureThreshold } = yield* DeliveryCircuits
 
-    const publish = (record: DeliveryRecord, type: string, extra: Record<string, unknown> = {}) =>
-      bus.publish({
-        topic: `orchestrator/deliveries/${record.deliveryId}`,
-        type,
-        projectId: record.projectId,
-        data: { deliveryId: record.deliveryId, to: record.to, from: record.from, ...extra }
-      })
+  const publish = (record: DeliveryRecord, type: string, extra: Record<string, unknown> = {}) =>
+    bus.publish({
+      topic: `orchestrator/deliveries/${record.deliveryId}`,
+      type,
+      projectId: record.projectId,
+      data: { deliveryId: record.deliveryId, to: record.to, from: record.from, ...extra }
+    })
 
-    const sendTo = (target: RegistryEntry, record: DeliveryRecord, request: StoredRequest) => {
-      const message = {
-        messageId: record.deliveryId,
-        text: request.text,
-        contextId: request.contextId,
-        metadata: request.metadata
-      }
-      if (target.kind === "local") return local.send(target.projectId, target.id, message, config.attemptTimeout)
-      if (target.endpointUrl === null) {
-        return Effect.fail(new A2ASendError({ message: "remote agent has no endpoint", retryable: false }))
-      }
-      // Per project and endpoint origin: one tenant's failing target never opens another's circuit.
-      const key = `${target.projectId} ${originOf(target.endpointUrl)}`
-      return breaker.guard(
-        key,
-        a2a.send(target.endpointUrl, target.protocolVersion === "0.3" ? "0.3" : "1.0", message, config.attemptTimeout),
-        // Transport trouble counts; an agent that answers with a JSON-RPC error is up.
-        (e) => e.retryable
-      ).pipe(
-        Effect.catchIf((e): e is CircuitOpen => e instanceof CircuitOpen, (open) =>
-          Effect.fail(
-            new A2ASendError({
-              message: `circuit open: the agent's endpoint failed ${failureThreshold} times in a row; next try in ${
-                Math.ceil(open.retryInMs / 1000)
-              } s`,
-              retryable: true
-            })
-          ))
-      )
+  const sendTo = (target: RegistryEntry, record: DeliveryRecord, request: StoredRequest) => {
+    const message = {
+      messageId: record.deliveryId,
+      text: request.text,
+      contextId: request.contextId,
+      metadata: request.metadata
     }
-
-    const recordFlow = (record: DeliveryRecord, target: RegistryEntry, started: number, error?: string) =>
-      Option.match(flows, {
-        onNone: () => Effect.void,
-        onSome: (recorder) =>
-          Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
-            recorder.record({
-              from: record.from ?? "orchestrator",
-              to: target.id,
-              method: target.kind === "local" ? "local/execute" : target.protocolVersion === "0.3" ? "message/send" : "SendMessage",
-              durationMs: performance.now() - started,
-              status: error === undefined ? "ok" : "error",
-              projectId: record.projectId,
-              traceId: Option.getOrNull(Option.map(span, (s) => s.traceId)),
-              ...(error === undefined ? {} : { error })
-            }))
-      })
-
-    const deadLetter = (record: DeliveryRecord, reason: string) =>
-      repo.markDeadLettered(record.deliveryId, reason).pipe(
-        Effect.zipRight(publish(record, "delivery.dead_lettered", { reason })),
-        Effect.zipRight(Effect.logWarning("delivery dead-lettered").pipe(
-          Effect.annotateLogs({ deliveryId: record.deliveryId, to: record.to, reason })
+    if (target.kind === "local") return local.send(target.projectId, target.id, message, config.attemptTimeout)
+    if (target.endpointUrl === null) {
+      return Effect.fail(new A2ASendError({ message: "remote agent has no endpoint", retryable: false }))
+    }
+    // Per project and endpoint origin: one tenant's failing target never opens another's circuit.
+    const key = `${target.projectId} ${originOf(target.endpointUrl)}`
+    return breaker.guard(
+      key,
+      a2a.send(target.endpointUrl, target.protocolVersion === "0.3" ? "0.3" : "1.0", message, config.attemptTimeout),
+      // Transport trouble counts; an agent that answers with a JSON-RPC error is up.
+      (e) => e.retryable
+    ).pipe(
+      Effect.catchIf((e): e is CircuitOpen => e instanceof CircuitOpen, (open) =>
+        Effect.fail(
+          new A2ASendError({
+            message: `circuit open: the agent's endpoint failed ${failureThreshold} times in a row; next try in ${
+              Math.ceil(open.retryInMs / 1000)
+            } s`,
+            retryable: true
+          })
         ))
-      )
+    )
+  }
 
-    /**
-     * One attempt; fails with RetryLater only when another attempt is allowed and useful.
-     * `counted`: the number of an attempt already counted (by `repo.begin`); otherwise it is counted here.
-     */
-    const attempt = (record: DeliveryRecord, request: StoredRequest, target: RegistryEntry, counted?: number) =>
-      Effect.gen(function*() {
-        const n = counted ?? (yield* repo.startAttempt(record.deliveryId))
-        const started = performance.now()
-        const result = yield* Effect.either(sendTo(target, record, request))
-        if (result._tag === "Right") {
-          yield* recordFlow(record, target, started)
-          const delivered = yield* repo.markDelivered(record.deliveryId, result.right)
-          yield* publish(record, "delivery.delivered", { attempts: n })
-          return delivered
-        }
-        const error = result.left.message
-        yield* recordFlow(record, target, started, error)
-        yield* repo.recordError(record.deliveryId, error)
-        if (!result.left.retryable) return yield* Effect.as(deadLetter(record, `rejected by agent: ${error}`), Option.none())
-        if (n >= record.maxAttempts) {
-          return yield* Effect.as(deadLetter(record, `gave up after ${n} attempts: ${error}`), Option.none())
-        }
-        yield* publish(record, "delivery.retrying", { attempt: n, error })
-        return yield* Effect.fail(new RetryLater())
-      })
+  const recordFlow = (record: DeliveryRecord, target: RegistryEntry, started: number, error?: string) =>
+    Option.match(flows, {
+      onNone: () => Effect.void,
+      onSome: (recorder) =>
+        Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
+          recorder.record({
+            from: record.from ?? "orchestrator",
+            to: target.id,
+            method: target.kind === "local" ? "local/execute" : target.protocolVersion === "0.3" ? "message/send" : "SendMessage",
+            durationMs: performance.now() - started,
+            status: error === undefined ? "ok" : "error",
+            projectId: record.projectId,
+            traceId: Option.getOrNull(Option.map(span, (s) => s.traceId)),
+            ...(error === undefined ? {} : { error })
+          }))
+    })
 
-    const backoff = Schedule.exponential(config.backoffBase).pipe(
-      Schedule.jittered,
-      Schedule.modifyDelay((_, d) => Duration.min(d, config.backoffCap))
+  const deadLetter = (record: DeliveryRecord, reason: string) =>
+    repo.markDeadLettered(record.deliveryId, reason).pipe(
+      Effect.zipRight(publish(record, "delivery.dead_lettered", { reason })),
+      Effect.zipRight(Effect.logWarning("delivery dead-lettered").pipe(
+        Effect.annotateLogs({ deliveryId: record.deliveryId, to: record.to, reason })
+      ))
     )
 
-    const finished = (id: string) =>
-      repo.get(id).pipe(Effect.flatMap(Option.match({
-        onNone: () => Effect.dieMessage(`delivery ${id} vanished`),
-        onSome: (s) => Effect.succeed(s.record)
-      })))
-
-    /**
-     * Attempts until delivered, dead-lettered or out of retries; answers the record as it ended.
-     * The first attempt was counted when the delivery was opened (`counted`), later ones count themselves.
-     */
-    const run = (record: DeliveryRecord, request: StoredRequest, target: RegistryEntry, counted?: number) => {
-      let first = counted
-      return Effect.suspend(() => {
-        const n = first
-        first = undefined
-        return attempt(record, request, target, n)
-      }).pipe(
-        Effect.retry({ schedule: backoff, while: (e) => e._tag === "RetryLater" }),
-        Effect.catchTag("RetryLater", () => Effect.succeed(Option.none<DeliveryRecord>())),
-        // The delivered record came back from its own update; any other end is read back.
-        Effect.flatMap(Option.match({ onNone: () => finished(record.deliveryId), onSome: Effect.succeed }))
-      )
-    }
-
-    /** The record's target: the one already looked up when it is for the same project and agent, else read now. */
-    const targetOf = (record: DeliveryRecord, known?: Known) =>
-      known !== undefined && known.projectId === record.projectId && known.to === record.to
-        ? Effect.succeed(known.target)
-        : registry.find(record.projectId, record.to)
-
-    const notRegistered = (record: DeliveryRecord) =>
-      Effect.zipRight(deadLetter(record, `target agent ${record.to} is not registered`), finished(record.deliveryId))
-
-    /** A delivery the stored record decides (a message without its target, a target not found, not pending). */
-    const fromRecord = (deliveryId: string, known?: Known) =>
-      Effect.gen(function*() {
-        const stored = yield* repo.get(deliveryId)
-        if (Option.isNone(stored)) return yield* Effect.dieMessage(`unknown delivery ${deliveryId}`)
-        const { record, request } = stored.value
-        // Redelivered after it finished (duplicate, or crash after the write): answer, do not resend.
-        if (record.status !== "pending") return record
-        const target = yield* targetOf(record, known)
-        if (Option.isNone(target)) return yield* notRegistered(record)
-        // No attempts check here: an attempt interrupted by a crash may not have reached the
-        // agent, so a resumed delivery always gets at least one more try (at-least-once).
-        return yield* run(record, request, target.value)
-      })
-
-    return Delivery.of({
-      Deliver: Effect.fn("Delivery.Deliver")(function*({ payload }) {
-        const { deliveryId, projectId, to } = payload
-        if (projectId === undefined || to === undefined) return yield* fromRecord(deliveryId)
-        // The message names its target: look it up first (or take the router's lookup of a
-        // moment ago), then open the pending delivery and count its attempt in one statement.
-        const handed = yield* handoff.take(deliveryId)
-        const target = handed !== undefined && handed.projectId === projectId && handed.id === to
-          ? Option.some(handed)
-          : yield* registry.find(projectId, to)
-        const known: Known = { projectId, to, target }
-        if (Option.isNone(target)) return yield* fromRecord(deliveryId, known)
-        const opened = yield* repo.begin(deliveryId)
-        // Not pending (finished, or redelivered after it finished): answered from the record.
-        if (Option.isNone(opened)) return yield* fromRecord(deliveryId, known)
-        const { record, request } = opened.value
-        // The record is the truth: a message naming another target (never sent so) goes to the record's.
-        const own = yield* targetOf(record, known)
-        if (Option.isNone(own)) return yield* notRegistered(record)
-        return yield* run(record, request, own.value, record.attempts)
-      })
+  /**
+   * One attempt; fails with RetryLater only when another attempt is allowed and useful.
+   * `counted`: the number of an attempt already counted (by `repo.begin`); otherwise it is counted here.
+   */
+  const attempt = (record: DeliveryRecord, request: StoredRequest, target: RegistryEntry, counted?: number) =>
+    Effect.gen(function*() {
+      const n = counted ?? (yield* repo.startAttempt(record.deliveryId))
+      const started = performance.now()
+      const result = yield* Effect.either(sendTo(target, record, request))
+      if (result._tag === "Right") {
+        yield* recordFlow(record, target, started)
+        const delivered = yield* repo.markDelivered(record.deliveryId, result.right)
+        yield* publish(record, "delivery.delivered", { attempts: n })
+        return delivered
+      }
+      const error = result.left.message
+      yield* recordFlow(record, target, started, error)
+      yield* repo.recordError(record.deliveryId, error)
+      if (!result.left.retryable) return yield* Effect.as(deadLetter(record, `rejected by agent: ${error}`), Option.none())
+      if (n >= record.maxAttempts) {
+        return yield* Effect.as(deadLetter(record, `gave up after ${n} attempts: ${error}`), Option.none())
+      }
+      yield* publish(record, "delivery.retrying", { attempt: n, error })
+      return yield* Effect.fail(new RetryLater())
     })
-  }),
-  // Each delivery is its own entity; idle ones are passivated quickly.
-  { maxIdleTime: "30 seconds", concurrency: 1 }
-).pipe(Layer.provide([
+
+  const backoff = Schedule.exponential(config.backoffBase).pipe(
+    Schedule.jittered,
+    Schedule.modifyDelay((_, d) => Duration.min(d, config.backoffCap))
+  )
+
+  const finished = (id: string) =>
+    repo.get(id).pipe(Effect.flatMap(Option.match({
+      onNone: () => Effect.dieMessage(`delivery ${id} vanished`),
+      onSome: (s) => Effect.succeed(s.record)
+    })))
+
+  /**
+   * Attempts until delivered, dead-lettered or out of retries; answers the record as it ended.
+   * The first attempt was counted when the delivery was opened (`counted`), later ones count themselves.
+   */
+  const run = (record: DeliveryRecord, request: StoredRequest, target: RegistryEntry, counted?: number) => {
+    let first = counted
+    return Effect.suspend(() => {
+      const n = first
+      first = undefined
+      return attempt(record, request, target, n)
+    }).pipe(
+      Effect.retry({ schedule: backoff, while: (e) => e._tag === "RetryLater" }),
+      Effect.catchTag("RetryLater", () => Effect.succeed(Option.none<DeliveryRecord>())),
+      // The delivered record came back from its own update; any other end is read back.
+      Effect.flatMap(Option.match({ onNone: () => finished(record.deliveryId), onSome: Effect.succeed }))
+    )
+  }
+
+  /** The record's target: the one already looked up when it is for the same project and agent, else read now. */
+  const targetOf = (record: DeliveryRecord, known?: Known) =>
+    known !== undefined && known.projectId === record.projectId && known.to === record.to
+      ? Effect.succeed(known.target)
+      : registry.find(record.projectId, record.to)
+
+  const notRegistered = (record: DeliveryRecord) =>
+    Effect.zipRight(deadLetter(record, `target agent ${record.to} is not registered`), finished(record.deliveryId))
+
+  /** A delivery the stored record decides (a message without its target, a target not found, not pending). */
+  const fromRecord = (deliveryId: string, known?: Known) =>
+    Effect.gen(function*() {
+      const stored = yield* repo.get(deliveryId)
+      if (Option.isNone(stored)) return yield* Effect.dieMessage(`unknown delivery ${deliveryId}`)
+      const { record, request } = stored.value
+      // Redelivered after it finished (duplicate, or crash after the write): answer, do not resend.
+      if (record.status !== "pending") return record
+      const target = yield* targetOf(record, known)
+      if (Option.isNone(target)) return yield* notRegistered(record)
+      // No attempts check here: an attempt interrupted by a crash may not have reached the
+      // agent, so a resumed delivery always gets at least one more try (at-least-once).
+      return yield* run(record, request, target.value)
+    })
+
+  return Delivery.of({
+    Deliver: Effect.fn("Delivery.Deliver")(function*({ payload }) {
+      const { deliveryId, projectId, to } = payload
+      if (projectId === undefined || to === undefined) return yield* fromRecord(deliveryId)
+      // The message names its target: look it up first (or take the router's lookup of a
+      // moment ago), then open the pending delivery and count its attempt in one statement.
+      const handed = yield* handoff.take(deliveryId)
+      const target = handed !== undefined && handed.projectId === projectId && handed.id === to
+        ? Option.some(handed)
+        : yield* registry.find(projectId, to)
+      const known: Known = { projectId, to, target }
+      if (Option.isNone(target)) return yield* fromRecord(deliveryId, known)
+      const opened = yield* repo.begin(deliveryId)
+      // Not pending (finished, or redelivered after it finished): answered from the record.
+      if (Option.isNone(opened)) return yield* fromRecord(deliveryId, known)
+      const { record, request } = opened.value
+      // The record is the truth: a message naming another target (never sent so) goes to the record's.
+      const own = yield* targetOf(record, known)
+      if (Option.isNone(own)) return yield* notRegistered(record)
+      return yield* run(record, request, own.value, record.attempts)
+    })
+  })
+})
+
+export const DeliveryLive = Layer.unwrapEffect(Effect.map(makeHandlers, (handlers) =>
+  Delivery.toLayer(
+    Effect.succeed(handlers),
+    // Each delivery is its own entity; idle ones are passivated quickly.
+    { maxIdleTime: "30 seconds", concurrency: 1 }
+  ))).pipe(Layer.provide([
   DeliveryRepo.Default,
   Registry.Default,
   A2AClient.Default,
