@@ -47,8 +47,20 @@ export interface AppConfigShape {
   readonly publicBaseUrl: Option.Option<string>
 }
 
+/**
+ * Settings whose default depends on another setting, resolved after every value (environment or
+ * a test's override) is known: a test that points the config at a real PostgreSQL gets that
+ * database's pool size, not the embedded database's.
+ */
+const withDependentDefaults = (c: AppConfigShape): AppConfigShape => ({
+  ...c,
+  // The embedded database is one shared session: more than 3 connections only queue.
+  dbPoolSize: c.dbPoolSize > 0 ? c.dbPoolSize : Option.isSome(c.databaseUrl) ? 10 : 3
+})
+
 export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppConfigShape>() {
-  static readonly config: Config.Config<AppConfigShape> = Config.all({
+  /** The settings as given; 0 for a pool size left to its default. */
+  private static readonly given: Config.Config<AppConfigShape> = Config.all({
     httpHost: Config.string("HTTP_HOST").pipe(Config.withDefault("0.0.0.0")),
     httpPort: Values.port("HTTP_PORT").pipe(Config.withDefault(8000)),
     databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
@@ -81,13 +93,9 @@ export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppC
         Config.map((u) => u.replace(/\/+$/, ""))
       )
     )
-  }).pipe(
-    Config.map((c) => ({
-      ...c,
-      // The embedded database is one shared session: more than 3 connections only queue.
-      dbPoolSize: c.dbPoolSize > 0 ? c.dbPoolSize : Option.isSome(c.databaseUrl) ? 10 : 3
-    }))
-  )
+  })
+
+  static readonly config: Config.Config<AppConfigShape> = Config.map(AppConfig.given, withDependentDefaults)
 
   static readonly layer = Layer.effect(AppConfig, AppConfig.config)
 
@@ -95,6 +103,6 @@ export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppC
   static readonly layerWith = (overrides: Partial<AppConfigShape>) =>
     Layer.effect(
       AppConfig,
-      Effect.map(AppConfig.config, (c) => ({ ...c, ...overrides }))
+      Effect.map(AppConfig.given, (c) => withDependentDefaults({ ...c, ...overrides }))
     )
 }
