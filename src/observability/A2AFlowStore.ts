@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Chunk, Deferred, Effect, Layer, Metric, MetricLabel, Option, Queue, Schema } from "effect"
+import { Chunk, Deferred, Duration, Effect, Layer, Metric, MetricLabel, Option, Queue, Schema } from "effect"
 import { A2AFlowRecorder, type A2AFlow } from "./A2AFlows.ts"
 import { A2AMetrics } from "./Metrics.ts"
 import { A2AGraph } from "../domain/A2AFlow.ts"
@@ -24,11 +24,13 @@ type FlowRow = {
 
 /** Rows one INSERT writes at most (8 columns each, far below PostgreSQL's 65,535 parameters). */
 const MAX_BATCH = 500
+/** How long the writer gathers rows after the first before it writes them. */
+const GATHER = Duration.millis(100)
 
 /**
  * SQL side of agent-to-agent flows: every hop one a2a_flows row; the graph is aggregated on read.
  * A hop does not wait for its row: rows are queued and written by one background writer,
- * all those queued meanwhile in one statement, and `graph` first waits for the rows
+ * those of a 100 ms window in one statement, and `graph` first waits for the rows
  * queued before it, so a reader of this node sees every hop it recorded.
  */
 export class A2AFlowStore extends Effect.Service<A2AFlowStore>()("Observability/A2AFlowStore", {
@@ -44,8 +46,14 @@ export class A2AFlowStore extends Effect.Service<A2AFlowStore>()("Observability/
         // Observability must never fail the hop it observes: a row that cannot be written is logged and dropped.
         Effect.catchAllCause((cause) => Effect.logWarning("recording A2A flows failed", cause))
       )
+    // Rows taken off the queue and not written yet: the shutdown finalizer writes them too.
+    let held: Array<FlowRow> = []
     const writeBatch = Effect.gen(function*() {
-      const rows = Chunk.toReadonlyArray(yield* Queue.takeBetween(queue, 1, MAX_BATCH))
+      held = [yield* Queue.take(queue)]
+      // Hops one at a time would each cost a statement: the rows of the next moment go with the first one.
+      yield* Effect.sleep(GATHER)
+      const rows = held.concat(Chunk.toReadonlyArray(yield* Queue.takeUpTo(queue, MAX_BATCH - 1)))
+      held = []
       yield* write(rows)
       written += rows.length
       for (const w of waiters) {
@@ -55,7 +63,7 @@ export class A2AFlowStore extends Effect.Service<A2AFlowStore>()("Observability/
       }
     })
     // Added before the writer is forked, so run after it stopped: rows still queued at shutdown are written.
-    yield* Effect.addFinalizer(() => Effect.flatMap(Queue.takeAll(queue), (rows) => write(Chunk.toReadonlyArray(rows))))
+    yield* Effect.addFinalizer(() => Effect.flatMap(Queue.takeAll(queue), (rows) => write([...held, ...Chunk.toReadonlyArray(rows)])))
     yield* Effect.forkScoped(Effect.forever(writeBatch))
 
     /** Waits until every row queued before this call is written (or dropped). */
@@ -71,7 +79,6 @@ export class A2AFlowStore extends Effect.Service<A2AFlowStore>()("Observability/
       Effect.gen(function*() {
         const span = yield* Effect.option(Effect.currentSpan)
         const traceId = flow.traceId ?? Option.getOrNull(Option.map(span, (s) => s.traceId))
-        queued++
         yield* Queue.offer(queue, {
           fromAgent: flow.from,
           toAgent: flow.to,
@@ -82,6 +89,7 @@ export class A2AFlowStore extends Effect.Service<A2AFlowStore>()("Observability/
           projectId: flow.projectId,
           traceId
         })
+        queued++
         yield* Metric.increment(A2AMetrics.messages).pipe(
           Effect.tagMetrics({ from: flow.from, to: flow.to, status: flow.status, ...(flow.projectId ? { project: flow.projectId } : {}) })
         )
