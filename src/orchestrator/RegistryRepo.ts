@@ -151,16 +151,30 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("Orchestrator/R
             Effect.orDie
           )
 
-    const find = (projectId: string, id: string) =>
-      Effect.gen(function*() {
-        const remote = yield* sql`SELECT ${remoteColumns} FROM orchestrator_agents
-          WHERE project_id = ${projectId} AND id = ${id}`
-        if (remote.length > 0) return Option.some(yield* remoteEntry(remote[0]))
-        const local = yield* sql`SELECT id, project_id, name, description, skills FROM agents
-          WHERE project_id = ${projectId} AND id = ${id}`
-        if (local.length > 0) return Option.some(yield* localEntry(local[0]))
-        return Option.none<RegistryEntry>()
-      }).pipe(Effect.orDie)
+    const findRemote = (projectId: string, id: string) =>
+      Effect.flatMap(
+        sql`SELECT ${remoteColumns} FROM orchestrator_agents WHERE project_id = ${projectId} AND id = ${id}`,
+        (rows) => rows.length > 0 ? Effect.map(remoteEntry(rows[0]), Option.some) : Effect.succeed(Option.none<RegistryEntry>())
+      )
+
+    const findLocal = (projectId: string, id: string) =>
+      Effect.flatMap(
+        sql`SELECT id, project_id, name, description, skills FROM agents WHERE project_id = ${projectId} AND id = ${id}`,
+        (rows) => rows.length > 0 ? Effect.map(localEntry(rows[0]), Option.some) : Effect.succeed(Option.none<RegistryEntry>())
+      )
+
+    /**
+     * Either kind by id. The table its prefix names is read first (registered agents are
+     * `ra_…`, platform agents `agt_…`), so a found agent costs one statement; the other
+     * table is still read when the first has no such row.
+     */
+    const find = (projectId: string, id: string) => {
+      const [first, second] = id.startsWith("ra_") ? [findRemote, findLocal] : [findLocal, findRemote]
+      return first(projectId, id).pipe(
+        Effect.flatMap((found) => Option.isSome(found) ? Effect.succeed(found) : second(projectId, id)),
+        Effect.orDie
+      )
+    }
 
     /** Every remote entry, for the periodic card refresh (all projects). */
     const allRemote = sql`SELECT ${remoteColumns} FROM orchestrator_agents`.pipe(
