@@ -68,6 +68,8 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("Orchestrator/R
     const decodeRemote = Schema.decodeUnknown(RemoteRow)
     const decodeLocal = Schema.decodeUnknown(LocalRow)
 
+    // Entries are made from decoded rows and normalised skills: the class's own validation
+    // would check the same fields again (~130 µs an entry, on every delivery's lookup).
     const remoteEntry = (row: unknown) =>
       Effect.map(decodeRemote(row), (r) =>
         new RegistryEntry({
@@ -83,7 +85,7 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("Orchestrator/R
           status: r.status,
           lastError: r.lastError,
           refreshedAt: DateTime.unsafeFromDate(r.refreshedAt)
-        }))
+        }, true))
 
     const localEntry = (row: unknown) =>
       Effect.map(decodeLocal(row), (r) =>
@@ -100,7 +102,7 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("Orchestrator/R
           status: "available",
           lastError: null,
           refreshedAt: null
-        }))
+        }, true))
 
     const remoteColumns = sql`id, project_id, name, description, card_url, endpoint_url, protocol_version,
       skills, status, last_error, refreshed_at`
