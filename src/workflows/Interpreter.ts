@@ -1,5 +1,5 @@
 import { Activity, DurableClock, DurableDeferred, type Workflow, type WorkflowEngine } from "@effect/workflow"
-import { Deferred, Effect, Either, Option, Schema, type Scope } from "effect"
+import { Deferred, Effect, Either, Exit, Option, Schema, type Scope } from "effect"
 import { ApprovalDecision, WorkflowRun } from "../../entities/WorkflowRun.ts"
 import { type ActionStep, type Definition, type Step } from "../domain/WorkflowDefinition.ts"
 import { StepFailed, WorkflowRunFailed } from "../domain/WorkflowErrors.ts"
@@ -81,7 +81,12 @@ export const approvalDeferred = (key: string) => DurableDeferred.make(`approval/
  * journaled results instead of calling backends again; control flow
  * (conditions, loops, `set`) is pure and recomputed from those results.
  */
-export const interpret = Effect.fn("Workflows.interpret")(function*(runId: string, spec: Option.Option<RunSpec>) {
+export const interpret = Effect.fn("Workflows.interpret")(function*(
+  runId: string,
+  spec: Option.Option<RunSpec>,
+  /** Receives the completion of the run's last step, when it is an action: the run's finish journals it. */
+  runEnd: Carry
+) {
   const repo = yield* WorkflowRepo
   const events = yield* RunEvents
   const launcher = yield* SubworkflowLauncher
@@ -335,7 +340,13 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
     })
 
   /** A list runs in order, or as a DAG when dependencies say so; its value is its last step's output. */
-  const runList = (steps: ReadonlyArray<Step>, prefix: string, loop: Loop | undefined): Effect.Effect<unknown, WorkflowRunFailed, StepEnv> =>
+  const runList = (
+    steps: ReadonlyArray<Step>,
+    prefix: string,
+    loop: Loop | undefined,
+    /** The top-level list's: its last completion is left held when it succeeds. */
+    outer?: Carry
+  ): Effect.Effect<unknown, WorkflowRunFailed, StepEnv> =>
     Effect.gen(function*() {
       const deps = listDependencies(steps)
       const sequential = steps.every((s, i) => {
@@ -344,7 +355,7 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
       })
       let last: unknown = null
       if (sequential) {
-        const carry: Carry = { deferNext: false, held: undefined }
+        const carry: Carry = outer ?? { deferNext: false, held: undefined }
         const flushHeld = Effect.suspend(() => {
           const held = takeHeld(carry)
           return held === undefined
@@ -353,11 +364,11 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
         })
         return yield* Effect.gen(function*() {
           for (let i = 0; i < steps.length; i++) {
-            carry.deferNext = i + 1 < steps.length && isAction(steps[i + 1])
+            carry.deferNext = i + 1 < steps.length ? isAction(steps[i + 1]) : outer !== undefined
             last = yield* runStep(steps[i], prefix, loop, carry)
           }
           return last
-        }).pipe(Effect.onExit(() => flushHeld))
+        }).pipe(Effect.onExit((exit) => (outer !== undefined && Exit.isSuccess(exit) ? Effect.void : flushHeld)))
       }
       const done = new Map<string, Deferred.Deferred<void>>()
       for (const s of steps) done.set(s.id, yield* Deferred.make<void>())
@@ -373,7 +384,7 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(runId: strin
 
   // The run's status was set to running by beginRun.
   yield* emit("run.started", { workflowRunId: runId })
-  const last = yield* runList(definition.steps, "", undefined)
+  const last = yield* runList(definition.steps, "", undefined, runEnd)
   if (definition.output === undefined) return last
   const output = yield* Effect.try({
     try: () => render(definition.output, scopeOf(state, undefined)),

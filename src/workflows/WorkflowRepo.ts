@@ -228,10 +228,25 @@ export class WorkflowRepo extends Effect.Service<WorkflowRepo>()("Workflows/Work
     const startStep = (id: string, done: Record<string, unknown>, start: Record<string, unknown>) =>
       writeStep({ id, done, start })
 
-    const finish = (id: string, status: "completed" | "failed" | "cancelled", output: unknown, error: string | null) =>
+    /**
+     * Ends a run unless it already ended; `done` (its last step's completion) is merged into
+     * step_results either way, in the same statement. (SET expressions read the row as it was.)
+     */
+    const finish = (
+      id: string,
+      status: "completed" | "failed" | "cancelled",
+      output: unknown,
+      error: string | null,
+      done: Record<string, unknown> = {}
+    ) =>
       sql`UPDATE workflow_executions
-          SET status = ${status}, output = ${json(output)}::jsonb, error = ${error}, completed_at = now(), updated_at = now()
-          WHERE id = ${id} AND status NOT IN ('completed', 'failed', 'cancelled')`.pipe(Effect.asVoid, Effect.orDie)
+          SET step_results = step_results || ${json(done)}::jsonb,
+              status = CASE WHEN status IN ('completed', 'failed', 'cancelled') THEN status ELSE ${status} END,
+              output = CASE WHEN status IN ('completed', 'failed', 'cancelled') THEN output ELSE ${json(output)}::jsonb END,
+              error = CASE WHEN status IN ('completed', 'failed', 'cancelled') THEN error ELSE ${error} END,
+              completed_at = CASE WHEN status IN ('completed', 'failed', 'cancelled') THEN completed_at ELSE now() END,
+              updated_at = now()
+          WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie)
 
     const requestCancel = (id: string) =>
       sql`UPDATE workflow_executions SET cancel_requested = TRUE, updated_at = now()

@@ -1,6 +1,7 @@
 import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { WorkflowRun } from "../../entities/WorkflowRun.ts"
 import { interpret } from "./Interpreter.ts"
+import { type Carry, takeHeld } from "./StepJournal.ts"
 import { RunEvents } from "./RunEvents.ts"
 import { SubworkflowLauncher } from "./SubworkflowLauncher.ts"
 import { WorkflowRepo } from "./WorkflowRepo.ts"
@@ -15,16 +16,25 @@ export const WorkflowRunLive = WorkflowRun.toLayer(
     const repo = yield* WorkflowRepo
     const events = yield* RunEvents
     const spec = yield* repo.beginRun(runId)
-    return yield* interpret(runId, spec).pipe(
+    // The last step's completion, journaled by the run's finish (or alone when the run only suspends).
+    const runEnd: Carry = { deferNext: false, held: undefined }
+    return yield* interpret(runId, spec, runEnd).pipe(
       Effect.onExit((exit) =>
         Effect.gen(function*() {
           const projectId = Option.match(spec, { onNone: () => "", onSome: (s) => s.projectId })
+          const held = takeHeld(runEnd)
+          const done = held ? { [held.key]: held.record } : {}
+          const announce = held ? events.publish(projectId, runId, "step.completed", held.event) : Effect.void
           if (Exit.isSuccess(exit)) {
-            yield* repo.finish(runId, "completed", exit.value, null)
+            yield* repo.finish(runId, "completed", exit.value, null, done)
+            yield* announce
             yield* events.publish(projectId, runId, "run.completed", {})
             return
           }
-          if (Cause.isInterruptedOnly(exit.cause)) return
+          if (Cause.isInterruptedOnly(exit.cause)) {
+            if (held) yield* Effect.zipRight(repo.recordStep(runId, held.key, held.record), announce)
+            return
+          }
           const failure = Cause.failureOption(exit.cause)
           const cancelled = yield* repo.isCancelRequested(runId)
           const message = Option.match(failure, {
@@ -37,7 +47,8 @@ export const WorkflowRunLive = WorkflowRun.toLayer(
             const detail = defect instanceof Error && defect.cause instanceof Error ? defect.cause.message : String(defect)
             yield* Effect.logError("workflow run died", { runId, detail, cause: Cause.pretty(exit.cause) })
           }
-          yield* repo.finish(runId, cancelled ? "cancelled" : "failed", null, cancelled ? "run was cancelled" : message)
+          yield* repo.finish(runId, cancelled ? "cancelled" : "failed", null, cancelled ? "run was cancelled" : message, done)
+          yield* announce
           yield* events.publish(projectId, runId, cancelled ? "run.cancelled" : "run.failed", { error: message })
         })
       )

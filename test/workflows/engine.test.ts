@@ -64,6 +64,8 @@ describe("durable workflow runs", () => {
     expect(run.output).toEqual({ posted: { count: 6, who: "ada" }, shouted: "HELLO ADA", skipped: null })
     expect(Object.keys(run.stepResults).sort()).toEqual(["big", "branch", "fetch", "shout", "tally"])
     expect(run.stepResults.branch).toMatchObject({ status: "completed", output: { branch: "then" } })
+    // The last step's completion is journaled by the run's finish.
+    expect(run.stepResults.shout).toMatchObject({ status: "completed", output: { upper: "HELLO ADA" } })
   }, 30_000)
 
   test("parallel branches run at the same time and fan in", async () => {
