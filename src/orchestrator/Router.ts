@@ -1,4 +1,5 @@
 import { Config, Effect, Fiber, Option } from "effect"
+import { createHash } from "node:crypto"
 import { Delivery } from "../../entities/Delivery.ts"
 import { Conflict, NotFound } from "../kernel/WireErrors.ts"
 import type { DeliveryRecord, MessageRequest } from "../domain/Orchestration.ts"
@@ -13,11 +14,12 @@ export const RouterConfig = Config.all({
   syncWait: Config.duration("ORCHESTRATOR_SYNC_WAIT").pipe(Config.withDefault("60 seconds"))
 })
 
-/** Delivery ids are derived from (project, idempotency key): the same key always names the same delivery. */
-const deliveryIdOf = async (projectId: string, key: string) => {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${projectId}\u0000${key}`))
-  return `dlv_${Buffer.from(digest).toString("hex").slice(0, 32)}`
-}
+/**
+ * Delivery ids are derived from (project, idempotency key): the same key always names the same
+ * delivery. Hashed synchronously: WebCrypto's digest is a promise, an extra hop per message.
+ */
+const deliveryIdOf = (projectId: string, key: string) =>
+  `dlv_${createHash("sha256").update(`${projectId}\u0000${key}`).digest("hex").slice(0, 32)}`
 
 /**
  * Accepts messages for delivery: writes the delivery record, then hands it to
@@ -36,7 +38,7 @@ export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
       const target = yield* registry.find(req.projectId, req.to)
       if (Option.isNone(target)) return yield* new NotFound({ message: `agent ${req.to} not found` })
       const key = req.idempotencyKey ?? crypto.randomUUID()
-      const id = yield* Effect.promise(() => deliveryIdOf(req.projectId, key))
+      const id = deliveryIdOf(req.projectId, key)
       const request = {
         text: req.text,
         ...(req.contextId ? { contextId: req.contextId } : {}),
