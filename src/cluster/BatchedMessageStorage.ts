@@ -12,8 +12,9 @@ import {
 import { PersistenceError } from "@effect/cluster/ClusterError"
 import type { Rpc } from "@effect/rpc"
 import { SqlClient } from "@effect/sql"
-import { Effect, Exit, Layer, Runtime } from "effect"
+import { Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
+import { groupCommit } from "../db/GroupCommit.ts"
 
 /**
  * @effect/cluster's SQL message storage with the two writes every persisted message makes
@@ -23,9 +24,9 @@ import { createHash } from "node:crypto"
  * per request and a BEGIN/UPDATE/INSERT/COMMIT per reply. Everything else (reads, polls,
  * envelopes, stream chunks, duplicates, migrations) is the library's own SqlMessageStorage.
  *
- * Batching is group commit, not a timer: a write goes to the database at once when none of
- * its kind is in flight; writes that arrive meanwhile wait for that statement and go
- * together in the next one. A caller is answered only after its statement committed, so an
+ * Batching is group commit (src/db/GroupCommit.ts), not a timer: a write goes to the database
+ * at once when none of its kind is in flight; writes that arrive meanwhile wait for that
+ * statement and go together in the next one. A caller is answered only after its statement committed, so an
  * acknowledged message is as durable as with the library. When a group's statement fails,
  * each of its writes is retried alone through the library so one bad row fails only itself.
  *
@@ -38,52 +39,6 @@ import { createHash } from "node:crypto"
 const IN_FLIGHT = 2
 /** Rows per statement: bounds the parameter arrays and a failed group's retries. */
 const MAX_GROUP = 512
-
-type Pending<A, B> = { readonly item: A; readonly resume: (effect: Effect.Effect<B, PersistenceError>) => void }
-
-/**
- * Group commit for one kind of write: `run` gets every item that arrived while earlier
- * statements were in flight and answers each by index (`undefined`: retry it alone).
- */
-const groupCommit = <A, B>(
-  runtime: Runtime.Runtime<never>,
-  run: (items: ReadonlyArray<A>) => Effect.Effect<ReadonlyArray<B | undefined>, unknown>,
-  single: (item: A) => Effect.Effect<B, PersistenceError>
-) => {
-  let pending: Array<Pending<A, B>> = []
-  let inFlight = 0
-  let scheduled = false
-  const runFork = Runtime.runFork(runtime)
-
-  const flush = () => {
-    scheduled = false
-    while (pending.length > 0 && inFlight < IN_FLIGHT) {
-      const group = pending.length <= MAX_GROUP ? pending : pending.slice(0, MAX_GROUP)
-      pending = pending.length <= MAX_GROUP ? [] : pending.slice(MAX_GROUP)
-      inFlight++
-      const fiber = runFork(Effect.exit(run(group.map((p) => p.item))))
-      fiber.addObserver((exit) => {
-        inFlight--
-        const results = Exit.isSuccess(exit) && Exit.isSuccess(exit.value) ? exit.value.value : undefined
-        for (let i = 0; i < group.length; i++) {
-          const result = results?.[i]
-          group[i].resume(result === undefined ? single(group[i].item) : Effect.succeed(result))
-        }
-        if (pending.length > 0) flush()
-      })
-    }
-  }
-
-  return (item: A) =>
-    Effect.async<B, PersistenceError>((resume) => {
-      pending.push({ item, resume })
-      // Wait for the fibers runnable now (their writes join this group), not for a timer.
-      if (!scheduled && inFlight < IN_FLIGHT) {
-        scheduled = true
-        setImmediate(flush)
-      }
-    })
-}
 
 const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex")
 
@@ -109,7 +64,6 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
   Effect.gen(function*() {
     const library = yield* SqlMessageStorage.make(options)
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
-    const runtime = yield* Effect.runtime<never>()
     const prefix = options?.prefix ?? "cluster"
     const messages = `${prefix}_messages`
     const replies = `${prefix}_replies`
@@ -137,9 +91,10 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
       )
       UPDATE ${messages} m SET processed = TRUE, last_reply_id = r.id FROM r WHERE m.request_id = r.request_id`
 
-    const saveRequestGroup = groupCommit<RequestRow, MessageStorage.SaveResult<any>>(
-      runtime,
-      (rows) =>
+    const saveRequestGroup = yield* groupCommit<RequestRow, MessageStorage.SaveResult<any>, never, PersistenceError>({
+      inFlight: IN_FLIGHT,
+      maxGroup: MAX_GROUP,
+      run: (rows) =>
         Effect.map(
           sql.unsafe<{ id: string }>(insertRequests, [
             rows.map((r) => r.id),
@@ -161,12 +116,13 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
             return rows.map((r) => (ids.has(r.id) ? MessageStorage.SaveResult.Success() : undefined))
           }
         ),
-      (row) => Effect.catchTag(library.saveRequest(row.message), "MalformedMessage", (e) => new PersistenceError({ cause: e }))
-    )
+      single: (row) => Effect.catchTag(library.saveRequest(row.message), "MalformedMessage", (e) => new PersistenceError({ cause: e }))
+    })
 
-    const saveExitGroup = groupCommit<{ readonly row: ExitRow; readonly reply: Reply.ReplyWithContext<any> }, true>(
-      runtime,
-      (items) =>
+    const saveExitGroup = yield* groupCommit<{ readonly row: ExitRow; readonly reply: Reply.ReplyWithContext<any> }, true, never, PersistenceError>({
+      inFlight: IN_FLIGHT,
+      maxGroup: MAX_GROUP,
+      run: (items) =>
         Effect.as(
           sql.unsafe(insertExits, [
             items.map((i) => i.row.id),
@@ -175,8 +131,8 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
           ]),
           items.map(() => true as const)
         ),
-      (item) => Effect.as(libraryEncodedSaveReply(item.reply), true as const)
-    )
+      single: (item) => Effect.as(libraryEncodedSaveReply(item.reply), true as const)
+    })
 
     // The library's own saveReply without its reply-handler dispatch (ours does that).
     const libraryEncodedSaveReply = (reply: Reply.ReplyWithContext<any>) =>

@@ -8,19 +8,20 @@ import { Effect, Exit, Runtime } from "effect"
  * statement committed, so it is as durable as a write of its own. When a group's statement
  * fails, each of its items is retried alone (`single`), so one bad item fails only itself.
  *
- * `run` answers each item by index. (src/cluster/BatchedMessageStorage.ts has the same
- * mechanism for cluster messages.)
+ * `run` answers each item by index; `undefined` for an item sends it through `single` too
+ * (BatchedMessageStorage: a request the group's INSERT did not insert is read back alone).
+ * Used by the workflow step journal and the cluster's message storage.
  */
-export const groupCommit = <A, B, R>(options: {
-  readonly run: (items: ReadonlyArray<A>) => Effect.Effect<ReadonlyArray<B>, unknown, R>
-  readonly single: (item: A) => Effect.Effect<B, never, R>
+export const groupCommit = <A, B, R, E = never>(options: {
+  readonly run: (items: ReadonlyArray<A>) => Effect.Effect<ReadonlyArray<B | undefined>, unknown, R>
+  readonly single: (item: A) => Effect.Effect<B, E, R>
   /** Statements of this kind in flight at once. */
   readonly inFlight: number
   /** Items per statement at most. */
   readonly maxGroup: number
-}): Effect.Effect<(item: A) => Effect.Effect<B>, never, R> =>
+}): Effect.Effect<(item: A) => Effect.Effect<B, E>, never, R> =>
   Effect.map(Effect.runtime<R>(), (runtime) => {
-    type Pending = { readonly item: A; readonly resume: (effect: Effect.Effect<B>) => void }
+    type Pending = { readonly item: A; readonly resume: (effect: Effect.Effect<B, E>) => void }
     let pending: Array<Pending> = []
     let inFlight = 0
     let scheduled = false
@@ -37,7 +38,8 @@ export const groupCommit = <A, B, R>(options: {
           inFlight--
           const results = Exit.isSuccess(exit) && Exit.isSuccess(exit.value) ? exit.value.value : undefined
           for (let i = 0; i < group.length; i++) {
-            group[i].resume(results === undefined ? Effect.provide(options.single(group[i].item), runtime) : Effect.succeed(results[i]))
+            const result = results?.[i]
+            group[i].resume(result === undefined ? Effect.provide(options.single(group[i].item), runtime) : Effect.succeed(result))
           }
           if (pending.length > 0) flush()
         })
@@ -45,7 +47,7 @@ export const groupCommit = <A, B, R>(options: {
     }
 
     return (item: A) =>
-      Effect.async<B>((resume) => {
+      Effect.async<B, E>((resume) => {
         pending.push({ item, resume })
         if (!scheduled && inFlight < options.inFlight) {
           scheduled = true
