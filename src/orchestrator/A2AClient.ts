@@ -1,8 +1,14 @@
-import { HttpClient, HttpTraceContext } from "@effect/platform"
+import { HttpTraceContext } from "@effect/platform"
 import { Data, Duration, Effect, Option, Schema } from "effect"
 import type { AgentReply } from "../domain/Orchestration.ts"
-import { EgressHttpClientLive } from "../net/EgressHttpClient.ts"
 import { EGRESS_REFUSED, EgressPolicy } from "../net/EgressPolicy.ts"
+import { readCapped } from "../net/ReadCapped.ts"
+
+/**
+ * The most of a remote agent's answer (a JSON-RPC reply, an agent card) read into memory: the
+ * server is the tenant's choice, and an endless or huge body must not exhaust the process.
+ */
+export const MAX_A2A_RESPONSE_BYTES = 4 * 1024 * 1024
 
 /**
  * Why one send to an A2A agent failed. `retryable`: transport trouble
@@ -90,6 +96,7 @@ const sendMessageBody = (version: "1.0" | "0.3", id: string, m: OutgoingMessage)
 type Answer =
   | { readonly _tag: "Status"; readonly status: number }
   | { readonly _tag: "Malformed" }
+  | { readonly _tag: "TooLarge" }
   | { readonly _tag: "Body"; readonly body: unknown }
 
 /**
@@ -108,7 +115,6 @@ type Answer =
  */
 export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClient", {
   effect: Effect.gen(function*() {
-    const http = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)
     const egress = yield* EgressPolicy
 
     const post = (endpointUrl: string, headers: Record<string, string>, body: string) =>
@@ -119,8 +125,10 @@ export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClie
             await res.body?.cancel().catch(() => undefined)
             return { _tag: "Status", status: res.status }
           }
+          const { text, truncated } = await readCapped(res, MAX_A2A_RESPONSE_BYTES)
+          if (truncated) return { _tag: "TooLarge" }
           try {
-            return { _tag: "Body", body: await res.json() }
+            return { _tag: "Body", body: JSON.parse(text) }
           } catch {
             return { _tag: "Malformed" }
           }
@@ -155,6 +163,9 @@ export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClie
         })
       }
       if (answer._tag === "Malformed") return yield* new A2ASendError({ message: "malformed response", retryable: true })
+      if (answer._tag === "TooLarge") {
+        return yield* new A2ASendError({ message: `response over ${MAX_A2A_RESPONSE_BYTES} bytes`, retryable: false })
+      }
       const rpc = yield* decodeResponse(answer.body).pipe(
         Effect.mapError(() => new A2ASendError({ message: "not a JSON-RPC 2.0 response", retryable: false }))
       )
@@ -167,23 +178,39 @@ export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClie
       return { text: replyText(rpc.result), raw: rpc.result ?? null } satisfies AgentReply
     })
 
-    /** GET a JSON document (an agent card) with a timeout. */
+    /** GET a JSON document (an agent card) with a timeout; failures as the text the registry records. */
     const fetchJson = (url: string, timeout: Duration.DurationInput) =>
-      http.get(url, { headers: { accept: "application/json" } }).pipe(
-        Effect.flatMap((res) => res.json),
-        Effect.scoped,
+      Effect.tryPromise({
+        try: async (signal): Promise<Answer> => {
+          const res = await egress.fetchWith(url, { headers: { accept: "application/json" }, signal })
+          if (!res.ok) {
+            await res.body?.cancel().catch(() => undefined)
+            return { _tag: "Status", status: res.status }
+          }
+          const { text, truncated } = await readCapped(res, MAX_A2A_RESPONSE_BYTES)
+          if (truncated) return { _tag: "TooLarge" }
+          try {
+            return { _tag: "Body", body: JSON.parse(text) }
+          } catch {
+            return { _tag: "Malformed" }
+          }
+        },
+        catch: () => EGRESS_REFUSED
+      }).pipe(
         Effect.timeoutFail({
           duration: timeout,
           onTimeout: () => `no answer within ${Duration.format(timeout)}`
         }),
-        Effect.catchTags({
-          RequestError: () => Effect.fail(EGRESS_REFUSED),
-          ResponseError: (e) =>
-            Effect.fail(e.reason === "StatusCode" ? `HTTP ${e.response.status}` : "response is not JSON")
+        Effect.flatMap((answer): Effect.Effect<unknown, string> => {
+          switch (answer._tag) {
+            case "Body": return Effect.succeed(answer.body)
+            case "Status": return Effect.fail(`HTTP ${answer.status}`)
+            case "TooLarge": return Effect.fail(`response over ${MAX_A2A_RESPONSE_BYTES} bytes`)
+            case "Malformed": return Effect.fail("response is not JSON")
+          }
         })
       )
 
     return { send, fetchJson } as const
   }),
-  dependencies: [EgressHttpClientLive]
 }) {}

@@ -14,7 +14,7 @@ import { spawnPlatform, waitFor } from "../support/process.ts"
  * and a circuit breaker stops calling an endpoint that failed 3 times in a row until its
  * cool-down has passed.
  */
-type Mode = "ok" | "hang" | "drop" | "garbage" | "not-json-rpc" | "error-500"
+type Mode = "ok" | "hang" | "drop" | "garbage" | "not-json-rpc" | "error-500" | "endless"
 
 interface FaultyAgent {
   readonly cardUrl: string
@@ -78,6 +78,23 @@ const startFaultyAgent = async (name: string, mode: Mode): Promise<FaultyAgent> 
         case "not-json-rpc":
           res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ hello: "world" }))
           return
+        case "endless": {
+          // A body that never ends (bounded here at 64 MiB so a broken client cannot fill this test's memory).
+          res.writeHead(200, { "content-type": "application/json" })
+          res.write("{\"jsonrpc\": \"2.0\", \"id\": 1, \"result\": {\"pad\": \"")
+          const chunk = "a".repeat(64 * 1024)
+          let sent = 0
+          const pump = () => {
+            while (sent < 1024 && !res.destroyed) {
+              sent++
+              if (!res.write(chunk)) return void res.once("drain", pump)
+            }
+            res.end("\"}}")
+          }
+          res.on("close", () => (sent = 1024))
+          pump()
+          return
+        }
         case "error-500":
           res.writeHead(500, { "content-type": "text/plain" }).end("internal trouble\n    at secret (/srv/agent.js:1:1)")
           return
@@ -205,6 +222,15 @@ describe("remote A2A agents that hang, drop connections or answer garbage", () =
       expect(record.lastError).toBe(`gave up after 2 attempts: ${mode === "drop" ? "destination not allowed or unreachable" : "malformed response"}`)
     }
   }, 90_000)
+
+  test("an answer that never ends is cut at the response cap: dead-lettered at once, not read whole", async () => {
+    const { agent, id } = await register("Talks forever", "endless")
+    const record = await settled(await send(id, 5))
+    expect(record.status).toBe("dead_lettered")
+    expect(record.attempts).toBe(1)
+    expect(agent.hits()).toBe(1)
+    expect(record.lastError).toBe("rejected by agent: response over 4194304 bytes")
+  }, 60_000)
 
   test("JSON that is not JSON-RPC is the agent's answer: dead-lettered at once, not retried", async () => {
     const { agent, id } = await register("Speaks nonsense", "not-json-rpc")
