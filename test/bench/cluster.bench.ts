@@ -144,8 +144,7 @@ const singleNode = async (databaseUrl: string, storage: MessageStorageKind) => {
 export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
   const db = await createTestDatabase("cluster_bench")
   const runners: Array<Awaited<ReturnType<typeof spawnPlatform>>> = []
-  const basePort = 22000 + Math.floor(Math.random() * 20000)
-  const envFor = clusterNodeEnv({ databaseUrl: db.url, basePort, jwtSecret: "cluster-bench-secret-0123456789abcdef012345" })
+  const envFor = clusterNodeEnv({ databaseUrl: db.url, jwtSecret: "cluster-bench-secret-0123456789abcdef012345" })
   const ownedShards = () =>
     Promise.all(runners.map(async (r) => (await (await fetch(`${r.baseUrl}/health`)).json()).cluster.ownedShards as number))
   // One client node per topology. A client that sent before and after shards moved to new

@@ -28,8 +28,7 @@ const log = (line: string) => process.stderr.write(`  [failover] ${line}\n`)
 
 export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
   const db = await createTestDatabase("failover_bench")
-  const basePort = 21000 + Math.floor(Math.random() * 20000)
-  const envFor = clusterNodeEnv({ databaseUrl: db.url, basePort, jwtSecret: "failover-bench-secret-0123456789abcdef0123" })
+  const envFor = clusterNodeEnv({ databaseUrl: db.url, jwtSecret: "failover-bench-secret-0123456789abcdef0123" })
   const nodes: Array<Node | undefined> = []
   const client = ManagedRuntime.make(clusterClientLayer(db.url))
   const sql = new SQL(db.url)

@@ -19,6 +19,7 @@ import * as path from "node:path"
 import type { BenchResult } from "./BenchResult.ts"
 import { signUp } from "../support/auth.ts"
 import { seedDataDir } from "../support/pgliteTemplate.ts"
+import { freePortSync } from "../support/freePort.ts"
 
 const root = path.resolve(import.meta.dir, "../..")
 const AUTOCANNON = path.join(root, "node_modules/autocannon/autocannon.js")
@@ -149,7 +150,7 @@ const startEffectHello = async () => {
 const startDevPlatform = async (cwd = root) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-gateway-"))
   await seedDataDir(dataDir)
-  const port = String(30000 + Math.floor(Math.random() * 20000))
+  const port = String(freePortSync())
   const log = path.join(dataDir, "stdout.log")
   const proc = Bun.spawn(["bun", "run", "src/main.ts"], {
     cwd,

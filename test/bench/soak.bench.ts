@@ -7,6 +7,7 @@ import { createTestDatabase } from "../support/postgres.ts"
 import { killAndWait, waitFor } from "../support/process.ts"
 import type { BenchResult } from "./BenchResult.ts"
 import { mixedRequests } from "./support/mixedRequests.ts"
+import { freePortSync } from "../support/freePort.ts"
 
 /**
  * Soak (issue #24): `bun run dev`'s entry on a fresh database of the local PostgreSQL 15 under
@@ -55,7 +56,7 @@ const slopePerMinute = (points: ReadonlyArray<readonly [number, number]>) => {
 export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
   const db = await createTestDatabase("soak_bench")
   const probeFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "soak-")), "loop.jsonl")
-  const port = String(30000 + Math.floor(Math.random() * 20000))
+  const port = String(freePortSync())
   const baseUrl = `http://127.0.0.1:${port}`
   const proc = Bun.spawn(["bun", "--preload", path.join(import.meta.dir, "support/loopProbe.ts"), "src/main.ts"], {
     cwd: root,

@@ -25,6 +25,7 @@ import * as path from "node:path"
 import { signUp } from "../support/auth.ts"
 import type { BenchResult } from "./BenchResult.ts"
 import { mixedRequests } from "./support/mixedRequests.ts"
+import { freePortSync } from "../support/freePort.ts"
 
 const here = path.resolve(import.meta.dir, "../..")
 const baselineRoot = process.env.STARTUP_BASELINE_ROOT
@@ -37,7 +38,7 @@ const cpuMs = (pid: number) => {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // CLK_TCK
 }
-const port = () => String(30000 + Math.floor(Math.random() * 20000))
+const port = () => String(freePortSync())
 
 interface Started {
   readonly proc: Subprocess

@@ -20,9 +20,10 @@ const progress = (what: string) => console.info(`[fault +${((Date.now() - t0) / 
 type Node = Awaited<ReturnType<typeof spawnPlatform>>
 let db: Awaited<ReturnType<typeof createTestDatabase>>
 const nodes: Array<Node | undefined> = []
-const basePort = 21000 + Math.floor(Math.random() * 20000)
+// Made once the database exists; node i keeps its ports across its restarts.
+let nodeEnv: ReturnType<typeof clusterNodeEnv> | undefined
 const envFor = (i: number) =>
-  clusterNodeEnv({ databaseUrl: db.url, basePort, jwtSecret: "fault-test-secret-0123456789abcdef0123456789" })(i)
+  (nodeEnv ??= clusterNodeEnv({ databaseUrl: db.url, jwtSecret: "fault-test-secret-0123456789abcdef0123456789" }))(i)
 
 beforeAll(async () => {
   db = await createTestDatabase("fault")

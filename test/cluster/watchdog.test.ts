@@ -42,7 +42,7 @@ beforeAll(async () => {
   db = await createTestDatabase("watchdog")
   node = await spawnPlatform(
     {
-      ...clusterNodeEnv({ databaseUrl: db.url, basePort: 21000 + Math.floor(Math.random() * 20000), jwtSecret: "watchdog-test-secret-0123456789abcdef012345" })(0),
+      ...clusterNodeEnv({ databaseUrl: db.url, jwtSecret: "watchdog-test-secret-0123456789abcdef012345" })(0),
       // Short limits so the test sees the verdict in seconds (default 120 s / 5 s).
       WATCHDOG_STALL_SECONDS: "3",
       WATCHDOG_INTERVAL_SECONDS: "1",

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import { freePortSync } from "../support/freePort.ts"
 
 const root = path.resolve(import.meta.dir, "../..")
 
@@ -13,7 +14,7 @@ const start = async (env: Record<string, string>) => {
       ...process.env,
       DATA_DIR: mkdtempSync(path.join(tmpdir(), "config-test-")),
       HTTP_HOST: "127.0.0.1",
-      HTTP_PORT: String(20000 + Math.floor(Math.random() * 20000)),
+      HTTP_PORT: String(freePortSync()),
       ...env
     },
     stdout: "pipe",

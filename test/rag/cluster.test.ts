@@ -15,11 +15,10 @@ let db: Awaited<ReturnType<typeof createTestDatabase>>
 let runner: Node | undefined
 let client: Node | undefined
 let user: SignedUp
-const basePort = 21000 + Math.floor(Math.random() * 20000)
 
 beforeAll(async () => {
   db = await createTestDatabase("ragcluster")
-  const env = clusterNodeEnv({ databaseUrl: db.url, basePort, jwtSecret: "rag-cluster-secret-0123456789abcdef0123456789" })
+  const env = clusterNodeEnv({ databaseUrl: db.url, jwtSecret: "rag-cluster-secret-0123456789abcdef0123456789" })
   runner = await spawnPlatform({ ...env(0), VECTOR_STORE: "required" }, "src/runner.ts")
   await waitFor(async () => (await (await fetch(`${runner!.baseUrl}/health`)).json()).cluster.ownedShards === 300, 120_000)
   client = await spawnPlatform({ ...env(1), VECTOR_STORE: "required", CLUSTER_MODE: "client" }, "src/runner.ts")

@@ -26,7 +26,7 @@ beforeAll(async () => {
   pg = await startPrivatePostgres()
   node = await spawnPlatform(
     {
-      ...clusterNodeEnv({ databaseUrl: pg.url, basePort: 0, jwtSecret: "pg-restart-secret-0123456789abcdef0123456789" })(0),
+      ...clusterNodeEnv({ databaseUrl: pg.url, jwtSecret: "pg-restart-secret-0123456789abcdef0123456789" })(0),
       HTTP_PORT: String(await freePort()),
       RUNNER_PORT: String(await freePort())
     },

@@ -25,7 +25,7 @@ const t0 = Date.now()
 const progress = (what: string) => console.info(`[runner-pause +${((Date.now() - t0) / 1000).toFixed(1)}s] ${what}`)
 
 const envFor = async (i: number) => ({
-  ...clusterNodeEnv({ databaseUrl: db.url, basePort: 0, jwtSecret: "pause-test-secret-0123456789abcdef0123456789" })(i),
+  ...clusterNodeEnv({ databaseUrl: db.url, jwtSecret: "pause-test-secret-0123456789abcdef0123456789" })(i),
   HTTP_PORT: String(await freePort()),
   RUNNER_PORT: String(await freePort())
 })

@@ -147,9 +147,8 @@ describe("/metrics", () => {
 
   test("a cluster runner without METRICS_TOKEN keeps /metrics closed", async () => {
     const db = await createTestDatabase("metrics")
-    const basePort = 21000 + Math.floor(Math.random() * 5000)
     const runner = await spawnPlatform(
-      { ...clusterNodeEnv({ databaseUrl: db.url, basePort, jwtSecret: "metrics-test-secret-0123456789abcdef" })(0), CLUSTER_MODE: "runner", SQL_TOOL_SECRET_KEY: "sql-tool-secret-for-tests-0123456789abcdef" },
+      { ...clusterNodeEnv({ databaseUrl: db.url, jwtSecret: "metrics-test-secret-0123456789abcdef" })(0), CLUSTER_MODE: "runner", SQL_TOOL_SECRET_KEY: "sql-tool-secret-for-tests-0123456789abcdef" },
       "src/runner.ts"
     )
     try {

@@ -1,5 +1,6 @@
 import type { Subprocess } from "bun"
 import * as path from "node:path"
+import { freePortSync } from "./freePort.ts"
 
 const root = path.resolve(import.meta.dir, "../..")
 
@@ -9,7 +10,7 @@ const root = path.resolve(import.meta.dir, "../..")
  * on a saturated machine can take minutes while the others rebalance; see readyMs).
  */
 export const spawnPlatform = async (env: Record<string, string>, entry = "src/main.ts", readyMs = 90_000) => {
-  const port = env.HTTP_PORT ?? String(20000 + Math.floor(Math.random() * 20000))
+  const port = env.HTTP_PORT ?? String(freePortSync())
   const proc = Bun.spawn(["bun", "run", entry], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: "WARN", HTTP_HOST: "127.0.0.1", ...env, HTTP_PORT: port },
@@ -56,21 +57,30 @@ export const readStderr = async (proc: Subprocess<"ignore", "pipe", "pipe">) => 
 
 /**
  * Environment of cluster node `i` (`bun run runner`) on `databaseUrl`: its HTTP and runner
- * ports are `basePort + i` and `basePort + 100 + i`, so several nodes fit on one machine.
+ * ports are free ports the OS picks when node `i` is first asked for, and stay its own.
  */
 export const clusterNodeEnv = (options: {
   readonly databaseUrl: string
-  readonly basePort: number
   readonly jwtSecret: string
-}) =>
-(i: number) => ({
-  DATABASE_URL: options.databaseUrl,
-  VECTOR_STORE: "disabled",
-  JWT_SECRET_KEY: options.jwtSecret,
-  // Required in cluster modes (no key file per node): one key for the whole cluster.
-  SQL_TOOL_SECRET_KEY: `sql-tool-${options.jwtSecret}`,
-  HTTP_PORT: String(options.basePort + i),
-  RUNNER_PORT: String(options.basePort + 100 + i),
-  RUNNER_ADVERTISE_HOST: "127.0.0.1",
-  LOG_LEVEL: "ERROR"
-})
+}) => {
+  // Node i keeps its ports across restarts (a killed runner comes back at the same address).
+  const ports = new Map<number, { readonly http: number; readonly runner: number }>()
+  return (i: number) => {
+    let p = ports.get(i)
+    if (p === undefined) {
+      p = { http: freePortSync(), runner: freePortSync() }
+      ports.set(i, p)
+    }
+    return {
+      DATABASE_URL: options.databaseUrl,
+      VECTOR_STORE: "disabled",
+      JWT_SECRET_KEY: options.jwtSecret,
+      // Required in cluster modes (no key file per node): one key for the whole cluster.
+      SQL_TOOL_SECRET_KEY: `sql-tool-${options.jwtSecret}`,
+      HTTP_PORT: String(p.http),
+      RUNNER_PORT: String(p.runner),
+      RUNNER_ADVERTISE_HOST: "127.0.0.1",
+      LOG_LEVEL: "ERROR"
+    }
+  }
+}
