@@ -76,7 +76,21 @@ export const makeSqliteWorkerRunner = (filename: string) =>
       const current = child
       child = undefined
       current?.proc.kill("SIGKILL")
+      return current?.proc
     }
+    // The next statement starts only once the killed process is gone: a dying one still holds
+    // its file lock, and the next opener would find the database locked (SQLITE_BUSY).
+    const killAndWait = Effect.suspend(() => {
+      const proc = kill()
+      return proc === undefined ? Effect.void : Effect.promise(() => proc.exited).pipe(Effect.timeoutOption(2_000), Effect.asVoid)
+    })
+    /**
+     * A write killed mid-transaction leaves a hot journal: SQLite rolls it back at the next
+     * read-write open, but a read-only handle cannot, and every read fails with "attempt to
+     * write a readonly database" until some writer opens the file. So the runner opens it for
+     * writing once (an empty write transaction in a fresh worker) before the next statement.
+     */
+    let journalToRecover = false
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         clearTimeout(idleTimer)
@@ -97,6 +111,21 @@ export const makeSqliteWorkerRunner = (filename: string) =>
       mode: "read" | "write" = "read"
     ) =>
       lock.withPermits(1)(Effect.gen(function*() {
+        if (journalToRecover) {
+          journalToRecover = false
+          yield* send("SELECT 1", [], { timeoutMs: 5_000, maxResultBytes: 1024, maxValueBytes: 1024 }, "write").pipe(Effect.ignore)
+        }
+        return yield* send(sql, params, limits, mode)
+      }))
+
+    /** One statement to the worker (spawned if none); the caller holds the lock. */
+    const send = (
+      sql: string,
+      params: ReadonlyArray<string | number | boolean | null>,
+      limits: { readonly timeoutMs: number; readonly maxResultBytes: number; readonly maxValueBytes: number },
+      mode: "read" | "write"
+    ) =>
+      Effect.gen(function*() {
         stopIdleTimer()
         const id = ++nextId
         const deferred = yield* Deferred.make<SqliteOutcome, QueryFailed>()
@@ -115,17 +144,22 @@ export const makeSqliteWorkerRunner = (filename: string) =>
         child.proc.send(request)
         return yield* Deferred.await(deferred).pipe(
           Effect.timeoutFail({ duration: limits.timeoutMs, onTimeout: () => new StatementTimedOut({ timeoutMs: limits.timeoutMs }) }),
-          Effect.tapError((e) =>
-            e._tag === "StatementTimedOut" || (e.code !== undefined && ownCodes.has(e.code)) ? Effect.sync(kill) : Effect.void
-          ),
+          Effect.tapError((e) => {
+            const killed = e._tag === "StatementTimedOut" || (e.code !== undefined && ownCodes.has(e.code))
+            if (killed && mode === "write") journalToRecover = true
+            return killed ? killAndWait : Effect.void
+          }),
           // An interrupted caller (client gone) must not leave the statement running either.
-          Effect.onInterrupt(() => Effect.sync(kill)),
+          Effect.onInterrupt(() => {
+            if (mode === "write") journalToRecover = true
+            return killAndWait
+          }),
           Effect.ensuring(Effect.sync(() => {
             pending.delete(id)
             startIdleTimer()
           }))
         )
-      }))
+      })
 
     return { run } as const
   })

@@ -112,10 +112,11 @@ describe("SQLite writes are bounded the same way", () => {
     expect(maxStallMs).toBeLessThan(1_000)
     for (let i = 0; i < 40 && sqliteWorkers().length > 0; i++) await Bun.sleep(50)
     expect(sqliteWorkers()).toEqual([])
-    // Killed mid-transaction: SQLite's journal rolls it back at the next open.
-    expect(await targets.sqlite.snapshot()).toBe(before)
+    // Killed mid-transaction: the platform's own read-only reads work at once (the runner rolls
+    // the hot journal back with a writable open before the next statement), and see no row of it.
     const orders = await read("sqlite", "SELECT count(*) AS n FROM orders")
     expect(orders._tag === "Right" && Number(orders.right.rows[0].n)).toBe(4)
+    expect(await targets.sqlite.snapshot()).toBe(before)
     const wrote = await write("UPDATE victims SET secret = secret WHERE id = 1", 5_000)
     expect(wrote._tag === "Right" && wrote.right.rowCount).toBe(1)
   }, 30_000)
