@@ -117,22 +117,25 @@ export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClie
   effect: Effect.gen(function*() {
     const egress = yield* EgressPolicy
 
+    /** One request under the egress policy, its answer read to at most MAX_A2A_RESPONSE_BYTES. */
+    const answerOf = async (url: string, init: RequestInit): Promise<Answer> => {
+      const res = await egress.fetchWith(url, init)
+      if (!res.ok) {
+        await res.body?.cancel().catch(() => undefined)
+        return { _tag: "Status", status: res.status }
+      }
+      const { text, truncated } = await readCapped(res, MAX_A2A_RESPONSE_BYTES)
+      if (truncated) return { _tag: "TooLarge" }
+      try {
+        return { _tag: "Body", body: JSON.parse(text) }
+      } catch {
+        return { _tag: "Malformed" }
+      }
+    }
+
     const post = (endpointUrl: string, headers: Record<string, string>, body: string) =>
       Effect.tryPromise({
-        try: async (signal): Promise<Answer> => {
-          const res = await egress.fetchWith(endpointUrl, { method: "POST", headers, body, signal })
-          if (!res.ok) {
-            await res.body?.cancel().catch(() => undefined)
-            return { _tag: "Status", status: res.status }
-          }
-          const { text, truncated } = await readCapped(res, MAX_A2A_RESPONSE_BYTES)
-          if (truncated) return { _tag: "TooLarge" }
-          try {
-            return { _tag: "Body", body: JSON.parse(text) }
-          } catch {
-            return { _tag: "Malformed" }
-          }
-        },
+        try: (signal) => answerOf(endpointUrl, { method: "POST", headers, body, signal }),
         // A refusal and a network failure read alike: the egress policy's one text, like a closed port.
         catch: () => new A2ASendError({ message: EGRESS_REFUSED, retryable: true })
       })
@@ -181,20 +184,7 @@ export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClie
     /** GET a JSON document (an agent card) with a timeout; failures as the text the registry records. */
     const fetchJson = (url: string, timeout: Duration.DurationInput) =>
       Effect.tryPromise({
-        try: async (signal): Promise<Answer> => {
-          const res = await egress.fetchWith(url, { headers: { accept: "application/json" }, signal })
-          if (!res.ok) {
-            await res.body?.cancel().catch(() => undefined)
-            return { _tag: "Status", status: res.status }
-          }
-          const { text, truncated } = await readCapped(res, MAX_A2A_RESPONSE_BYTES)
-          if (truncated) return { _tag: "TooLarge" }
-          try {
-            return { _tag: "Body", body: JSON.parse(text) }
-          } catch {
-            return { _tag: "Malformed" }
-          }
-        },
+        try: (signal) => answerOf(url, { headers: { accept: "application/json" }, signal }),
         catch: () => EGRESS_REFUSED
       }).pipe(
         Effect.timeoutFail({
