@@ -91,6 +91,12 @@ export const makeSqliteWorkerRunner = (filename: string) =>
      * writing once (an empty write transaction in a fresh worker) before the next statement.
      */
     let journalToRecover = false
+    /** Kills the worker of a statement stopped midway; a write's journal is then recovered first. */
+    const stopStatement = (mode: "read" | "write") =>
+      Effect.suspend(() => {
+        if (mode === "write") journalToRecover = true
+        return killAndWait
+      })
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         clearTimeout(idleTimer)
@@ -144,16 +150,11 @@ export const makeSqliteWorkerRunner = (filename: string) =>
         child.proc.send(request)
         return yield* Deferred.await(deferred).pipe(
           Effect.timeoutFail({ duration: limits.timeoutMs, onTimeout: () => new StatementTimedOut({ timeoutMs: limits.timeoutMs }) }),
-          Effect.tapError((e) => {
-            const killed = e._tag === "StatementTimedOut" || (e.code !== undefined && ownCodes.has(e.code))
-            if (killed && mode === "write") journalToRecover = true
-            return killed ? killAndWait : Effect.void
-          }),
+          Effect.tapError((e) =>
+            e._tag === "StatementTimedOut" || (e.code !== undefined && ownCodes.has(e.code)) ? stopStatement(mode) : Effect.void
+          ),
           // An interrupted caller (client gone) must not leave the statement running either.
-          Effect.onInterrupt(() => {
-            if (mode === "write") journalToRecover = true
-            return killAndWait
-          }),
+          Effect.onInterrupt(() => stopStatement(mode)),
           Effect.ensuring(Effect.sync(() => {
             pending.delete(id)
             startIdleTimer()
