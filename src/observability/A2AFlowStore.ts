@@ -26,6 +26,12 @@ type FlowRow = {
 const MAX_BATCH = 500
 /** How long the writer gathers rows after the first before it writes them. */
 const GATHER = Duration.millis(100)
+/**
+ * Rows waiting at most: past it a hop's row is dropped (and logged), like spans past the
+ * span buffer's capacity — a database that is down, or hops faster than the writer, must
+ * not grow this process's memory without bound.
+ */
+const MAX_QUEUED = 20_000
 
 /**
  * SQL side of agent-to-agent flows: every hop one a2a_flows row; the graph is aggregated on read.
@@ -36,8 +42,9 @@ const GATHER = Duration.millis(100)
 export class A2AFlowStore extends Effect.Service<A2AFlowStore>()("Observability/A2AFlowStore", {
   scoped: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const queue = yield* Effect.acquireRelease(Queue.unbounded<FlowRow>(), Queue.shutdown)
+    const queue = yield* Effect.acquireRelease(Queue.dropping<FlowRow>(MAX_QUEUED), Queue.shutdown)
     let queued = 0
+    let dropped = 0
     let written = 0
     const waiters = new Set<{ readonly upTo: number; readonly done: Deferred.Deferred<void> }>()
 
@@ -79,7 +86,7 @@ export class A2AFlowStore extends Effect.Service<A2AFlowStore>()("Observability/
       Effect.gen(function*() {
         const span = yield* Effect.option(Effect.currentSpan)
         const traceId = flow.traceId ?? Option.getOrNull(Option.map(span, (s) => s.traceId))
-        yield* Queue.offer(queue, {
+        const accepted = yield* Queue.offer(queue, {
           fromAgent: flow.from,
           toAgent: flow.to,
           method: flow.method,
@@ -89,7 +96,12 @@ export class A2AFlowStore extends Effect.Service<A2AFlowStore>()("Observability/
           projectId: flow.projectId,
           traceId
         })
-        queued++
+        // Only rows in the queue count: `graph` waits until the writer has written that many.
+        if (accepted) queued++
+        else if (++dropped % 1000 === 1) {
+          // One line per thousand: a flood of hops must not become a flood of log lines.
+          yield* Effect.logWarning("A2A flow rows dropped: the writer is behind").pipe(Effect.annotateLogs({ dropped, queued: MAX_QUEUED }))
+        }
         yield* Metric.increment(A2AMetrics.messages).pipe(
           Effect.tagMetrics({ from: flow.from, to: flow.to, status: flow.status, ...(flow.projectId ? { project: flow.projectId } : {}) })
         )
