@@ -6,6 +6,7 @@ import Pg from "pg"
 import { AppConfig } from "../config/AppConfig.ts"
 import { EmbeddedPostgres } from "./EmbeddedPostgres.ts"
 import { MigrationsLive } from "./Migrations.ts"
+import { preparingClient } from "./PreparedStatements.ts"
 
 const transforms = {
   transformQueryNames: Str.camelToSnake,
@@ -16,9 +17,40 @@ const transforms = {
   applicationName: "agent-platform"
 } as const
 
+/** Distinct statement texts a process prepares (see PreparedStatements.ts); later ones run unnamed. */
+const MAX_PREPARED_STATEMENTS = 500
+
+/**
+ * A pool of a real PostgreSQL server, as PgClient.make builds one (application name, a first
+ * `SELECT 1`, ended on release), whose clients prepare parameterised statements.
+ */
+const serverPool = (url: Redacted.Redacted<string>, max: number) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const pool = new Pg.Pool({
+          connectionString: Redacted.value(url),
+          max,
+          application_name: transforms.applicationName,
+          Client: preparingClient(MAX_PREPARED_STATEMENTS)
+        })
+        pool.on("error", () => undefined)
+        try {
+          await pool.query("SELECT 1")
+        } catch (cause) {
+          await pool.end().catch(() => undefined)
+          throw cause
+        }
+        return pool
+      },
+      catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" })
+    }),
+    (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000))
+  )
+
 /** A client of one PostgreSQL URL with the platform's settings (name transforms, JSON kept as stored). */
 export const pgClientLayer = (url: string, maxConnections = 4) =>
-  PgClient.layer({ url: Redacted.make(url), maxConnections, ...transforms })
+  PgClient.layerFromPool({ acquire: serverPool(Redacted.make(url), maxConnections), ...transforms })
 
 /**
  * `SqlClient` + `PgClient` for the process: a real Postgres when
@@ -29,7 +61,7 @@ export const PgLive = Layer.unwrapEffect(
   Effect.gen(function*() {
     const config = yield* AppConfig
     if (Option.isSome(config.databaseUrl)) {
-      return PgClient.layer({ url: config.databaseUrl.value, maxConnections: config.dbPoolSize, ...transforms })
+      return PgClient.layerFromPool({ acquire: serverPool(config.databaseUrl.value, config.dbPoolSize), ...transforms })
     }
     return Layer.unwrapEffect(
       Effect.map(EmbeddedPostgres, (pg) =>

@@ -1,0 +1,57 @@
+import Pg from "pg"
+
+/**
+ * A node-postgres `Client` that runs the platform's parameterised statements
+ * as named prepared statements, one name per distinct SQL text.
+ *
+ * Why: @effect/sql-pg sends every statement unnamed, so PostgreSQL parses and
+ * plans it on every call. For the platform's hot statements (task claim and
+ * finish CTEs, cluster message storage) parse + plan was 45–55 % of the
+ * database's time per statement (log_min_duration_statement, issue #19). A
+ * named statement is parsed once per connection (node-postgres remembers it
+ * and skips Parse) and its plan is cached by PostgreSQL.
+ *
+ * Bounded: only the first `maxStatements` distinct texts get a name (batched
+ * INSERTs of varying row counts are distinct texts); later ones run unnamed
+ * as before. Statements without parameters (migrations, multi-statement
+ * scripts) stay on the simple protocol untouched.
+ *
+ * A prepared statement whose result columns changed under it (DDL by a newer
+ * node in a rolling upgrade) fails once with "cached plan must not change
+ * result type"; that text then runs unnamed on that connection.
+ *
+ * Only for a real PostgreSQL: the embedded database serves several pool
+ * connections from one session, where prepared statement names are shared.
+ */
+export const preparingClient = (maxStatements: number): typeof Pg.Client => {
+  const names = new Map<string, string>()
+  const nameOf = (text: string): string | undefined => {
+    const known = names.get(text)
+    if (known !== undefined || names.size >= maxStatements) return known
+    const name = `ap_${names.size}`
+    names.set(text, name)
+    return name
+  }
+
+  class PreparingClient extends Pg.Client {
+    /** Texts whose prepared statement went stale on this connection: run unnamed here. */
+    private readonly stale = new Set<string>()
+
+    // node-postgres' overloads (text | config | submittable, values?, callback?) as it declares them.
+    override query(config: any, values?: any, callback?: any): any {
+      const query = super.query.bind(this) as (config: unknown, values?: unknown, callback?: unknown) => unknown
+      if (typeof config !== "string" || !Array.isArray(values) || values.length === 0 || this.stale.has(config)) {
+        return query(config, values, callback)
+      }
+      const name = nameOf(config)
+      if (name === undefined) return query(config, values, callback)
+      if (typeof callback !== "function") return query({ name, text: config, values }, undefined, callback)
+      const text = config
+      return query({ name, text, values }, undefined, (err: any, result: any) => {
+        if (err?.code === "0A000" && /cached plan must not change result type/.test(String(err.message))) this.stale.add(text)
+        callback(err, result)
+      })
+    }
+  }
+  return PreparingClient as unknown as typeof Pg.Client
+}
