@@ -1,9 +1,9 @@
-import { Cause, Effect, Option, Stream } from "effect"
+import { Cause, Effect, Option } from "effect"
 import { agentText, type A2aMessage, type PublishedProgress, type TaskState, textOf } from "../domain/Task.ts"
 import { EventBus } from "../events/EventBus.ts"
 import { LanguageModel } from "../llm/LanguageModel.ts"
 import { costUsd } from "../llm/Pricing.ts"
-import { type LoopEvent, runToolLoop, type ToolOutcome } from "../llm/ToolLoop.ts"
+import { type DoneEvent, runToolLoop, type ToolOutcome } from "../llm/ToolLoop.ts"
 import { type ChatMessage, emptyUsage, type ToolCall, type ToolDefinition, type Usage } from "../llm/Types.ts"
 import { ToolCatalog } from "../domain/Tool.ts"
 import type { Agent } from "../domain/Agent.ts"
@@ -116,7 +116,7 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
       finish(keys.agentId, keys.projectId, keys.taskId, keys.contextId, "failed", agentText("agent no longer exists", keys.taskId, keys.contextId))
         .pipe(Effect.as({ taskId: keys.taskId, state: "failed" as TaskState }))
 
-    /** The model's tool loop over the conversation, its progress published as it streams; the last event. */
+    /** The model's tool loop over the conversation, its progress published as it streams; its `Done`. */
     const callModel = (run: ClaimedRun) => {
       const { agent, agentId, contextId, projectId, taskId } = run
       const progress = (p: PublishedProgress) => publish(agentId, projectId, p)
@@ -134,29 +134,26 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
         },
         maxSteps: agent.config.maxSteps ?? llm.maxSteps,
         callTool: callTool(agent)
-      }).pipe(
-        Stream.tap((e) => {
-          switch (e._tag) {
-            case "TextDelta":
-              return progress({ _tag: "Delta", taskId, contextId, text: e.text, step: e.step })
-            case "ToolCallStarted":
-              return progress({ _tag: "Tool", taskId, contextId, phase: "started", name: e.call.name, callId: e.call.id })
-            case "ToolCallFinished":
-              return progress({
-                _tag: "Tool",
-                taskId,
-                contextId,
-                phase: "finished",
-                name: e.call.name,
-                callId: e.call.id,
-                isError: e.outcome.isError
-              })
-            case "Done":
-              return Effect.void
-          }
-        }),
-        Stream.runLast
-      )
+      }, (e) => {
+        switch (e._tag) {
+          case "TextDelta":
+            return progress({ _tag: "Delta", taskId, contextId, text: e.text, step: e.step })
+          case "ToolCallStarted":
+            return progress({ _tag: "Tool", taskId, contextId, phase: "started", name: e.call.name, callId: e.call.id })
+          case "ToolCallFinished":
+            return progress({
+              _tag: "Tool",
+              taskId,
+              contextId,
+              phase: "finished",
+              name: e.call.name,
+              callId: e.call.id,
+              isError: e.outcome.isError
+            })
+          case "Done":
+            return Effect.void
+        }
+      })
     }
 
     /** The `agent_runs` row of this run: who answered, tokens, cost, duration. */
@@ -196,7 +193,7 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
       })
 
     /** The answer: messages, artifact, run and final status in one statement, then told to listeners. */
-    const recordAnswer = (run: ClaimedRun, done: Extract<LoopEvent, { readonly _tag: "Done" }>) =>
+    const recordAnswer = (run: ClaimedRun, done: DoneEvent) =>
       Effect.gen(function*() {
         const { agentId, contextId, projectId, taskId } = run
         const final = agentText(done.text, taskId, contextId)
@@ -259,10 +256,7 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
         Effect.either
       )
       if (outcome._tag === "Left") return yield* recordFailure(claimed, outcome.left.message)
-      if (Option.isNone(outcome.right) || outcome.right.value._tag !== "Done") {
-        return yield* recordFailure(claimed, "the model produced no answer")
-      }
-      return yield* recordAnswer(claimed, outcome.right.value)
+      return yield* recordAnswer(claimed, outcome.right)
     })
 
     /** Cancels a task that is not running here (queued, or lost its runner). */

@@ -1,7 +1,7 @@
 import { Duration, Effect, Schedule, Stream } from "effect"
 import { configured, LlmConfig } from "./LlmConfig.ts"
 import { localProvider } from "./providers/Local.ts"
-import type { Provider } from "./providers/Provider.ts"
+import type { Provider, ProviderAnswer } from "./providers/Provider.ts"
 import { emptyUsage, type LlmEvent, type LlmFailure, type LlmRequest, type LlmResponse, LlmTimeout, type ToolCall } from "./Types.ts"
 import { type ProviderName } from "../domain/Provider.ts"
 
@@ -35,9 +35,10 @@ export class LanguageModel extends Effect.Service<LanguageModel>()("Llm/Language
     const retryPolicy = Schedule.exponential(Duration.millis(config.retryBaseDelayMs)).pipe(Schedule.jittered)
     const timeout = Duration.millis(config.timeoutMs)
 
-    const stream = (request: LlmRequest): Stream.Stream<LlmEvent, LlmFailure> => {
+    /** The provider's answer once it accepted the request: retried, timed out and traced as one call. */
+    const open = (request: LlmRequest): Effect.Effect<{ readonly provider: Provider; readonly answer: ProviderAnswer }, LlmFailure> => {
       const provider = resolve(request.provider)
-      const open = provider.open(request).pipe(
+      return provider.open(request).pipe(
         Effect.timeoutFail({ duration: timeout, onTimeout: () => new LlmTimeout({ provider: provider.name, timeoutMs: config.timeoutMs }) }),
         Effect.retry({
           schedule: retryPolicy,
@@ -51,30 +52,65 @@ export class LanguageModel extends Effect.Service<LanguageModel>()("Llm/Language
             "gen_ai.request.model": request.model,
             "gen_ai.operation.name": "chat"
           }
-        })
-      )
-      return Stream.unwrap(open).pipe(
-        Stream.timeoutFail(() => new LlmTimeout({ provider: provider.name, timeoutMs: config.timeoutMs }), timeout)
+        }),
+        Effect.map((answer) => ({ provider, answer }))
       )
     }
 
+    /**
+     * One model call, its events handed to `onEvent` in order as they arrive; the
+     * timeout also applies between two events of a streamed answer. A streamed
+     * answer is closed (its HTTP body released) however the call ends.
+     */
+    const respond = <E, R>(request: LlmRequest, onEvent: (event: LlmEvent) => Effect.Effect<void, E, R>): Effect.Effect<void, LlmFailure | E, R> =>
+      Effect.flatMap(open(request), ({ answer, provider }) => {
+        const events = answer.events
+        if (!(Symbol.asyncIterator in events)) return Effect.forEach(events, onEvent, { discard: true })
+        return Effect.suspend(() => {
+          const iterator = events[Symbol.asyncIterator]()
+          const next = Effect.tryPromise({ try: () => iterator.next(), catch: answer.toError }).pipe(
+            Effect.timeoutFail({ duration: timeout, onTimeout: () => new LlmTimeout({ provider: provider.name, timeoutMs: config.timeoutMs }) })
+          )
+          return Effect.gen(function*() {
+            while (true) {
+              const item = yield* next
+              if (item.done) return
+              yield* onEvent(item.value)
+            }
+          }).pipe(Effect.ensuring(Effect.sync(() => {
+            // Not awaited: closing an SDK stream aborts its request; nothing to wait for.
+            iterator.return?.().catch(() => undefined)
+          })))
+        })
+      })
+
+    /** The same call as a Stream of its events (for callers that compose streams). */
+    const stream = (request: LlmRequest): Stream.Stream<LlmEvent, LlmFailure> =>
+      Stream.unwrap(Effect.map(open(request), ({ answer, provider }) =>
+        Symbol.asyncIterator in answer.events
+          ? Stream.fromAsyncIterable(answer.events, answer.toError).pipe(
+            Stream.timeoutFail(() => new LlmTimeout({ provider: provider.name, timeoutMs: config.timeoutMs }), timeout)
+          )
+          : Stream.fromIterable(answer.events)))
+
     const generate = (request: LlmRequest): Effect.Effect<LlmResponse, LlmFailure> =>
-      Stream.runFold(
-        stream(request),
-        { text: "", toolCalls: [] as Array<ToolCall>, finishReason: "stop" as LlmResponse["finishReason"], usage: emptyUsage },
-        (acc, e) => {
-          switch (e._tag) {
-            case "TextDelta":
-              acc.text += e.text
-              return acc
-            case "ToolCall":
-              acc.toolCalls.push(e.call)
-              return acc
-            case "Finish":
-              return { ...acc, finishReason: e.reason, usage: e.usage }
-          }
-        }
-      ).pipe(
+      Effect.suspend(() => {
+        const acc = { text: "", toolCalls: [] as Array<ToolCall>, finishReason: "stop" as LlmResponse["finishReason"], usage: emptyUsage }
+        return respond(request, (e) =>
+          Effect.sync(() => {
+            switch (e._tag) {
+              case "TextDelta":
+                acc.text += e.text
+                return
+              case "ToolCall":
+                acc.toolCalls.push(e.call)
+                return
+              case "Finish":
+                acc.finishReason = e.reason
+                acc.usage = e.usage
+            }
+          })).pipe(Effect.as(acc))
+      }).pipe(
         Effect.map((acc): LlmResponse => ({ provider: resolve(request.provider).name, model: request.model, ...acc })),
         Effect.tap((r) =>
           Effect.annotateCurrentSpan({
@@ -88,6 +124,7 @@ export class LanguageModel extends Effect.Service<LanguageModel>()("Llm/Language
       )
 
     return {
+      respond,
       stream,
       generate,
       /** Which provider actually answers for `name` (the local fallback when unconfigured). */

@@ -1,4 +1,4 @@
-import { Effect, Stream } from "effect"
+import { Effect } from "effect"
 import type { LanguageModel } from "./LanguageModel.ts"
 import {
   addUsage,
@@ -39,74 +39,65 @@ export interface ToolLoopOptions {
   readonly toolConcurrency?: number
 }
 
+export type DoneEvent = Extract<LoopEvent, { readonly _tag: "Done" }>
+
 /**
  * The agent loop: ask the model; if it calls tools, run them (concurrently),
  * append their results and ask again; stop on a plain answer or after
- * `maxSteps` model calls (the last answer is then returned as is).
+ * `maxSteps` model calls (the last answer is then returned as is). Every event
+ * (text, tool activity, the final `Done`) goes to `onEvent` as it happens; the
+ * loop succeeds with the `Done`.
+ *
+ * A loop of Effects, not a Stream: see providers/Provider.ts (issue #19).
  */
-export const runToolLoop = (
+export const runToolLoop = <E = never, R = never>(
   llm: LanguageModel,
-  options: ToolLoopOptions
-): Stream.Stream<LoopEvent, LlmFailure> => {
-  const produced: Array<ChatMessage> = []
-  const step = (messages: ReadonlyArray<ChatMessage>, n: number, usage: Usage): Stream.Stream<LoopEvent, LlmFailure> =>
-    Stream.suspend(() => {
+  options: ToolLoopOptions,
+  onEvent: (event: LoopEvent) => Effect.Effect<void, E, R> = () => Effect.void
+): Effect.Effect<DoneEvent, LlmFailure | E, R> =>
+  Effect.gen(function*() {
+    const produced: Array<ChatMessage> = []
+    let messages = options.request.messages
+    let usage = emptyUsage
+    for (let n = 1;; n++) {
       const turn = { text: "", calls: [] as Array<ToolCall>, reason: "stop" as FinishReason, usage: emptyUsage }
-      const modelEvents = llm.stream({ ...options.request, messages }).pipe(
-        Stream.mapConcat((e): Array<LoopEvent> => {
-          switch (e._tag) {
-            case "TextDelta":
-              turn.text += e.text
-              return [{ _tag: "TextDelta", text: e.text, step: n }]
-            case "ToolCall":
-              turn.calls.push(e.call)
-              return [{ _tag: "ToolCallStarted", call: e.call, step: n }]
-            case "Finish":
-              turn.reason = e.reason
-              turn.usage = e.usage
-              return []
-          }
-        })
-      )
-      const next = Stream.suspend((): Stream.Stream<LoopEvent, LlmFailure> => {
-        const total = addUsage(usage, turn.usage)
-        const assistant: ChatMessage = { role: "assistant", content: turn.text, toolCalls: turn.calls }
-        produced.push(assistant)
-        if (turn.calls.length === 0 || n >= options.maxSteps) {
-          return Stream.succeed({
-            _tag: "Done",
-            text: turn.text,
-            messages: [...produced],
-            usage: total,
-            steps: n,
-            finishReason: turn.calls.length === 0 ? turn.reason : "max_steps"
-          })
+      yield* llm.respond({ ...options.request, messages }, (e): Effect.Effect<void, E, R> => {
+        switch (e._tag) {
+          case "TextDelta":
+            turn.text += e.text
+            return onEvent({ _tag: "TextDelta", text: e.text, step: n })
+          case "ToolCall":
+            turn.calls.push(e.call)
+            return onEvent({ _tag: "ToolCallStarted", call: e.call, step: n })
+          case "Finish":
+            turn.reason = e.reason
+            turn.usage = e.usage
+            return Effect.void
         }
-        const results = Stream.fromIterable(turn.calls).pipe(
-          Stream.mapEffect(
-            (call) =>
-              options.callTool(call).pipe(
-                Effect.map((outcome): LoopEvent => ({ _tag: "ToolCallFinished", call, outcome, step: n }))
-              ),
-            { concurrency: options.toolConcurrency ?? 4 }
-          )
-        )
-        const toolMessages: Array<ChatMessage> = []
-        return results.pipe(
-          Stream.tap((e) =>
-            Effect.sync(() => {
-              if (e._tag === "ToolCallFinished") {
-                toolMessages.push({ role: "tool", toolCallId: e.call.id, name: e.call.name, ...e.outcome })
-              }
-            })
-          ),
-          Stream.concat(Stream.suspend(() => {
-            produced.push(...toolMessages)
-            return step([...messages, assistant, ...toolMessages], n + 1, total)
-          }))
-        )
       })
-      return Stream.concat(modelEvents, next)
-    })
-  return step(options.request.messages, 1, emptyUsage)
-}
+      usage = addUsage(usage, turn.usage)
+      const assistant: ChatMessage = { role: "assistant", content: turn.text, toolCalls: turn.calls }
+      produced.push(assistant)
+      if (turn.calls.length === 0 || n >= options.maxSteps) {
+        const done: DoneEvent = {
+          _tag: "Done",
+          text: turn.text,
+          messages: [...produced],
+          usage,
+          steps: n,
+          finishReason: turn.calls.length === 0 ? turn.reason : "max_steps"
+        }
+        yield* onEvent(done)
+        return done
+      }
+      // Each finished call is reported at once; the model gets the results in the order it asked.
+      const outcomes = yield* Effect.forEach(
+        turn.calls,
+        (call) => Effect.tap(options.callTool(call), (outcome) => onEvent({ _tag: "ToolCallFinished", call, outcome, step: n })),
+        { concurrency: options.toolConcurrency ?? 4 }
+      )
+      const toolMessages = turn.calls.map((call, i): ChatMessage => ({ role: "tool", toolCallId: call.id, name: call.name, ...outcomes[i] }))
+      produced.push(...toolMessages)
+      messages = [...messages, assistant, ...toolMessages]
+    }
+  })

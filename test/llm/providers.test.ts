@@ -3,7 +3,7 @@ import { Chunk, Effect, Layer, Option, Redacted, Stream } from "effect"
 import { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { LlmConfig } from "../../src/llm/LlmConfig.ts"
 import { LOCAL_PREFIX } from "../../src/llm/providers/Local.ts"
-import { runToolLoop } from "../../src/llm/ToolLoop.ts"
+import { type LoopEvent, runToolLoop, type ToolLoopOptions } from "../../src/llm/ToolLoop.ts"
 import type { LlmRequest } from "../../src/llm/Types.ts"
 import type { ProviderName } from "../../src/domain/Provider.ts"
 import { startFakeAnthropic } from "../support/fakeProviders/anthropic.ts"
@@ -17,6 +17,13 @@ const fakes: Record<Exclude<ProviderName, "local">, FakeProvider> = {
   anthropic: startFakeAnthropic(),
   google: startFakeGoogle()
 }
+
+/** The loop's events in the order it reported them (its `Done` last). */
+const loopEvents = (lm: LanguageModel, options: ToolLoopOptions) =>
+  Effect.suspend(() => {
+    const events: Array<LoopEvent> = []
+    return Effect.as(runToolLoop(lm, options, (e) => Effect.sync(() => void events.push(e))), events)
+  })
 
 const settings = (baseUrl: string, key: string) => ({ apiKey: Option.some(Redacted.make(key)), baseUrl: Option.some(baseUrl) })
 
@@ -89,14 +96,14 @@ describe.each(["openai", "anthropic", "google"] as const)("%s through the real S
     )
     const calls: Array<unknown> = []
     const events = await llm((lm) =>
-      Stream.runCollect(runToolLoop(lm, {
+      loopEvents(lm, {
         request: request(provider, "weather in Paris?", true),
         maxSteps: 4,
         callTool: (call) => Effect.sync(() => {
           calls.push(call.arguments)
           return { content: "sunny, 21C", isError: false }
         })
-      })).pipe(Effect.map(Chunk.toArray))
+      })
     )
     expect(calls).toEqual([{ city: "Paris" }])
     const done = events[events.length - 1]
@@ -147,6 +154,17 @@ describe("LanguageModel policy", () => {
     expect(error._tag).toBe("LlmTimeout")
   }, 10_000)
 
+  test("times out a streamed answer that stalls between two events (accepted at once, then silent)", async () => {
+    // Accepted at once, then one word per 1.5 s against a 1 s timeout.
+    fakes.openai.script({ kind: "text", text: "first second third", chunkDelayMs: 1_500 })
+    const seen: Array<string> = []
+    const error = await llm((lm) =>
+      Effect.flip(lm.respond(request("openai", "stall"), (e) => Effect.sync(() => void (e._tag === "TextDelta" && seen.push(e.text)))))
+    )
+    expect(error._tag).toBe("LlmTimeout")
+    expect(seen.join("")).not.toContain("third")
+  }, 10_000)
+
   test("an unconfigured provider answers through the local fallback, which says so", async () => {
     const standalone = suiteRuntime(LanguageModel.Default.pipe(Layer.provide(LlmConfig.layerWith({
       openai: { apiKey: Option.none(), baseUrl: Option.none() }
@@ -161,7 +179,7 @@ describe("LanguageModel policy", () => {
 
   test("the local model calls a tool the prompt names, then reports its result", async () => {
     const events = await llm((lm) =>
-      Stream.runCollect(runToolLoop(lm, {
+      loopEvents(lm, {
         request: {
           provider: "local",
           model: "local",
@@ -170,7 +188,7 @@ describe("LanguageModel policy", () => {
         },
         maxSteps: 3,
         callTool: (call) => Effect.succeed({ content: `echoed ${JSON.stringify(call.arguments)}`, isError: false })
-      })).pipe(Effect.map(Chunk.toArray))
+      })
     )
     const done = events[events.length - 1]
     expect(done._tag === "Done" && done.text).toContain("echo returned: echoed {\"text\":\"hi\"}")
@@ -201,7 +219,7 @@ describe("LanguageModel policy", () => {
 
   test("the loop stops at maxSteps", async () => {
     const events = await llm((lm) =>
-      Stream.runCollect(runToolLoop(lm, {
+      loopEvents(lm, {
         request: {
           provider: "local",
           model: "local",
@@ -210,7 +228,7 @@ describe("LanguageModel policy", () => {
         },
         maxSteps: 1,
         callTool: () => Effect.succeed({ content: "again", isError: false })
-      })).pipe(Effect.map(Chunk.toArray))
+      })
     )
     const done = events[events.length - 1]
     expect(done).toMatchObject({ _tag: "Done", finishReason: "max_steps", steps: 1 })

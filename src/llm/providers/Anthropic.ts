@@ -1,9 +1,9 @@
 import Anthropic from "@anthropic-ai/sdk"
 import type { MessageParam, RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages/messages"
-import { Effect, Option, Redacted, Stream } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import type { ProviderSettings } from "../LlmConfig.ts"
 import { type FinishReason, type LlmEvent, type LlmRequest, parseArguments, toLlmError } from "../Types.ts"
-import type { Provider } from "./Provider.ts"
+import { eventsOf, type Provider } from "./Provider.ts"
 
 /** Anthropic keeps the system prompt apart and sends tool results as user content blocks. */
 const toAnthropic = (request: LlmRequest) => {
@@ -114,7 +114,7 @@ export const makeAnthropicProvider = (settings: ProviderSettings): Provider => {
               return [{ _tag: "Finish", reason, usage: { inputTokens, outputTokens } }]
           }
         }
-        return Stream.fromAsyncIterable(events, (e) => toLlmError("anthropic", e)).pipe(Stream.mapConcat(onEvent))
+        return { events: eventsOf(events, onEvent), toError: (e: unknown) => toLlmError("anthropic", e) }
       }))
     }
   }

@@ -4,10 +4,10 @@ import {
   type FunctionDeclarationSchema,
   GoogleGenerativeAI
 } from "@google/generative-ai"
-import { Effect, Option, Redacted, Stream } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import type { ProviderSettings } from "../LlmConfig.ts"
 import { type FinishReason, type LlmEvent, type LlmRequest, toLlmError } from "../Types.ts"
-import type { Provider } from "./Provider.ts"
+import { eventsOf, type Provider } from "./Provider.ts"
 
 /** Gemini accepts an OpenAPI subset of JSON Schema: drop the keywords it rejects. */
 const toGeminiSchema = (schema: unknown): unknown => {
@@ -116,12 +116,10 @@ export const makeGoogleProvider = (settings: ProviderSettings): Provider => {
           if (candidate?.finishReason) reason = finishReason(candidate.finishReason)
           return out
         }
-        return Stream.fromAsyncIterable(result.stream, (e) => toLlmError("google", e)).pipe(
-          Stream.mapConcat(onChunk),
-          Stream.concat(Stream.suspend(() =>
-            Stream.succeed<LlmEvent>({ _tag: "Finish", reason: calls > 0 ? "tool_calls" : reason, usage })
-          ))
-        )
+        return {
+          events: eventsOf(result.stream, onChunk, (): Array<LlmEvent> => [{ _tag: "Finish", reason: calls > 0 ? "tool_calls" : reason, usage }]),
+          toError: (e: unknown) => toLlmError("google", e)
+        }
       }))
     }
   }

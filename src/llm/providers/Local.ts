@@ -1,5 +1,5 @@
-import { Effect, Stream } from "effect"
-import type { ChatMessage, LlmEvent, LlmRequest, ToolCall, ToolDefinition } from "../Types.ts"
+import { Effect } from "effect"
+import { type ChatMessage, LlmError, type LlmEvent, type LlmRequest, type ToolCall, type ToolDefinition } from "../Types.ts"
 import type { Provider } from "./Provider.ts"
 
 export const LOCAL_PREFIX = "[local fallback model]"
@@ -114,7 +114,7 @@ export const localProvider: Provider = {
       const { calls, text } = reply(request)
       const words = text.split(/(?<= )/)
       const inputTokens = request.messages.reduce((n, m) => n + approxTokens(m.content), 0)
-      return Stream.fromIterable<LlmEvent>([
+      const events: Array<LlmEvent> = [
         ...words.map((w): LlmEvent => ({ _tag: "TextDelta", text: w })),
         ...calls.map((call): LlmEvent => ({ _tag: "ToolCall", call })),
         {
@@ -122,6 +122,7 @@ export const localProvider: Provider = {
           reason: calls.length > 0 ? "tool_calls" : "stop",
           usage: { inputTokens, outputTokens: approxTokens(text) }
         }
-      ])
+      ]
+      return { events, toError: (e) => new LlmError({ provider: "local", message: String(e), retryable: false }) }
     })
 }

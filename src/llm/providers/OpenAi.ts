@@ -1,9 +1,9 @@
-import { Effect, Option, Redacted, Stream } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import OpenAI from "openai"
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from "openai/resources/chat/completions"
 import type { ProviderSettings } from "../LlmConfig.ts"
 import { type FinishReason, type LlmEvent, type LlmRequest, parseArguments, toLlmError } from "../Types.ts"
-import type { Provider } from "./Provider.ts"
+import { eventsOf, type Provider } from "./Provider.ts"
 
 const toOpenAiMessages = (request: LlmRequest): Array<ChatCompletionMessageParam> =>
   request.messages.map((m): ChatCompletionMessageParam => {
@@ -96,10 +96,7 @@ export const makeOpenAiProvider = (settings: ProviderSettings): Provider => {
           }))
           return [...calls, { _tag: "Finish", reason: calls.length > 0 ? "tool_calls" : reason, usage }]
         }
-        return Stream.fromAsyncIterable(chunks, (e) => toLlmError("openai", e)).pipe(
-          Stream.mapConcat(onChunk),
-          Stream.concat(Stream.suspend(() => Stream.fromIterable(flush())))
-        )
+        return { events: eventsOf(chunks, onChunk, flush), toError: (e: unknown) => toLlmError("openai", e) }
       }))
   }
 }
