@@ -17,8 +17,11 @@ const transforms = {
   applicationName: "agent-platform"
 } as const
 
-/** Distinct statement texts a process prepares (see PreparedStatements.ts); later ones run unnamed. */
-const MAX_PREPARED_STATEMENTS = 500
+/**
+ * Which statements a pool prepares (see PreparedStatements.ts): the platform's own single-row
+ * statements have at most ~25 parameters; batched multi-row INSERTs have more and run unnamed.
+ */
+const PREPARED = { maxStatements: 500, maxParameters: 64 } as const
 
 /**
  * A pool of a real PostgreSQL server, as PgClient.make builds one (application name, a first
@@ -32,7 +35,7 @@ const serverPool = (url: Redacted.Redacted<string>, max: number) =>
           connectionString: Redacted.value(url),
           max,
           application_name: transforms.applicationName,
-          Client: preparingClient(MAX_PREPARED_STATEMENTS)
+          Client: preparingClient(PREPARED)
         })
         pool.on("error", () => undefined)
         try {

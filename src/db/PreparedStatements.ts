@@ -11,10 +11,13 @@ import Pg from "pg"
  * named statement is parsed once per connection (node-postgres remembers it
  * and skips Parse) and its plan is cached by PostgreSQL.
  *
- * Bounded: only the first `maxStatements` distinct texts get a name (batched
- * INSERTs of varying row counts are distinct texts); later ones run unnamed
- * as before. Statements without parameters (migrations, multi-statement
- * scripts) stay on the simple protocol untouched.
+ * Bounded: only statements with at most `maxParameters` parameters are named
+ * (multi-row batched INSERTs — the span store's, the cluster storage's groups —
+ * are a new text for every row count, and a plan for thousands of parameters
+ * is large PostgreSQL memory per connection for a statement rarely seen
+ * again), and only the first `maxStatements` distinct texts; the rest run
+ * unnamed as before. Statements without parameters (migrations,
+ * multi-statement scripts) stay on the simple protocol untouched.
  *
  * A prepared statement whose result columns changed under it (DDL by a newer
  * node in a rolling upgrade) fails once with "cached plan must not change
@@ -23,11 +26,11 @@ import Pg from "pg"
  * Only for a real PostgreSQL: the embedded database serves several pool
  * connections from one session, where prepared statement names are shared.
  */
-export const preparingClient = (maxStatements: number): typeof Pg.Client => {
+export const preparingClient = (limits: { readonly maxStatements: number; readonly maxParameters: number }): typeof Pg.Client => {
   const names = new Map<string, string>()
   const nameOf = (text: string): string | undefined => {
     const known = names.get(text)
-    if (known !== undefined || names.size >= maxStatements) return known
+    if (known !== undefined || names.size >= limits.maxStatements) return known
     const name = `ap_${names.size}`
     names.set(text, name)
     return name
@@ -40,7 +43,10 @@ export const preparingClient = (maxStatements: number): typeof Pg.Client => {
     // node-postgres' overloads (text | config | submittable, values?, callback?) as it declares them.
     override query(config: any, values?: any, callback?: any): any {
       const query = super.query.bind(this) as (config: unknown, values?: unknown, callback?: unknown) => unknown
-      if (typeof config !== "string" || !Array.isArray(values) || values.length === 0 || this.stale.has(config)) {
+      if (
+        typeof config !== "string" || !Array.isArray(values) || values.length === 0 || values.length > limits.maxParameters ||
+        this.stale.has(config)
+      ) {
         return query(config, values, callback)
       }
       const name = nameOf(config)

@@ -38,9 +38,12 @@ describe("prepared statements on a real PostgreSQL", () => {
     expect(rows.statements[0].statement).toContain("SELECT $1::int + 1")
   })
 
-  test("only the first maxStatements distinct texts get a name; later ones still run, unnamed", async () => {
-    const pool = new Pg.Pool({ connectionString: db.url, max: 1, Client: preparingClient(2) })
+  test("only the first maxStatements distinct texts get a name, and none with more than maxParameters; the rest still run, unnamed", async () => {
+    const pool = new Pg.Pool({ connectionString: db.url, max: 1, Client: preparingClient({ maxStatements: 2, maxParameters: 3 }) })
     try {
+      // A batch-sized statement: more parameters than the bound.
+      const wide = await pool.query("SELECT $1::int + $2::int + $3::int + $4::int AS n", [1, 2, 3, 4])
+      expect(wide.rows[0].n).toBe(10)
       for (let i = 0; i < 5; i++) {
         const r = await pool.query(`SELECT $1::int * ${i + 1} AS n`, [2])
         expect(r.rows[0].n).toBe(2 * (i + 1))
@@ -53,7 +56,7 @@ describe("prepared statements on a real PostgreSQL", () => {
   })
 
   test("a statement whose result columns changed under it fails once, then runs unnamed on that connection", async () => {
-    const pool = new Pg.Pool({ connectionString: db.url, max: 1, Client: preparingClient(10) })
+    const pool = new Pg.Pool({ connectionString: db.url, max: 1, Client: preparingClient({ maxStatements: 10, maxParameters: 10 }) })
     try {
       await pool.query("CREATE TABLE reshaped (id int, label text)")
       await pool.query("INSERT INTO reshaped VALUES (1, 'a')")
