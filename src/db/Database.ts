@@ -109,7 +109,8 @@ const embeddedPool = (options: { host: string; port: number; password: Redacted.
           // The embedded server is one session: keep the pool small (2–3) so it never starves.
           max: options.max,
           min: 1,
-          application_name: transforms.applicationName
+          application_name: transforms.applicationName,
+          Client: preparingClient(PREPARED)
         })
         pool.on("error", () => undefined)
         pool.on("connect", (client) => {

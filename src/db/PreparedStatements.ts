@@ -23,15 +23,18 @@ import Pg from "pg"
  * node in a rolling upgrade) fails once with "cached plan must not change
  * result type"; that text then runs unnamed on that connection.
  *
- * Only for a real PostgreSQL: the embedded database serves several pool
- * connections from one session, where prepared statement names are shared.
+ * A statement's name is derived from its text (a 64-bit hash), so every pool
+ * agrees on it: the embedded database serves several pool connections from
+ * one session, where names are shared, and its session multiplexer answers a
+ * second connection's Parse of a name the session already has
+ * (src/db/embedded/SessionMultiplexer.ts).
  */
 export const preparingClient = (limits: { readonly maxStatements: number; readonly maxParameters: number }): typeof Pg.Client => {
   const names = new Map<string, string>()
   const nameOf = (text: string): string | undefined => {
     const known = names.get(text)
     if (known !== undefined || names.size >= limits.maxStatements) return known
-    const name = `ap_${names.size}`
+    const name = `ap_${Bun.hash(text).toString(36)}`
     names.set(text, name)
     return name
   }

@@ -92,4 +92,27 @@ describe("one PGlite session behind several wire-protocol connections", () => {
     await a!.query("ROLLBACK")
     expect((await bQuery).rows[0]?.one).toBe(1)
   })
+
+  test("a named statement is the session's: each connection parses it once, the session holds it once", async () => {
+    const [a, b, c] = await Promise.all([connect(), connect(), connect()])
+    const named = (client: pg.Client, n: number) =>
+      client.query<{ n: number }>({ name: "plus_one", text: "SELECT $1::int + 1 AS n", values: [n] }).then((r) => r.rows[0]?.n)
+    // b's and c's first Parse of the name reach a session that has it: answered by the multiplexer, not refused.
+    expect(await Promise.all([named(a!, 1), named(b!, 2), named(c!, 3), named(a!, 4), named(b!, 5)])).toEqual([2, 3, 4, 5, 6])
+    const held = await db.query<{ name: string }>("SELECT name FROM pg_prepared_statements")
+    expect(held.rows.map((r) => r.name)).toEqual(["plus_one"])
+    // Dropped by a simple query: a new connection's Parse goes to the session again.
+    await a!.query("DEALLOCATE ALL")
+    const d = await connect()
+    expect(await named(d, 9)).toBe(10)
+  })
+
+  test("a statement the session holds without the multiplexer knowing it does not make its name fail", async () => {
+    // Prepared on the session directly, as a batch whose reply was never seen would leave it.
+    await db.exec("PREPARE plus_two (int) AS SELECT $1 + 2 AS n")
+    const e = await connect()
+    const r = await e.query<{ n: number }>({ name: "plus_two", text: "SELECT $1::int + 2 AS n", values: [5] })
+    expect(r.rows[0]?.n).toBe(7)
+    expect((await e.query<{ n: number }>({ name: "plus_two", text: "SELECT $1::int + 2 AS n", values: [6] })).rows[0]?.n).toBe(8)
+  })
 })

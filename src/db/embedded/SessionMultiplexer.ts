@@ -11,6 +11,18 @@
  * (not in a transaction, no extended-query batch half done). Other
  * connections queue meanwhile: the same semantics as a database with one
  * backend, which is what PGlite is.
+ *
+ * Named prepared statements belong to the session, not to a connection:
+ * node-postgres parses a named statement once per connection, so a second
+ * connection's Parse of a name the session already has would fail ("already
+ * exists"). The multiplexer keeps the session's names: a Parse of a known name
+ * with the same text, first in its batch, is answered with ParseComplete here
+ * instead of reaching the database (src/db/PreparedStatements.ts names a
+ * statement by its text, so every pool on this session agrees). A Parse of a
+ * name it does not know goes with a Close of that name before it (closing a
+ * missing statement is no error; its CloseComplete is not passed on), so a
+ * statement the session kept from a batch whose end was never seen cannot
+ * make that name fail forever.
  */
 
 import { createHash, timingSafeEqual } from "node:crypto"
@@ -40,6 +52,15 @@ const NOTICE = 0x4e // 'N'
 const NOTIFICATION = 0x41 // 'A'
 const REFUSED = 0x4e // 'N', the answer to an SSL/GSS encryption request
 const PASSWORD_MESSAGE = 0x70 // 'p'
+const PARSE = 0x50 // 'P'
+const CLOSE = 0x43 // 'C'
+const QUERY = 0x51 // 'Q'
+const STATEMENT = 0x53 // 'S', the kind of object a Close names
+const PARSE_COMPLETE_TYPE = 0x31 // '1'
+const PARSE_COMPLETE = new Uint8Array([PARSE_COMPLETE_TYPE, 0, 0, 0, 4])
+const CLOSE_COMPLETE_TYPE = 0x33 // '3'
+/** A simple query that may drop the session's prepared statements. */
+const DROPS_STATEMENTS = /\b(DEALLOCATE|DISCARD)\b/i
 
 /** AuthenticationCleartextPassword: the client answers with a PasswordMessage. */
 const AUTH_CLEARTEXT = new Uint8Array([0x52, 0, 0, 0, 8, 0, 0, 0, 3])
@@ -55,6 +76,52 @@ const fatal = (code: string, message: string) => {
 }
 
 const digest = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest()
+
+const decoder = new TextDecoder()
+
+/** The NUL-terminated string at `offset` of `message`, and the offset after it. */
+const cstring = (message: Uint8Array, offset: number): readonly [string, number] => {
+  const end = message.indexOf(0, offset)
+  const stop = end === -1 ? message.length : end
+  return [decoder.decode(message.subarray(offset, stop)), stop + 1]
+}
+
+/** Close ('C', length, 'S', name): drops a named statement; no error when there is none. */
+const closeStatement = (name: string) => {
+  const bytes = new TextEncoder().encode(name)
+  const out = new Uint8Array(7 + bytes.length)
+  out[0] = CLOSE
+  new DataView(out.buffer).setInt32(1, 6 + bytes.length)
+  out[5] = STATEMENT
+  out.set(bytes, 6)
+  return out
+}
+
+/**
+ * Drops the reply's first message when it is the CloseComplete of a Close the multiplexer
+ * added; anything else (an error: the session is in an aborted transaction) goes through.
+ */
+const withoutAddedCloseComplete = (write: (data: Uint8Array) => void) => {
+  let head: Uint8Array | undefined = new Uint8Array(0)
+  return (data: Uint8Array) => {
+    if (head === undefined) return write(data)
+    const joined: Uint8Array = concat([head, data])
+    if (joined.length < 5) {
+      head = joined
+      return
+    }
+    head = undefined
+    const rest = joined[0] === CLOSE_COMPLETE_TYPE ? joined.subarray(5) : joined
+    if (rest.length > 0) write(rest)
+  }
+}
+
+/** Name and text of a Parse message ('P', length, name, query, ...). */
+const parseOf = (message: Uint8Array) => {
+  const [name, next] = cstring(message, 5)
+  const [text] = cstring(message, next)
+  return { name, text }
+}
 
 class Connection {
   private buffer: Uint8Array = new Uint8Array(0)
@@ -122,6 +189,8 @@ class ReplyTracker {
   private type = 0
   lastType = 0
   lastStatus = 0
+  /** The type of the reply's first message (0 before it arrived). */
+  firstType = 0
 
   feed(data: Uint8Array) {
     let i = 0
@@ -131,6 +200,7 @@ class ReplyTracker {
         if (this.headerFill === 5) {
           this.headerFill = 0
           this.type = this.header[0]!
+          if (this.firstType === 0) this.firstType = this.type
           this.remaining = new DataView(this.header.buffer).getInt32(1) - 4
           if (this.type !== NOTICE && this.type !== NOTIFICATION) this.lastType = this.type
         }
@@ -154,6 +224,8 @@ export class SessionMultiplexer {
   private running = false
 
   private readonly password: Buffer | undefined
+  /** The session's named prepared statements: name → text. */
+  private readonly statements = new Map<string, string>()
 
   /**
    * With `password`, a client must send it (cleartext password exchange, on
@@ -231,6 +303,10 @@ export class SessionMultiplexer {
   private async runUnit(connection: Connection) {
     const batch: Array<Uint8Array> = []
     let terminate = false
+    // A Parse first in the batch: answered here when the session has its statement (`answered`),
+    // else sent after a Close of its name and remembered once the database accepted it (`parsing`).
+    let answered = false
+    let parsing: { readonly name: string; readonly text: string } | undefined
     for (const { message, typed } of connection.takeMessages()) {
       if (!typed) {
         const code = message.length >= 8 ? new DataView(message.buffer, message.byteOffset).getInt32(4) : 0
@@ -268,16 +344,34 @@ export class SessionMultiplexer {
         // Never forwarded: it would end the one session every connection shares.
         terminate = true
         break
+      } else if (message[0] === PARSE && batch.length === 0 && answered === false) {
+        const { name, text } = parseOf(message)
+        if (name !== "" && this.statements.get(name) === text) {
+          // The session has it (another connection parsed it): answered here, first in the reply.
+          answered = true
+          continue
+        }
+        if (name !== "") {
+          parsing = { name, text }
+          batch.push(closeStatement(name))
+        }
+      } else if (message[0] === CLOSE && message[5] === STATEMENT) {
+        this.statements.delete(cstring(message, 6)[0])
+      } else if (message[0] === QUERY && DROPS_STATEMENTS.test(cstring(message, 5)[0])) {
+        this.statements.clear()
       }
       batch.push(message)
     }
+    if (answered && !connection.closed) connection.sink.write(PARSE_COMPLETE)
     if (batch.length > 0) {
       const tracker = new ReplyTracker()
+      const toClient = (data: Uint8Array) => {
+        tracker.feed(data)
+        if (!connection.closed) connection.sink.write(data)
+      }
       try {
-        await this.backend.exec(batch.length === 1 ? batch[0]! : concat(batch), (data) => {
-          tracker.feed(data)
-          if (!connection.closed) connection.sink.write(data)
-        })
+        await this.backend.exec(batch.length === 1 ? batch[0]! : concat(batch), parsing === undefined ? toClient : withoutAddedCloseComplete(toClient))
+        if (parsing !== undefined && tracker.firstType === PARSE_COMPLETE_TYPE) this.statements.set(parsing.name, parsing.text)
         this.owner = tracker.idle ? undefined : connection
       } catch {
         // The session failed under this connection: drop it; the next one gets a reset session.
