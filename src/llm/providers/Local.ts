@@ -109,6 +109,7 @@ const reply = (request: LlmRequest): { text: string; calls: Array<ToolCall> } =>
  */
 export const localProvider: Provider = {
   name: "local",
+  inProcess: true,
   open: (request) =>
     Effect.sync(() => {
       const { calls, text } = reply(request)

@@ -25,6 +25,8 @@ export interface ProviderAnswer {
 export interface Provider {
   readonly name: ProviderName
   readonly open: (request: LlmRequest) => Effect.Effect<ProviderAnswer, LlmError>
+  /** Answers in this process without I/O (the offline model): nothing to time out or retry. */
+  readonly inProcess?: true
 }
 
 /** The events of an SDK's chunk stream: each chunk mapped, then what the end adds (a finish, pending tool calls). */
