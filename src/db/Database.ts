@@ -24,20 +24,16 @@ const transforms = {
 const PREPARED = { maxStatements: 500, maxParameters: 64 } as const
 
 /**
- * A pool of a real PostgreSQL server, as PgClient.make builds one (application name, a first
+ * A pool of the platform's database, as PgClient.make builds one (application name, a first
  * `SELECT 1`, ended on release), whose clients prepare parameterised statements.
  */
-const serverPool = (url: Redacted.Redacted<string>, max: number) =>
+const platformPool = (config: Pg.PoolConfig, onConnect?: (client: Pg.PoolClient) => void) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
-        const pool = new Pg.Pool({
-          connectionString: Redacted.value(url),
-          max,
-          application_name: transforms.applicationName,
-          Client: preparingClient(PREPARED)
-        })
+        const pool = new Pg.Pool({ ...config, application_name: transforms.applicationName, Client: preparingClient(PREPARED) })
         pool.on("error", () => undefined)
+        if (onConnect !== undefined) pool.on("connect", onConnect)
         try {
           await pool.query("SELECT 1")
         } catch (cause) {
@@ -50,6 +46,9 @@ const serverPool = (url: Redacted.Redacted<string>, max: number) =>
     }),
     (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000))
   )
+
+/** A pool of a real PostgreSQL server. */
+const serverPool = (url: Redacted.Redacted<string>, max: number) => platformPool({ connectionString: Redacted.value(url), max })
 
 /** A client of one PostgreSQL URL with the platform's settings (name transforms, JSON kept as stored). */
 export const pgClientLayer = (url: string, maxConnections = 4) =>
@@ -97,31 +96,20 @@ export const PgLive = Layer.unwrapEffect(
  * transaction is rolled back right after it.
  */
 const embeddedPool = (options: { host: string; port: number; password: Redacted.Redacted<string>; max: number }) =>
-  Effect.acquireRelease(
-    Effect.tryPromise({
-      try: async () => {
-        const pool = new Pg.Pool({
-          host: options.host,
-          port: options.port,
-          database: "postgres",
-          user: "postgres",
-          password: Redacted.value(options.password),
-          // The embedded server is one session: keep the pool small (2–3) so it never starves.
-          max: options.max,
-          min: 1,
-          application_name: transforms.applicationName,
-          Client: preparingClient(PREPARED)
-        })
-        pool.on("error", () => undefined)
-        pool.on("connect", (client) => {
-          ;(client as { processID?: number | null }).processID = undefined
-        })
-        await pool.query("SELECT 1")
-        return pool
-      },
-      catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" })
-    }),
-    (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000))
+  platformPool(
+    {
+      host: options.host,
+      port: options.port,
+      database: "postgres",
+      user: "postgres",
+      password: Redacted.value(options.password),
+      // The embedded server is one session: keep the pool small (2–3) so it never starves.
+      max: options.max,
+      min: 1
+    },
+    (client) => {
+      ;(client as { processID?: number | null }).processID = undefined
+    }
   )
 
 /** The database, migrated. Everything that touches SQL depends on this. */

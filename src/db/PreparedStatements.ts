@@ -1,5 +1,8 @@
 import Pg from "pg"
 
+/** node-postgres' `Client#query` without its overloads, to call with the arguments as given. */
+const clientQuery = Pg.Client.prototype.query as (this: Pg.Client, config: unknown, values?: unknown, callback?: unknown) => unknown
+
 /**
  * A node-postgres `Client` that runs the platform's parameterised statements
  * as named prepared statements, one name per distinct SQL text.
@@ -45,19 +48,13 @@ export const preparingClient = (limits: { readonly maxStatements: number; readon
 
     // node-postgres' overloads (text | config | submittable, values?, callback?) as it declares them.
     override query(config: any, values?: any, callback?: any): any {
-      const query = super.query.bind(this) as (config: unknown, values?: unknown, callback?: unknown) => unknown
-      if (
-        typeof config !== "string" || !Array.isArray(values) || values.length === 0 || values.length > limits.maxParameters ||
-        this.stale.has(config)
-      ) {
-        return query(config, values, callback)
-      }
-      const name = nameOf(config)
-      if (name === undefined) return query(config, values, callback)
-      if (typeof callback !== "function") return query({ name, text: config, values }, undefined, callback)
-      const text = config
-      return query({ name, text, values }, undefined, (err: any, result: any) => {
-        if (err?.code === "0A000" && /cached plan must not change result type/.test(String(err.message))) this.stale.add(text)
+      const preparable = typeof config === "string" && Array.isArray(values) && values.length > 0 &&
+        values.length <= limits.maxParameters && !this.stale.has(config)
+      const name = preparable ? nameOf(config) : undefined
+      if (name === undefined) return clientQuery.call(this, config, values, callback)
+      if (typeof callback !== "function") return clientQuery.call(this, { name, text: config, values }, undefined, callback)
+      return clientQuery.call(this, { name, text: config, values }, undefined, (err: any, result: any) => {
+        if (err?.code === "0A000" && /cached plan must not change result type/.test(String(err.message))) this.stale.add(config)
         callback(err, result)
       })
     }

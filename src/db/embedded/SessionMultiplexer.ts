@@ -78,6 +78,7 @@ const fatal = (code: string, message: string) => {
 const digest = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest()
 
 const decoder = new TextDecoder()
+const encoder = new TextEncoder()
 
 /** The NUL-terminated string at `offset` of `message`, and the offset after it. */
 const cstring = (message: Uint8Array, offset: number): readonly [string, number] => {
@@ -88,7 +89,7 @@ const cstring = (message: Uint8Array, offset: number): readonly [string, number]
 
 /** Close ('C', length, 'S', name): drops a named statement; no error when there is none. */
 const closeStatement = (name: string) => {
-  const bytes = new TextEncoder().encode(name)
+  const bytes = encoder.encode(name)
   const out = new Uint8Array(7 + bytes.length)
   out[0] = CLOSE
   new DataView(out.buffer).setInt32(1, 6 + bytes.length)
