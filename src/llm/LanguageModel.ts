@@ -1,4 +1,4 @@
-import { Duration, Effect, Schedule, Stream } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 import { configured, LlmConfig } from "./LlmConfig.ts"
 import { localProvider } from "./providers/Local.ts"
 import type { Provider, ProviderAnswer } from "./providers/Provider.ts"
@@ -34,6 +34,7 @@ export class LanguageModel extends Effect.Service<LanguageModel>()("Llm/Language
 
     const retryPolicy = Schedule.exponential(Duration.millis(config.retryBaseDelayMs)).pipe(Schedule.jittered)
     const timeout = Duration.millis(config.timeoutMs)
+    const timedOut = (provider: ProviderName) => () => new LlmTimeout({ provider, timeoutMs: config.timeoutMs })
 
     /** The provider's answer once it accepted the request: retried, timed out and traced as one call. */
     const open = (request: LlmRequest): Effect.Effect<{ readonly provider: Provider; readonly answer: ProviderAnswer }, LlmFailure> => {
@@ -41,7 +42,7 @@ export class LanguageModel extends Effect.Service<LanguageModel>()("Llm/Language
       // The in-process model answers synchronously: no call to time out or retry (the timer
       // fiber and the retry driver were ~70 of the ~100 runtime steps of opening it).
       const guarded = provider.inProcess === true ? provider.open(request) : provider.open(request).pipe(
-        Effect.timeoutFail({ duration: timeout, onTimeout: () => new LlmTimeout({ provider: provider.name, timeoutMs: config.timeoutMs }) }),
+        Effect.timeoutFail({ duration: timeout, onTimeout: timedOut(provider.name) }),
         Effect.retry({
           schedule: retryPolicy,
           times: config.maxRetries,
@@ -73,7 +74,7 @@ export class LanguageModel extends Effect.Service<LanguageModel>()("Llm/Language
         return Effect.suspend(() => {
           const iterator = events[Symbol.asyncIterator]()
           const next = Effect.tryPromise({ try: () => iterator.next(), catch: answer.toError }).pipe(
-            Effect.timeoutFail({ duration: timeout, onTimeout: () => new LlmTimeout({ provider: provider.name, timeoutMs: config.timeoutMs }) })
+            Effect.timeoutFail({ duration: timeout, onTimeout: timedOut(provider.name) })
           )
           return Effect.gen(function*() {
             while (true) {
@@ -87,15 +88,6 @@ export class LanguageModel extends Effect.Service<LanguageModel>()("Llm/Language
           })))
         })
       })
-
-    /** The same call as a Stream of its events (for callers that compose streams). */
-    const stream = (request: LlmRequest): Stream.Stream<LlmEvent, LlmFailure> =>
-      Stream.unwrap(Effect.map(open(request), ({ answer, provider }) =>
-        Symbol.asyncIterator in answer.events
-          ? Stream.fromAsyncIterable(answer.events, answer.toError).pipe(
-            Stream.timeoutFail(() => new LlmTimeout({ provider: provider.name, timeoutMs: config.timeoutMs }), timeout)
-          )
-          : Stream.fromIterable(answer.events)))
 
     const generate = (request: LlmRequest): Effect.Effect<LlmResponse, LlmFailure> =>
       Effect.suspend(() => {
@@ -129,7 +121,6 @@ export class LanguageModel extends Effect.Service<LanguageModel>()("Llm/Language
 
     return {
       respond,
-      stream,
       generate,
       /** Which provider actually answers for `name` (the local fallback when unconfigured). */
       effectiveProvider: (name: ProviderName): ProviderName => resolve(name).name,

@@ -1,10 +1,10 @@
 import { afterAll, beforeEach, describe, expect, test } from "bun:test"
-import { Chunk, Effect, Layer, Option, Redacted, Stream } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { LlmConfig } from "../../src/llm/LlmConfig.ts"
 import { LOCAL_PREFIX } from "../../src/llm/providers/Local.ts"
 import { type LoopEvent, runToolLoop, type ToolLoopOptions } from "../../src/llm/ToolLoop.ts"
-import type { LlmRequest } from "../../src/llm/Types.ts"
+import type { LlmEvent, LlmRequest } from "../../src/llm/Types.ts"
 import type { ProviderName } from "../../src/domain/Provider.ts"
 import { startFakeAnthropic } from "../support/fakeProviders/anthropic.ts"
 import type { FakeProvider } from "../support/fakeProviders/FakeServer.ts"
@@ -78,7 +78,12 @@ describe.each(["openai", "anthropic", "google"] as const)("%s through the real S
 
   test("streams text deltas and reports usage", async () => {
     fake().script({ kind: "text", text: "Hello there from the fake model", usage: { input: 21, output: 6 } })
-    const events = await llm((lm) => Stream.runCollect(lm.stream(request(provider, "hi"))).pipe(Effect.map(Chunk.toArray)))
+    const events = await llm((lm) =>
+      Effect.suspend(() => {
+        const seen: Array<LlmEvent> = []
+        return Effect.as(lm.respond(request(provider, "hi"), (e) => Effect.sync(() => void seen.push(e))), seen)
+      })
+    )
     const deltas = events.filter((e) => e._tag === "TextDelta")
     expect(deltas.length).toBeGreaterThan(1)
     expect(deltas.map((d) => d.text).join("")).toBe("Hello there from the fake model")
