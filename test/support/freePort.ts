@@ -1,21 +1,8 @@
-import { createServer } from "node:net"
-
-/** A TCP port free on loopback right now (the OS picks it), for a child server to listen on. */
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-
 /**
- * The same, synchronously (Bun's listener binds at once): for settings made in a synchronous
- * function. Ports drawn at random from a range collided with ports the OS had handed out to
- * other connections (EADDRINUSE of a runner in CI); the OS's own choice does not.
+ * A TCP port free on loopback right now, the OS's choice (Bun's listener binds at once, so it
+ * can be had synchronously: for settings made in a synchronous function). Ports drawn at random
+ * from a range collided with ports the OS had handed out to other connections (EADDRINUSE of a
+ * runner in CI); the OS's own choice does not.
  */
 export const freePortSync = () => {
   const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
@@ -23,3 +10,6 @@ export const freePortSync = () => {
   listener.stop(true)
   return port
 }
+
+/** The same, for a child server to listen on, where callers await it. */
+export const freePort = async () => freePortSync()
