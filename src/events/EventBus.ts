@@ -1,4 +1,5 @@
-import { Context, Effect, Layer, PubSub, Schema, type Scope, Stream } from "effect"
+import { Context, Effect, Layer, Schema, type Scope, type Stream } from "effect"
+import { makeTopicHub } from "./TopicHub.ts"
 
 /**
  * A platform event (agent status, task update, ingestion progress, workflow
@@ -25,16 +26,6 @@ export interface EventBusShape {
   readonly subscribeNow: (prefix: string) => Effect.Effect<Stream.Stream<PlatformEvent>, never, Scope.Scope>
 }
 
-/** Both buses fan out through a local hub: the shared subscribe / subscribeNow over it. */
-export const subscriptionsOf = (hub: PubSub.PubSub<PlatformEvent>) => {
-  const byPrefix = (prefix: string) => (events: Stream.Stream<PlatformEvent>) =>
-    Stream.filter(events, (e) => e.topic.startsWith(prefix))
-  return {
-    subscribe: (prefix: string) => byPrefix(prefix)(Stream.fromPubSub(hub)),
-    subscribeNow: (prefix: string) => Effect.map(Stream.fromPubSub(hub, { scoped: true }), byPrefix(prefix))
-  }
-}
-
 /**
  * Real-time fan-out. In-process by default; a Redis pub/sub implementation
  * (REDIS_URL) replaces it so every node sees every event.
@@ -42,13 +33,10 @@ export const subscriptionsOf = (hub: PubSub.PubSub<PlatformEvent>) => {
 export class EventBus extends Context.Tag("Events/EventBus")<EventBus, EventBusShape>() {
   static readonly inProcess = Layer.scoped(
     EventBus,
-    Effect.gen(function*() {
-      // Sliding: a slow subscriber loses old events rather than blocking publishers.
-      const hub = yield* Effect.acquireRelease(PubSub.sliding<PlatformEvent>(4096), PubSub.shutdown)
-      return {
-        publish: (event) => PubSub.publish(hub, { ...event, at: Date.now() }).pipe(Effect.asVoid),
-        ...subscriptionsOf(hub)
-      }
-    })
+    Effect.map(makeTopicHub<PlatformEvent>(), (hub): EventBusShape => ({
+      publish: (event) => Effect.sync(() => hub.offer({ ...event, at: Date.now() })),
+      subscribe: hub.subscribe,
+      subscribeNow: hub.subscribeNow
+    }))
   )
 }

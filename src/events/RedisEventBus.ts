@@ -1,7 +1,8 @@
 import { RedisClient } from "bun"
-import { Effect, Layer, PubSub, Redacted, Schedule, Schema } from "effect"
+import { Effect, Layer, Redacted, Schedule, Schema } from "effect"
 import { openRedis } from "../net/RedisConnection.ts"
-import { EventBus, PlatformEvent, subscriptionsOf } from "./EventBus.ts"
+import { EventBus, PlatformEvent } from "./EventBus.ts"
+import { makeTopicHub } from "./TopicHub.ts"
 
 /** The one Redis channel every node publishes to; subscribers filter by topic prefix locally. */
 export const DEFAULT_CHANNEL = "platform:events"
@@ -25,11 +26,11 @@ export const makeRedisEventBus = (url: Redacted.Redacted<string>, channel = DEFA
   Layer.scoped(
     EventBus,
     Effect.gen(function*() {
-      const hub = yield* Effect.acquireRelease(PubSub.sliding<PlatformEvent>(4096), PubSub.shutdown)
+      const hub = yield* makeTopicHub<PlatformEvent>()
       const onMessage = (message: string) => {
         const event = decodeEvent(message)
         // Malformed messages (another producer on the channel) are dropped.
-        if (event._tag === "Some") hub.unsafeOffer(event.value)
+        if (event._tag === "Some") hub.offer(event.value)
       }
       // A fresh subscriber connection each time the last one is lost: a Bun client that
       // reconnects by itself comes back without its subscription, and subscribing it again
@@ -56,7 +57,7 @@ export const makeRedisEventBus = (url: Redacted.Redacted<string>, channel = DEFA
       const publisher = yield* openRedis(Redacted.value(url))
       yield* Effect.logInfo("event bus: Redis pub/sub").pipe(Effect.annotateLogs({ channel, subscribed }))
 
-      const local = (event: PlatformEvent) => PubSub.publish(hub, event).pipe(Effect.asVoid)
+      const local = (event: PlatformEvent) => Effect.sync(() => hub.offer(event))
       const publish = (event: Omit<PlatformEvent, "at">) => {
         const full: PlatformEvent = { ...event, at: Date.now() }
         const toRedis = Effect.tryPromise(() => publisher.publish(channel, JSON.stringify(full)))
@@ -70,6 +71,6 @@ export const makeRedisEventBus = (url: Redacted.Redacted<string>, channel = DEFA
           Effect.catchAll(() => Effect.logWarning("Redis publish failed; delivering locally").pipe(Effect.zipRight(local(full))))
         )
       }
-      return { publish, ...subscriptionsOf(hub) }
+      return { publish, subscribe: hub.subscribe, subscribeNow: hub.subscribeNow }
     })
   ).pipe(Layer.orDie)

@@ -25,6 +25,30 @@ describe("EventBus", () => {
     expect(events[0].at).toBeGreaterThan(0)
   })
 
+  test("in-process: a subscriber that falls behind loses the oldest events, not the newest", async () => {
+    const topics = await Effect.gen(function*() {
+      const bus = yield* EventBus
+      const events = yield* bus.subscribeNow("runs/")
+      // 10 more than a subscriber's buffer (4096), none read meanwhile.
+      for (let i = 0; i < 4106; i++) yield* bus.publish({ topic: `runs/${i}`, type: "step", projectId: null, data: null })
+      return yield* events.pipe(Stream.take(4096), Stream.runCollect, Effect.map(Chunk.toArray), Effect.map((es) => es.map((e) => e.topic)))
+    }).pipe(Effect.provide(EventBus.inProcess), Effect.scoped, Effect.runPromise)
+    expect(topics[0]).toBe("runs/10")
+    expect(topics.at(-1)).toBe("runs/4105")
+  })
+
+  test("in-process: a subscription whose scope closed gets nothing more and its stream ends", async () => {
+    const result = await Effect.gen(function*() {
+      const bus = yield* Layer.build(EventBus.inProcess).pipe(Effect.map((c) => Context.get(c, EventBus)))
+      // A subscription whose scope closed is gone: publishing afterwards reaches it no more.
+      const closed = yield* Effect.scoped(bus.subscribeNow("a/"))
+      yield* bus.publish({ topic: "a/1", type: "t", projectId: null, data: null })
+      const afterClose = yield* closed.pipe(Stream.runCollect, Effect.map(Chunk.size), Effect.timeout("1 second"))
+      return { afterClose }
+    }).pipe(Effect.scoped, Effect.runPromise)
+    expect(result.afterClose).toBe(0)
+  })
+
   test("Redis: an event published on one node reaches subscribers on every node exactly once", async () => {
     // A channel of our own so parallel suites on the same Redis do not interfere.
     const channel = `test:events:${crypto.randomUUID()}`
