@@ -47,17 +47,15 @@ export const makeTopicHub = <E extends Topical>(): Effect.Effect<TopicHub<E>, ne
   const subscribeNow = (prefix: string) =>
     Effect.map(
       Effect.acquireRelease(
-        Effect.tap(Queue.sliding<E>(SUBSCRIBER_BUFFER), (queue) =>
-          closed ? Queue.shutdown(queue) : Effect.sync(() => subscribers.add({ prefix, queue }))),
-        (queue) =>
-          Effect.zipRight(
-            Effect.sync(() => {
-              for (const s of subscribers) if (s.queue === queue) subscribers.delete(s)
-            }),
-            Queue.shutdown(queue)
-          )
+        Effect.map(Queue.sliding<E>(SUBSCRIBER_BUFFER), (queue): Subscriber<E> => {
+          const subscriber = { prefix, queue }
+          // A hub already closed leaves the queue out: its stream is shut down below and ends.
+          if (!closed) subscribers.add(subscriber)
+          return subscriber
+        }),
+        (subscriber) => Effect.zipRight(Effect.sync(() => subscribers.delete(subscriber)), Queue.shutdown(subscriber.queue))
       ),
-      (queue) => Stream.fromQueue(queue)
+      (subscriber) => (closed ? Stream.empty : Stream.fromQueue(subscriber.queue))
     )
 
   return {
