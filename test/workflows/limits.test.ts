@@ -121,7 +121,7 @@ describe("workflow limits", () => {
     expect(manyExpressions.status).toBe(400)
     expect(issues(manyExpressions.body)).toEqual(["a definition holds at most 10000 expressions"])
     expect(elapsed).toBeLessThan(5_000)
-    // These two bodies are 8 MB of JSON: parsing them and collecting what they leave is one busy
+    // These two bodies are about 7 MB of JSON: parsing them and collecting what they leave is one busy
     // stretch of 39-140 ms on this machine (measured alternately against the tree before
     // 2026-11-30's changes, 5 runs each: the same spread). A pass over the 500,000 expressions or
     // 20,000 steps instead of stopping at the limits takes seconds (21 s before the limits).
