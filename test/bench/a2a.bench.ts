@@ -14,10 +14,10 @@ import { jsonRpcHandler, UserBuilder } from "@a2a-js/sdk/server/express"
 import express from "express"
 import type { AddressInfo } from "node:net"
 import { Option, Redacted } from "effect"
-import { signUp } from "../support/auth.ts"
 import { createTestDatabase } from "../support/postgres.ts"
 import { startPlatform } from "../support/platform.ts"
 import type { BenchResult } from "./BenchResult.ts"
+import { echoAgent, sendMessages } from "./support/a2aSendMessage.ts"
 
 const CONCURRENCY = Number(process.env.A2A_BENCH_CONCURRENCY ?? 16)
 const REQUESTS = Number(process.env.A2A_BENCH_REQUESTS ?? 400)
@@ -82,34 +82,9 @@ const startReference = async () => {
   return { url: `http://127.0.0.1:${port}/a2a`, stop: () => new Promise((r) => server.close(r)) }
 }
 
-const body = (i: number) =>
-  JSON.stringify({
-    jsonrpc: "2.0",
-    id: i,
-    method: "SendMessage",
-    params: { message: { messageId: crypto.randomUUID(), role: "ROLE_USER", parts: [{ text: `hello ${i}` }] } }
-  })
-
-/** `requests` SendMessage calls at `concurrency`; every answer must be a completed task. Calls/s and each call's latency. */
-const measure = async (url: string, headers: Record<string, string>, requests = REQUESTS, concurrency = CONCURRENCY) => {
-  let next = 0
-  let failures = 0
-  const latencies: Array<number> = []
-  const started = performance.now()
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < requests) {
-      const i = next++
-      const sent = performance.now()
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "a2a-version": "1.0", ...headers }, body: body(i) })
-      const json = (await res.json()) as { result?: { task?: { status?: { state?: string } } } }
-      latencies.push(performance.now() - sent)
-      if (json.result?.task?.status?.state !== "TASK_STATE_COMPLETED") failures++
-    }
-  }))
-  const seconds = (performance.now() - started) / 1000
-  if (failures > 0) throw new Error(`${failures} of ${requests} calls did not complete`)
-  return { rate: requests / seconds, latencies }
-}
+/** `requests` SendMessage calls at `concurrency` (the bench's defaults). */
+const measure = (url: string, headers: Record<string, string>, requests = REQUESTS, concurrency = CONCURRENCY) =>
+  sendMessages(url, headers, requests, concurrency)
 
 const median = (xs: ReadonlyArray<number>) => {
   const sorted = [...xs].sort((a, b) => a - b)
@@ -124,16 +99,9 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
   const platform = await startPlatform(databaseUrl ? { databaseUrl: Option.some(Redacted.make(databaseUrl)), vectorStore: "disabled" } : {})
   const reference = await startReference()
   try {
-    const user = await signUp(platform.baseUrl)
-    const created = await fetch(`${platform.baseUrl}/agents`, {
-      method: "POST",
-      headers: { ...user.headers, "content-type": "application/json" },
-      body: JSON.stringify({ projectId: user.projectId, templateId: "echo" })
-    })
-    const agent = (await created.json()) as { id: string }
-    const ours = `${platform.baseUrl}/agents/${agent.id}/a2a`
+    const { url: ours, headers } = await echoAgent(platform.baseUrl)
     // Warm both paths (JIT, connection pools, entity activation).
-    await measure(ours, user.headers, CONCURRENCY * 2)
+    await measure(ours, headers, CONCURRENCY * 2)
     await measure(reference.url, {}, CONCURRENCY * 10)
     // Rounds alternate the servers (reference first, then ours first) so a change of machine load hits both.
     let ourCalls = 0, ourSeconds = 0, refCalls = 0, refSeconds = 0
@@ -147,10 +115,10 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
           refSerial.push(...(await measure(reference.url, {}, SERIAL, 1)).latencies)
         },
         async () => {
-          const r = await measure(ours, user.headers)
+          const r = await measure(ours, headers)
           ourCalls += REQUESTS
           ourSeconds += REQUESTS / r.rate
-          ourSerial.push(...(await measure(ours, user.headers, SERIAL, 1)).latencies)
+          ourSerial.push(...(await measure(ours, headers, SERIAL, 1)).latencies)
         }
       ]
       for (const side of round % 2 === 0 ? sides : sides.reverse()) await side()

@@ -11,9 +11,9 @@
  */
 import { Option, Redacted } from "effect"
 import { readdirSync, readFileSync } from "node:fs"
-import { signUp } from "../../support/auth.ts"
 import { startPlatform } from "../../support/platform.ts"
 import { createTestDatabase } from "../../support/postgres.ts"
+import { echoAgent, sendMessages } from "./a2aSendMessage.ts"
 
 const COUNT = Number(process.argv[2] ?? 1500)
 const ROUNDS = Number(process.argv[3] ?? 2)
@@ -38,41 +38,11 @@ const threadTicks = () => {
 const db = process.env.EMBEDDED ? undefined : await createTestDatabase("a2a_cpu")
 const platform = await startPlatform(db ? { databaseUrl: Option.some(Redacted.make(db.url)), vectorStore: "disabled" } : {})
 try {
-  const user = await signUp(platform.baseUrl)
-  const created = await fetch(`${platform.baseUrl}/agents`, {
-    method: "POST",
-    headers: { ...user.headers, "content-type": "application/json" },
-    body: JSON.stringify({ projectId: user.projectId, templateId: "echo" })
-  })
-  const agent = (await created.json()) as { id: string }
-  const url = `${platform.baseUrl}/agents/${agent.id}/a2a`
-  const body = (i: number) =>
-    JSON.stringify({
-      jsonrpc: "2.0",
-      id: i,
-      method: "SendMessage",
-      params: { message: { messageId: crypto.randomUUID(), role: "ROLE_USER", parts: [{ text: `hello ${i}` }] } }
-    })
+  const { url, headers } = await echoAgent(platform.baseUrl)
   const measure = async (requests: number, concurrency: number) => {
-    let next = 0
-    const latencies: Array<number> = []
-    const started = performance.now()
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next < requests) {
-        const i = next++
-        const sent = performance.now()
-        const res = await fetch(url, {
-          method: "POST",
-          headers: { "content-type": "application/json", "a2a-version": "1.0", ...user.headers },
-          body: body(i)
-        })
-        const json = (await res.json()) as { result?: { task?: { status?: { state?: string } } } }
-        latencies.push(performance.now() - sent)
-        if (json.result?.task?.status?.state !== "TASK_STATE_COMPLETED") throw new Error(`call ${i} did not complete: ${JSON.stringify(json)}`)
-      }
-    }))
-    latencies.sort((a, b) => a - b)
-    return { rate: (requests / (performance.now() - started)) * 1000, p50: latencies[Math.floor(latencies.length / 2)] }
+    const { rate, latencies } = await sendMessages(url, headers, requests, concurrency)
+    const sorted = [...latencies].sort((a, b) => a - b)
+    return { rate, p50: sorted[Math.floor(sorted.length / 2)] }
   }
   await measure(WARMUP, 16)
   for (let round = 0; round < ROUNDS; round++) {
