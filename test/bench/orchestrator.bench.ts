@@ -11,8 +11,13 @@ import { signUp } from "../support/auth.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
 import type { BenchResult } from "./BenchResult.ts"
 
-const MESSAGES = 100
+const MESSAGES = Number(process.env.ORCHESTRATOR_BENCH_MESSAGES ?? 400)
 const CONCURRENCY = 10
+/**
+ * Messages sent before measuring, each side. 20 left JavaScriptCore compiling the routed path
+ * during the 100 measured messages (its code is far larger than the reference agent's).
+ */
+const WARMUP = Number(process.env.ORCHESTRATOR_BENCH_WARMUP ?? 300)
 
 const pool = async (n: number, concurrency: number, f: (i: number) => Promise<void>) => {
   let next = 0
@@ -22,7 +27,7 @@ const pool = async (n: number, concurrency: number, f: (i: number) => Promise<vo
 }
 
 const throughput = async (f: (i: number) => Promise<void>) => {
-  await pool(20, CONCURRENCY, f) // warm-up
+  await pool(WARMUP, CONCURRENCY, f)
   const started = performance.now()
   await pool(MESSAGES, CONCURRENCY, f)
   return MESSAGES / ((performance.now() - started) / 1000)
