@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SQL } from "bun"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
 import { DeliveryProbe } from "../../entities/DeliveryProbe.ts"
+import { exitGroupStatement } from "../../src/cluster/BatchedMessageStorage.ts"
 import { type MessageStorageKind, singleNodeClusterWith } from "../../src/cluster/ClusterLive.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { DatabaseLive } from "../../src/db/Database.ts"
@@ -105,4 +106,46 @@ describe("BatchedMessageStorage", () => {
       await runtime.dispose()
     }
   }, 120_000)
+
+  test("a group of replies finds its requests through the request_id index, with or without table statistics", async () => {
+    // Copies of the tables as the cluster makes them (its start migrates them), with 20,000 answered messages and never analyzed (autovacuum off for them): what a new
+    // database looks like before autovacuum has run. A plan that joins by request_id scans the
+    // whole table for every group.
+    const runtime = clusterOn("batched")
+    await runtime.runPromise(DeliveryProbe.client).finally(() => runtime.dispose())
+    await admin.unsafe(`
+      CREATE TABLE plan_messages (LIKE cluster_messages INCLUDING ALL) WITH (autovacuum_enabled = false);
+      CREATE TABLE plan_replies (LIKE cluster_replies INCLUDING ALL) WITH (autovacuum_enabled = false);
+      INSERT INTO plan_messages (id, message_id, shard_id, entity_type, entity_id, kind, tag, payload, headers, request_id, processed)
+      SELECT 9000000 + g, 'plan-' || g, 'default:1', 'Probe', 'p', 0, 'Apply', '{}', '{}', 9000000 + g, TRUE
+      FROM generate_series(1, 20000) AS g`)
+    const requestIds = Array.from({ length: 64 }, (_, i) => 9000001 + i * 97)
+    const literal = (xs: ReadonlyArray<number | string>) => `'{${xs.join(",")}}'`
+    const params = `${literal(requestIds.map((id) => id + 50_000_000))}::bigint[], ${literal(requestIds)}::bigint[], ${literal(requestIds.map(() => "x"))}::text[]`
+    const reserved = await admin.reserve()
+    try {
+      await reserved.unsafe(`PREPARE exits(bigint[], bigint[], text[]) AS ${exitGroupStatement("plan_messages", "plan_replies")}`)
+      // A custom plan (the actual group), then the generic plan a prepared statement keeps.
+      for (const mode of ["force_custom_plan", "force_generic_plan"]) {
+        await reserved.unsafe(`SET plan_cache_mode = ${mode}`)
+        const [{ "QUERY PLAN": plan }] = await reserved.unsafe(`EXPLAIN (FORMAT JSON) EXECUTE exits(${params})`)
+        const scans: Array<string> = []
+        const visit = (node: { "Node Type": string; "Relation Name"?: string; Plans?: Array<unknown> }) => {
+          if (node["Node Type"] === "Seq Scan") scans.push(node["Relation Name"] ?? "?")
+          for (const child of node.Plans ?? []) visit(child as typeof node)
+        }
+        visit(plan[0].Plan)
+        expect({ mode, scans }).toEqual({ mode, scans: [] })
+      }
+      // And it does what the library's saveReply does: each request answered and marked processed.
+      await reserved.unsafe(`SET plan_cache_mode = auto`)
+      await reserved.unsafe(`EXECUTE exits(${params})`)
+      const [done] = await reserved.unsafe(`
+        SELECT count(*) FILTER (WHERE m.processed AND m.last_reply_id = m.id + 50000000)::int AS answered
+        FROM plan_messages m WHERE m.id IN (${requestIds.join(",")})`)
+      expect(done.answered).toBe(requestIds.length)
+    } finally {
+      reserved.release()
+    }
+  }, 60_000)
 })
