@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Effect, Layer, Option } from "effect"
 import { ToolCatalog } from "../../src/domain/Tool.ts"
-import { WorkflowRepo } from "../../src/workflows/WorkflowRepo.ts"
+import { SqlClient } from "@effect/sql"
+import { stepWriteStatement, WorkflowRepo } from "../../src/workflows/WorkflowRepo.ts"
 import { startEngine } from "./engineHarness.ts"
 
 type Engine = Awaited<ReturnType<typeof startEngine>>
@@ -59,4 +60,31 @@ describe("group-committed step records", () => {
     const row = await engine.run("wfr_gc_cancel")
     expect(row.stepResults).toEqual({ first: { status: "completed", output: 1 } })
   }, 30_000)
+
+  test("a group's step records reach their runs through the primary key, not a scan of every run", async () => {
+    // A copy of the runs table, 20,000 runs, never analyzed: a new database before autovacuum
+    // has run. Joined only by id, the group's UPDATE was planned as a sequential scan of it.
+    const plan = await engine.runtime.runPromise(Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql.unsafe(`CREATE TABLE plan_runs (LIKE workflow_executions INCLUDING ALL) WITH (autovacuum_enabled = false)`)
+      yield* sql.unsafe(`
+        INSERT INTO plan_runs (id, project_id, workflow_version, status, definition, input, step_results)
+        SELECT 'run-' || g, '${engine.projectId}', 1, 'running', '{}', '{}', '{}' FROM generate_series(1, 20000) AS g`)
+      const writes = JSON.stringify([{ id: "run-7", done: { a: 1 }, start: null }, { id: "run-19999", done: { b: 2 }, start: { c: 3 } }])
+      const explained = yield* sql.unsafe<{ "QUERY PLAN": string }>(`EXPLAIN ${stepWriteStatement("plan_runs").replace("$1::jsonb", `'${writes}'::jsonb`)}`)
+        .withoutTransform
+      const updated = yield* sql.unsafe<{ id: string }>(stepWriteStatement("plan_runs"), [writes]).withoutTransform
+      const rows = yield* sql.unsafe<{ id: string; step_results: unknown }>(`SELECT id, step_results FROM plan_runs WHERE id IN ('run-7', 'run-19999') ORDER BY id`)
+        .withoutTransform
+      yield* sql.unsafe(`DROP TABLE plan_runs`)
+      return { lines: explained.map((r) => r["QUERY PLAN"]), updated: updated.map((r) => r.id).sort(), rows }
+    }))
+    expect(plan.lines.filter((l) => l.includes("Seq Scan"))).toEqual([])
+    expect(plan.lines.some((l) => /Index (Only )?Scan.*plan_runs_pkey|Index Cond: \(id = ANY/.test(l))).toBe(true)
+    expect(plan.updated).toEqual(["run-19999", "run-7"])
+    expect(plan.rows).toEqual([
+      { id: "run-19999", step_results: { b: 2, c: 3 } },
+      { id: "run-7", step_results: { a: 1 } }
+    ])
+  }, 60_000)
 })
