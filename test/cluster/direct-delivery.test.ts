@@ -8,9 +8,7 @@ import { singleNodeClusterOn } from "../../src/cluster/ClusterLive.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { DatabaseLive } from "../../src/db/Database.ts"
 import { DeliveryProbeLive } from "../../src/system/DeliveryProbeLive.ts"
-import { clusterClientLayer } from "../support/clusterClient.ts"
 import { createTestDatabase } from "../support/postgres.ts"
-import { clusterNodeEnv, spawnPlatform, waitFor } from "../support/process.ts"
 
 /**
  * Direct local delivery (patches/@effect%2Fcluster@*.patch): a persisted message sent on the
@@ -93,47 +91,4 @@ describe("direct local delivery of persisted messages", () => {
       await runtime.dispose()
     }
   }, 60_000)
-})
-
-describe("direct delivery of persisted messages sent by another node", () => {
-  test("a client node's persisted messages reach the runner's entity without the runner reading them back from storage", async () => {
-    // Its own database: the runner owns every shard of it.
-    const own = await createTestDatabase("remote_delivery")
-    const envFor = clusterNodeEnv({ databaseUrl: own.url, jwtSecret: "direct-delivery-secret-0123456789abcdef0123" })
-    const runner = await spawnPlatform(envFor(0), "src/runner.ts", 240_000)
-    const client = ManagedRuntime.make(clusterClientLayer(own.url))
-    const ownAdmin = new SQL(own.url)
-    try {
-      await waitFor(async () => (await (await fetch(`${runner.baseUrl}/health`)).json()).cluster.ownedShards === 300, 180_000)
-      const probe = await client.runPromise(DeliveryProbe.client)
-      const apply = (ids: ReadonlyArray<number>, prefix: string) =>
-        client.runPromise(Effect.forEach(ids, (i) => probe(`r-${i % 10}`).Apply({ messageId: `${prefix}-${i}`, amount: 3 }), {
-          concurrency: 4
-        }))
-      await apply([0, 1, 2], "warm")
-      const replies = await apply(Array.from({ length: 60 }, (_, i) => i), "m")
-      expect(replies.every((r) => r.applied)).toBe(true)
-      expect(await client.runPromise(probe("r-4").Totals())).toEqual({ total: 18, applied: 6, deliveries: 6 })
-      // The storage read loop marks what it reads (last_read). The library's path read every
-      // notified request back that way before its entity got it (60 of 60); now only the
-      // runner's periodic read (every second) can see one, while it is in flight: at most the 4
-      // in flight per read.
-      const [stored] = await ownAdmin`
-        SELECT count(*)::int AS messages, count(*) FILTER (WHERE processed)::int AS processed,
-               count(*) FILTER (WHERE last_read IS NOT NULL)::int AS read_back
-        FROM cluster_messages WHERE message_id LIKE 'DeliveryProbe/%/Apply/m-%'`
-      expect({ messages: stored.messages, processed: stored.processed }).toEqual({ messages: 60, processed: 60 })
-      expect(stored.read_back).toBeLessThanOrEqual(12)
-      // Sent again: a duplicate, answered from storage, not applied twice.
-      const again = await apply([4], "m")
-      expect(again[0].applied).toBe(true)
-      expect(await client.runPromise(probe("r-4").Totals())).toEqual({ total: 18, applied: 6, deliveries: 6 })
-    } finally {
-      await client.dispose().catch(() => undefined)
-      runner.proc.kill("SIGKILL")
-      await runner.proc.exited
-      await ownAdmin.close()
-      await own.drop()
-    }
-  }, 300_000)
 })
