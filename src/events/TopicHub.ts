@@ -49,7 +49,7 @@ export const makeTopicHub = <E extends Topical>(): Effect.Effect<TopicHub<E>, ne
       Effect.acquireRelease(
         Effect.map(Queue.sliding<E>(SUBSCRIBER_BUFFER), (queue): Subscriber<E> => {
           const subscriber = { prefix, queue }
-          // A hub already closed leaves the queue out: its stream is shut down below and ends.
+          // A hub already closed leaves the queue out and answers an empty stream (below).
           if (!closed) subscribers.add(subscriber)
           return subscriber
         }),

@@ -10,6 +10,7 @@ const decodeWorkflow = (u: unknown) => Effect.map(decodeWorkflowRow(u), (r) => n
 const decodeRun = (u: unknown) => Effect.map(decodeRunRow(u), (r) => new RunRecord(r))
 
 const WORKFLOW_COLS = "id, project_id, name, description, version, definition, schedule_cron, created_by, created_at, updated_at"
+
 /**
  * The group's step-record UPDATE (writeSteps below), on `table`: one parameter, the writes as
  * a JSON array of { id, done, start }. `w.id = ANY (ids)` makes the runs' rows an index lookup

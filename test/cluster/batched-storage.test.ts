@@ -8,6 +8,7 @@ import { AppConfig } from "../../src/config/AppConfig.ts"
 import { DatabaseLive } from "../../src/db/Database.ts"
 import { DeliveryProbeLive } from "../../src/system/DeliveryProbeLive.ts"
 import { createTestDatabase } from "../support/postgres.ts"
+import { sequentialScans } from "../support/queryPlans.ts"
 
 /**
  * The single-node cluster with BatchedMessageStorage on the local PostgreSQL 15: persisted
@@ -108,9 +109,10 @@ describe("BatchedMessageStorage", () => {
   }, 120_000)
 
   test("a group of replies finds its requests through the request_id index, with or without table statistics", async () => {
-    // Copies of the tables as the cluster makes them (its start migrates them), with 20,000 answered messages and never analyzed (autovacuum off for them): what a new
-    // database looks like before autovacuum has run. A plan that joins by request_id scans the
-    // whole table for every group.
+    // Copies of the tables as the cluster makes them (its start migrates them), with 20,000
+    // answered messages and never analyzed (autovacuum off for them): what a new database looks
+    // like before autovacuum has run. A plan that joins by request_id scans the whole table for
+    // every group.
     const runtime = clusterOn("batched")
     await runtime.runPromise(DeliveryProbe.client).finally(() => runtime.dispose())
     await admin.unsafe(`
@@ -129,13 +131,7 @@ describe("BatchedMessageStorage", () => {
       for (const mode of ["force_custom_plan", "force_generic_plan"]) {
         await reserved.unsafe(`SET plan_cache_mode = ${mode}`)
         const [{ "QUERY PLAN": plan }] = await reserved.unsafe(`EXPLAIN (FORMAT JSON) EXECUTE exits(${params})`)
-        const scans: Array<string> = []
-        const visit = (node: { "Node Type": string; "Relation Name"?: string; Plans?: Array<unknown> }) => {
-          if (node["Node Type"] === "Seq Scan") scans.push(node["Relation Name"] ?? "?")
-          for (const child of node.Plans ?? []) visit(child as typeof node)
-        }
-        visit(plan[0].Plan)
-        expect({ mode, scans }).toEqual({ mode, scans: [] })
+        expect({ mode, scans: sequentialScans(plan) }).toEqual({ mode, scans: [] })
       }
       // And it does what the library's saveReply does: each request answered and marked processed.
       await reserved.unsafe(`SET plan_cache_mode = auto`)

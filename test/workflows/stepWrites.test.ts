@@ -3,6 +3,7 @@ import { Effect, Layer, Option } from "effect"
 import { ToolCatalog } from "../../src/domain/Tool.ts"
 import { SqlClient } from "@effect/sql"
 import { stepWriteStatement, WorkflowRepo } from "../../src/workflows/WorkflowRepo.ts"
+import { planNodes, sequentialScans } from "../support/queryPlans.ts"
 import { startEngine } from "./engineHarness.ts"
 
 type Engine = Awaited<ReturnType<typeof startEngine>>
@@ -71,16 +72,17 @@ describe("group-committed step records", () => {
         INSERT INTO plan_runs (id, project_id, workflow_version, status, definition, input, step_results)
         SELECT 'run-' || g, '${engine.projectId}', 1, 'running', '{}', '{}', '{}' FROM generate_series(1, 20000) AS g`)
       const writes = JSON.stringify([{ id: "run-7", done: { a: 1 }, start: null }, { id: "run-19999", done: { b: 2 }, start: { c: 3 } }])
-      const explained = yield* sql.unsafe<{ "QUERY PLAN": string }>(`EXPLAIN ${stepWriteStatement("plan_runs").replace("$1::jsonb", `'${writes}'::jsonb`)}`)
-        .withoutTransform
+      const [explained] = yield* sql.unsafe<{ "QUERY PLAN": unknown }>(
+        `EXPLAIN (FORMAT JSON) ${stepWriteStatement("plan_runs").replace("$1::jsonb", `'${writes}'::jsonb`)}`
+      ).withoutTransform
       const updated = yield* sql.unsafe<{ id: string }>(stepWriteStatement("plan_runs"), [writes]).withoutTransform
       const rows = yield* sql.unsafe<{ id: string; step_results: unknown }>(`SELECT id, step_results FROM plan_runs WHERE id IN ('run-7', 'run-19999') ORDER BY id`)
         .withoutTransform
       yield* sql.unsafe(`DROP TABLE plan_runs`)
-      return { lines: explained.map((r) => r["QUERY PLAN"]), updated: updated.map((r) => r.id).sort(), rows }
+      return { plan: explained["QUERY PLAN"], updated: updated.map((r) => r.id).sort(), rows }
     }))
-    expect(plan.lines.filter((l) => l.includes("Seq Scan"))).toEqual([])
-    expect(plan.lines.some((l) => /Index (Only )?Scan.*plan_runs_pkey|Index Cond: \(id = ANY/.test(l))).toBe(true)
+    expect(sequentialScans(plan.plan)).toEqual([])
+    expect(planNodes(plan.plan).some((n) => n["Index Name"] === "plan_runs_pkey")).toBe(true)
     expect(plan.updated).toEqual(["run-19999", "run-7"])
     expect(plan.rows).toEqual([
       { id: "run-19999", step_results: { b: 2, c: 3 } },
