@@ -13,9 +13,9 @@ export const AgentEntityLive = AgentEntity.toLayer(
     const runner = yield* AgentRunner
     const running = new Map<string, Fiber.RuntimeFiber<unknown, unknown>>()
     return AgentEntity.of({
-      Execute: ({ payload: { taskId } }) =>
+      Execute: ({ address, payload: { create, taskId } }) =>
         Effect.gen(function*() {
-          const fiber = yield* Effect.fork(runner.run(taskId))
+          const fiber = yield* Effect.fork(runner.run(taskId, address.entityId, create))
           running.set(taskId, fiber)
           const exit = yield* Fiber.await(fiber).pipe(Effect.ensuring(Effect.sync(() => running.delete(taskId))))
           if (Exit.isSuccess(exit)) return exit.value

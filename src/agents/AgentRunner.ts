@@ -7,6 +7,7 @@ import { type DoneEvent, runToolLoop, type ToolOutcome } from "../llm/ToolLoop.t
 import { type ChatMessage, emptyUsage, type ToolCall, type ToolDefinition, type Usage } from "../llm/Types.ts"
 import { ToolCatalog } from "../domain/Tool.ts"
 import type { Agent } from "../domain/Agent.ts"
+import type { NewTask } from "../../entities/AgentEntity.ts"
 import { progressEvent } from "./TaskEvents.ts"
 import { type MessageEntry, type RunRecord, type TaskClaim, TaskRepo } from "./TaskRepo.ts"
 
@@ -224,9 +225,32 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
         return { taskId, state: "completed" as TaskState, task: ended.value.task }
       })
 
+    /**
+     * The task claimed for this run: created already claimed when the caller handed over a new
+     * task (`create`), unless that was done before (a repeated run) — then, as for a stored
+     * task, claimed from its row.
+     */
+    const claimTask = (taskId: string, agentId: string, create: NewTask | undefined) =>
+      create === undefined
+        ? tasks.claim(taskId)
+        : tasks.createClaimed({
+          id: taskId,
+          agentId,
+          projectId: create.projectId,
+          contextId: create.contextId,
+          createdBy: create.createdBy,
+          userMessage: {
+            messageId: create.messageId,
+            role: "user",
+            parts: create.parts,
+            llm: { role: "user", content: textOf(create.parts) }
+          },
+          metadata: create.metadata
+        }).pipe(Effect.flatMap((created) => Option.isSome(created) ? Effect.succeed(created) : tasks.claim(taskId)))
+
     /** Claims the task, runs the model over its conversation and records the answer (or the failure). */
-    const run = Effect.fn("AgentRunner.run")(function*(taskId: string) {
-      const claim = yield* tasks.claim(taskId)
+    const run = Effect.fn("AgentRunner.run")(function*(taskId: string, hostAgentId: string, create?: NewTask) {
+      const claim = yield* claimTask(taskId, hostAgentId, create)
       if (Option.isNone(claim)) return { taskId, state: "failed" as TaskState }
       if (claim.value._tag === "NotRunnable") return yield* answerUnclaimed(taskId, claim.value)
       const { agent, agentId, contextId, projectId, transcript } = claim.value

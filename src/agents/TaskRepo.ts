@@ -66,6 +66,17 @@ export type TaskClaim =
     readonly agentExists: boolean
   }
 
+/** A task to write with its first message. */
+export interface NewTaskInput {
+  readonly id: string
+  readonly agentId: string
+  readonly projectId: string
+  readonly contextId: string
+  readonly createdBy: string | null
+  readonly userMessage: MessageEntry
+  readonly metadata?: Record<string, unknown> | undefined
+}
+
 /** One execution of a task, as `agent_runs` stores it. */
 export type RunRecord = Omit<AgentRun, "startedAt"> & { readonly projectId: string; readonly startedAt: Date }
 
@@ -84,6 +95,7 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
     const decodeTasks = Schema.decodeUnknown(Schema.Array(TaskRow))
     const decodeClaim = Schema.decodeUnknown(Schema.Array(ClaimRow))
     const decodeCreated = Schema.decodeUnknown(Schema.Array(Schema.Struct({ updatedAt: Schema.DateFromSelf })))
+    const decodeCreatedClaim = Schema.decodeUnknown(Schema.Array(Schema.Struct({ agent: Agent, transcript: Schema.Array(ChatMessage) })))
 
     const assemble = (row: typeof TaskRow.Type): StoredTask => ({
       agentId: row.agentId,
@@ -111,15 +123,7 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
     const toTasks = (rows: ReadonlyArray<unknown>) => Effect.map(decodeTasks(rows), (ts) => ts.map(assemble))
 
     /** The new task and its first message in one atomic statement; answers the task as stored. */
-    const create = (input: {
-      readonly id: string
-      readonly agentId: string
-      readonly projectId: string
-      readonly contextId: string
-      readonly createdBy: string | null
-      readonly userMessage: MessageEntry
-      readonly metadata?: Record<string, unknown>
-    }) =>
+    const create = (input: NewTaskInput) =>
       sql`
         WITH task AS (
           INSERT INTO agent_tasks (id, agent_id, project_id, context_id, state, metadata, created_by)
@@ -198,6 +202,49 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
                 state: r.state,
                 agentExists: r.agent !== null
               })
+        )
+      )
+
+    /**
+     * A new task created already `working`, in one round trip: the row and its first message
+     * are written only when its agent exists, and the agent and the conversation's transcript
+     * come back as `claim` answers them. None when nothing was written (the task exists: a
+     * repeated run, which `claim` answers; or the agent is gone).
+     */
+    const createClaimed = (input: NewTaskInput) =>
+      sql`
+        WITH agent AS (
+          SELECT ${sql.literal(agentJsonOf("a"))} AS agent FROM agents a WHERE a.id = ${input.agentId}
+        ), task AS (
+          INSERT INTO agent_tasks (id, agent_id, project_id, context_id, state, metadata, created_by)
+          SELECT ${input.id}, ${input.agentId}, ${input.projectId}, ${input.contextId}, 'working',
+                 ${JSON.stringify(input.metadata ?? {})}::jsonb, ${input.createdBy}
+          FROM agent
+          ON CONFLICT (id) DO NOTHING
+          RETURNING id
+        ), message AS (
+          INSERT INTO agent_messages (task_id, message_id, role, parts, llm)
+          SELECT id, ${input.userMessage.messageId}, ${input.userMessage.role},
+                 ${JSON.stringify(input.userMessage.parts)}::jsonb, ${JSON.stringify(input.userMessage.llm)}::jsonb
+          FROM task
+        )
+        -- The context's earlier turns as the statement began (its own message is not visible to it).
+        SELECT agent.agent, COALESCE((
+            SELECT json_agg(m.llm ORDER BY m.seq) FROM agent_messages m JOIN agent_tasks c ON c.id = m.task_id
+            WHERE c.context_id = ${input.contextId} AND c.agent_id = ${input.agentId}
+          ), '[]'::json) AS transcript
+        FROM task CROSS JOIN agent`.pipe(
+        Effect.flatMap(decodeCreatedClaim),
+        Effect.orDie,
+        Effect.map((rows) =>
+          Option.map(Option.fromNullable(rows[0]), (r): TaskClaim => ({
+            _tag: "Claimed",
+            agent: r.agent,
+            agentId: input.agentId,
+            projectId: input.projectId,
+            contextId: input.contextId,
+            transcript: [...r.transcript, input.userMessage.llm]
+          }))
         )
       )
 
@@ -355,6 +402,7 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
       create,
       get,
       claim,
+      createClaimed,
       transition,
       finishRun,
       list,

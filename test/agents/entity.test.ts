@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { Chunk, Effect, Fiber, Option, Stream } from "effect"
 import { AgentRepo } from "../../src/agents/AgentRepo.ts"
+import { AgentRunner } from "../../src/agents/AgentRunner.ts"
 import { AgentTasks } from "../../src/agents/AgentTasks.ts"
 import type { Agent } from "../../src/domain/Agent.ts"
 import { TaskRepo } from "../../src/agents/TaskRepo.ts"
@@ -222,6 +223,69 @@ describe("Agent entity", () => {
     expect(result.stored.task.artifacts).toEqual([])
     expect(result.again).toMatchObject({ _tag: "NotRunnable", state: "canceled", agentExists: true })
     expect(result.run).toMatchObject({ status: "completed", inputTokens: 3, outputTokens: 4 })
+  })
+  test("a blocking send's task is created already claimed: earlier turns plus its message; a repeat writes nothing; no task without its agent", async () => {
+    const result = await env.rt.runPromise(
+      Effect.gen(function*() {
+        const repo = yield* TaskRepo
+        const contextId = crypto.randomUUID()
+        const input = (id: string, text: string, agentId = agent.id) => ({
+          id,
+          agentId,
+          projectId: env.projectId,
+          contextId,
+          createdBy: "u1",
+          userMessage: { messageId: crypto.randomUUID(), role: "user" as const, parts: [{ kind: "text" as const, text }], llm: { role: "user" as const, content: text } }
+        })
+        // An earlier turn of the same conversation, stored the usual way.
+        const earlier = crypto.randomUUID()
+        yield* repo.create(input(earlier, "first turn"))
+        const id = crypto.randomUUID()
+        const created = yield* repo.createClaimed(input(id, "second turn"))
+        const repeated = yield* repo.createClaimed(input(id, "second turn, again"))
+        const stored = Option.getOrThrow(yield* repo.get(id))
+        const orphan = crypto.randomUUID()
+        const withoutAgent = yield* repo.createClaimed(input(orphan, "nobody", `agent_${crypto.randomUUID()}`))
+        return { created, repeated, stored, withoutAgent, orphanRow: yield* repo.get(orphan) }
+      }).pipe(Effect.provide(TaskRepo.Default))
+    )
+    expect(Option.getOrThrow(result.created)).toMatchObject({
+      _tag: "Claimed",
+      agentId: agent.id,
+      transcript: [{ role: "user", content: "first turn" }, { role: "user", content: "second turn" }]
+    })
+    expect(Option.getOrThrow(result.created)).toMatchObject({ agent: { id: agent.id, systemPrompt: "be brief" } })
+    expect(Option.isNone(result.repeated)).toBe(true)
+    expect(result.stored.task.status.state).toBe("working")
+    expect(result.stored.task.history.map((m) => m.parts)).toEqual([[{ kind: "text", text: "second turn" }]])
+    expect(Option.isNone(result.withoutAgent)).toBe(true)
+    expect(Option.isNone(result.orphanRow)).toBe(true)
+  })
+
+  test("a run repeated after a crash finds its task already created and runs it once more, without a second copy", async () => {
+    const id = crypto.randomUUID()
+    const message = userMessage("hello again")
+    const create = { projectId: env.projectId, contextId: crypto.randomUUID(), createdBy: "u1", messageId: message.messageId, parts: message.parts }
+    const outcome = await env.rt.runPromise(
+      Effect.gen(function*() {
+        const repo = yield* TaskRepo
+        // What the first run had done when its process died: the task created, claimed, unanswered.
+        yield* repo.createClaimed({
+          id,
+          agentId: agent.id,
+          projectId: create.projectId,
+          contextId: create.contextId,
+          createdBy: create.createdBy,
+          userMessage: { messageId: message.messageId, role: "user", parts: message.parts, llm: { role: "user", content: "hello again" } }
+        })
+        // The persisted Execute is delivered again, with the same new task.
+        return yield* (yield* AgentRunner).run(id, agent.id, create)
+      }).pipe(Effect.provide(AgentRunner.Default), Effect.provide(TaskRepo.Default))
+    )
+    expect(outcome).toMatchObject({ taskId: id, state: "completed" })
+    const stored = await tasks((t) => t.getOrFail(id))
+    expect(stored.task.history.map((m) => m.role)).toEqual(["user", "agent"])
+    expect(stored.task.history[0].messageId).toBe(message.messageId)
   })
 })
 
