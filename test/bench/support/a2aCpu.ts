@@ -10,6 +10,7 @@
  * thread ("bun"), JavaScriptCore's JIT compiler ("JITWorker"), GC and allocator helpers.
  */
 import { Option, Redacted } from "effect"
+import { SQL } from "bun"
 import { readdirSync, readFileSync } from "node:fs"
 import { startPlatform } from "../../support/platform.ts"
 import { createTestDatabase } from "../../support/postgres.ts"
@@ -35,7 +36,32 @@ const threadTicks = () => {
   return byName
 }
 
+/** CPU ticks of every PostgreSQL process on the machine (backends, WAL writer, checkpointer). */
+const postgresTicks = () => {
+  let ticks = 0
+  for (const pid of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(pid)) continue
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+      if (!stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).startsWith("postgres")) continue
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return ticks
+}
+
 const db = process.env.EMBEDDED ? undefined : await createTestDatabase("a2a_cpu")
+const stats = db ? new SQL(db.url, { max: 1 }) : undefined
+/** Commits in the test database so far (PostgreSQL publishes them within a second). */
+const dbCounters = async () => {
+  if (!stats) return { commits: 0 }
+  await Bun.sleep(1100)
+  const [row] = await stats`SELECT xact_commit::int AS commits FROM pg_stat_database WHERE datname = current_database()`
+  return { commits: Number(row.commits) }
+}
 const platform = await startPlatform(db ? { databaseUrl: Option.some(Redacted.make(db.url)), vectorStore: "disabled" } : {})
 try {
   const { url, headers } = await echoAgent(platform.baseUrl)
@@ -46,9 +72,13 @@ try {
   }
   await measure(WARMUP, 16)
   for (let round = 0; round < ROUNDS; round++) {
+    const counted = await dbCounters()
     const before = threadTicks()
+    const postgresBefore = postgresTicks()
     const { rate } = await measure(COUNT, 16)
     const after = threadTicks()
+    const postgres = ((postgresTicks() - postgresBefore) * 10) / COUNT
+    const commits = ((await dbCounters()).commits - counted.commits) / COUNT
     const perRequest = Object.entries(after)
       .map(([name, ticks]) => [name, ((ticks - (before[name] ?? 0)) * 10) / COUNT] as const)
       .filter(([, ms]) => ms >= 0.01)
@@ -57,11 +87,12 @@ try {
     console.log(
       `${db ? "PG15" : "PGlite"} c=16 ${rate.toFixed(1)} req/s, CPU ${total.toFixed(2)} ms/request (` +
         perRequest.map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(", ") +
-        `); c=1 p50 ${p50.toFixed(2)} ms`
+        `), PostgreSQL ${postgres.toFixed(2)} ms/request, ${commits.toFixed(2)} commits/request; c=1 p50 ${p50.toFixed(2)} ms`
     )
   }
 } finally {
   await platform.stop()
+  await stats?.close()
   await db?.drop()
 }
 process.exit(0)
