@@ -122,23 +122,28 @@ const makeHandlers = Effect.gen(function*() {
     )
 
   /**
-   * One attempt; fails with RetryLater only when another attempt is allowed and useful.
-   * `counted`: the number of an attempt already counted (by `repo.begin`); otherwise it is counted here.
+   * How the first attempt of a run is counted: `opened` when `repo.begin` counted it, `fresh`
+   * when it is a just-created delivery's first, counted with its outcome; otherwise each attempt
+   * counts itself before it starts.
    */
-  const attempt = (record: DeliveryRecord, request: StoredRequest, target: RegistryEntry, counted?: number) =>
+  type FirstCount = { readonly _tag: "opened"; readonly n: number } | { readonly _tag: "fresh" }
+
+  /** One attempt; fails with RetryLater only when another attempt is allowed and useful. */
+  const attempt = (record: DeliveryRecord, request: StoredRequest, target: RegistryEntry, first?: FirstCount) =>
     Effect.gen(function*() {
-      const n = counted ?? (yield* repo.startAttempt(record.deliveryId))
+      const countWithOutcome = first?._tag === "fresh"
+      const n = first === undefined ? yield* repo.startAttempt(record.deliveryId) : first._tag === "opened" ? first.n : 1
       const started = performance.now()
       const result = yield* Effect.either(sendTo(target, record, request))
       if (result._tag === "Right") {
         yield* recordFlow(record, target, started)
-        const delivered = yield* repo.markDelivered(record.deliveryId, result.right)
+        const delivered = yield* repo.markDelivered(record.deliveryId, result.right, countWithOutcome)
         yield* publish(record, "delivery.delivered", { attempts: n })
         return delivered
       }
       const error = result.left.message
       yield* recordFlow(record, target, started, error)
-      yield* repo.recordError(record.deliveryId, error)
+      yield* repo.recordError(record.deliveryId, error, countWithOutcome)
       if (!result.left.retryable) return yield* Effect.as(deadLetter(record, `rejected by agent: ${error}`), Option.none())
       if (n >= record.maxAttempts) {
         return yield* Effect.as(deadLetter(record, `gave up after ${n} attempts: ${error}`), Option.none())
@@ -160,14 +165,14 @@ const makeHandlers = Effect.gen(function*() {
 
   /**
    * Attempts until delivered, dead-lettered or out of retries; answers the record as it ended.
-   * The first attempt was counted when the delivery was opened (`counted`), later ones count themselves.
+   * The first attempt is counted as `first` says, later ones count themselves.
    */
-  const run = (record: DeliveryRecord, request: StoredRequest, target: RegistryEntry, counted?: number) => {
-    let first = counted
+  const run = (record: DeliveryRecord, request: StoredRequest, target: RegistryEntry, first?: FirstCount) => {
+    let pending = first
     return Effect.suspend(() => {
-      const n = first
-      first = undefined
-      return attempt(record, request, target, n)
+      const count = pending
+      pending = undefined
+      return attempt(record, request, target, count)
     }).pipe(
       Effect.retry({ schedule: backoff, while: (e) => e._tag === "RetryLater" }),
       Effect.catchTag("RetryLater", () => Effect.succeed(Option.none<DeliveryRecord>())),
@@ -207,11 +212,16 @@ const makeHandlers = Effect.gen(function*() {
       // The message names its target: look it up first (or take the router's lookup of a
       // moment ago), then open the pending delivery and count its attempt in one statement.
       const handed = yield* handoff.take(deliveryId)
-      const target = handed !== undefined && handed.projectId === projectId && handed.id === to
-        ? Option.some(handed)
-        : yield* registry.find(projectId, to)
+      const matches = handed !== undefined && handed.target.projectId === projectId && handed.target.id === to
+      const target = matches ? Option.some(handed.target) : yield* registry.find(projectId, to)
       const known: Known = { projectId, to, target }
       if (Option.isNone(target)) return yield* fromRecord(deliveryId, known)
+      // Created by the request that sent this message, moments ago in this process: still pending,
+      // no attempt made; its first attempt is counted with its outcome (see `repo.markDelivered`).
+      const created = matches ? handed.created : undefined
+      if (created !== undefined && created.record.status === "pending" && created.record.to === to) {
+        return yield* run(created.record, created.request, target.value, { _tag: "fresh" })
+      }
       const opened = yield* repo.begin(deliveryId)
       // Not pending (finished, or redelivered after it finished): answered from the record.
       if (Option.isNone(opened)) return yield* fromRecord(deliveryId, known)
@@ -219,7 +229,7 @@ const makeHandlers = Effect.gen(function*() {
       // The record is the truth: a message naming another target (never sent so) goes to the record's.
       const own = yield* targetOf(record, known)
       if (Option.isNone(own)) return yield* notRegistered(record)
-      return yield* run(record, request, own.value, record.attempts)
+      return yield* run(record, request, own.value, { _tag: "opened", n: record.attempts })
     })
   })
 })

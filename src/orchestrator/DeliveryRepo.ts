@@ -107,8 +107,10 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("Orchestrator/D
         Effect.orDie
       )
 
-    const recordError = (id: string, error: string) =>
-      sql`UPDATE orchestrator_deliveries SET last_error = ${error}, updated_at = now() WHERE id = ${id}`.pipe(
+    /** `countAttempt`: the attempt was not counted when it started (a fresh delivery's first, see `markDelivered`). */
+    const recordError = (id: string, error: string, countAttempt = false) =>
+      sql`UPDATE orchestrator_deliveries SET last_error = ${error}, attempts = attempts + ${countAttempt ? 1 : 0},
+            updated_at = now() WHERE id = ${id}`.pipe(
         Effect.asVoid,
         Effect.orDie
       )
@@ -116,10 +118,14 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("Orchestrator/D
     /**
      * Only a pending delivery becomes delivered: a late duplicate cannot overwrite the first reply.
      * Returns the delivered record; None when it was no longer pending (read it with `get`).
+     * `countAttempt`: the attempt is counted with its outcome, not before it — a fresh delivery's
+     * first attempt, made moments after `create` in the process that created it, is not opened
+     * by a statement of its own (`begin`); if that process dies during it, the delivery resumes
+     * elsewhere through `begin`, so at most that one attempt goes uncounted.
      */
-    const markDelivered = (id: string, reply: AgentReply) =>
+    const markDelivered = (id: string, reply: AgentReply, countAttempt = false) =>
       sql`UPDATE orchestrator_deliveries SET status = 'delivered', reply = ${JSON.stringify(reply)}::jsonb,
-            last_error = NULL, delivered_at = now(), updated_at = now()
+            last_error = NULL, attempts = attempts + ${countAttempt ? 1 : 0}, delivered_at = now(), updated_at = now()
           WHERE id = ${id} AND status = 'pending' RETURNING ${cols}`.pipe(
         Effect.flatMap(one),
         Effect.map(Option.map((s) => s.record)),

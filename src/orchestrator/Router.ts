@@ -58,8 +58,12 @@ export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
       }
       // The stored record's project and target (a reused key keeps the first message's).
       const message = { deliveryId: id, projectId: stored.record.projectId, to: stored.record.to }
-      // The handler that runs it here moments later uses this lookup instead of repeating it.
-      yield* handoff.offer(id, target.value)
+      // The handler that runs it here moments later uses this lookup instead of repeating it,
+      // and a delivery created just now as stored instead of opening it again.
+      yield* handoff.offer(id, {
+        target: target.value,
+        created: stored.created ? { record: stored.record, request: stored.request } : undefined
+      })
       if (req.mode === "async") {
         // Persisted before we answer: the entity delivers it even if this process dies now.
         yield* deliveries(id).Deliver(message, { discard: true }).pipe(Effect.orDie)

@@ -1,5 +1,13 @@
 import { Effect } from "effect"
-import type { RegistryEntry } from "../domain/Orchestration.ts"
+import type { DeliveryRecord, RegistryEntry } from "../domain/Orchestration.ts"
+import type { StoredRequest } from "./DeliveryRepo.ts"
+
+/** What the router hands over: the target it looked up and, for a delivery it just created, the record as stored. */
+export interface Handed {
+  readonly target: RegistryEntry
+  /** Only for a delivery this request created (pending, no attempt yet): the handler need not open it again. */
+  readonly created?: { readonly record: DeliveryRecord; readonly request: StoredRequest } | undefined
+}
 
 /** Past this age a handed-over target is looked up again: the handoff only spans router → handler. */
 const MAX_AGE_MS = 5_000
@@ -18,20 +26,20 @@ const MAX_ENTRIES = 10_000
  */
 export class TargetHandoff extends Effect.Service<TargetHandoff>()("Orchestrator/TargetHandoff", {
   sync: () => {
-    const entries = new Map<string, { readonly target: RegistryEntry; readonly at: number }>()
+    const entries = new Map<string, { readonly handed: Handed; readonly at: number }>()
     return {
-      offer: (deliveryId: string, target: RegistryEntry) =>
+      offer: (deliveryId: string, handed: Handed) =>
         Effect.sync(() => {
           if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value as string)
-          entries.set(deliveryId, { target, at: performance.now() })
+          entries.set(deliveryId, { handed, at: performance.now() })
         }),
-      /** The handed-over target of this delivery, if fresh; removed either way. */
+      /** What was handed over for this delivery, if fresh; removed either way. */
       take: (deliveryId: string) =>
         Effect.sync(() => {
           const entry = entries.get(deliveryId)
           if (entry === undefined) return undefined
           entries.delete(deliveryId)
-          return performance.now() - entry.at <= MAX_AGE_MS ? entry.target : undefined
+          return performance.now() - entry.at <= MAX_AGE_MS ? entry.handed : undefined
         }),
       drop: (deliveryId: string) => Effect.sync(() => void entries.delete(deliveryId))
     } as const
