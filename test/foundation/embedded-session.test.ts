@@ -2,6 +2,7 @@ import { PGlite } from "@electric-sql/pglite"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import * as net from "node:net"
 import pg from "pg"
+import { type SessionBackend, SessionMultiplexer } from "../../src/db/embedded/SessionMultiplexer.ts"
 import { type SessionServer, serveSession } from "../../src/db/embedded/SessionServer.ts"
 
 /**
@@ -114,5 +115,43 @@ describe("one PGlite session behind several wire-protocol connections", () => {
     const r = await e.query<{ n: number }>({ name: "plus_two", text: "SELECT $1::int + 2 AS n", values: [5] })
     expect(r.rows[0]?.n).toBe(7)
     expect((await e.query<{ n: number }>({ name: "plus_two", text: "SELECT $1::int + 2 AS n", values: [6] })).rows[0]?.n).toBe(8)
+  })
+})
+
+describe("the multiplexer hands its sinks bytes of their own", () => {
+  test("a sink that keeps what it is given (as a socket does with what it cannot send yet) gets intact replies", async () => {
+    // Like PGlite: every reply message is written into one reused output buffer and handed over
+    // as a view of it; the next message overwrites it.
+    const scratch = new Uint8Array(64)
+    const message = (type: number, body: Uint8Array) => {
+      scratch[0] = type
+      new DataView(scratch.buffer).setInt32(1, 4 + body.length)
+      scratch.set(body, 5)
+      return scratch.subarray(0, 5 + body.length)
+    }
+    const READY = 0x5a
+    const backend: SessionBackend = {
+      exec: async (_request, onData) => {
+        onData(message(0x44, new TextEncoder().encode("first row")))
+        onData(message(0x44, new TextEncoder().encode("second row")))
+        onData(message(READY, new Uint8Array([0x49])))
+      },
+      reset: async () => {}
+    }
+    const kept: Array<Uint8Array> = []
+    const multiplexer = new SessionMultiplexer(backend)
+    const connection = multiplexer.connect({ write: (data) => void kept.push(data), close: () => {} })
+    // A v3 startup packet, then one simple query.
+    const startup = new Uint8Array(8)
+    new DataView(startup.buffer).setInt32(0, 8)
+    new DataView(startup.buffer).setInt32(4, 196608)
+    connection.receive(startup)
+    await Bun.sleep(10)
+    const query = new Uint8Array([0x51, 0, 0, 0, 5, 0])
+    connection.receive(query)
+    await Bun.sleep(10)
+    const received = new TextDecoder().decode(Uint8Array.from(kept.flatMap((chunk) => [...chunk])))
+    // Twice (startup, query): each reply's two rows as the backend wrote them.
+    expect(received.match(/first row|second row/g)).toEqual(["first row", "second row", "first row", "second row"])
   })
 })

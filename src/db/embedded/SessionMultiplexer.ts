@@ -29,6 +29,10 @@ import { createHash, timingSafeEqual } from "node:crypto"
 
 /** Runs raw frontend protocol bytes on the session, streaming the raw backend reply. */
 export interface SessionBackend {
+  /**
+   * `onData`'s bytes are valid only during the call: PGlite hands a view of its WebAssembly
+   * heap, which its next output overwrites.
+   */
   readonly exec: (message: Uint8Array, onData: (data: Uint8Array) => void) => Promise<void>
   /** Resets a session a vanished owner left mid-batch or mid-transaction. */
   readonly reset: () => Promise<void>
@@ -36,6 +40,7 @@ export interface SessionBackend {
 
 /** The client side of one connection, as the multiplexer sees it. */
 export interface ClientSink {
+  /** May keep `data` (a socket holds what the kernel did not take yet): it is the sink's own. */
   readonly write: (data: Uint8Array) => void
   readonly close: () => void
 }
@@ -368,7 +373,10 @@ export class SessionMultiplexer {
       const tracker = new ReplyTracker()
       const toClient = (data: Uint8Array) => {
         tracker.feed(data)
-        if (!connection.closed) connection.sink.write(data)
+        // A copy: a socket that cannot send a large reply at once keeps the bytes to send later, and
+        // by then the database has written its next output over this view (the client then read a
+        // corrupt stream and waited forever: a 2 MB agent message hung ~1 time in 4).
+        if (!connection.closed) connection.sink.write(data.slice())
       }
       try {
         await this.backend.exec(batch.length === 1 ? batch[0]! : concat(batch), parsing === undefined ? toClient : withoutAddedCloseComplete(toClient))
