@@ -9,7 +9,7 @@ import { ToolCatalog } from "../domain/Tool.ts"
 import type { Agent } from "../domain/Agent.ts"
 import type { NewTask } from "../../entities/AgentEntity.ts"
 import { progressEvent } from "./TaskEvents.ts"
-import { type MessageEntry, type RunRecord, type TaskClaim, TaskRepo } from "./TaskRepo.ts"
+import { type MessageEntry, type RunRecord, type TaskClaim, TaskRepo, userMessageEntry } from "./TaskRepo.ts"
 
 const RESPONSE_ARTIFACT = "response"
 
@@ -239,12 +239,7 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
           projectId: create.projectId,
           contextId: create.contextId,
           createdBy: create.createdBy,
-          userMessage: {
-            messageId: create.messageId,
-            role: "user",
-            parts: create.parts,
-            llm: { role: "user", content: textOf(create.parts) }
-          },
+          userMessage: userMessageEntry(create.messageId, create.parts),
           metadata: create.metadata
         }).pipe(Effect.flatMap((created) => Option.isSome(created) ? Effect.succeed(created) : tasks.claim(taskId)))
 

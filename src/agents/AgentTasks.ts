@@ -8,13 +8,12 @@ import {
   TaskNotFound,
   TaskNotSubscribable,
   type TaskProgress,
-  type TaskState,
-  textOf
+  type TaskState
 } from "../domain/Task.ts"
 import { EventBus } from "../events/EventBus.ts"
 import type { Agent } from "../domain/Agent.ts"
 import { subscribeProgressOn } from "./TaskEvents.ts"
-import { type StoredTask, TaskRepo } from "./TaskRepo.ts"
+import { type StoredTask, TaskRepo, userMessageEntry } from "./TaskRepo.ts"
 
 export interface SubmitInput {
   readonly agent: Agent
@@ -57,12 +56,7 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
         projectId: input.agent.projectId,
         contextId,
         createdBy: input.createdBy,
-        userMessage: {
-          messageId: message.messageId,
-          role: "user",
-          parts: message.parts,
-          llm: { role: "user", content: textOf(message.parts) }
-        },
+        userMessage: userMessageEntry(message.messageId, message.parts),
         ...(input.metadata ? { metadata: input.metadata } : {})
       })
     })

@@ -1,6 +1,6 @@
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type Statement } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { A2aMessage, type A2aTask, Artifact, TaskState, TERMINAL_STATES } from "../domain/Task.ts"
+import { A2aMessage, type A2aTask, Artifact, type Part, TaskState, TERMINAL_STATES, textOf } from "../domain/Task.ts"
 import { ChatMessage } from "../llm/Types.ts"
 import { Agent, type AgentRun } from "../domain/Agent.ts"
 import { agentJsonOf } from "./AgentRepo.ts"
@@ -17,6 +17,14 @@ export interface MessageEntry {
   readonly parts: A2aMessage["parts"]
   readonly llm: ChatMessage
 }
+
+/** A task's first message: the user's parts, and their text as the model's user turn. */
+export const userMessageEntry = (messageId: string, parts: ReadonlyArray<Part>): MessageEntry => ({
+  messageId,
+  role: "user",
+  parts,
+  llm: { role: "user", content: textOf(parts) }
+})
 
 const HistoryEntry = Schema.Struct({
   messageId: Schema.String,
@@ -120,6 +128,17 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
       }
     })
 
+    /**
+     * The conversation's LLM transcript as JSON: every message of the agent's tasks in the
+     * context, tool turns included, in order. `contextId` / `agentId`: values, or columns
+     * (`sql.literal`) of the statement it is part of.
+     */
+    const transcriptOf = (contextId: string | Statement.Fragment, agentId: string | Statement.Fragment) =>
+      sql`COALESCE((
+        SELECT json_agg(m.llm ORDER BY m.seq) FROM agent_messages m JOIN agent_tasks c ON c.id = m.task_id
+        WHERE c.context_id = ${contextId} AND c.agent_id = ${agentId}
+      ), '[]'::json)`
+
     const toTasks = (rows: ReadonlyArray<unknown>) => Effect.map(decodeTasks(rows), (ts) => ts.map(assemble))
 
     /** The new task and its first message in one atomic statement; answers the task as stored. */
@@ -183,10 +202,8 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
         SELECT task.agent_id, task.project_id, task.context_id, task.state,
           claimed.id IS NOT NULL AS claimed,
           CASE WHEN a.id IS NULL THEN NULL ELSE ${sql.literal(agentJsonOf("a"))} END AS agent,
-          CASE WHEN claimed.id IS NULL THEN '[]'::json ELSE COALESCE((
-            SELECT json_agg(m.llm ORDER BY m.seq) FROM agent_messages m JOIN agent_tasks c ON c.id = m.task_id
-            WHERE c.context_id = task.context_id AND c.agent_id = task.agent_id
-          ), '[]'::json) END AS transcript
+          CASE WHEN claimed.id IS NULL THEN '[]'::json
+            ELSE ${transcriptOf(sql.literal("task.context_id"), sql.literal("task.agent_id"))} END AS transcript
         FROM task LEFT JOIN claimed ON claimed.id = task.id LEFT JOIN agents a ON a.id = task.agent_id`.pipe(
         Effect.flatMap(decodeClaim),
         Effect.orDie,
@@ -229,10 +246,7 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
           FROM task
         )
         -- The context's earlier turns as the statement began (its own message is not visible to it).
-        SELECT agent.agent, COALESCE((
-            SELECT json_agg(m.llm ORDER BY m.seq) FROM agent_messages m JOIN agent_tasks c ON c.id = m.task_id
-            WHERE c.context_id = ${input.contextId} AND c.agent_id = ${input.agentId}
-          ), '[]'::json) AS transcript
+        SELECT agent.agent, ${transcriptOf(input.contextId, input.agentId)} AS transcript
         FROM task CROSS JOIN agent`.pipe(
         Effect.flatMap(decodeCreatedClaim),
         Effect.orDie,

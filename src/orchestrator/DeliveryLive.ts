@@ -210,17 +210,18 @@ const makeHandlers = Effect.gen(function*() {
       const { deliveryId, projectId, to } = payload
       if (projectId === undefined || to === undefined) return yield* fromRecord(deliveryId)
       // The message names its target: look it up first (or take the router's lookup of a
-      // moment ago), then open the pending delivery and count its attempt in one statement.
+      // moment ago), then run the delivery the router just created, or open the pending
+      // delivery and count its attempt in one statement.
       const handed = yield* handoff.take(deliveryId)
       const matches = handed !== undefined && handed.target.projectId === projectId && handed.target.id === to
       const target = matches ? Option.some(handed.target) : yield* registry.find(projectId, to)
       const known: Known = { projectId, to, target }
       if (Option.isNone(target)) return yield* fromRecord(deliveryId, known)
-      // Created by the request that sent this message, moments ago in this process: still pending,
-      // no attempt made; its first attempt is counted with its outcome (see `repo.markDelivered`).
-      const created = matches ? handed.created : undefined
-      if (created !== undefined && created.record.status === "pending" && created.record.to === to) {
-        return yield* run(created.record, created.request, target.value, { _tag: "fresh" })
+      // Created by the request that sent this message, moments ago in this process (for this
+      // target: the router sends its record's): still pending, no attempt made; its first
+      // attempt is counted with its outcome (see `repo.markDelivered`).
+      if (matches && handed.created !== undefined) {
+        return yield* run(handed.created.record, handed.created.request, target.value, { _tag: "fresh" })
       }
       const opened = yield* repo.begin(deliveryId)
       // Not pending (finished, or redelivered after it finished): answered from the record.

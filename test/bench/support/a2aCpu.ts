@@ -56,11 +56,11 @@ const postgresTicks = () => {
 const db = process.env.EMBEDDED ? undefined : await createTestDatabase("a2a_cpu")
 const stats = db ? new SQL(db.url, { max: 1 }) : undefined
 /** Commits in the test database so far (PostgreSQL publishes them within a second). */
-const dbCounters = async () => {
-  if (!stats) return { commits: 0 }
+const commitsSoFar = async () => {
+  if (!stats) return 0
   await Bun.sleep(1100)
   const [row] = await stats`SELECT xact_commit::int AS commits FROM pg_stat_database WHERE datname = current_database()`
-  return { commits: Number(row.commits) }
+  return Number(row.commits)
 }
 const platform = await startPlatform(db ? { databaseUrl: Option.some(Redacted.make(db.url)), vectorStore: "disabled" } : {})
 try {
@@ -72,13 +72,13 @@ try {
   }
   await measure(WARMUP, 16)
   for (let round = 0; round < ROUNDS; round++) {
-    const counted = await dbCounters()
+    const commitsBefore = await commitsSoFar()
     const before = threadTicks()
     const postgresBefore = postgresTicks()
     const { rate } = await measure(COUNT, 16)
     const after = threadTicks()
     const postgres = ((postgresTicks() - postgresBefore) * 10) / COUNT
-    const commits = ((await dbCounters()).commits - counted.commits) / COUNT
+    const commits = ((await commitsSoFar()) - commitsBefore) / COUNT
     const perRequest = Object.entries(after)
       .map(([name, ticks]) => [name, ((ticks - (before[name] ?? 0)) * 10) / COUNT] as const)
       .filter(([, ms]) => ms >= 0.01)
