@@ -1,6 +1,7 @@
 import { Config, Effect, Option, Stream } from "effect"
 import { A2aCodes, a2aError } from "../../rpc/A2aRpcs.ts"
 import { hasRole } from "../auth/ProjectAccess.ts"
+import { AgentLookup } from "../agents/AgentLookup.ts"
 import { AgentRepo } from "../agents/AgentRepo.ts"
 import { AgentTasks } from "../agents/AgentTasks.ts"
 import type { Agent } from "../domain/Agent.ts"
@@ -21,6 +22,7 @@ const agentIdHint = (...sources: ReadonlyArray<Record<string, unknown> | undefin
 /** The A2A methods, v1.0 and v0.3 sharing one implementation per operation. */
 export const makeA2aHandlers = Effect.gen(function*() {
   const agents = yield* AgentRepo
+  const lookup = yield* AgentLookup
   const tasks = yield* AgentTasks
   const push = yield* PushNotifier
   /**
@@ -39,7 +41,7 @@ export const makeA2aHandlers = Effect.gen(function*() {
       if (hint === undefined) {
         return yield* Effect.fail(a2aError(A2aCodes.InvalidParams, "Invalid params: the platform endpoint needs metadata.agentId (or use /agents/{id}/a2a, or set A2A_DEFAULT_AGENT_ID)"))
       }
-      const agent = yield* agents.find(hint, visible(ctx))
+      const agent = yield* lookup.find(hint, visible(ctx))
       if (Option.isNone(agent)) return yield* Effect.fail(a2aError(A2aCodes.InvalidParams, `Invalid params: no agent ${hint}`))
       return agent.value
     })

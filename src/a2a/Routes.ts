@@ -2,6 +2,7 @@ import { HttpLayerRouter, HttpRouter, HttpServer, HttpServerRequest, HttpServerR
 import { Config, Effect, Either, Layer, Option } from "effect"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
 import type { Agent } from "../domain/Agent.ts"
+import { AgentLookup } from "../agents/AgentLookup.ts"
 import { AgentRepo } from "../agents/AgentRepo.ts"
 import { AgentTasks } from "../agents/AgentTasks.ts"
 import { AppConfig } from "../config/AppConfig.ts"
@@ -66,7 +67,7 @@ const baseUrlFrom = (configured: Option.Option<string>, httpPort: number) =>
 export const A2aRoutes = HttpLayerRouter.use((router) =>
   Effect.gen(function*() {
     const authenticator = yield* Authenticator
-    const agents = yield* AgentRepo
+    const agents = yield* AgentLookup
     const handlers = yield* makeA2aHandlers
     const recorder = yield* Effect.serviceOption(A2AFlowRecorder)
     const app = yield* AppConfig
@@ -146,4 +147,4 @@ export const A2aRoutes = HttpLayerRouter.use((router) =>
     yield* router.add("POST", "/a2a/message", rpc(Option.none()))
     yield* router.add("POST", "/agents/:id/a2a", Effect.flatMap(HttpRouter.RouteContext, ({ params }) => rpc(Option.some(params.id ?? ""))))
   })
-).pipe(Layer.provide(PushNotifier.Default), Layer.provide(AgentTasks.Default), Layer.provide(AgentRepo.Default))
+).pipe(Layer.provide(PushNotifier.Default), Layer.provide(AgentTasks.Default), Layer.provide(Layer.merge(AgentLookup.Default, AgentRepo.Default)))

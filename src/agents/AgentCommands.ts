@@ -5,6 +5,7 @@ import { requireProjectRole } from "../auth/ProjectAccess.ts"
 import { ensureQuota } from "../auth/ProjectQuotas.ts"
 import { BadRequest, NotFound } from "../kernel/WireErrors.ts"
 import { findVisibleAgent } from "./AgentAccess.ts"
+import { AgentLookup } from "./AgentLookup.ts"
 import { type AgentFields, AgentRepo } from "./AgentRepo.ts"
 import { AGENT_TEMPLATES } from "./Templates.ts"
 
@@ -49,6 +50,7 @@ export const updateAgent = (id: string, payload: UpdateAgent) =>
       skills: payload.skills ?? agent.skills,
       config: payload.config ?? agent.config
     })
+    yield* (yield* AgentLookup).changed(agent.id)
     return yield* Option.match(updated, {
       onNone: () => Effect.fail(new NotFound({ message: "agent not found" })),
       onSome: Effect.succeed
@@ -61,4 +63,5 @@ export const deleteAgent = (id: string) =>
     yield* requireProjectRole(agent.projectId, "developer")
     const repo = yield* AgentRepo
     yield* repo.remove(agent.id)
+    yield* (yield* AgentLookup).changed(agent.id)
   })

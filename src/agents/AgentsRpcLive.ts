@@ -7,6 +7,7 @@ import { Conflict, NotFound } from "../kernel/WireErrors.ts"
 import { findVisibleAgent } from "./AgentAccess.ts"
 import { createAgent, deleteAgent, updateAgent } from "./AgentCommands.ts"
 import { executeAgent } from "./AgentExecution.ts"
+import { AgentLookup } from "./AgentLookup.ts"
 import { AgentRepo } from "./AgentRepo.ts"
 import { AgentTasks } from "./AgentTasks.ts"
 import type { StoredTask } from "./TaskRepo.ts"
@@ -87,5 +88,5 @@ export const TasksRpcLive = TasksRpcs.toLayer(
 )
 
 export const AgentsRpcHandlersLive = Layer.mergeAll(AgentsRpcLive, TasksRpcLive).pipe(
-  Layer.provide(Layer.mergeAll(AgentRepo.Default, AgentTasks.Default))
+  Layer.provide(Layer.mergeAll(AgentRepo.Default, AgentLookup.Default, AgentTasks.Default))
 )

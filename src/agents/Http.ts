@@ -4,6 +4,7 @@ import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
 import { BadRequest, NotFound } from "../kernel/WireErrors.ts"
 import { textOf } from "../domain/Task.ts"
 import { PlatformApi } from "../domain/api/PlatformApi.ts"
+import { AgentLookup } from "./AgentLookup.ts"
 import { AgentRepo } from "./AgentRepo.ts"
 import { AgentTasks } from "./AgentTasks.ts"
 import { AGENT_TEMPLATES } from "./Templates.ts"
@@ -62,4 +63,4 @@ export const AgentsHttpLive = HttpApiBuilder.group(PlatformApi, "agents", (handl
           }
         }))
       .handle("runs", ({ path }) => Effect.flatMap(findVisibleAgent(path.id), (agent) => tasks.runs(agent.id, 100)))
-  })).pipe(Layer.provide(Layer.mergeAll(AgentRepo.Default, AgentTasks.Default)))
+  })).pipe(Layer.provide(Layer.mergeAll(AgentRepo.Default, AgentLookup.Default, AgentTasks.Default)))

@@ -93,6 +93,30 @@ describe("A2A v1.0 through @a2a-js/sdk ClientFactory", () => {
     expect(other.status).toBe(404)
   })
 
+  test("an agent renamed or deleted through the API is what the next A2A call sees (the edge's agent reads are cached)", async () => {
+    const created = await fetch(`${platform.baseUrl}/agents`, {
+      method: "POST",
+      headers: { ...owner.headers, "content-type": "application/json" },
+      body: JSON.stringify({ projectId: owner.projectId, name: "Before", templateId: "echo" })
+    })
+    const id = ((await created.json()) as { id: string }).id
+    const card = () => authedFetch(`${platform.baseUrl}/agents/${id}/.well-known/agent-card.json`)
+    const send = () =>
+      rpc({ jsonrpc: "2.0", id: 1, method: "SendMessage", params: { message: { messageId: crypto.randomUUID(), role: "ROLE_USER", parts: [{ text: "hi" }] } } }, `/agents/${id}/a2a`)
+    expect(((await (await card()).json()) as any).name).toBe("Before")
+    expect((await send()).body.result.task.status.state).toBe("TASK_STATE_COMPLETED")
+    const renamed = await authedFetch(`${platform.baseUrl}/agents/${id}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "After" })
+    })
+    expect(renamed.status).toBe(200)
+    expect(((await (await card()).json()) as any).name).toBe("After")
+    expect((await authedFetch(`${platform.baseUrl}/agents/${id}`, { method: "DELETE" })).status).toBe(204)
+    expect((await card()).status).toBe(404)
+    expect((await send()).status).toBe(404)
+  })
+
   test("send → completed task; get and list see it; cancel of a finished task is -32002", async () => {
     fake.script({ kind: "text", text: "Hello from the fake OpenAI model" })
     const client = await v1Client()
