@@ -7,6 +7,7 @@ import { AppConfig } from "../config/AppConfig.ts"
 import { EmbeddedPostgres } from "./EmbeddedPostgres.ts"
 import { MigrationsLive } from "./Migrations.ts"
 import { preparingClient } from "./PreparedStatements.ts"
+import { SeparateDatabaseServer } from "./CommitWithoutFlushWait.ts"
 
 const transforms = {
   transformQueryNames: Str.camelToSnake,
@@ -63,7 +64,10 @@ export const PgLive = Layer.unwrapEffect(
   Effect.gen(function*() {
     const config = yield* AppConfig
     if (Option.isSome(config.databaseUrl)) {
-      return PgClient.layerFromPool({ acquire: serverPool(config.databaseUrl.value, config.dbPoolSize), ...transforms })
+      return Layer.merge(
+        PgClient.layerFromPool({ acquire: serverPool(config.databaseUrl.value, config.dbPoolSize), ...transforms }),
+        Layer.succeed(SeparateDatabaseServer, true)
+      )
     }
     return Layer.unwrapEffect(
       Effect.map(EmbeddedPostgres, (pg) =>

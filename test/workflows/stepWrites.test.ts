@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { AppConfig } from "../../src/config/AppConfig.ts"
+import { SeparateDatabaseServer } from "../../src/db/CommitWithoutFlushWait.ts"
+import { DatabaseLive } from "../../src/db/Database.ts"
+import { createTestDatabase } from "../support/postgres.ts"
 import { ToolCatalog } from "../../src/domain/Tool.ts"
 import { SqlClient } from "@effect/sql"
 import { stepWriteStatement, WorkflowRepo } from "../../src/workflows/WorkflowRepo.ts"
@@ -73,9 +77,9 @@ describe("group-committed step records", () => {
         SELECT 'run-' || g, '${engine.projectId}', 1, 'running', '{}', '{}', '{}' FROM generate_series(1, 20000) AS g`)
       const writes = JSON.stringify([{ id: "run-7", done: { a: 1 }, start: null }, { id: "run-19999", done: { b: 2 }, start: { c: 3 } }])
       const [explained] = yield* sql.unsafe<{ "QUERY PLAN": unknown }>(
-        `EXPLAIN (FORMAT JSON) ${stepWriteStatement("plan_runs").replace("$1::jsonb", `'${writes}'::jsonb`)}`
+        `EXPLAIN (FORMAT JSON) ${stepWriteStatement("plan_runs", { flushWait: false }).replace("$1::jsonb", `'${writes}'::jsonb`)}`
       ).withoutTransform
-      const updated = yield* sql.unsafe<{ id: string }>(stepWriteStatement("plan_runs"), [writes]).withoutTransform
+      const updated = yield* sql.unsafe<{ id: string }>(stepWriteStatement("plan_runs", { flushWait: false }), [writes]).withoutTransform
       const rows = yield* sql.unsafe<{ id: string; step_results: unknown }>(`SELECT id, step_results FROM plan_runs WHERE id IN ('run-7', 'run-19999') ORDER BY id`)
         .withoutTransform
       yield* sql.unsafe(`DROP TABLE plan_runs`)
@@ -88,5 +92,38 @@ describe("group-committed step records", () => {
       { id: "run-19999", step_results: { b: 2, c: 3 } },
       { id: "run-7", step_results: { a: 1 } }
     ])
+  }, 60_000)
+
+  test("on a server of its own a group's commit skips the WAL flush wait, for its own transaction only; on the embedded database it waits", async () => {
+    const settingsWith = (flushWait: boolean, runId: string) =>
+      engine.runtime.runPromise(Effect.scoped(Effect.gen(function*() {
+        yield* newRun(runId)
+        const sql = yield* SqlClient.SqlClient
+        // One connection throughout, so a setting left on the session (not the transaction) would show.
+        const conn = yield* sql.reserve
+        const setting = () =>
+          Effect.map(conn.executeRaw("SELECT current_setting('synchronous_commit') AS s", []), (r: any) => (r.rows ?? r)[0].s as string)
+        const before = yield* setting()
+        yield* conn.executeRaw("BEGIN", [])
+        yield* conn.executeRaw(stepWriteStatement("workflow_executions", { flushWait }), [JSON.stringify([{ id: runId, done: { a: 1 }, start: null }])])
+        const during = yield* setting()
+        yield* conn.executeRaw("COMMIT", [])
+        return { before, during, after: yield* setting() }
+      })))
+    expect(await settingsWith(false, "wfr_gc_noflush")).toEqual({ before: "on", during: "off", after: "on" })
+    expect(await settingsWith(true, "wfr_gc_flush")).toEqual({ before: "on", during: "on", after: "on" })
+    expect((await engine.run("wfr_gc_noflush")).stepResults).toEqual({ a: 1 })
+    // Which one the repository uses: the embedded database (this engine) waits; DATABASE_URL's server does not.
+    expect(await engine.runtime.runPromise(SeparateDatabaseServer)).toBe(false)
+    const db = await createTestDatabase("flush_policy")
+    try {
+      const separate = await Effect.runPromise(Effect.provide(
+        SeparateDatabaseServer,
+        DatabaseLive.pipe(Layer.provide(AppConfig.layerWith({ databaseUrl: Option.some(Redacted.make(db.url)), vectorStore: "disabled" })))
+      ))
+      expect(separate).toBe(true)
+    } finally {
+      await db.drop()
+    }
   }, 60_000)
 })
