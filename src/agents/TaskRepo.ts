@@ -3,6 +3,7 @@ import { Effect, Option, Schema } from "effect"
 import { A2aMessage, type A2aTask, Artifact, type Part, TaskState, TERMINAL_STATES, textOf } from "../domain/Task.ts"
 import { ChatMessage } from "../llm/Types.ts"
 import { Agent, type AgentRun } from "../domain/Agent.ts"
+import { COMMIT_WITHOUT_FLUSH_WAIT, SeparateDatabaseServer } from "../db/CommitWithoutFlushWait.ts"
 import { agentJsonOf } from "./AgentRepo.ts"
 
 export interface StoredTask {
@@ -100,6 +101,7 @@ const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(", ")
 export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const separateServer = yield* SeparateDatabaseServer
     const decodeTasks = Schema.decodeUnknown(Schema.Array(TaskRow))
     const decodeClaim = Schema.decodeUnknown(Schema.Array(ClaimRow))
     const decodeCreated = Schema.decodeUnknown(Schema.Array(Schema.Struct({ updatedAt: Schema.DateFromSelf })))
@@ -227,11 +229,17 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
      * are written only when its agent exists, and the agent and the conversation's transcript
      * come back as `claim` answers them. None when nothing was written (the task exists: a
      * repeated run, which `claim` answers; or the agent is gone).
+     *
+     * On a database server of its own the commit does not wait for the WAL flush
+     * (src/db/CommitWithoutFlushWait.ts): everything it writes is in the persisted `Execute`,
+     * stored and flushed before the run began, so if the server crashed and lost it the
+     * message runs again and writes it again; the run's end and its reply flush it.
      */
     const createClaimed = (input: NewTaskInput) =>
       sql`
         WITH agent AS (
           SELECT ${sql.literal(agentJsonOf("a"))} AS agent FROM agents a WHERE a.id = ${input.agentId}
+          ${sql.literal(separateServer ? `AND ${COMMIT_WITHOUT_FLUSH_WAIT}` : "")}
         ), task AS (
           INSERT INTO agent_tasks (id, agent_id, project_id, context_id, state, metadata, created_by)
           SELECT ${input.id}, ${input.agentId}, ${input.projectId}, ${input.contextId}, 'working',

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { Chunk, Effect, Fiber, Option, Stream } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Chunk, Effect, Fiber, Layer, Option, Stream } from "effect"
+import { SeparateDatabaseServer } from "../../src/db/CommitWithoutFlushWait.ts"
 import { AgentRepo } from "../../src/agents/AgentRepo.ts"
 import { AgentRunner } from "../../src/agents/AgentRunner.ts"
 import { AgentTasks } from "../../src/agents/AgentTasks.ts"
@@ -260,6 +262,31 @@ describe("Agent entity", () => {
     expect(result.stored.task.history.map((m) => m.parts)).toEqual([[{ kind: "text", text: "second turn" }]])
     expect(Option.isNone(result.withoutAgent)).toBe(true)
     expect(Option.isNone(result.orphanRow)).toBe(true)
+  })
+
+  test("a created claim commits without waiting for the WAL flush on a server of its own, never on the embedded database", async () => {
+    const settingInItsTransaction = (separateServer: boolean) =>
+      env.rt.runPromise(
+        Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          const repo = yield* TaskRepo
+          return yield* sql.withTransaction(Effect.gen(function*() {
+            const text = "flush policy"
+            yield* repo.createClaimed({
+              id: crypto.randomUUID(),
+              agentId: agent.id,
+              projectId: env.projectId,
+              contextId: crypto.randomUUID(),
+              createdBy: "u1",
+              userMessage: { messageId: crypto.randomUUID(), role: "user", parts: [{ kind: "text", text }], llm: { role: "user", content: text } }
+            })
+            const [row] = yield* sql<{ s: string }>`SELECT current_setting('synchronous_commit') AS s`
+            return row.s
+          }))
+        }).pipe(Effect.provide(TaskRepo.Default), Effect.provide(Layer.succeed(SeparateDatabaseServer, separateServer)))
+      )
+    expect(await settingInItsTransaction(true)).toBe("off")
+    expect(await settingInItsTransaction(false)).toBe("on")
   })
 
   test("a run repeated after a crash finds its task already created and runs it once more, without a second copy", async () => {
