@@ -76,7 +76,8 @@ export class WorkflowRepo extends Effect.Service<WorkflowRepo>()("Workflows/Work
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     // On the embedded database (inside this process) every commit waits for its flush.
-    const stepWrites = stepWriteStatement("workflow_executions", { flushWait: !(yield* SeparateDatabaseServer) })
+    const flushWait = !(yield* SeparateDatabaseServer)
+    const stepWrites = stepWriteStatement("workflow_executions", { flushWait })
     const json = (v: unknown) => JSON.stringify(v ?? null)
     const one = <A>(decode: (u: unknown) => Effect.Effect<A, unknown>) => (rows: ReadonlyArray<unknown>) =>
       rows.length === 0 ? Effect.succeed(Option.none<A>()) : Effect.map(decode(rows[0]), Option.some)
@@ -187,12 +188,14 @@ export class WorkflowRepo extends Effect.Service<WorkflowRepo>()("Workflows/Work
     /**
      * What executing a run starts with: its status set to running (unless it already ended)
      * and its spec read, in one statement. The spec is the row as it was before the update.
+     * Like a step record, its commit skips the flush wait on a server of its own: the run's
+     * persisted message, flushed before it, starts it again if a server crash loses it.
      */
     const beginRun = (id: string) =>
       sql<RunSpec>`
         WITH started AS (
           UPDATE workflow_executions SET status = 'running', updated_at = now()
-          WHERE id = ${id} AND status NOT IN ('completed', 'failed', 'cancelled')
+          WHERE id = ${id} AND status NOT IN ('completed', 'failed', 'cancelled') ${sql.literal(flushWait ? "" : `AND ${COMMIT_WITHOUT_FLUSH_WAIT}`)}
         )
         SELECT project_id, definition, input, depth, workflow_id, step_results FROM workflow_executions WHERE id = ${id}`.pipe(
         Effect.map((rows) => Option.fromNullable(rows[0])),

@@ -113,6 +113,21 @@ describe("group-committed step records", () => {
     expect(await settingsWith(false, "wfr_gc_noflush")).toEqual({ before: "on", during: "off", after: "on" })
     expect(await settingsWith(true, "wfr_gc_flush")).toEqual({ before: "on", during: "on", after: "on" })
     expect((await engine.run("wfr_gc_noflush")).stepResults).toEqual({ a: 1 })
+    // A run's start (status running + its spec) follows the same policy, through the repository.
+    const beginSetting = (separateServer: boolean, runId: string) =>
+      engine.runtime.runPromise(Effect.gen(function*() {
+        yield* newRun(runId)
+        const sql = yield* SqlClient.SqlClient
+        const repo = yield* WorkflowRepo
+        return yield* sql.withTransaction(Effect.gen(function*() {
+          yield* repo.beginRun(runId)
+          const [row] = yield* sql<{ s: string }>`SELECT current_setting('synchronous_commit') AS s`
+          return row.s
+        }))
+      }).pipe(Effect.provide(WorkflowRepo.Default), Effect.provide(Layer.succeed(SeparateDatabaseServer, separateServer))))
+    expect(await beginSetting(true, "wfr_begin_noflush")).toBe("off")
+    expect(await beginSetting(false, "wfr_begin_flush")).toBe("on")
+    expect((await engine.run("wfr_begin_noflush")).status).toBe("running")
     // Which one the repository uses: the embedded database (this engine) waits; DATABASE_URL's server does not.
     expect(await engine.runtime.runPromise(SeparateDatabaseServer)).toBe(false)
     const db = await createTestDatabase("flush_policy")
