@@ -33,6 +33,9 @@ const toA2aError = (e: HandlerError): A2aError => {
     case "TaskNotContinuable":
     case "TaskNotSubscribable":
       return a2aError(A2aCodes.UnsupportedOperation, e.message)
+    case "AgentNotFound":
+      // As for a message naming an agent the caller cannot reach (Handlers' resolveAgent).
+      return a2aError(A2aCodes.InvalidParams, `Invalid params: no agent ${e.agentId}`)
   }
 }
 

@@ -45,6 +45,7 @@ export const executeAgent = (agent: Agent, input: ExecuteInput) =>
       Effect.timeoutFail({ duration: "5 minutes", onTimeout: () => new GatewayTimeout({ message: "the agent did not finish within 5 minutes" }) }),
       Effect.catchTags({
         TaskNotFound: (e) => Effect.fail(new NotFound({ message: e.message })),
+        AgentNotFound: (e) => Effect.fail(new NotFound({ message: e.message })),
         TaskNotContinuable: (e) => Effect.fail(new Conflict({ message: e.message }))
       })
     )

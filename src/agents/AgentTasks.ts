@@ -2,6 +2,7 @@ import { Duration, Effect, Option, Schedule, Stream } from "effect"
 import { AgentEntity, type NewTask } from "../../entities/AgentEntity.ts"
 import {
   type A2aMessage,
+  AgentNotFound,
   isTerminal,
   TaskNotCancelable,
   TaskNotContinuable,
@@ -50,7 +51,7 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
       const taskId = crypto.randomUUID()
       const contextId = input.message.contextId ?? crypto.randomUUID()
       const message: A2aMessage = { ...input.message, taskId, contextId }
-      return yield* repo.create({
+      const created = yield* repo.create({
         id: taskId,
         agentId: input.agent.id,
         projectId: input.agent.projectId,
@@ -59,6 +60,8 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
         userMessage: userMessageEntry(message.messageId, message.parts),
         ...(input.metadata ? { metadata: input.metadata } : {})
       })
+      if (Option.isNone(created)) return yield* new AgentNotFound({ agentId: input.agent.id })
+      return created.value
     })
 
     /** Hands the task to its agent and returns once it is persisted (the run happens later). */
@@ -123,7 +126,10 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
         })
         // The run that ended the task sends it back as it stored it; otherwise (already ended, canceled) read it.
         if (outcome.task !== undefined) return { task: outcome.task, agentId: input.agent.id, projectId: input.agent.projectId }
-        return yield* getOrFail(taskId)
+        const stored = yield* repo.get(taskId)
+        // The run writes the task unless its agent is gone (deleted since this request named it).
+        if (Option.isNone(stored)) return yield* new AgentNotFound({ agentId: input.agent.id })
+        return stored.value
       })
 
     /** The task as stored, then its progress up to the final status. */
@@ -134,7 +140,7 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
       subscribeProgressOn(bus, agentId, taskId)
 
     /** Submits and streams: the snapshot first, then progress up to the final status. */
-    const stream = (input: SubmitInput): Stream.Stream<TaskProgress, TaskNotFound | TaskNotContinuable> =>
+    const stream = (input: SubmitInput): Stream.Stream<TaskProgress, TaskNotFound | TaskNotContinuable | AgentNotFound> =>
       Stream.unwrapScoped(Effect.gen(function*() {
         const stored = yield* createTask(input)
         const live = yield* listen(input.agent.id, stored.task.id)

@@ -13,7 +13,8 @@ import { AgentTasks } from "./AgentTasks.ts"
 import type { StoredTask } from "./TaskRepo.ts"
 
 /** The RPC edge's words for the task domain errors (A2A maps the same ones to its codes). */
-const wireError = (e: TaskError) => e._tag === "TaskNotFound" ? new NotFound({ message: e.message }) : new Conflict({ message: e.message })
+const wireError = (e: TaskError) =>
+  e._tag === "TaskNotFound" || e._tag === "AgentNotFound" ? new NotFound({ message: e.message }) : new Conflict({ message: e.message })
 
 const view = (t: StoredTask) => ({ agentId: t.agentId, projectId: t.projectId, task: t.task })
 

@@ -143,13 +143,17 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
 
     const toTasks = (rows: ReadonlyArray<unknown>) => Effect.map(decodeTasks(rows), (ts) => ts.map(assemble))
 
-    /** The new task and its first message in one atomic statement; answers the task as stored. */
+    /**
+     * The new task and its first message in one atomic statement; answers the task as stored.
+     * None when its agent does not exist (deleted since the caller's request named it).
+     */
     const create = (input: NewTaskInput) =>
       sql`
         WITH task AS (
           INSERT INTO agent_tasks (id, agent_id, project_id, context_id, state, metadata, created_by)
-          VALUES (${input.id}, ${input.agentId}, ${input.projectId}, ${input.contextId}, 'submitted',
-                  ${JSON.stringify(input.metadata ?? {})}::jsonb, ${input.createdBy})
+          SELECT ${input.id}, ${input.agentId}, ${input.projectId}, ${input.contextId}, 'submitted',
+                 ${JSON.stringify(input.metadata ?? {})}::jsonb, ${input.createdBy}
+          WHERE EXISTS (SELECT 1 FROM agents WHERE id = ${input.agentId})
           RETURNING id, updated_at
         ), message AS (
           INSERT INTO agent_messages (task_id, message_id, role, parts, llm)
@@ -161,20 +165,21 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
         Effect.flatMap(decodeCreated),
         Effect.orDie,
         Effect.map((rows) =>
-          assemble({
-            id: input.id,
-            agentId: input.agentId,
-            projectId: input.projectId,
-            contextId: input.contextId,
-            state: "submitted",
-            statusMessage: null,
-            artifacts: [],
-            metadata: input.metadata ?? {},
-            updatedAt: rows[0]?.updatedAt ?? new Date(),
-            history: input.userMessage.role === "tool"
-              ? []
-              : [{ messageId: input.userMessage.messageId, role: input.userMessage.role, parts: input.userMessage.parts }]
-          })
+          Option.map(Option.fromNullable(rows[0]), (row) =>
+            assemble({
+              id: input.id,
+              agentId: input.agentId,
+              projectId: input.projectId,
+              contextId: input.contextId,
+              state: "submitted",
+              statusMessage: null,
+              artifacts: [],
+              metadata: input.metadata ?? {},
+              updatedAt: row.updatedAt,
+              history: input.userMessage.role === "tool"
+                ? []
+                : [{ messageId: input.userMessage.messageId, role: input.userMessage.role, parts: input.userMessage.parts }]
+            }))
         )
       )
 

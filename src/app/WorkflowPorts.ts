@@ -82,7 +82,7 @@ const AgentAdapter = Layer.effect(
             message: { messageId: crypto.randomUUID(), role: "user", parts: [{ kind: "text", text }] },
             createdBy: null,
             metadata: { workflowRunId: r.runId, workflowStep: r.stepKey }
-          }).pipe(Effect.mapError((e) => new BackendError({ message: `agent ${r.agentId}: ${e.message}`, retryable: true })))
+          }).pipe(Effect.mapError((e) => new BackendError({ message: `agent ${r.agentId}: ${e.message}`, retryable: e._tag !== "AgentNotFound" })))
           const task = stored.task
           const statusText = task.status.message ? textOf(task.status.message.parts) : ""
           if (task.status.state !== "completed") {

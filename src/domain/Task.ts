@@ -141,7 +141,17 @@ export class TaskNotSubscribable extends Data.TaggedError("TaskNotSubscribable")
   }
 }
 
-export type TaskError = TaskNotFound | TaskNotCancelable | TaskNotContinuable | TaskNotSubscribable
+/**
+ * The agent a message was for is gone: deleted after the caller's request named it (between
+ * the gateway's check and the task's creation, or while another node still had it cached).
+ */
+export class AgentNotFound extends Data.TaggedError("AgentNotFound")<{ readonly agentId: string }> {
+  override get message() {
+    return `Agent not found: ${this.agentId}`
+  }
+}
+
+export type TaskError = TaskNotFound | TaskNotCancelable | TaskNotContinuable | TaskNotSubscribable | AgentNotFound
 
 export const textOf = (parts: ReadonlyArray<Part>) =>
   parts.map((p) => (p.kind === "text" ? p.text : p.kind === "data" ? JSON.stringify(p.data) : `[file ${p.filename ?? p.url ?? ""}]`))

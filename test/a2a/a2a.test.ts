@@ -117,6 +117,30 @@ describe("A2A v1.0 through @a2a-js/sdk ClientFactory", () => {
     expect((await send()).status).toBe(404)
   })
 
+  test("an agent deleted where this node did not see it (another node, its event not yet here) answers invalid params, not a server error", async () => {
+    const created = await fetch(`${platform.baseUrl}/agents`, {
+      method: "POST",
+      headers: { ...owner.headers, "content-type": "application/json" },
+      body: JSON.stringify({ projectId: owner.projectId, name: "Vanishing", templateId: "echo" })
+    })
+    const id = ((await created.json()) as { id: string }).id
+    const send = (returnImmediately: boolean) =>
+      rpc({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "SendMessage",
+        params: { message: { messageId: crypto.randomUUID(), role: "ROLE_USER", parts: [{ text: "hi" }] }, configuration: { returnImmediately } }
+      }, `/agents/${id}/a2a`)
+    // Read (and kept) by this node's gateway.
+    expect((await send(false)).body.result.task.status.state).toBe("TASK_STATE_COMPLETED")
+    await platform.runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DELETE FROM agents WHERE id = ${id}`))
+    for (const returnImmediately of [true, false]) {
+      const answer = await send(returnImmediately)
+      expect(answer.status).toBe(200)
+      expect(answer.body.error).toMatchObject({ code: -32602, message: `Invalid params: no agent ${id}` })
+    }
+  })
+
   test("send → completed task; get and list see it; cancel of a finished task is -32002", async () => {
     fake.script({ kind: "text", text: "Hello from the fake OpenAI model" })
     const client = await v1Client()
