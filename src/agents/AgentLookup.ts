@@ -29,12 +29,19 @@ export class AgentLookup extends Effect.Service<AgentLookup>()("Agents/AgentLook
     const repo = yield* AgentRepo
     const bus = yield* EventBus
     const cache = new Map<string, Entry>()
+    // Evictions so far. A read that began before an eviction may have read the old row: it is
+    // answered but not kept (else it would put back what the eviction removed, for the TTL).
+    let evictions = 0
+    const evict = (id: string) => {
+      cache.delete(id)
+      evictions++
+    }
 
     yield* bus.subscribe(TOPIC).pipe(
       Stream.runForEach((event) =>
         Effect.sync(() => {
           const id = (event.data as { readonly agentId?: unknown } | null)?.agentId
-          if (typeof id === "string") cache.delete(id)
+          if (typeof id === "string") evict(id)
         })
       ),
       Effect.forkScoped
@@ -49,10 +56,13 @@ export class AgentLookup extends Effect.Service<AgentLookup>()("Agents/AgentLook
         if (projectIds.length === 0) return Effect.succeed(Option.none<Agent>())
         const hit = cache.get(id)
         if (hit !== undefined && hit.expires > Date.now()) return Effect.succeed(visibleTo(hit.agent, projectIds))
+        const evictionsBefore = evictions
         return Effect.map(repo.findInternal(id), (found) => {
           if (Option.isNone(found)) return found
-          if (cache.size >= CACHE_LIMIT) cache.clear()
-          cache.set(id, { agent: found.value, expires: Date.now() + AGENT_CACHE_TTL_MS })
+          if (evictions === evictionsBefore) {
+            if (cache.size >= CACHE_LIMIT) cache.clear()
+            cache.set(id, { agent: found.value, expires: Date.now() + AGENT_CACHE_TTL_MS })
+          }
           return visibleTo(found.value, projectIds)
         })
       })
@@ -60,7 +70,7 @@ export class AgentLookup extends Effect.Service<AgentLookup>()("Agents/AgentLook
     /** After an agent was updated or deleted: no node answers from its old copy. */
     const changed = (agentId: string) =>
       Effect.suspend(() => {
-        cache.delete(agentId)
+        evict(agentId)
         return bus.publish({ topic: `${TOPIC}${agentId}`, type: "invalidate", projectId: INTERNAL_PROJECT, data: { agentId } })
       })
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer, Option } from "effect"
 import { AgentLookup } from "../../src/agents/AgentLookup.ts"
 import { AgentRepo } from "../../src/agents/AgentRepo.ts"
 import { waitFor } from "../support/process.ts"
@@ -65,6 +65,31 @@ describe("AgentLookup (the A2A edge's agent reads)", () => {
       yield* lookup.changed(agent.id)
       // No waiting: `changed` evicts this node's copy before it returns.
       expect(Option.getOrThrow(yield* lookup.find(agent.id, [env.projectId])).name).toBe("Renamed")
+    })))
+  })
+
+  test("a read that was in flight when the agent changed is answered but not kept", async () => {
+    await env.rt.runPromise(Effect.scoped(Effect.gen(function*() {
+      const repo = yield* AgentRepo
+      const agent = yield* repo.create(env.projectId, fields, "u1")
+      // The database answers the read at once; the answer reaches the lookup only when the gate opens.
+      const read = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      const gated = AgentRepo.make({
+        ...repo,
+        findInternal: (id) => Effect.tap(repo.findInternal(id), () => Effect.zipRight(Deferred.succeed(read, undefined), Deferred.await(gate)))
+      })
+      const lookup = Context.get(
+        yield* Layer.build(AgentLookup.DefaultWithoutDependencies.pipe(Layer.provide(Layer.succeed(AgentRepo, gated)))),
+        AgentLookup
+      )
+      const inFlight = yield* Effect.fork(lookup.find(agent.id, [env.projectId]))
+      yield* Deferred.await(read)
+      yield* repo.update(agent.id, { ...fields, name: "Renamed meanwhile" })
+      yield* lookup.changed(agent.id)
+      yield* Deferred.succeed(gate, undefined)
+      expect(Option.getOrThrow(yield* Fiber.join(inFlight)).name).toBe("Cached")
+      expect(Option.getOrThrow(yield* lookup.find(agent.id, [env.projectId])).name).toBe("Renamed meanwhile")
     })))
   })
 })
