@@ -77,6 +77,23 @@ const rpc = async (body: unknown, path = `/agents/${agentId}/a2a`) => {
   })
   return { status: res.status, body: (await res.json()) as any }
 }
+/** A new echo agent in the owner's project; its id. */
+const createEchoAgent = async (name: string) => {
+  const created = await fetch(`${platform.baseUrl}/agents`, {
+    method: "POST",
+    headers: { ...owner.headers, "content-type": "application/json" },
+    body: JSON.stringify({ projectId: owner.projectId, name, templateId: "echo" })
+  })
+  return ((await created.json()) as { id: string }).id
+}
+/** A SendMessage to agent `id`, blocking unless `returnImmediately`. */
+const sendTo = (id: string, returnImmediately = false) =>
+  rpc({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "SendMessage",
+    params: { message: { messageId: crypto.randomUUID(), role: "ROLE_USER", parts: [{ text: "hi" }] }, configuration: { returnImmediately } }
+  }, `/agents/${id}/a2a`)
 
 describe("A2A v1.0 through @a2a-js/sdk ClientFactory", () => {
   test("cards: platform card is public, the agent card lists the agent's skills and both protocol versions", async () => {
@@ -94,15 +111,9 @@ describe("A2A v1.0 through @a2a-js/sdk ClientFactory", () => {
   })
 
   test("an agent renamed or deleted through the API is what the next A2A call sees (the edge's agent reads are cached)", async () => {
-    const created = await fetch(`${platform.baseUrl}/agents`, {
-      method: "POST",
-      headers: { ...owner.headers, "content-type": "application/json" },
-      body: JSON.stringify({ projectId: owner.projectId, name: "Before", templateId: "echo" })
-    })
-    const id = ((await created.json()) as { id: string }).id
+    const id = await createEchoAgent("Before")
     const card = () => authedFetch(`${platform.baseUrl}/agents/${id}/.well-known/agent-card.json`)
-    const send = () =>
-      rpc({ jsonrpc: "2.0", id: 1, method: "SendMessage", params: { message: { messageId: crypto.randomUUID(), role: "ROLE_USER", parts: [{ text: "hi" }] } } }, `/agents/${id}/a2a`)
+    const send = () => sendTo(id)
     expect(((await (await card()).json()) as any).name).toBe("Before")
     expect((await send()).body.result.task.status.state).toBe("TASK_STATE_COMPLETED")
     const renamed = await authedFetch(`${platform.baseUrl}/agents/${id}`, {
@@ -118,24 +129,12 @@ describe("A2A v1.0 through @a2a-js/sdk ClientFactory", () => {
   })
 
   test("an agent deleted where this node did not see it (another node, its event not yet here) answers invalid params, not a server error", async () => {
-    const created = await fetch(`${platform.baseUrl}/agents`, {
-      method: "POST",
-      headers: { ...owner.headers, "content-type": "application/json" },
-      body: JSON.stringify({ projectId: owner.projectId, name: "Vanishing", templateId: "echo" })
-    })
-    const id = ((await created.json()) as { id: string }).id
-    const send = (returnImmediately: boolean) =>
-      rpc({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "SendMessage",
-        params: { message: { messageId: crypto.randomUUID(), role: "ROLE_USER", parts: [{ text: "hi" }] }, configuration: { returnImmediately } }
-      }, `/agents/${id}/a2a`)
+    const id = await createEchoAgent("Vanishing")
     // Read (and kept) by this node's gateway.
-    expect((await send(false)).body.result.task.status.state).toBe("TASK_STATE_COMPLETED")
+    expect((await sendTo(id)).body.result.task.status.state).toBe("TASK_STATE_COMPLETED")
     await platform.runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DELETE FROM agents WHERE id = ${id}`))
     for (const returnImmediately of [true, false]) {
-      const answer = await send(returnImmediately)
+      const answer = await sendTo(id, returnImmediately)
       expect(answer.status).toBe(200)
       expect(answer.body.error).toMatchObject({ code: -32602, message: `Invalid params: no agent ${id}` })
     }
