@@ -19,7 +19,8 @@ export const ProbeTotals = Schema.Struct({ total: Schema.Int, applied: Schema.In
 export const DeliveryProbe = Entity.make("DeliveryProbe", [
   Rpc.make("Apply", {
     payload: ApplyPayload,
-    success: Schema.Struct({ applied: Schema.Boolean }),
+    // An answered Apply has its effect recorded: the effect commits with the reply.
+    success: Schema.Struct({ applied: Schema.Literal(true) }),
     primaryKey: (p) => p.messageId
   }).annotate(ClusterSchema.Persisted, true),
   // Persisted, no I/O in the handler: what storing a message and its reply costs by itself.

@@ -15,6 +15,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { groupCommit } from "../db/GroupCommit.ts"
+import { type AttachedWrite, commitsReplyWrites, composeWrites, runAlone, writesOf } from "./ReplyWrites.ts"
 
 /**
  * @effect/cluster's SQL message storage with the two writes every persisted message makes
@@ -23,6 +24,8 @@ import { groupCommit } from "../db/GroupCommit.ts"
  * is one transaction and one commit for the whole group, where the library runs one INSERT
  * per request and a BEGIN/UPDATE/INSERT/COMMIT per reply. Everything else (reads, polls,
  * envelopes, stream chunks, duplicates, migrations) is the library's own SqlMessageStorage.
+ * A handler's write attached to its reply (ReplyWrites.ts) runs in the statement that stores
+ * the reply, so a message that writes costs one commit, shared with its group.
  *
  * Batching is group commit (src/db/GroupCommit.ts), not a timer: a write goes to the database
  * at once when none of its kind is in flight; writes that arrive meanwhile wait for that
@@ -69,8 +72,11 @@ type RequestRow = {
 // off or not yet run: 0.5 % of the rows assumed per request id), and the prepared plan kept
 // it: 16 ms instead of 0.7 ms per group at 48,000 rows, growing with the table, and most of
 // PostgreSQL's CPU in the cluster bench (issue #19).
-export const exitGroupStatement = (messages: string, replies: string) => `
-  WITH r AS (
+//
+// `writes`: the handlers' writes that commit with these replies (ReplyWrites.ts), as common
+// table expressions before the reply's own (parameters from $4).
+export const exitGroupStatement = (messages: string, replies: string, writes = "") => `
+  WITH ${writes === "" ? "" : `${writes},\n`}r AS (
     INSERT INTO ${replies} (id, kind, request_id, payload)
     SELECT id, 0, request_id, payload FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS t(id, request_id, payload)
     RETURNING id, request_id
@@ -83,6 +89,11 @@ export const exitGroupStatement = (messages: string, replies: string) => `
   WHERE m.id = x.message_id`
 
 type ExitRow = { readonly id: string; readonly requestId: string; readonly payload: string }
+type ExitItem = {
+  readonly row: ExitRow
+  readonly reply: Reply.ReplyWithContext<any>
+  readonly writes: ReadonlyArray<AttachedWrite> | undefined
+}
 
 export const make = (options?: { readonly prefix?: string | undefined }) =>
   Effect.gen(function*() {
@@ -135,19 +146,35 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
       single: (row) => Effect.catchTag(library.saveRequest(row.message), "MalformedMessage", (e) => new PersistenceError({ cause: e }))
     })
 
-    const saveExitGroup = yield* groupCommit<{ readonly row: ExitRow; readonly reply: Reply.ReplyWithContext<any> }, true, never, PersistenceError>({
+    // The group's statement with its handlers' writes, its text kept per combination of kinds.
+    const withWrites = new Map<string, string>()
+    const exitStatement = (items: ReadonlyArray<ExitItem>) => {
+      const exits = [items.map((i) => i.row.id), items.map((i) => i.row.requestId), items.map((i) => i.row.payload)]
+      const writes = items.flatMap((i) => i.writes ?? [])
+      if (writes.length === 0) return sql.unsafe(insertExits, exits)
+      const composed = composeWrites(writes, exits.length + 1)
+      let text = withWrites.get(composed.key)
+      if (text === undefined) {
+        text = exitGroupStatement(messages, replies, composed.ctes)
+        withWrites.set(composed.key, text)
+      }
+      return sql.unsafe(text, [...exits, ...composed.parameters])
+    }
+
+    const saveExitGroup = yield* groupCommit<ExitItem, true, never, PersistenceError>({
       inFlight: IN_FLIGHT,
       maxGroup: MAX_GROUP,
-      run: (items) =>
+      run: (items) => Effect.as(exitStatement(items), items.map(() => true as const)),
+      // Alone through the library, its writes in the same transaction.
+      single: (item) =>
         Effect.as(
-          sql.unsafe(insertExits, [
-            items.map((i) => i.row.id),
-            items.map((i) => i.row.requestId),
-            items.map((i) => i.row.payload)
-          ]),
-          items.map(() => true as const)
-        ),
-      single: (item) => Effect.as(libraryEncodedSaveReply(item.reply), true as const)
+          item.writes === undefined
+            ? libraryEncodedSaveReply(item.reply)
+            : sql.withTransaction(Effect.zipRight(runAlone(sql, item.writes), libraryEncodedSaveReply(item.reply))).pipe(
+              Effect.catchTag("SqlError", (e) => new PersistenceError({ cause: e }))
+            ),
+          true as const
+        )
     })
 
     // The library's own saveReply without its reply-handler dispatch (ours does that).
@@ -200,16 +227,18 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
       return messages
     }
 
-    const storage: MessageStorage.MessageStorage["Type"] = yield* MessageStorage.make({
+    const storage: MessageStorage.MessageStorage["Type"] = commitsReplyWrites(yield* MessageStorage.make({
       ...library,
       unprocessedMessages: (shardIds) => Effect.map(library.unprocessedMessages(shardIds), answeredHere),
       unprocessedMessagesById: (ids) => Effect.map(library.unprocessedMessagesById(ids), answeredHere),
       saveRequest: (message) => Effect.flatMap(toRow(message), saveRequestGroup),
-      saveReply: (reply) =>
-        reply.reply._tag === "WithExit"
+      saveReply: (reply) => {
+        const sent = reply.reply
+        return sent._tag === "WithExit"
           ? Effect.flatMap(Reply.serialize(reply), (encoded) =>
             saveExitGroup({
               reply,
+              writes: sent.exit._tag === "Success" ? writesOf(sent.exit.value) : undefined,
               row: {
                 id: String(encoded.id),
                 requestId: String(encoded.requestId),
@@ -217,7 +246,8 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
               }
             }).pipe(Effect.asVoid))
           : libraryEncodedSaveReply(reply)
-    })
+      }
+    }))
     return storage
   })
 

@@ -2,34 +2,53 @@ import { Entity } from "@effect/cluster"
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { DeliveryProbe } from "../../entities/DeliveryProbe.ts"
+import * as ReplyWrites from "../cluster/ReplyWrites.ts"
+
+/**
+ * Apply's effect for a group of deliveries, in one statement: each message's effect row once
+ * (a redelivered or repeated messageId finds its row and adds nothing), and each entity's
+ * total, applied and delivery counts moved by its rows of the group together (one upsert per
+ * entity: rows of one statement may not update a row twice).
+ */
+const applyEffect: ReplyWrites.ReplyWriteKind<{ messageId: string; entityId: string; amount: number }> = {
+  name: "delivery_probe_apply",
+  parameterCount: 3,
+  parameters: (rows) => [rows.map((r) => r.messageId), rows.map((r) => r.entityId), rows.map((r) => r.amount)],
+  ctes: (p) => `
+    probe_delivered AS (
+      SELECT * FROM unnest($${p}::text[], $${p + 1}::text[], $${p + 2}::int[]) AS d(message_id, entity_id, amount)
+    ),
+    probe_effect AS (
+      INSERT INTO delivery_probe_effects (message_id, entity_id, amount)
+      SELECT message_id, entity_id, amount FROM probe_delivered
+      ON CONFLICT (message_id) DO NOTHING
+      RETURNING message_id, entity_id, amount
+    ),
+    probe_totals AS (
+      INSERT INTO delivery_probe_totals (entity_id, total, applied, deliveries)
+      SELECT d.entity_id, COALESCE(sum(e.amount), 0), count(e.message_id), count(*)
+      FROM probe_delivered d LEFT JOIN probe_effect e ON e.message_id = d.message_id AND e.entity_id = d.entity_id
+      GROUP BY d.entity_id
+      ON CONFLICT (entity_id) DO UPDATE SET
+        total = delivery_probe_totals.total + EXCLUDED.total,
+        applied = delivery_probe_totals.applied + EXCLUDED.applied,
+        deliveries = delivery_probe_totals.deliveries + EXCLUDED.deliveries
+    )`
+}
 
 export const DeliveryProbeLive = DeliveryProbe.toLayer(
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const { entityId } = yield* Entity.CurrentAddress
+    const withReply = yield* ReplyWrites.forEntity(DeliveryProbe)
     return DeliveryProbe.of({
-      Apply: ({ payload }) =>
-        // One statement, so one implicit transaction and one round trip: the effect row and
-        // the total move together, and a redelivered message finds its row (the CTE inserts
-        // nothing) and changes nothing but the delivery count. Four round trips before
-        // (BEGIN, two INSERTs, COMMIT) were most of a persisted message's cost (issue #19).
-        sql<{ applied: boolean }>`
-          WITH effect AS (
-            INSERT INTO delivery_probe_effects (message_id, entity_id, amount)
-            VALUES (${payload.messageId}, ${entityId}, ${payload.amount})
-            ON CONFLICT (message_id) DO NOTHING
-            RETURNING amount
-          )
-          INSERT INTO delivery_probe_totals (entity_id, total, applied, deliveries)
-          SELECT ${entityId}, COALESCE((SELECT amount FROM effect), 0), (SELECT count(*) FROM effect), 1
-          ON CONFLICT (entity_id) DO UPDATE SET
-            total = delivery_probe_totals.total + EXCLUDED.total,
-            applied = delivery_probe_totals.applied + EXCLUDED.applied,
-            deliveries = delivery_probe_totals.deliveries + 1
-          RETURNING EXISTS (SELECT 1 FROM effect) AS applied`.pipe(
-          Effect.map((rows) => ({ applied: rows[0].applied })),
-          Effect.orDie
-        ),
+      // The effect commits with the reply (ReplyWrites): an answered Apply applied it once.
+      Apply: (request) =>
+        withReply(request, { applied: true as const }, applyEffect, {
+          messageId: request.payload.messageId,
+          entityId,
+          amount: request.payload.amount
+        }).pipe(Effect.orDie),
       Ack: () => Effect.succeed(true),
       Echo: ({ payload }) => Effect.succeed(payload.n),
       Totals: () =>

@@ -88,6 +88,44 @@ describe("BatchedMessageStorage", () => {
     }
   }, 120_000)
 
+  test("a handler's attached write commits in its reply's transaction, grouped; alone under the library's storage", async () => {
+    // Which transaction wrote a row: its xmin. Apply attaches its effect to its reply (ReplyWrites).
+    const writers = async (prefix: string) => {
+      const rows = await admin`
+        SELECT e.xmin::text AS effect, r.xmin::text AS reply
+        FROM delivery_probe_effects e
+        JOIN cluster_messages m ON m.message_id = 'DeliveryProbe/' || e.entity_id || '/Apply/' || e.message_id
+        JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
+        WHERE e.message_id LIKE ${prefix + "%"}`
+      return {
+        rows: rows.length,
+        withItsReply: rows.filter((r: { effect: string; reply: string }) => r.effect === r.reply).length,
+        transactions: new Set(rows.map((r: { effect: string }) => r.effect)).size
+      }
+    }
+    const messages = (prefix: string) =>
+      Array.from({ length: 60 }, (_, i) => ({ entityId: `${prefix}${i % 30}`, messageId: `${prefix}${i}`, amount: 2 }))
+    for (const kind of ["batched", "library"] as const) {
+      const runtime = clusterOn(kind)
+      try {
+        const sent = messages(`tx-${kind}-`)
+        expect(await applyAll(runtime, sent)).toEqual(sent.map(() => ({ applied: true })))
+        const seen = await writers(`tx-${kind}-`)
+        expect(seen.rows).toBe(sent.length)
+        if (kind === "batched") {
+          expect(seen.withItsReply).toBe(sent.length)
+          // Grouped: 30 entities answering at once share a few commits, not one each.
+          expect(seen.transactions).toBeLessThan(sent.length / 2)
+        } else {
+          expect(seen.withItsReply).toBe(0)
+        }
+        expect(await totals(runtime, `tx-${kind}-7`)).toEqual({ total: 4, applied: 2, deliveries: 2 })
+      } finally {
+        await runtime.dispose()
+      }
+    }
+  }, 120_000)
+
   test("a long primary key (hashed) stored by the library's storage is recognised by ours", async () => {
     // entity id + message id make a primary key over 255 characters: both storages store its SHA-256.
     const long = { entityId: `long-${"x".repeat(200)}`, messageId: `l-${"y".repeat(100)}`, amount: 3 }
