@@ -15,7 +15,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { groupCommit } from "../db/GroupCommit.ts"
-import { type AttachedWrite, commitsReplyWrites, composeWrites, runAlone, writesOf } from "./ReplyWrites.ts"
+import { type AttachedWrite, commitsReplyWrites, composeWrites, writesOf } from "./ReplyWrites.ts"
 
 /**
  * @effect/cluster's SQL message storage with the two writes every persisted message makes
@@ -165,14 +165,12 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
       inFlight: IN_FLIGHT,
       maxGroup: MAX_GROUP,
       run: (items) => Effect.as(exitStatement(items), items.map(() => true as const)),
-      // Alone through the library, its writes in the same transaction.
+      // Alone: through the library, or with its writes as the group statement of one reply.
       single: (item) =>
         Effect.as(
           item.writes === undefined
             ? libraryEncodedSaveReply(item.reply)
-            : sql.withTransaction(Effect.zipRight(runAlone(sql, item.writes), libraryEncodedSaveReply(item.reply))).pipe(
-              Effect.catchTag("SqlError", (e) => new PersistenceError({ cause: e }))
-            ),
+            : Effect.catchTag(exitStatement([item]), "SqlError", (e) => new PersistenceError({ cause: e })),
           true as const
         )
     })

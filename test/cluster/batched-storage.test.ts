@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SQL } from "bun"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
+import { ClusterSchema, Entity } from "@effect/cluster"
+import { Rpc } from "@effect/rpc"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted, Schema } from "effect"
 import { DeliveryProbe } from "../../entities/DeliveryProbe.ts"
 import { exitGroupStatement } from "../../src/cluster/BatchedMessageStorage.ts"
+import * as ReplyWrites from "../../src/cluster/ReplyWrites.ts"
 import { type MessageStorageKind, singleNodeClusterWith } from "../../src/cluster/ClusterLive.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { DatabaseLive } from "../../src/db/Database.ts"
@@ -19,9 +22,31 @@ import { sequentialScans } from "../support/queryPlans.ts"
 let db: Awaited<ReturnType<typeof createTestDatabase>>
 let admin: SQL
 
+/**
+ * A persisted message whose attached write fails whenever its group holds more than one row
+ * (division by zero), and succeeds alone: its replies go through the storage's one-at-a-time
+ * path.
+ */
+const Loner = Entity.make("Loner", [
+  Rpc.make("Note", { payload: { n: Schema.Int }, success: Schema.Struct({ n: Schema.Int }), primaryKey: (p) => String(p.n) })
+    .annotate(ClusterSchema.Persisted, true)
+])
+const lonerWrite: ReplyWrites.ReplyWriteKind<number> = {
+  name: "loner_note",
+  parameterCount: 1,
+  parameters: (rows) => [rows],
+  ctes: (p) => `loner_note AS (
+    INSERT INTO loner_notes (n) SELECT n / (CASE WHEN cardinality($${p}::int[]) > 1 THEN 0 ELSE 1 END) FROM unnest($${p}::int[]) AS t(n)
+  )`
+}
+const LonerLive = Loner.toLayer(Effect.gen(function*() {
+  const withReply = yield* ReplyWrites.forEntity(Loner)
+  return Loner.of({ Note: (request) => Effect.orDie(withReply(request, { n: request.payload.n }, lonerWrite, request.payload.n)) })
+}))
+
 const clusterOn = (kind: MessageStorageKind) =>
   ManagedRuntime.make(
-    DeliveryProbeLive.pipe(
+    Layer.merge(DeliveryProbeLive, LonerLive).pipe(
       Layer.provideMerge(singleNodeClusterWith(kind)),
       Layer.provideMerge(DatabaseLive),
       Layer.provide(AppConfig.layerWith({ databaseUrl: Option.some(Redacted.make(db.url)), vectorStore: "disabled" })),
@@ -124,6 +149,39 @@ describe("BatchedMessageStorage", () => {
         await runtime.dispose()
       }
     }
+  }, 120_000)
+
+  test("a group whose attached writes fail is stored one reply at a time, each write still with its reply", async () => {
+    await admin`CREATE TABLE IF NOT EXISTS loner_notes (n INTEGER PRIMARY KEY)`
+    const rollbacks = async () => {
+      const [row] = await admin`SELECT xact_rollback::int AS n FROM pg_stat_database WHERE datname = current_database()`
+      return row.n as number
+    }
+    const rolledBackBefore = await rollbacks()
+    const runtime = clusterOn("batched")
+    try {
+      const ns = Array.from({ length: 40 }, (_, i) => i + 1)
+      const answers = await runtime.runPromise(Effect.gen(function*() {
+        const loner = yield* Loner.client
+        return yield* Effect.forEach(ns, (n) => loner(`l-${n % 20}`).Note({ n }), { concurrency: "unbounded" })
+      }))
+      expect(answers).toEqual(ns.map((n) => ({ n })))
+      const rows = await admin`
+        SELECT l.n, l.xmin::text AS note, r.xmin::text AS reply
+        FROM loner_notes l
+        JOIN cluster_messages m ON m.message_id = 'Loner/l-' || (l.n % 20) || '/Note/' || l.n
+        JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0`
+      expect(rows.length).toBe(ns.length)
+      expect(rows.filter((r: { note: string; reply: string }) => r.note === r.reply).length).toBe(ns.length)
+      // Alone: one transaction per write.
+      expect(new Set(rows.map((r: { note: string }) => r.note)).size).toBe(ns.length)
+    } finally {
+      await runtime.dispose()
+    }
+    // After group statements that failed: rolled back (counted once the pool's sessions end).
+    const deadline = Date.now() + 10_000
+    while ((await rollbacks()) === rolledBackBefore && Date.now() < deadline) await Bun.sleep(50)
+    expect(await rollbacks()).toBeGreaterThan(rolledBackBefore)
   }, 120_000)
 
   test("a long primary key (hashed) stored by the library's storage is recognised by ours", async () => {
