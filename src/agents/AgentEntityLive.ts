@@ -1,21 +1,35 @@
 import { Effect, Exit, Fiber, Layer, Option } from "effect"
-import { AgentEntity } from "../../entities/AgentEntity.ts"
-import { AgentRunner } from "./AgentRunner.ts"
+import { AgentEntity, type TaskOutcome } from "../../entities/AgentEntity.ts"
+import * as ReplyWrites from "../cluster/ReplyWrites.ts"
+import { AgentRunner, type FinishWith } from "./AgentRunner.ts"
+import { finishWrite } from "./TaskFinishWrite.ts"
 
 /**
  * Handlers of the Agent entity. Tasks of one agent run concurrently; each
  * running task's fiber is kept so `Cancel` (handled concurrently) can
  * interrupt it. Idle agents are passivated after `maxIdleTime`; their state
  * is all in SQL.
+ *
+ * A task the run created ends with its reply (`FinishWith`: one commit for the task's end and
+ * the reply). Until that commits the task reads as working, so a `Cancel` arriving then is
+ * answered with the end already decided instead of canceling it under the answer.
  */
 export const AgentEntityLive = AgentEntity.toLayer(
   Effect.gen(function*() {
     const runner = yield* AgentRunner
     const running = new Map<string, Fiber.RuntimeFiber<unknown, unknown>>()
+    const ending = new Map<string, TaskOutcome["state"]>()
+    const withReply = yield* ReplyWrites.forEntity(AgentEntity)
     return AgentEntity.of({
-      Execute: ({ address, payload: { create, taskId } }) =>
+      Execute: (request) =>
         Effect.gen(function*() {
-          const fiber = yield* Effect.fork(runner.run(taskId, address.entityId, create))
+          const { address, payload: { create, taskId } } = request
+          const finishWith: FinishWith = (answer, row, after) =>
+            Effect.suspend(() => {
+              ending.set(taskId, answer.state)
+              return withReply(request, answer, finishWrite, row, Effect.ensuring(after, Effect.sync(() => ending.delete(taskId))))
+            }).pipe(Effect.orDie)
+          const fiber = yield* Effect.fork(runner.run(taskId, address.entityId, create, finishWith))
           running.set(taskId, fiber)
           const exit = yield* Fiber.await(fiber).pipe(Effect.ensuring(Effect.sync(() => running.delete(taskId))))
           if (Exit.isSuccess(exit)) return exit.value
@@ -28,6 +42,8 @@ export const AgentEntityLive = AgentEntity.toLayer(
         }),
       Cancel: ({ payload: { taskId } }) =>
         Effect.gen(function*() {
+          const ended = ending.get(taskId)
+          if (ended !== undefined) return { taskId, state: ended }
           const fiber = running.get(taskId)
           if (fiber) yield* Fiber.interrupt(fiber)
           const state = yield* runner.cancel(taskId)

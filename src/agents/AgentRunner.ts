@@ -7,7 +7,8 @@ import { type DoneEvent, runToolLoop, type ToolOutcome } from "../llm/ToolLoop.t
 import { type ChatMessage, emptyUsage, type ToolCall, type ToolDefinition, type Usage } from "../llm/Types.ts"
 import { ToolCatalog } from "../domain/Tool.ts"
 import type { Agent } from "../domain/Agent.ts"
-import type { NewTask } from "../../entities/AgentEntity.ts"
+import type { NewTask, TaskOutcome } from "../../entities/AgentEntity.ts"
+import { type FinishRow, finishedTask, finishRow } from "./TaskFinishWrite.ts"
 import { progressEvent } from "./TaskEvents.ts"
 import { type MessageEntry, type RunRecord, type TaskClaim, TaskRepo, userMessageEntry } from "./TaskRepo.ts"
 
@@ -27,7 +28,16 @@ interface ClaimedRun extends TaskKeys {
   readonly tools: ReadonlyArray<ToolDefinition>
   readonly started: Date
   readonly startedMs: number
+  /** This run created the task (a blocking send's `create`): its first message and metadata. */
+  readonly created: { readonly userMessage: MessageEntry; readonly metadata: Record<string, unknown> | undefined } | undefined
 }
+
+/**
+ * How a run may end a task it created: `answer` with `row` written in the transaction that
+ * stores the answer (the Agent entity's reply, src/cluster/ReplyWrites.ts), and `after` once it
+ * committed. Answers `answer` itself.
+ */
+export type FinishWith = (answer: TaskOutcome, row: FinishRow, after: Effect.Effect<void>) => Effect.Effect<TaskOutcome>
 
 /**
  * Runs one task for the Agent entity: the conversation's transcript (all
@@ -193,8 +203,11 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
         return { taskId: run.taskId, state: "failed" as TaskState, task: ended.value.task }
       })
 
-    /** The answer: messages, artifact, run and final status in one statement, then told to listeners. */
-    const recordAnswer = (run: ClaimedRun, done: DoneEvent) =>
+    /**
+     * The answer: messages, artifact, run and final status in one statement, then told to
+     * listeners; for a task this run created, with `finishWith` when given (with the reply).
+     */
+    const recordAnswer = (run: ClaimedRun, done: DoneEvent, finishWith: FinishWith | undefined) =>
       Effect.gen(function*() {
         const { agentId, contextId, projectId, taskId } = run
         const final = agentText(done.text, taskId, contextId)
@@ -209,6 +222,17 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
           }
         })
         const artifact = { artifactId: RESPONSE_ARTIFACT, name: "response", parts: [{ kind: "text" as const, text: done.text }] }
+        const record = runRecord(run, done.finishReason === "max_steps" ? "max_steps" : "completed", done.usage, done.steps, null)
+        const told = Effect.zipRight(
+          publish(agentId, projectId, { _tag: "Artifact", taskId, contextId, artifact }),
+          publishFinal(agentId, projectId, taskId, contextId, "completed", final)
+        )
+        if (run.created !== undefined && finishWith !== undefined) {
+          const updatedAt = new Date()
+          const end = { taskId, state: "completed" as const, statusMessage: final, messages: entries, artifacts: [artifact], updatedAt }
+          const task = finishedTask({ ...end, contextId, userMessage: run.created.userMessage, metadata: run.created.metadata })
+          return yield* finishWith({ taskId, state: "completed", task }, finishRow({ ...end, run: record }), told)
+        }
         // One statement for messages, artifact, run and final status: a crash cannot leave half an answer.
         const ended = yield* tasks.finishRun({
           taskId,
@@ -216,12 +240,11 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
           statusMessage: final,
           messages: entries,
           artifacts: [artifact],
-          run: runRecord(run, done.finishReason === "max_steps" ? "max_steps" : "completed", done.usage, done.steps, null)
+          run: record
         })
         // Canceled while the model was answering: the task keeps that outcome.
         if (Option.isNone(ended)) return { taskId, state: yield* currentState(taskId) }
-        yield* publish(agentId, projectId, { _tag: "Artifact", taskId, contextId, artifact })
-        yield* publishFinal(agentId, projectId, taskId, contextId, "completed", final)
+        yield* told
         return { taskId, state: "completed" as TaskState, task: ended.value.task }
       })
 
@@ -230,22 +253,27 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
      * task (`create`), unless that was done before (a repeated run) — then, as for a stored
      * task, claimed from its row.
      */
-    const claimTask = (taskId: string, agentId: string, create: NewTask | undefined) =>
-      create === undefined
-        ? tasks.claim(taskId)
-        : tasks.createClaimed({
-          id: taskId,
-          agentId,
-          projectId: create.projectId,
-          contextId: create.contextId,
-          createdBy: create.createdBy,
-          userMessage: userMessageEntry(create.messageId, create.parts),
-          metadata: create.metadata
-        }).pipe(Effect.flatMap((created) => Option.isSome(created) ? Effect.succeed(created) : tasks.claim(taskId)))
+    const claimTask = (taskId: string, agentId: string, create: NewTask | undefined) => {
+      type Claim = { readonly claim: Option.Option<TaskClaim>; readonly created: ClaimedRun["created"] }
+      const stored = Effect.map(tasks.claim(taskId), (claim): Claim => ({ claim, created: undefined }))
+      if (create === undefined) return stored
+      const userMessage = userMessageEntry(create.messageId, create.parts)
+      return tasks.createClaimed({
+        id: taskId,
+        agentId,
+        projectId: create.projectId,
+        contextId: create.contextId,
+        createdBy: create.createdBy,
+        userMessage,
+        metadata: create.metadata
+      }).pipe(Effect.flatMap((claim) =>
+        Option.isSome(claim) ? Effect.succeed<Claim>({ claim, created: { userMessage, metadata: create.metadata } }) : stored
+      ))
+    }
 
     /** Claims the task, runs the model over its conversation and records the answer (or the failure). */
-    const run = Effect.fn("AgentRunner.run")(function*(taskId: string, hostAgentId: string, create?: NewTask) {
-      const claim = yield* claimTask(taskId, hostAgentId, create)
+    const run = Effect.fn("AgentRunner.run")(function*(taskId: string, hostAgentId: string, create?: NewTask, finishWith?: FinishWith) {
+      const { claim, created } = yield* claimTask(taskId, hostAgentId, create)
       if (Option.isNone(claim)) return { taskId, state: "failed" as TaskState }
       if (claim.value._tag === "NotRunnable") return yield* answerUnclaimed(taskId, claim.value)
       const { agent, agentId, contextId, projectId, transcript } = claim.value
@@ -268,14 +296,15 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
         transcript,
         tools,
         started,
-        startedMs
+        startedMs,
+        created
       }
       const outcome = yield* callModel(claimed).pipe(
         Effect.onInterrupt(() => tasks.recordRun(runRecord(claimed, "canceled", emptyUsage, 0, null))),
         Effect.either
       )
       if (outcome._tag === "Left") return yield* recordFailure(claimed, outcome.left.message)
-      return yield* recordAnswer(claimed, outcome.right)
+      return yield* recordAnswer(claimed, outcome.right, finishWith)
     })
 
     /** Cancels a task that is not running here (queued, or lost its runner). */

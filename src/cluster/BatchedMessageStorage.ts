@@ -15,7 +15,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { groupCommit } from "../db/GroupCommit.ts"
-import { type AttachedWrite, commitsReplyWrites, composeWrites, writesOf } from "./ReplyWrites.ts"
+import { type AttachedWrite, commitsReplyWrites, composeWrites, runAfter, writesOf } from "./ReplyWrites.ts"
 
 /**
  * @effect/cluster's SQL message storage with the two writes every persisted message makes
@@ -232,17 +232,18 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
       saveRequest: (message) => Effect.flatMap(toRow(message), saveRequestGroup),
       saveReply: (reply) => {
         const sent = reply.reply
+        const writes = sent._tag === "WithExit" && sent.exit._tag === "Success" ? writesOf(sent.exit.value) : undefined
         return sent._tag === "WithExit"
           ? Effect.flatMap(Reply.serialize(reply), (encoded) =>
             saveExitGroup({
               reply,
-              writes: sent.exit._tag === "Success" ? writesOf(sent.exit.value) : undefined,
+              writes,
               row: {
                 id: String(encoded.id),
                 requestId: String(encoded.requestId),
                 payload: JSON.stringify((encoded as Reply.WithExitEncoded<any>).exit)
               }
-            }).pipe(Effect.asVoid))
+            }).pipe(Effect.zipRight(writes === undefined ? Effect.void : runAfter(writes))))
           : libraryEncodedSaveReply(reply)
       }
     }))

@@ -48,6 +48,8 @@ export interface ReplyWriteKind<Row> {
 export interface AttachedWrite {
   readonly kind: ReplyWriteKind<any>
   readonly row: unknown
+  /** Runs once the write committed (telling listeners about it), before the caller hears the reply. */
+  readonly after: Effect.Effect<void> | undefined
 }
 
 const attached = new WeakMap<object, Array<AttachedWrite>>()
@@ -87,6 +89,11 @@ export const composeWrites = (writes: ReadonlyArray<AttachedWrite>, first: numbe
   return { key: kinds.map((k) => k.kind.name).join(","), ctes: fragments.join(",\n"), parameters }
 }
 
+/** The `after` effects of `writes`, in order; a failing one is logged and does not stop the rest. */
+export const runAfter = (writes: ReadonlyArray<AttachedWrite>): Effect.Effect<void> =>
+  Effect.forEach(writes, (w) => w.after === undefined ? Effect.void : Effect.catchAllCause(w.after, (cause) =>
+    Effect.logWarning("after a reply's write", cause)), { discard: true })
+
 /** `writes` as a statement alone (the writes of a reply the storage saves one at a time). */
 export const runAlone = (sql: SqlClient.SqlClient, writes: ReadonlyArray<AttachedWrite>) => {
   const { ctes, parameters } = composeWrites(writes, 1)
@@ -94,9 +101,10 @@ export const runAlone = (sql: SqlClient.SqlClient, writes: ReadonlyArray<Attache
 }
 
 /**
- * For `entity`'s handlers: `(request, value, kind, row)` answers `value` with `row` written in
- * the transaction that stores its reply when that request is persisted and its reply is stored
- * by a storage that runs such writes; otherwise it writes `row` now and then answers.
+ * For `entity`'s handlers: `(request, value, kind, row, after?)` answers `value` with `row`
+ * written in the transaction that stores its reply when that request is persisted and its reply
+ * is stored by a storage that runs such writes; otherwise it writes `row` now and then answers.
+ * Either way `after` runs once the write committed, before the caller hears the reply.
  */
 export const forEntity = <Type extends string, Rpcs extends Rpc.Any>(entity: Entity.Entity<Type, Rpcs>) =>
   Effect.gen(function*() {
@@ -111,14 +119,16 @@ export const forEntity = <Type extends string, Rpcs extends Rpc.Any>(entity: Ent
       request: Entity.Request<any>,
       value: A,
       kind: ReplyWriteKind<Row>,
-      row: Row
+      row: Row,
+      after?: Effect.Effect<void>
     ): Effect.Effect<A, SqlError> => {
+      const write: AttachedWrite = { kind, row, after }
       if (deferrable && persisted.has(request.tag)) {
         const writes = attached.get(value)
-        if (writes) writes.push({ kind, row })
-        else attached.set(value, [{ kind, row }])
+        if (writes) writes.push(write)
+        else attached.set(value, [write])
         return Effect.succeed(value)
       }
-      return Effect.as(runAlone(sql, [{ kind, row }]), value)
+      return Effect.as(Effect.zipRight(runAlone(sql, [write]), runAfter([write])), value)
     }
   })

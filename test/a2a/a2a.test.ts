@@ -161,6 +161,32 @@ describe("A2A v1.0 through @a2a-js/sdk ClientFactory", () => {
     expect(more.constructor.name).toBe("JsonRpcUnsupportedOperationError")
   })
 
+  test("a blocking send's task ends in the transaction that stores its reply, and answers what GetTask reads", async () => {
+    fake.script({ kind: "text", text: "ended with the reply" })
+    const sent = await rpc({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "SendMessage",
+      params: { message: { messageId: crypto.randomUUID(), role: "ROLE_USER", parts: [{ text: "end with it" }] }, metadata: { tag: "x" } }
+    })
+    const task = sent.body.result.task
+    expect(task.status.state).toBe("TASK_STATE_COMPLETED")
+    // The answer was built without reading the task back: it must be what a read gives.
+    const got = await rpc({ jsonrpc: "2.0", id: 2, method: "GetTask", params: { id: task.id } })
+    expect(got.body.result).toEqual(task)
+    const [row] = await platform.runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      sql<{ task: string; reply: string; runs: number; messages: number }>`
+        SELECT t.xmin::text AS task, r.xmin::text AS reply,
+               (SELECT count(*)::int FROM agent_runs WHERE task_id = t.id) AS runs,
+               (SELECT count(*)::int FROM agent_messages WHERE task_id = t.id) AS messages
+        FROM agent_tasks t
+        JOIN cluster_messages m ON m.message_id = 'Agent/' || t.agent_id || '/Execute/' || t.id
+        JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
+        WHERE t.id = ${task.id}`))
+    expect(row).toMatchObject({ runs: 1, messages: 2 })
+    expect(row.task).toBe(row.reply)
+  })
+
   test("stream: task, token chunks, final status; resubscribe after dropping the stream gets the rest", async () => {
     fake.script({ kind: "text", text: "one two three four five six seven eight", chunkDelayMs: 150 })
     const client = await v1Client()
