@@ -4,7 +4,9 @@ import { EventBus } from "../events/EventBus.ts"
 import { CircuitOpen } from "../net/CircuitBreaker.ts"
 import { A2AFlowRecorder } from "../observability/A2AFlows.ts"
 import { A2AClient, A2ASendError } from "./A2AClient.ts"
-import type { DeliveryRecord, RegistryEntry } from "../domain/Orchestration.ts"
+import * as ReplyWrites from "../cluster/ReplyWrites.ts"
+import { DeliveryRecord, type RegistryEntry } from "../domain/Orchestration.ts"
+import { deliveredWrite } from "./DeliveredWrite.ts"
 import { DeliveryCircuits } from "./DeliveryCircuits.ts"
 import { DeliveryRepo, type StoredRequest } from "./DeliveryRepo.ts"
 import { LocalAgents } from "./LocalAgents.ts"
@@ -56,6 +58,7 @@ const makeHandlers = Effect.gen(function*() {
   const flows = yield* Effect.serviceOption(A2AFlowRecorder)
   const config = yield* DeliveryConfig.pipe(Effect.orDie)
   const { breaker, failureThreshold } = yield* DeliveryCircuits
+  const withReply = yield* ReplyWrites.forEntity(Delivery)
 
   const publish = (record: DeliveryRecord, type: string, extra: Record<string, unknown> = {}) =>
     bus.publish({
@@ -123,10 +126,13 @@ const makeHandlers = Effect.gen(function*() {
 
   /**
    * How the first attempt of a run is counted: `opened` when `repo.begin` counted it, `fresh`
-   * when it is a just-created delivery's first, counted with its outcome; otherwise each attempt
-   * counts itself before it starts.
+   * when it is a just-created delivery's first, counted with its outcome — and, when delivered,
+   * written with the `Deliver` reply it answers (`request`, see DeliveredWrite.ts); otherwise
+   * each attempt counts itself before it starts.
    */
-  type FirstCount = { readonly _tag: "opened"; readonly n: number } | { readonly _tag: "fresh" }
+  type FirstCount =
+    | { readonly _tag: "opened"; readonly n: number }
+    | { readonly _tag: "fresh"; readonly request: Parameters<typeof withReply>[0] }
 
   /** One attempt; fails with RetryLater only when another attempt is allowed and useful. */
   const attempt = (record: DeliveryRecord, request: StoredRequest, target: RegistryEntry, first?: FirstCount) =>
@@ -137,6 +143,12 @@ const makeHandlers = Effect.gen(function*() {
       const result = yield* Effect.either(sendTo(target, record, request))
       if (result._tag === "Right") {
         yield* recordFlow(record, target, started)
+        if (first?._tag === "fresh") {
+          // Still pending and uncounted (created moments ago here): the record it becomes is known.
+          const ended = new DeliveryRecord({ ...record, status: "delivered", reply: result.right, lastError: null, attempts: record.attempts + 1 })
+          const row = { id: record.deliveryId, reply: result.right, count_attempt: true }
+          return Option.some(yield* Effect.orDie(withReply(first.request, ended, deliveredWrite, row, publish(record, "delivery.delivered", { attempts: n }))))
+        }
         const delivered = yield* repo.markDelivered(record.deliveryId, result.right, countWithOutcome)
         yield* publish(record, "delivery.delivered", { attempts: n })
         return delivered
@@ -206,8 +218,8 @@ const makeHandlers = Effect.gen(function*() {
     })
 
   return Delivery.of({
-    Deliver: Effect.fn("Delivery.Deliver")(function*({ payload }) {
-      const { deliveryId, projectId, to } = payload
+    Deliver: Effect.fn("Delivery.Deliver")(function*(envelope) {
+      const { deliveryId, projectId, to } = envelope.payload
       if (projectId === undefined || to === undefined) return yield* fromRecord(deliveryId)
       // The message names its target: look it up first (or take the router's lookup of a
       // moment ago), then run the delivery the router just created, or open the pending
@@ -221,7 +233,7 @@ const makeHandlers = Effect.gen(function*() {
       // target: the router sends its record's): still pending, no attempt made; its first
       // attempt is counted with its outcome (see `repo.markDelivered`).
       if (matches && handed.created !== undefined) {
-        return yield* run(handed.created.record, handed.created.request, target.value, { _tag: "fresh" })
+        return yield* run(handed.created.record, handed.created.request, target.value, { _tag: "fresh", request: envelope })
       }
       const opened = yield* repo.begin(deliveryId)
       // Not pending (finished, or redelivered after it finished): answered from the record.

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { Delivery } from "../../entities/Delivery.ts"
 import { DeliveryRepo } from "../../src/orchestrator/DeliveryRepo.ts"
@@ -100,6 +101,21 @@ describe("reliable delivery", () => {
     expect(echo.received.at(-1)?.messageId).toBe(body.deliveryId)
     // The send carries its span's trace context: the agent's own spans join the delivery's trace.
     expect(echo.traceparents.at(-1)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/)
+  })
+
+  test("a fresh delivery ends in the transaction that stores its Deliver reply", async () => {
+    const { status, body } = await call("POST", "/orchestrator/message", { projectId: alice.projectId, to: ids.upper, text: "commit" })
+    expect(status).toBe(200)
+    expect(body).toMatchObject({ status: "delivered", attempts: 1, lastError: null, reply: { text: "COMMIT" } })
+    const [row] = await platform.runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      sql<{ delivery: string; reply: string; status: string; attempts: number; text: string }>`
+        SELECT d.xmin::text AS delivery, r.xmin::text AS reply, d.status, d.attempts, d.reply ->> 'text' AS text
+        FROM orchestrator_deliveries d
+        JOIN cluster_messages m ON m.entity_type = 'Delivery' AND m.entity_id = d.id AND m.tag = 'Deliver'
+        JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
+        WHERE d.id = ${body.deliveryId}`))
+    expect(row).toMatchObject({ status: "delivered", attempts: 1, text: "COMMIT" })
+    expect(row.delivery).toBe(row.reply)
   })
 
   test("the same idempotency key is the same message: delivered once, answered from the record", async () => {

@@ -1,0 +1,32 @@
+import type { ReplyWriteKind } from "../cluster/ReplyWrites.ts"
+import type { AgentReply } from "../domain/Orchestration.ts"
+
+/**
+ * A fresh delivery's `pending → delivered` written with its `Deliver` reply
+ * (src/cluster/ReplyWrites.ts): what `DeliveryRepo.markDelivered` writes, for every delivery
+ * whose reply is in one group, in the statement that stores those replies. One commit for the
+ * delivery's end and its reply instead of two.
+ *
+ * Only for a delivery the router created moments ago in this process (its record is known and
+ * pending, its first attempt counted with this outcome); the record still moves only while
+ * pending, so a late duplicate cannot overwrite the first reply.
+ */
+export interface DeliveredRow {
+  readonly id: string
+  readonly reply: AgentReply
+  /** The attempt was not counted when it started (a fresh delivery's first). */
+  readonly count_attempt: boolean
+}
+
+export const deliveredWrite: ReplyWriteKind<DeliveredRow> = {
+  name: "orchestrator_delivered",
+  parameterCount: 1,
+  parameters: (rows) => [JSON.stringify(rows)],
+  ctes: (p) => `
+    orchestrator_delivered AS (
+      UPDATE orchestrator_deliveries d SET status = 'delivered', reply = f.reply, last_error = NULL,
+        attempts = d.attempts + CASE WHEN f.count_attempt THEN 1 ELSE 0 END, delivered_at = now(), updated_at = now()
+      FROM jsonb_to_recordset($${p}::jsonb) AS f(id text, reply jsonb, count_attempt boolean)
+      WHERE d.id = f.id AND d.status = 'pending'
+    )`
+}
