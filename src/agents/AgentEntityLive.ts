@@ -17,7 +17,7 @@ import { finishWrite } from "./TaskFinishWrite.ts"
 export const AgentEntityLive = AgentEntity.toLayer(
   Effect.gen(function*() {
     const runner = yield* AgentRunner
-    const running = new Map<string, Fiber.RuntimeFiber<unknown, unknown>>()
+    const running = new Map<string, Fiber.RuntimeFiber<TaskOutcome, unknown>>()
     const ending = new Map<string, TaskOutcome["state"]>()
     const withReply = yield* ReplyWrites.forEntity(AgentEntity)
     return AgentEntity.of({
@@ -45,7 +45,12 @@ export const AgentEntityLive = AgentEntity.toLayer(
           const ended = ending.get(taskId)
           if (ended !== undefined) return { taskId, state: ended }
           const fiber = running.get(taskId)
-          if (fiber) yield* Fiber.interrupt(fiber)
+          if (fiber) {
+            // It may have ended just before the interrupt reached it, its end then waiting for
+            // its reply (the task still reads as working): that end is the answer.
+            const exit = yield* Fiber.interrupt(fiber)
+            if (Exit.isSuccess(exit)) return { taskId, state: exit.value.state }
+          }
           const state = yield* runner.cancel(taskId)
           return { taskId, state: Option.getOrElse(state, () => "failed" as const) }
         })
