@@ -1,4 +1,4 @@
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type Statement } from "@effect/sql"
 import { DateTime, Effect, Option, Schema } from "effect"
 import { AgentReply, DeadLetter, DeliveryRecord } from "../domain/Orchestration.ts"
 
@@ -85,6 +85,33 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("Orchestrator/D
         const existing = yield* sql`SELECT ${cols} FROM orchestrator_deliveries
           WHERE project_id = ${input.projectId} AND idempotency_key = ${input.idempotencyKey}`
         return { created: false, ...Option.getOrThrow(yield* one(existing)) }
+      }).pipe(Effect.orDie)
+
+    /**
+     * `create` for a target that must exist, with the target read in the same statement:
+     * `target` is a subquery answering it as JSON (`RegistryRepo.entryJson`), null when it does
+     * not exist, and then nothing is inserted. Answers the target as read and, when it exists,
+     * the stored delivery (a second statement reads it back only when the key was used before).
+     */
+    const createFor = (input: Parameters<typeof create>[0], target: Statement.Fragment) =>
+      Effect.gen(function*() {
+        const rows = yield* sql`
+          WITH target AS (SELECT ${target} AS entry),
+          inserted AS (
+            INSERT INTO orchestrator_deliveries (id, project_id, idempotency_key, source, target_id, request, status, max_attempts)
+            SELECT ${input.id}, ${input.projectId}, ${input.idempotencyKey}, ${input.from}, ${input.to},
+              ${JSON.stringify(input.request)}::jsonb, 'pending', ${input.maxAttempts}
+            FROM target WHERE target.entry IS NOT NULL
+            ON CONFLICT DO NOTHING
+            RETURNING ${cols}
+          )
+          SELECT target.entry AS target_entry, inserted.* FROM target LEFT JOIN inserted ON TRUE`
+        const row = rows[0] as { targetEntry: unknown; id: string | null }
+        if (row.targetEntry === null) return { target: null, stored: undefined }
+        if (row.id !== null) return { target: row.targetEntry, stored: { created: true, ...Option.getOrThrow(yield* one(rows)) } }
+        const existing = yield* sql`SELECT ${cols} FROM orchestrator_deliveries
+          WHERE project_id = ${input.projectId} AND idempotency_key = ${input.idempotencyKey}`
+        return { target: row.targetEntry, stored: { created: false, ...Option.getOrThrow(yield* one(existing)) } }
       }).pipe(Effect.orDie)
 
     const get = (id: string) =>
@@ -176,6 +203,6 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("Orchestrator/D
             Effect.orDie
           )
 
-    return { create, get, begin, startAttempt, recordError, markDelivered, markDeadLettered, listDeadLetters } as const
+    return { create, createFor, get, begin, startAttempt, recordError, markDelivered, markDeadLettered, listDeadLetters } as const
   })
 }) {}

@@ -166,6 +166,29 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("Orchestrator/R
       )
 
     /**
+     * The entry of (project, id) as one JSON value, null when neither table has it: a
+     * subquery for a statement that needs the entry beside its own work (the router's delivery
+     * insert), read back by `entryFromJson`. The table the id's prefix names is tried first.
+     */
+    const entryJson = (projectId: string, id: string) => {
+      const remote = sql`(SELECT json_build_object('kind', 'remote', 'id', id, 'projectId', project_id, 'name', name,
+          'description', description, 'cardUrl', card_url, 'endpointUrl', endpoint_url, 'protocolVersion', protocol_version,
+          'skills', skills, 'status', status, 'lastError', last_error, 'refreshedAt', refreshed_at)
+        FROM orchestrator_agents WHERE project_id = ${projectId} AND id = ${id})`
+      const local = sql`(SELECT json_build_object('kind', 'local', 'id', id, 'projectId', project_id, 'name', name,
+          'description', description, 'skills', skills)
+        FROM agents WHERE project_id = ${projectId} AND id = ${id})`
+      return id.startsWith("ra_") ? sql`COALESCE(${remote}, ${local})` : sql`COALESCE(${local}, ${remote})`
+    }
+
+    const entryFromJson = (value: unknown): Effect.Effect<Option.Option<RegistryEntry>> => {
+      const json = parseJson(value)
+      if (json === null || typeof json !== "object") return Effect.succeed(Option.none())
+      const entry = (json as { kind?: unknown }).kind === "remote" ? remoteEntry(json) : localEntry(json)
+      return Effect.orDie(Effect.map(entry, Option.some))
+    }
+
+    /**
      * Either kind by id. The table its prefix names is read first (registered agents are
      * `ra_…`, platform agents `agt_…`), so a found agent costs one statement; the other
      * table is still read when the first has no such row.
@@ -190,6 +213,17 @@ export class RegistryRepo extends Effect.Service<RegistryRepo>()("Orchestrator/R
         Effect.orDie
       )
 
-    return { upsertRemote, markRefreshed, markUnreachable, listRemote, listLocal, find, allRemote, deleteRemote }
+    return {
+      upsertRemote,
+      markRefreshed,
+      markUnreachable,
+      listRemote,
+      listLocal,
+      find,
+      entryJson,
+      entryFromJson,
+      allRemote,
+      deleteRemote
+    }
   })
 }) {}

@@ -4,7 +4,7 @@ import { Delivery } from "../../entities/Delivery.ts"
 import { Conflict, NotFound } from "../kernel/WireErrors.ts"
 import type { DeliveryRecord, MessageRequest } from "../domain/Orchestration.ts"
 import { DeliveryRepo } from "./DeliveryRepo.ts"
-import { Registry } from "./Registry.ts"
+import { RegistryRepo } from "./RegistryRepo.ts"
 import { TargetHandoff } from "./TargetHandoff.ts"
 import * as Values from "../config/Values.ts"
 
@@ -29,14 +29,12 @@ const deliveryIdOf = (projectId: string, key: string) =>
 export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
   effect: Effect.gen(function*() {
     const repo = yield* DeliveryRepo
-    const registry = yield* Registry
+    const registry = yield* RegistryRepo
     const deliveries = yield* Delivery.client
     const handoff = yield* TargetHandoff
     const config = yield* RouterConfig.pipe(Effect.orDie)
 
     const submit = Effect.fn("Router.submit")(function*(req: MessageRequest) {
-      const target = yield* registry.find(req.projectId, req.to)
-      if (Option.isNone(target)) return yield* new NotFound({ message: `agent ${req.to} not found` })
       const key = req.idempotencyKey ?? crypto.randomUUID()
       const id = deliveryIdOf(req.projectId, key)
       const request = {
@@ -44,7 +42,9 @@ export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
         ...(req.contextId ? { contextId: req.contextId } : {}),
         metadata: req.metadata ?? {}
       }
-      const stored = yield* repo.create({
+      // The target is looked up in the statement that stores the delivery (one round trip):
+      // none, and nothing is stored.
+      const created = yield* repo.createFor({
         id,
         projectId: req.projectId,
         idempotencyKey: key,
@@ -52,7 +52,10 @@ export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
         to: req.to,
         request,
         maxAttempts: req.maxAttempts ?? config.maxAttempts
-      })
+      }, registry.entryJson(req.projectId, req.to))
+      const target = yield* registry.entryFromJson(created.target)
+      const stored = created.stored
+      if (Option.isNone(target) || stored === undefined) return yield* new NotFound({ message: `agent ${req.to} not found` })
       if (!stored.created && (stored.record.to !== req.to || stored.request.text !== req.text)) {
         return yield* new Conflict({ message: "idempotency key already used for a different message" })
       }
@@ -85,5 +88,5 @@ export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
 
     return { submit, get, listDeadLetters: repo.listDeadLetters } as const
   }),
-  dependencies: [DeliveryRepo.Default, Registry.Default, TargetHandoff.Default]
+  dependencies: [DeliveryRepo.Default, RegistryRepo.Default, TargetHandoff.Default]
 }) {}
