@@ -34,7 +34,8 @@ export interface ReplyWriteKind<Row> {
   readonly name: string
   /**
    * One or more data-modifying common table expressions (`name AS (INSERT ...)`, comma
-   * separated; names unique across kinds) over typed arrays of the group's rows, numbering
+   * separated; names unique across kinds, and not `r`, the reply's own) over the group's rows
+   * (typed arrays or one JSON array), numbering
    * their parameters from `first`. They run beside the reply's own in one statement, so they
    * see one snapshot: rows of one group must not update the same row twice (aggregate first).
    */
@@ -94,7 +95,7 @@ export const runAfter = (writes: ReadonlyArray<AttachedWrite>): Effect.Effect<vo
   Effect.forEach(writes, (w) => w.after === undefined ? Effect.void : Effect.catchAllCause(w.after, (cause) =>
     Effect.logWarning("after a reply's write", cause)), { discard: true })
 
-/** `writes` as a statement alone (the writes of a reply the storage saves one at a time). */
+/** `writes` as a statement of their own: where no storage runs them with a reply. */
 export const runAlone = (sql: SqlClient.SqlClient, writes: ReadonlyArray<AttachedWrite>) => {
   const { ctes, parameters } = composeWrites(writes, 1)
   return sql.unsafe(`WITH ${ctes}\nSELECT 1`, parameters as Array<unknown>)
