@@ -12,9 +12,10 @@ import {
 import { PersistenceError } from "@effect/cluster/ClusterError"
 import type { Rpc } from "@effect/rpc"
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Schedule } from "effect"
 import { createHash } from "node:crypto"
 import { groupCommit } from "../db/GroupCommit.ts"
+import { isDatabaseUnavailable } from "../kernel/DatabaseUnavailable.ts"
 import { type AttachedWrite, commitsReplyWrites, composeWrites, runAfter, writesOf } from "./ReplyWrites.ts"
 
 /**
@@ -44,6 +45,21 @@ const IN_FLIGHT = 2
 const MAX_GROUP = 512
 
 const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex")
+
+/**
+ * A reply is stored until the database takes it, however long it is unreachable. The entity
+ * manager gives a reply's storing 5 tries 200 ms apart and then gives up on the request
+ * without restarting it: the request stays "in progress" in its entity, the storage poll skips
+ * it, and an acknowledged message is never answered (issue #19: a PostgreSQL restart under
+ * load left some so, once handlers wrote with their reply and so answered before any I/O).
+ * Retried here, the answer (and the writes attached to it) is stored once the database is
+ * back; an interrupt (the entity or its shard going away) still stops it, and the message is
+ * then run again from storage. Other failures (a bad row) fail as before.
+ * Upstream note: the entity manager could restart a request whose reply could not be stored.
+ */
+const untilStored = Schedule.exponential("100 millis").pipe(
+  Schedule.modifyDelay((_, d) => Duration.min(d, Duration.seconds(5)))
+)
 
 type RequestRow = {
   readonly message: Message.OutgoingRequest<any>
@@ -225,27 +241,29 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
       return messages
     }
 
+    const saveReply = (reply: Reply.ReplyWithContext<any>) => {
+      const sent = reply.reply
+      const writes = sent._tag === "WithExit" && sent.exit._tag === "Success" ? writesOf(sent.exit.value) : undefined
+      return sent._tag === "WithExit"
+        ? Effect.flatMap(Reply.serialize(reply), (encoded) =>
+          saveExitGroup({
+            reply,
+            writes,
+            row: {
+              id: String(encoded.id),
+              requestId: String(encoded.requestId),
+              payload: JSON.stringify((encoded as Reply.WithExitEncoded<any>).exit)
+            }
+          }).pipe(Effect.zipRight(writes === undefined ? Effect.void : runAfter(writes))))
+        : libraryEncodedSaveReply(reply)
+    }
+
     const storage: MessageStorage.MessageStorage["Type"] = commitsReplyWrites(yield* MessageStorage.make({
       ...library,
       unprocessedMessages: (shardIds) => Effect.map(library.unprocessedMessages(shardIds), answeredHere),
       unprocessedMessagesById: (ids) => Effect.map(library.unprocessedMessagesById(ids), answeredHere),
       saveRequest: (message) => Effect.flatMap(toRow(message), saveRequestGroup),
-      saveReply: (reply) => {
-        const sent = reply.reply
-        const writes = sent._tag === "WithExit" && sent.exit._tag === "Success" ? writesOf(sent.exit.value) : undefined
-        return sent._tag === "WithExit"
-          ? Effect.flatMap(Reply.serialize(reply), (encoded) =>
-            saveExitGroup({
-              reply,
-              writes,
-              row: {
-                id: String(encoded.id),
-                requestId: String(encoded.requestId),
-                payload: JSON.stringify((encoded as Reply.WithExitEncoded<any>).exit)
-              }
-            }).pipe(Effect.zipRight(writes === undefined ? Effect.void : runAfter(writes))))
-          : libraryEncodedSaveReply(reply)
-      }
+      saveReply: (reply) => Effect.retry(saveReply(reply), { schedule: untilStored, while: isDatabaseUnavailable })
     }))
     return storage
   })

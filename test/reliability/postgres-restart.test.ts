@@ -102,6 +102,25 @@ describe("PostgreSQL restarted under load", () => {
     try {
       await waitFor(() => ackedJobs.length >= 20 && ackedMessages.length >= 20, 60_000)
 
+      // A burst acknowledged just before the stop, to two entities (which run their messages one
+      // at a time): stored, most still queued or waiting to store their reply when the database
+      // goes away. Each must still be applied once it is back (a reply that could not be stored
+      // within the entity manager's few tries left its request stuck, never answered).
+      const burst = await client!.runPromise(Effect.gen(function*() {
+        const probe = yield* DeliveryProbe.client
+        return yield* Effect.forEach(
+          Array.from({ length: 400 }, (_, i) => `burst-${i}`),
+          (messageId) =>
+            probe(`burst-${messageId.length % 2}`).Apply({ messageId, amount: 1 }, { discard: true }).pipe(
+              Effect.timeout("5 seconds"),
+              Effect.isSuccess,
+              Effect.map((sent) => (sent ? [messageId] : []))
+            ),
+          { concurrency: "unbounded" }
+        )
+      }))
+      ackedMessages.push(...burst.flat())
+      expect(burst.flat().length).toBeGreaterThan(0)
       await pg.stopImmediate()
       const acceptedBeforeStop = ackedJobs.length
       // Down: /health says so, and requests that need the database answer 503 fast.
