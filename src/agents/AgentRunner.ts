@@ -10,7 +10,7 @@ import type { Agent } from "../domain/Agent.ts"
 import type { NewTask, TaskOutcome } from "../../entities/AgentEntity.ts"
 import { type FinishRow, finishedTask, finishRow } from "./TaskFinishWrite.ts"
 import { progressEvent } from "./TaskEvents.ts"
-import { type MessageEntry, type RunRecord, type TaskClaim, TaskRepo, userMessageEntry } from "./TaskRepo.ts"
+import { type MessageEntry, type RunEnd, type RunRecord, type TaskClaim, TaskRepo, userMessageEntry } from "./TaskRepo.ts"
 
 const RESPONSE_ARTIFACT = "response"
 
@@ -222,26 +222,25 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
           }
         })
         const artifact = { artifactId: RESPONSE_ARTIFACT, name: "response", parts: [{ kind: "text" as const, text: done.text }] }
-        const record = runRecord(run, done.finishReason === "max_steps" ? "max_steps" : "completed", done.usage, done.steps, null)
+        // Messages, artifact, run and final status in one statement: a crash cannot leave half an answer.
+        const end: RunEnd = {
+          taskId,
+          state: "completed",
+          statusMessage: final,
+          messages: entries,
+          artifacts: [artifact],
+          run: runRecord(run, done.finishReason === "max_steps" ? "max_steps" : "completed", done.usage, done.steps, null)
+        }
         const told = Effect.zipRight(
           publish(agentId, projectId, { _tag: "Artifact", taskId, contextId, artifact }),
           publishFinal(agentId, projectId, taskId, contextId, "completed", final)
         )
         if (run.created !== undefined && finishWith !== undefined) {
           const updatedAt = new Date()
-          const end = { taskId, state: "completed" as const, statusMessage: final, messages: entries, artifacts: [artifact], updatedAt }
-          const task = finishedTask({ ...end, contextId, userMessage: run.created.userMessage, metadata: run.created.metadata })
-          return yield* finishWith({ taskId, state: "completed", task }, finishRow({ ...end, run: record }), told)
+          const task = finishedTask({ ...end, contextId, userMessage: run.created.userMessage, metadata: run.created.metadata, updatedAt })
+          return yield* finishWith({ taskId, state: "completed", task }, finishRow(end, updatedAt), told)
         }
-        // One statement for messages, artifact, run and final status: a crash cannot leave half an answer.
-        const ended = yield* tasks.finishRun({
-          taskId,
-          state: "completed",
-          statusMessage: final,
-          messages: entries,
-          artifacts: [artifact],
-          run: record
-        })
+        const ended = yield* tasks.finishRun(end)
         // Canceled while the model was answering: the task keeps that outcome.
         if (Option.isNone(ended)) return { taskId, state: yield* currentState(taskId) }
         yield* told

@@ -1,7 +1,6 @@
-import type { A2aMessage, A2aTask, Artifact, TaskState } from "../domain/Task.ts"
-import { TERMINAL_STATES } from "../domain/Task.ts"
-import type { ReplyWriteKind } from "../cluster/ReplyWrites.ts"
-import type { MessageEntry, RunRecord } from "./TaskRepo.ts"
+import type { A2aMessage, A2aTask } from "../domain/Task.ts"
+import { jsonRowsKind } from "../cluster/ReplyWrites.ts"
+import { type MessageEntry, type RunEnd, runRow, TERMINAL_SQL } from "./TaskRepo.ts"
 
 /**
  * A run's end written with the persisted `Execute`'s reply (src/cluster/ReplyWrites.ts): what
@@ -15,111 +14,75 @@ import type { MessageEntry, RunRecord } from "./TaskRepo.ts"
  * of a task whose end is waiting for its reply with that end, so nothing ends it meanwhile.
  */
 export interface FinishRow {
-  readonly task_id: string
-  readonly state: TaskState
-  readonly status_message: A2aMessage
-  readonly artifacts: ReadonlyArray<Artifact>
-  readonly messages: ReadonlyArray<MessageEntry>
+  readonly taskId: string
+  readonly state: RunEnd["state"]
+  readonly statusMessage: A2aMessage
+  readonly artifacts: RunEnd["artifacts"]
+  readonly messages: RunEnd["messages"]
   /** The task's new `updated_at`: the answered task's status timestamp, so both agree. */
-  readonly updated_at: string
-  readonly run: ReturnType<typeof runJson>
+  readonly updatedAt: string
+  /** Its `agent_runs` row as `TaskRepo.finishRun` inserts it (camelCase; dates as ISO strings in JSON). */
+  readonly run: ReturnType<typeof runRow>
 }
 
-const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(", ")
-
-const runJson = (run: RunRecord) => ({
-  id: run.id,
-  task_id: run.taskId,
-  agent_id: run.agentId,
-  project_id: run.projectId,
-  requested_provider: run.requestedProvider,
-  provider: run.provider,
-  model: run.model,
-  status: run.status,
-  steps: run.steps,
-  input_tokens: run.inputTokens,
-  output_tokens: run.outputTokens,
-  cost_usd: run.costUsd,
-  error: run.error,
-  started_at: run.startedAt.toISOString(),
-  duration_ms: run.durationMs
+/** `end` as this write's row, `updatedAt` the task's new status time. */
+export const finishRow = (end: RunEnd, updatedAt: Date): FinishRow => ({
+  taskId: end.taskId,
+  state: end.state,
+  statusMessage: end.statusMessage,
+  artifacts: end.artifacts,
+  messages: end.messages,
+  updatedAt: updatedAt.toISOString(),
+  run: runRow(end.run)
 })
 
-export const finishRow = (input: {
-  readonly taskId: string
-  readonly state: TaskState
-  readonly statusMessage: A2aMessage
-  readonly messages: ReadonlyArray<MessageEntry>
-  readonly artifacts: ReadonlyArray<Artifact>
-  readonly run: RunRecord
-  readonly updatedAt: Date
-}): FinishRow => ({
-  task_id: input.taskId,
-  state: input.state,
-  status_message: input.statusMessage,
-  artifacts: input.artifacts,
-  messages: input.messages,
-  updated_at: input.updatedAt.toISOString(),
-  run: runJson(input.run)
-})
-
-export const finishWrite: ReplyWriteKind<FinishRow> = {
-  name: "agent_task_finish",
-  parameterCount: 1,
-  parameters: (rows) => [JSON.stringify(rows)],
-  ctes: (p) => `
+export const finishWrite = jsonRowsKind<FinishRow>("agent_task_finish", (rows) => `
     agent_finish AS (
-      SELECT * FROM jsonb_to_recordset($${p}::jsonb) AS f(
-        task_id text, state text, status_message jsonb, artifacts jsonb, messages jsonb, updated_at timestamptz, run jsonb)
+      SELECT * FROM jsonb_to_recordset(${rows}) AS f(
+        "taskId" text, state text, "statusMessage" jsonb, artifacts jsonb, messages jsonb, "updatedAt" timestamptz, run jsonb)
     ),
     agent_finish_ended AS (
-      UPDATE agent_tasks t SET state = f.state, status_message = f.status_message,
-        artifacts = t.artifacts || f.artifacts, updated_at = f.updated_at
+      UPDATE agent_tasks t SET state = f.state, status_message = f."statusMessage",
+        artifacts = t.artifacts || f.artifacts, updated_at = f."updatedAt"
       FROM agent_finish f
-      WHERE t.id = f.task_id AND t.state NOT IN (${TERMINAL_SQL})
+      WHERE t.id = f."taskId" AND t.state NOT IN (${TERMINAL_SQL})
       RETURNING t.id
     ),
     agent_finish_messages AS (
       INSERT INTO agent_messages (task_id, message_id, role, parts, llm)
-      SELECT f.task_id, e.value ->> 'messageId', e.value ->> 'role', e.value -> 'parts', e.value -> 'llm'
+      SELECT f."taskId", e.value ->> 'messageId', e.value ->> 'role', e.value -> 'parts', e.value -> 'llm'
       FROM agent_finish f
-      JOIN agent_finish_ended ended ON ended.id = f.task_id
+      JOIN agent_finish_ended ended ON ended.id = f."taskId"
       CROSS JOIN LATERAL jsonb_array_elements(f.messages) WITH ORDINALITY AS e(value, n)
-      ORDER BY f.task_id, e.n
+      ORDER BY f."taskId", e.n
     ),
     agent_finish_runs AS (
       INSERT INTO agent_runs (id, task_id, agent_id, project_id, requested_provider, provider, model, status, steps,
                               input_tokens, output_tokens, cost_usd, error, started_at, duration_ms)
-      SELECT r.id, r.task_id, r.agent_id, r.project_id, r.requested_provider, r.provider, r.model, r.status, r.steps,
-             r.input_tokens, r.output_tokens, r.cost_usd, r.error, r.started_at, r.duration_ms
+      SELECT r.id, r."taskId", r."agentId", r."projectId", r."requestedProvider", r.provider, r.model, r.status, r.steps,
+             r."inputTokens", r."outputTokens", r."costUsd", r.error, r."startedAt", r."durationMs"
       FROM agent_finish f CROSS JOIN LATERAL jsonb_to_record(f.run) AS r(
-        id text, task_id text, agent_id text, project_id text, requested_provider text, provider text, model text,
-        status text, steps int, input_tokens int, output_tokens int, cost_usd float8, error text,
-        started_at timestamptz, duration_ms float8)
-    )`
-}
+        id text, "taskId" text, "agentId" text, "projectId" text, "requestedProvider" text, provider text, model text,
+        status text, steps int, "inputTokens" int, "outputTokens" int, "costUsd" float8, error text,
+        "startedAt" timestamptz, "durationMs" float8)
+    )`)
 
 /**
  * The task a just-created task becomes with this end, as `finishRun` would read it back: its
  * first message and the run's non-tool messages as history, the run's artifacts, its metadata.
  */
-export const finishedTask = (input: {
-  readonly taskId: string
+export const finishedTask = (end: Omit<RunEnd, "run"> & {
   readonly contextId: string
-  readonly state: TaskState
-  readonly statusMessage: A2aMessage
   readonly userMessage: MessageEntry
-  readonly messages: ReadonlyArray<MessageEntry>
-  readonly artifacts: ReadonlyArray<Artifact>
   readonly metadata: Record<string, unknown> | undefined
   readonly updatedAt: Date
 }): A2aTask => ({
-  id: input.taskId,
-  contextId: input.contextId,
-  status: { state: input.state, message: input.statusMessage, timestamp: input.updatedAt.toISOString() },
-  artifacts: [...input.artifacts],
-  history: [input.userMessage, ...input.messages].flatMap((m): Array<A2aMessage> =>
-    m.role === "tool" ? [] : [{ messageId: m.messageId, role: m.role, parts: m.parts, taskId: input.taskId, contextId: input.contextId }]
+  id: end.taskId,
+  contextId: end.contextId,
+  status: { state: end.state, message: end.statusMessage, timestamp: end.updatedAt.toISOString() },
+  artifacts: [...end.artifacts],
+  history: [end.userMessage, ...end.messages].flatMap((m): Array<A2aMessage> =>
+    m.role === "tool" ? [] : [{ messageId: m.messageId, role: m.role, parts: m.parts, taskId: end.taskId, contextId: end.contextId }]
   ),
-  ...(input.metadata !== undefined && Object.keys(input.metadata).length > 0 ? { metadata: input.metadata } : {})
+  ...(end.metadata !== undefined && Object.keys(end.metadata).length > 0 ? { metadata: end.metadata } : {})
 })

@@ -86,8 +86,37 @@ export interface NewTaskInput {
   readonly metadata?: Record<string, unknown> | undefined
 }
 
+/** How a run ends its task: final state and message, the run's messages and artifacts, its row. */
+export interface RunEnd {
+  readonly taskId: string
+  readonly state: TaskState
+  readonly statusMessage: A2aMessage
+  readonly messages: ReadonlyArray<MessageEntry>
+  readonly artifacts: ReadonlyArray<Artifact>
+  readonly run: RunRecord
+}
+
 /** One execution of a task, as `agent_runs` stores it. */
 export type RunRecord = Omit<AgentRun, "startedAt"> & { readonly projectId: string; readonly startedAt: Date }
+
+/** An `agent_runs` row (its columns in camelCase, as the client transforms them). */
+export const runRow = (run: RunRecord) => ({
+  id: run.id,
+  taskId: run.taskId,
+  agentId: run.agentId,
+  projectId: run.projectId,
+  requestedProvider: run.requestedProvider,
+  provider: run.provider,
+  model: run.model,
+  status: run.status,
+  steps: run.steps,
+  inputTokens: run.inputTokens,
+  outputTokens: run.outputTokens,
+  costUsd: run.costUsd,
+  error: run.error,
+  startedAt: run.startedAt,
+  durationMs: run.durationMs
+})
 
 // One statement per task read: the row plus its A2A history (tool turns are transcript only).
 const TASK_SELECT = `t.id, t.agent_id, t.project_id, t.context_id, t.state, t.status_message, t.artifacts, t.metadata, t.updated_at,
@@ -95,7 +124,7 @@ const TASK_SELECT = `t.id, t.agent_id, t.project_id, t.context_id, t.state, t.st
     SELECT json_agg(json_build_object('messageId', m.message_id, 'role', m.role, 'parts', m.parts) ORDER BY m.seq)
     FROM agent_messages m WHERE m.task_id = t.id AND m.role <> 'tool'
   ), '[]'::json) AS history`
-const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(", ")
+export const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(", ")
 
 /** Tasks, their messages, runs and push configs (sql/0020_agent_tasks.ts). */
 export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
@@ -283,23 +312,6 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
         WHERE id = ${id} AND state NOT IN (${sql.literal(TERMINAL_SQL)})
         RETURNING id`.pipe(Effect.orDie, Effect.map((rows) => rows.length > 0))
 
-    const runRow = (run: RunRecord) => ({
-      id: run.id,
-      taskId: run.taskId,
-      agentId: run.agentId,
-      projectId: run.projectId,
-      requestedProvider: run.requestedProvider,
-      provider: run.provider,
-      model: run.model,
-      status: run.status,
-      steps: run.steps,
-      inputTokens: run.inputTokens,
-      outputTokens: run.outputTokens,
-      costUsd: run.costUsd,
-      error: run.error,
-      startedAt: run.startedAt,
-      durationMs: run.durationMs
-    })
 
     /**
      * Ends a run in one atomic statement: the run row (usage and cost) is
@@ -308,14 +320,7 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
      * gains no late answer). The task as it ended here, none when it had
      * already ended: the statement reads it back, so its caller needs no read.
      */
-    const finishRun = (input: {
-      readonly taskId: string
-      readonly state: TaskState
-      readonly statusMessage: A2aMessage
-      readonly messages: ReadonlyArray<MessageEntry>
-      readonly artifacts: ReadonlyArray<Artifact>
-      readonly run: RunRecord
-    }) =>
+    const finishRun = (input: RunEnd) =>
       sql`
         WITH ended AS (
           UPDATE agent_tasks SET state = ${input.state}, status_message = ${JSON.stringify(input.statusMessage)}::jsonb,

@@ -46,6 +46,17 @@ export interface ReplyWriteKind<Row> {
   readonly parameters: (rows: ReadonlyArray<Row>) => ReadonlyArray<unknown>
 }
 
+/**
+ * A kind whose rows go to its statement as one JSON array, `$first::jsonb` (read with
+ * `jsonb_to_recordset`): for rows with nested values, where typed arrays do not fit.
+ */
+export const jsonRowsKind = <Row>(name: string, ctes: (rows: string) => string): ReplyWriteKind<Row> => ({
+  name,
+  parameterCount: 1,
+  parameters: (rows) => [JSON.stringify(rows)],
+  ctes: (first) => ctes(`$${first}::jsonb`)
+})
+
 export interface AttachedWrite {
   readonly kind: ReplyWriteKind<any>
   readonly row: unknown

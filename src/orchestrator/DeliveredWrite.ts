@@ -1,4 +1,4 @@
-import type { ReplyWriteKind } from "../cluster/ReplyWrites.ts"
+import { jsonRowsKind } from "../cluster/ReplyWrites.ts"
 import type { AgentReply } from "../domain/Orchestration.ts"
 
 /**
@@ -18,15 +18,10 @@ export interface DeliveredRow {
   readonly count_attempt: boolean
 }
 
-export const deliveredWrite: ReplyWriteKind<DeliveredRow> = {
-  name: "orchestrator_delivered",
-  parameterCount: 1,
-  parameters: (rows) => [JSON.stringify(rows)],
-  ctes: (p) => `
+export const deliveredWrite = jsonRowsKind<DeliveredRow>("orchestrator_delivered", (rows) => `
     orchestrator_delivered AS (
       UPDATE orchestrator_deliveries d SET status = 'delivered', reply = f.reply, last_error = NULL,
         attempts = d.attempts + CASE WHEN f.count_attempt THEN 1 ELSE 0 END, delivered_at = now(), updated_at = now()
-      FROM jsonb_to_recordset($${p}::jsonb) AS f(id text, reply jsonb, count_attempt boolean)
+      FROM jsonb_to_recordset(${rows}) AS f(id text, reply jsonb, count_attempt boolean)
       WHERE d.id = f.id AND d.status = 'pending'
-    )`
-}
+    )`)

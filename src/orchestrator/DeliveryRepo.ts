@@ -46,6 +46,17 @@ const toRecord = (r: typeof Row.Type) =>
 
 const columns = "id, project_id, idempotency_key, source, target_id, request, status, attempts, max_attempts, reply, last_error"
 
+/** A delivery to store: the router's message and its limits. */
+export interface NewDelivery {
+  readonly id: string
+  readonly projectId: string
+  readonly idempotencyKey: string
+  readonly from: string | null
+  readonly to: string
+  readonly request: StoredRequest
+  readonly maxAttempts: number
+}
+
 /** The delivery log: one row per (project, idempotency key), the source of truth for status. */
 export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("Orchestrator/DeliveryRepo", {
   effect: Effect.gen(function*() {
@@ -62,38 +73,13 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("Orchestrator/D
         })
 
     /**
-     * Inserts the delivery unless its idempotency key was used before in the
-     * project; either way returns the stored row (`created` says which).
+     * Inserts the delivery unless its idempotency key was used before in the project, when
+     * `target` (a subquery answering the target as JSON: `RegistryRepo.entryJson`) finds it,
+     * reading it in the same statement. Answers the target as read (null: not found, nothing
+     * stored) and the stored delivery, `created` saying whether it is new (a second statement
+     * reads it back only when the key was used before).
      */
-    const create = (input: {
-      readonly id: string
-      readonly projectId: string
-      readonly idempotencyKey: string
-      readonly from: string | null
-      readonly to: string
-      readonly request: StoredRequest
-      readonly maxAttempts: number
-    }) =>
-      Effect.gen(function*() {
-        const inserted = yield* sql`
-          INSERT INTO orchestrator_deliveries (id, project_id, idempotency_key, source, target_id, request, status, max_attempts)
-          VALUES (${input.id}, ${input.projectId}, ${input.idempotencyKey}, ${input.from}, ${input.to},
-            ${JSON.stringify(input.request)}::jsonb, 'pending', ${input.maxAttempts})
-          ON CONFLICT DO NOTHING
-          RETURNING ${cols}`
-        if (inserted.length > 0) return { created: true, ...Option.getOrThrow(yield* one(inserted)) }
-        const existing = yield* sql`SELECT ${cols} FROM orchestrator_deliveries
-          WHERE project_id = ${input.projectId} AND idempotency_key = ${input.idempotencyKey}`
-        return { created: false, ...Option.getOrThrow(yield* one(existing)) }
-      }).pipe(Effect.orDie)
-
-    /**
-     * `create` for a target that must exist, with the target read in the same statement:
-     * `target` is a subquery answering it as JSON (`RegistryRepo.entryJson`), null when it does
-     * not exist, and then nothing is inserted. Answers the target as read and, when it exists,
-     * the stored delivery (a second statement reads it back only when the key was used before).
-     */
-    const createFor = (input: Parameters<typeof create>[0], target: Statement.Fragment) =>
+    const createFor = (input: NewDelivery, target: Statement.Fragment) =>
       Effect.gen(function*() {
         const rows = yield* sql`
           WITH target AS (SELECT ${target} AS entry),
@@ -113,6 +99,10 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("Orchestrator/D
           WHERE project_id = ${input.projectId} AND idempotency_key = ${input.idempotencyKey}`
         return { target: row.targetEntry, stored: { created: false, ...Option.getOrThrow(yield* one(existing)) } }
       }).pipe(Effect.orDie)
+
+    /** `createFor` with no target to find: the delivery as stored (new or earlier). */
+    const create = (input: NewDelivery) =>
+      Effect.map(createFor(input, sql`'{}'::json`), ({ stored }) => stored!)
 
     const get = (id: string) =>
       sql`SELECT ${cols} FROM orchestrator_deliveries WHERE id = ${id}`.pipe(Effect.flatMap(one), Effect.orDie)
