@@ -30,9 +30,10 @@ export type TaskOutcome = typeof TaskOutcome.Type
 
 /**
  * A task that does not exist yet: a blocking send hands its agent the task's first message
- * instead of writing the task row first, and the run creates the task already `working`
- * (one statement and one commit fewer per call). Only a caller that answers after the run
- * may do so: until the handler runs, nobody can read the task.
+ * instead of writing the task row first. The task is written already `working` in the
+ * statement that stores this `Execute` (src/agents/TaskCreateWrite.ts), or by the run when the
+ * request reached it from storage without that; either way no statement of its own. Only a
+ * caller that answers after the run may do so: the task's id is known from the answer.
  */
 export const NewTask = Schema.Struct({
   projectId: Schema.String,

@@ -1,7 +1,9 @@
 import { Effect, Exit, Fiber, Layer, Option } from "effect"
 import { AgentEntity, type TaskOutcome } from "../../entities/AgentEntity.ts"
 import * as ReplyWrites from "../cluster/ReplyWrites.ts"
+import * as RequestWrites from "../cluster/RequestWrites.ts"
 import { AgentRunner, type FinishWith } from "./AgentRunner.ts"
+import { executeKey } from "./TaskCreateWrite.ts"
 import { finishWrite } from "./TaskFinishWrite.ts"
 
 /**
@@ -40,11 +42,14 @@ export const AgentEntityLive = AgentEntity.toLayer(
           yield* runner.fail(taskId, exit.cause)
           return { taskId, state: "failed" as const }
         }),
-      Cancel: ({ payload: { taskId } }) =>
+      Cancel: ({ address, payload: { taskId } }) =>
         Effect.gen(function*() {
           const ended = ending.get(taskId)
           if (ended !== undefined) return { taskId, state: ended }
           const fiber = running.get(taskId)
+          // Its Execute stored (and the task created with it) but not started here yet: that
+          // run must read the task as this cancel leaves it, not what the store read back.
+          if (fiber === undefined) RequestWrites.forget(executeKey(address.entityId, taskId))
           if (fiber) {
             // It may have ended just before the interrupt reached it, its end then waiting for
             // its reply (the task still reads as working): that end is the answer.

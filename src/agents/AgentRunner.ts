@@ -8,9 +8,11 @@ import { type ChatMessage, emptyUsage, type ToolCall, type ToolDefinition, type 
 import { ToolCatalog } from "../domain/Tool.ts"
 import type { Agent } from "../domain/Agent.ts"
 import type { NewTask, TaskOutcome } from "../../entities/AgentEntity.ts"
+import { resultOf } from "../cluster/RequestWrites.ts"
+import { createRow, createWrite, executeKey } from "./TaskCreateWrite.ts"
 import { type FinishRow, finishedTask, finishRow } from "./TaskFinishWrite.ts"
 import { progressEvent } from "./TaskEvents.ts"
-import { type MessageEntry, type RunEnd, type RunRecord, type TaskClaim, TaskRepo, userMessageEntry } from "./TaskRepo.ts"
+import { type MessageEntry, type RunEnd, type RunRecord, type TaskClaim, TaskRepo } from "./TaskRepo.ts"
 
 const RESPONSE_ARTIFACT = "response"
 
@@ -252,23 +254,33 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
      * task (`create`), unless that was done before (a repeated run) — then, as for a stored
      * task, claimed from its row.
      */
-    const claimTask = (taskId: string, agentId: string, create: NewTask | undefined) => {
-      type Claim = { readonly claim: Option.Option<TaskClaim>; readonly created: ClaimedRun["created"] }
-      const stored = Effect.map(tasks.claim(taskId), (claim): Claim => ({ claim, created: undefined }))
-      if (create === undefined) return stored
-      const userMessage = userMessageEntry(create.messageId, create.parts)
-      return tasks.createClaimed({
-        id: taskId,
-        agentId,
-        projectId: create.projectId,
-        contextId: create.contextId,
-        createdBy: create.createdBy,
-        userMessage,
-        metadata: create.metadata
-      }).pipe(Effect.flatMap((claim) =>
-        Option.isSome(claim) ? Effect.succeed<Claim>({ claim, created: { userMessage, metadata: create.metadata } }) : stored
-      ))
-    }
+    const claimTask = (taskId: string, agentId: string, create: NewTask | undefined) =>
+      Effect.gen(function*() {
+        type Claim = { readonly claim: Option.Option<TaskClaim>; readonly created: ClaimedRun["created"] }
+        const stored = Effect.map(tasks.claim(taskId), (claim): Claim => ({ claim, created: undefined }))
+        if (create === undefined) return yield* stored
+        const row = createRow(taskId, agentId, create)
+        const { metadata, projectId, contextId, userMessage } = row
+        const created = { userMessage, metadata }
+        // Written with the Execute that brought it here, when that was sent from this process.
+        const written = yield* resultOf(executeKey(agentId, taskId), createWrite)
+        if (Option.isSome(written)) {
+          const { agent, transcript } = written.value
+          return {
+            claim: Option.some<TaskClaim>({
+              _tag: "Claimed",
+              agent,
+              agentId,
+              projectId,
+              contextId,
+              transcript: [...transcript, userMessage.llm]
+            }),
+            created
+          }
+        }
+        const claim = yield* tasks.createClaimed({ id: taskId, agentId, projectId, contextId, createdBy: row.createdBy, userMessage, metadata })
+        return Option.isSome(claim) ? { claim, created } : yield* stored
+      })
 
     /** Claims the task, runs the model over its conversation and records the answer (or the failure). */
     const run = Effect.fn("AgentRunner.run")(function*(taskId: string, hostAgentId: string, create?: NewTask, finishWith?: FinishWith) {

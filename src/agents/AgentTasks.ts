@@ -14,6 +14,8 @@ import {
 import { EventBus } from "../events/EventBus.ts"
 import type { Agent } from "../domain/Agent.ts"
 import { subscribeProgressOn } from "./TaskEvents.ts"
+import { withRequestWrite } from "../cluster/RequestWrites.ts"
+import { createRow, createWrite, executeKey } from "./TaskCreateWrite.ts"
 import { type StoredTask, TaskRepo, userMessageEntry } from "./TaskRepo.ts"
 
 export interface SubmitInput {
@@ -76,7 +78,13 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
      * (Execute is uninterruptible for clients).
      */
     const executeAndAwait = (agentId: string, taskId: string, create: NewTask) =>
-      entity(agentId).Execute({ taskId, create }).pipe(Effect.orDie)
+      // The task is created in the statement that stores the Execute (TaskCreateWrite.ts).
+      withRequestWrite(
+        executeKey(agentId, taskId),
+        createWrite,
+        createRow(taskId, agentId, create),
+        entity(agentId).Execute({ taskId, create })
+      ).pipe(Effect.orDie)
 
     const getOrFail = (taskId: string) =>
       repo.get(taskId).pipe(Effect.flatMap(Option.match({
@@ -105,8 +113,8 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
     /**
      * Submits and returns once the task is terminal (or `returnImmediately`, as submitted).
      * A blocking send writes no task row first: the caller learns the task's id only from the
-     * answer, so the run creates the task from the persisted `Execute` (durable from there on,
-     * like the row) already claimed, one statement and one commit fewer.
+     * answer, so the task is written already claimed with the persisted `Execute`, in the
+     * statement that stores it (TaskCreateWrite.ts): one statement and one commit per send.
      */
     const send = (input: SubmitInput, options: { readonly returnImmediately?: boolean } = {}) =>
       Effect.gen(function*() {

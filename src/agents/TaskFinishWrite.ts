@@ -8,10 +8,11 @@ import { type MessageEntry, type RunEnd, runRow, TERMINAL_SQL } from "./TaskRepo
  * whose reply is in one group, in the statement that stores those replies. One commit per group
  * instead of one per task plus the replies' own.
  *
- * Only for a task the run created itself (a blocking send's `create`): nobody could read it
- * before the run, so the task it answers is known without reading it back (`finishedTask`).
- * The task moves only while not terminal, as in `finishRun`; the Agent entity answers a Cancel
- * of a task whose end is waiting for its reply with that end, so nothing ends it meanwhile.
+ * Only for a task created for this run (a blocking send's `create`, written with its request
+ * or by the run): only its run changes it, so the task it answers is known without reading it
+ * back (`finishedTask`). The task moves only while not terminal, as in `finishRun`; the Agent
+ * entity answers a Cancel of a task whose end is waiting for its reply with that end, so
+ * nothing ends it meanwhile, and a Cancel before the run started makes the run read the task.
  */
 export interface FinishRow {
   readonly taskId: string

@@ -1,4 +1,4 @@
-import { SqlClient, type Statement } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
 import { A2aMessage, type A2aTask, Artifact, type Part, TaskState, TERMINAL_STATES, textOf } from "../domain/Task.ts"
 import { ChatMessage } from "../llm/Types.ts"
@@ -74,6 +74,15 @@ export type TaskClaim =
     readonly state: TaskState
     readonly agentExists: boolean
   }
+
+/**
+ * The conversation `context` (an SQL expression) had with `agent` so far, as the model's
+ * messages in order: a json array, `[]` when new.
+ */
+export const transcriptSql = (context: string, agent: string) => `COALESCE((
+        SELECT json_agg(m.llm ORDER BY m.seq) FROM agent_messages m JOIN agent_tasks c ON c.id = m.task_id
+        WHERE c.context_id = ${context} AND c.agent_id = ${agent}
+      ), '[]'::json)`
 
 /** A task to write with its first message. */
 export interface NewTaskInput {
@@ -164,12 +173,6 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
      * context, tool turns included, in order. `contextId` / `agentId`: values, or columns
      * (`sql.literal`) of the statement it is part of.
      */
-    const transcriptOf = (contextId: string | Statement.Fragment, agentId: string | Statement.Fragment) =>
-      sql`COALESCE((
-        SELECT json_agg(m.llm ORDER BY m.seq) FROM agent_messages m JOIN agent_tasks c ON c.id = m.task_id
-        WHERE c.context_id = ${contextId} AND c.agent_id = ${agentId}
-      ), '[]'::json)`
-
     const toTasks = (rows: ReadonlyArray<unknown>) => Effect.map(decodeTasks(rows), (ts) => ts.map(assemble))
 
     /**
@@ -239,7 +242,7 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
           claimed.id IS NOT NULL AS claimed,
           CASE WHEN a.id IS NULL THEN NULL ELSE ${sql.literal(agentJsonOf("a"))} END AS agent,
           CASE WHEN claimed.id IS NULL THEN '[]'::json
-            ELSE ${transcriptOf(sql.literal("task.context_id"), sql.literal("task.agent_id"))} END AS transcript
+            ELSE ${sql.literal(transcriptSql("task.context_id", "task.agent_id"))} END AS transcript
         FROM task LEFT JOIN claimed ON claimed.id = task.id LEFT JOIN agents a ON a.id = task.agent_id`.pipe(
         Effect.flatMap(decodeClaim),
         Effect.orDie,
@@ -272,7 +275,8 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
     const createClaimed = (input: NewTaskInput) =>
       sql`
         WITH agent AS (
-          SELECT ${sql.literal(agentJsonOf("a"))} AS agent FROM agents a WHERE a.id = ${input.agentId}
+          SELECT ${sql.literal(agentJsonOf("a"))} AS agent, a.id AS agent_id, ${input.contextId}::text AS context_id
+          FROM agents a WHERE a.id = ${input.agentId}
           ${sql.literal(separateServer ? `AND ${COMMIT_WITHOUT_FLUSH_WAIT}` : "")}
         ), task AS (
           INSERT INTO agent_tasks (id, agent_id, project_id, context_id, state, metadata, created_by)
@@ -288,7 +292,7 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
           FROM task
         )
         -- The context's earlier turns as the statement began (its own message is not visible to it).
-        SELECT agent.agent, ${transcriptOf(input.contextId, input.agentId)} AS transcript
+        SELECT agent.agent, ${sql.literal(transcriptSql("agent.context_id", "agent.agent_id"))} AS transcript
         FROM task CROSS JOIN agent`.pipe(
         Effect.flatMap(decodeCreatedClaim),
         Effect.orDie,

@@ -17,6 +17,7 @@ import { createHash } from "node:crypto"
 import { groupCommit } from "../db/GroupCommit.ts"
 import { isDatabaseUnavailable } from "../kernel/DatabaseUnavailable.ts"
 import { type AttachedWrite, commitsReplyWrites, composeWrites, runAfter, writesOf } from "./ReplyWrites.ts"
+import { type AttachedRequestWrite, composeRequestWrites, recordResult, writeFor } from "./RequestWrites.ts"
 
 /**
  * @effect/cluster's SQL message storage with the two writes every persisted message makes
@@ -26,7 +27,9 @@ import { type AttachedWrite, commitsReplyWrites, composeWrites, runAfter, writes
  * per request and a BEGIN/UPDATE/INSERT/COMMIT per reply. Everything else (reads, polls,
  * envelopes, stream chunks, duplicates, migrations) is the library's own SqlMessageStorage.
  * A handler's write attached to its reply (ReplyWrites.ts) runs in the statement that stores
- * the reply, so a message that writes costs one commit, shared with its group.
+ * the reply, so a message that writes costs one commit, shared with its group; a sender's
+ * write attached to its request (RequestWrites.ts) runs in the statement that stores the
+ * request, and what it read goes back to the request's handler.
  *
  * Batching is group commit (src/db/GroupCommit.ts), not a timer: a write goes to the database
  * at once when none of its kind is in flight; writes that arrive meanwhile wait for that
@@ -75,6 +78,9 @@ type RequestRow = {
   readonly spanId: string | null
   readonly sampled: boolean | null
   readonly deliverAt: number | null
+  /** The primary key (`Envelope.primaryKey`) a sender's write is attached under. */
+  readonly key: string | null
+  readonly write: AttachedRequestWrite | undefined
 }
 
 // The library's saveReply for a WithExit (UPDATE ... processed, then INSERT the reply, in
@@ -119,7 +125,7 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
     const messages = `${prefix}_messages`
     const replies = `${prefix}_replies`
 
-    const insertRequests = `
+    const insertRequests = (returning: string) => `
       INSERT INTO ${messages}
         (id, message_id, shard_id, entity_type, entity_id, kind, tag, payload, headers,
          trace_id, span_id, sampled, request_id, deliver_at)
@@ -130,36 +136,89 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
         AS t(id, message_id, shard_id, entity_type, entity_id, tag, payload, headers,
              trace_id, span_id, sampled, deliver_at)
       ON CONFLICT (message_id) DO NOTHING
-      RETURNING id::text`
+      RETURNING ${returning}`
+    const insertPlain = insertRequests("id::text")
 
     const insertExits = exitGroupStatement(messages, replies)
+
+    // A group's requests with their senders' writes: the INSERT as the CTE `stored`, the
+    // writes after it (they see what it stored), then the ids stored and each write's result.
+    const withRequestWrites = new Map<string, string>()
+    const requestStatement = (rows: ReadonlyArray<RequestRow>) => {
+      const columns = [
+        rows.map((r) => r.id),
+        rows.map((r) => r.messageId),
+        rows.map((r) => r.shardId),
+        rows.map((r) => r.entityType),
+        rows.map((r) => r.entityId),
+        rows.map((r) => r.tag),
+        rows.map((r) => r.payload),
+        rows.map((r) => r.headers),
+        rows.map((r) => r.traceId),
+        rows.map((r) => r.spanId),
+        rows.map((r) => r.sampled),
+        rows.map((r) => r.deliverAt)
+      ]
+      const written: Array<{ readonly write: AttachedRequestWrite; readonly messageId: string }> = []
+      const seen = new Set<string>()
+      for (const r of rows) {
+        // One write per message id: a request sent twice in one group is stored once.
+        if (r.write !== undefined && r.messageId !== null && !seen.has(r.messageId)) {
+          seen.add(r.messageId)
+          written.push({ write: r.write, messageId: r.messageId })
+        }
+      }
+      if (written.length === 0) {
+        return Effect.map(sql.unsafe<{ id: string }>(insertPlain, columns), (inserted) => ({
+          stored: new Set(inserted.map((r) => r.id)),
+          results: []
+        }))
+      }
+      const composed = composeRequestWrites(written, columns.length + 1)
+      let text = withRequestWrites.get(composed.key)
+      if (text === undefined) {
+        text = `WITH stored AS (${insertRequests("id::text, message_id")}),
+${composed.ctes}
+          SELECT 'stored' AS what, id AS value, NULL::json AS result FROM stored
+          UNION ALL SELECT 'result', message_id, result FROM (${composed.results}) AS w`
+        withRequestWrites.set(composed.key, text)
+      }
+      return Effect.map(
+        sql.unsafe<{ what: string; value: string; result: unknown }>(text, [...columns, ...composed.parameters]),
+        (out) => ({
+          stored: new Set(out.filter((o) => o.what === "stored").map((o) => o.value)),
+          results: out.filter((o) => o.what === "result")
+        })
+      )
+    }
+
+    /** Runs `rows`' statement; answers each row (undefined: not stored, its primary key was there). */
+    const storeRequests = (rows: ReadonlyArray<RequestRow>) =>
+      Effect.map(requestStatement(rows), ({ results, stored }) => {
+        if (results.length > 0) {
+          const byMessageId = new Map(rows.map((r) => [r.messageId, r] as const))
+          for (const { result, value } of results) {
+            const row = byMessageId.get(value)
+            if (row?.key != null && row.write !== undefined) recordResult(row.key, row.write, result)
+          }
+        }
+        return rows.map((r) => (stored.has(r.id) ? MessageStorage.SaveResult.Success() : undefined))
+      })
+
+    // Not stored by our statement: the library's saveRequest reads back the original (a duplicate).
+    const librarySaveRequest = (row: RequestRow) =>
+      Effect.catchTag(library.saveRequest(row.message), "MalformedMessage", (e) => new PersistenceError({ cause: e }))
 
     const saveRequestGroup = yield* groupCommit<RequestRow, MessageStorage.SaveResult<any>, never, PersistenceError>({
       inFlight: IN_FLIGHT,
       maxGroup: MAX_GROUP,
-      run: (rows) =>
-        Effect.map(
-          sql.unsafe<{ id: string }>(insertRequests, [
-            rows.map((r) => r.id),
-            rows.map((r) => r.messageId),
-            rows.map((r) => r.shardId),
-            rows.map((r) => r.entityType),
-            rows.map((r) => r.entityId),
-            rows.map((r) => r.tag),
-            rows.map((r) => r.payload),
-            rows.map((r) => r.headers),
-            rows.map((r) => r.traceId),
-            rows.map((r) => r.spanId),
-            rows.map((r) => r.sampled),
-            rows.map((r) => r.deliverAt)
-          ]),
-          (inserted) => {
-            const ids = new Set(inserted.map((r) => r.id))
-            // Not inserted: its primary key was there already; the library reads back the original.
-            return rows.map((r) => (ids.has(r.id) ? MessageStorage.SaveResult.Success() : undefined))
-          }
-        ),
-      single: (row) => Effect.catchTag(library.saveRequest(row.message), "MalformedMessage", (e) => new PersistenceError({ cause: e }))
+      run: storeRequests,
+      // Alone: through the library, or with its write in a statement of one request.
+      single: (row) =>
+        row.write === undefined ? librarySaveRequest(row) : storeRequests([row]).pipe(
+          Effect.catchTag("SqlError", (e) => new PersistenceError({ cause: e })),
+          Effect.flatMap(([saved]) => saved === undefined ? librarySaveRequest(row) : Effect.succeed(saved))
+        )
     })
 
     // The group's statement with its handlers' writes, its text kept per combination of kinds.
@@ -220,7 +279,9 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
           traceId: request.traceId ?? null,
           spanId: request.spanId ?? null,
           sampled: request.sampled ?? null,
-          deliverAt: DeliverAt.toMillis(message.envelope.payload)
+          deliverAt: DeliverAt.toMillis(message.envelope.payload),
+          key: primaryKey,
+          write: writeFor(primaryKey)
         }
       })
 

@@ -264,6 +264,44 @@ describe("Agent entity", () => {
     expect(Option.isNone(result.orphanRow)).toBe(true)
   })
 
+  test("a blocking send's task and first message are written in the transaction that stores its Execute", async () => {
+    // Each Execute request row's inserting transaction, recorded as it is inserted (the row is
+    // updated later, when its reply is stored).
+    await env.rt.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      Effect.all([
+        sql`CREATE TABLE IF NOT EXISTS execute_txids (message_id text PRIMARY KEY, txid text NOT NULL)`,
+        sql`CREATE OR REPLACE FUNCTION record_execute_txid() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN INSERT INTO execute_txids VALUES (NEW.message_id, xid(pg_current_xact_id())::text); RETURN NEW; END $$`,
+        sql`DROP TRIGGER IF EXISTS record_execute_txid ON cluster_messages`,
+        sql`CREATE TRIGGER record_execute_txid AFTER INSERT ON cluster_messages
+          FOR EACH ROW WHEN (NEW.tag = 'Execute') EXECUTE FUNCTION record_execute_txid()`
+      ], { discard: true })))
+    const first = await tasks((t) => t.send({ agent, message: userMessage("first turn, stored with the request"), createdBy: "u1" }))
+    const message = userMessage("second turn, stored with the request", first.task.contextId)
+    const stored = await tasks((t) => t.send({ agent, message, createdBy: "u1" }))
+    expect(stored.task.status.state).toBe("completed")
+    // The same words in a conversation of their own, for the model's input size.
+    const alone = await tasks((t) => t.send({ agent, message: userMessage("second turn, stored with the request"), createdBy: "u1" }))
+    const rows = await env.rt.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      sql<{ taskId: string; message: string | null; request: string | null; runs: number; inputTokens: number }>`
+        SELECT t.id AS "taskId", m.xmin::text AS message, x.txid AS request,
+               (SELECT count(*)::int FROM agent_runs WHERE task_id = t.id) AS runs,
+               (SELECT max(input_tokens)::int FROM agent_runs WHERE task_id = t.id) AS "inputTokens"
+        FROM agent_tasks t
+        JOIN agent_messages m ON m.task_id = t.id AND m.role = 'user'
+        LEFT JOIN execute_txids x ON x.message_id = 'Agent/' || t.agent_id || '/Execute/' || t.id
+        WHERE t.id IN (${first.task.id}, ${stored.task.id}, ${alone.task.id})`))
+    const byTask = new Map(rows.map((r) => [r.taskId, r]))
+    for (const r of rows) {
+      expect(r.request).not.toBeNull()
+      expect(r.message).toBe(r.request)
+      expect(r.runs).toBe(1)
+    }
+    // The run read the conversation as the request's statement saw it: the earlier turn too.
+    expect(stored.task.history.map((m) => m.parts)).toEqual([message.parts, stored.task.status.message!.parts])
+    expect(byTask.get(stored.task.id)!.inputTokens).toBeGreaterThan(byTask.get(alone.task.id)!.inputTokens)
+  })
+
   test("a created claim commits without waiting for the WAL flush on a server of its own, never on the embedded database", async () => {
     const settingInItsTransaction = (separateServer: boolean) =>
       env.rt.runPromise(

@@ -1,0 +1,80 @@
+import { Schema } from "effect"
+import type { NewTask } from "../../entities/AgentEntity.ts"
+import { AgentEntity } from "../../entities/AgentEntity.ts"
+import type { RequestWriteKind } from "../cluster/RequestWrites.ts"
+import { requestKey } from "../cluster/RequestWrites.ts"
+import { Agent } from "../domain/Agent.ts"
+import { ChatMessage } from "../llm/Types.ts"
+import { agentJsonOf } from "./AgentRepo.ts"
+import { type MessageEntry, transcriptSql, userMessageEntry } from "./TaskRepo.ts"
+
+/**
+ * A blocking send's task created with its persisted `Execute` (src/cluster/RequestWrites.ts):
+ * what `TaskRepo.createClaimed` writes and reads (the task already `working` with its first
+ * message, only when its agent exists; the agent and the conversation's earlier turns back),
+ * in the statement that stores the request, for every such request of its group. The run then
+ * starts without a statement of its own; one commit per send fewer.
+ *
+ * The handler of an `Execute` that finds no result here (read back from storage: another
+ * runner, a restart) runs `createClaimed`, which finds the task written and claims it as stored.
+ */
+export interface CreateRow {
+  readonly taskId: string
+  readonly agentId: string
+  readonly projectId: string
+  readonly contextId: string
+  readonly createdBy: string | null
+  readonly metadata: Record<string, unknown> | undefined
+  readonly userMessage: MessageEntry
+}
+
+export const createRow = (taskId: string, agentId: string, create: NewTask): CreateRow => ({
+  taskId,
+  agentId,
+  projectId: create.projectId,
+  contextId: create.contextId,
+  createdBy: create.createdBy,
+  metadata: create.metadata,
+  userMessage: userMessageEntry(create.messageId, create.parts)
+})
+
+/** The primary key of the `Execute` that carries `taskId` to `agentId` (the write's key). */
+export const executeKey = (agentId: string, taskId: string) => requestKey(AgentEntity.type, agentId, "Execute", taskId)
+
+const Created = Schema.Struct({ agent: Agent, transcript: Schema.Array(ChatMessage) })
+
+export const createWrite: RequestWriteKind<CreateRow, typeof Created.Type> = {
+  name: "agent_create",
+  decode: Schema.decodeUnknown(Created),
+  ctes: (rows) => `
+    agent_create_rows AS (
+      SELECT w.* FROM jsonb_to_recordset(${rows}) AS w(
+        "messageId" text, "taskId" text, "agentId" text, "projectId" text, "contextId" text,
+        "createdBy" text, metadata jsonb, "userMessage" jsonb)
+      JOIN stored s ON s.message_id = w."messageId"
+    ),
+    agent_create_agents AS (
+      SELECT w."taskId", ${agentJsonOf("a")} AS agent
+      FROM agent_create_rows w JOIN agents a ON a.id = w."agentId"
+    ),
+    agent_create_tasks AS (
+      INSERT INTO agent_tasks (id, agent_id, project_id, context_id, state, metadata, created_by)
+      SELECT w."taskId", w."agentId", w."projectId", w."contextId", 'working', COALESCE(w.metadata, '{}'::jsonb), w."createdBy"
+      FROM agent_create_rows w JOIN agent_create_agents g ON g."taskId" = w."taskId"
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id
+    ),
+    agent_create_messages AS (
+      INSERT INTO agent_messages (task_id, message_id, role, parts, llm)
+      SELECT w."taskId", w."userMessage" ->> 'messageId', w."userMessage" ->> 'role', w."userMessage" -> 'parts', w."userMessage" -> 'llm'
+      FROM agent_create_rows w JOIN agent_create_tasks t ON t.id = w."taskId"
+    ),
+    -- The context's earlier turns as the statement began (its own message is not visible to it).
+    agent_create_result AS (
+      SELECT w."messageId" AS message_id,
+        json_build_object('agent', g.agent, 'transcript', ${transcriptSql(`w."contextId"`, `w."agentId"`)}) AS result
+      FROM agent_create_rows w
+      JOIN agent_create_tasks t ON t.id = w."taskId"
+      JOIN agent_create_agents g ON g."taskId" = w."taskId"
+    )`
+}
