@@ -83,6 +83,29 @@ type RequestRow = {
   readonly write: AttachedRequestWrite | undefined
 }
 
+// The library's saveRequest for a group of requests, as one multi-row INSERT ($1..$12).
+const insertRequestsStatement = (messages: string, returning: string) => `
+  INSERT INTO ${messages}
+    (id, message_id, shard_id, entity_type, entity_id, kind, tag, payload, headers,
+     trace_id, span_id, sampled, request_id, deliver_at)
+  SELECT id, message_id, shard_id, entity_type, entity_id, 0, tag, payload, headers,
+         trace_id, span_id, sampled, id, deliver_at
+  FROM unnest($1::bigint[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[],
+              $7::text[], $8::text[], $9::varchar[], $10::varchar[], $11::boolean[], $12::bigint[])
+    AS t(id, message_id, shard_id, entity_type, entity_id, tag, payload, headers,
+         trace_id, span_id, sampled, deliver_at)
+  ON CONFLICT (message_id) DO NOTHING
+  RETURNING ${returning}`
+
+// A group's requests with their senders' writes (RequestWrites.ts, parameters from $13): the
+// INSERT as the CTE `stored`, the writes after it (they see what it stored), then the ids
+// stored and each write's result.
+export const requestWritesStatement = (messages: string, writes: { readonly ctes: string; readonly results: string }) => `
+  WITH stored AS (${insertRequestsStatement(messages, "id::text, message_id")}),
+  ${writes.ctes}
+  SELECT 'stored' AS what, id AS value, NULL::json AS result FROM stored
+  UNION ALL SELECT 'result', message_id, result FROM (${writes.results}) AS w`
+
 // The library's saveReply for a WithExit (UPDATE ... processed, then INSERT the reply, in
 // one transaction) for a whole group, as one statement.
 //
@@ -125,24 +148,11 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
     const messages = `${prefix}_messages`
     const replies = `${prefix}_replies`
 
-    const insertRequests = (returning: string) => `
-      INSERT INTO ${messages}
-        (id, message_id, shard_id, entity_type, entity_id, kind, tag, payload, headers,
-         trace_id, span_id, sampled, request_id, deliver_at)
-      SELECT id, message_id, shard_id, entity_type, entity_id, 0, tag, payload, headers,
-             trace_id, span_id, sampled, id, deliver_at
-      FROM unnest($1::bigint[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[],
-                  $7::text[], $8::text[], $9::varchar[], $10::varchar[], $11::boolean[], $12::bigint[])
-        AS t(id, message_id, shard_id, entity_type, entity_id, tag, payload, headers,
-             trace_id, span_id, sampled, deliver_at)
-      ON CONFLICT (message_id) DO NOTHING
-      RETURNING ${returning}`
-    const insertPlain = insertRequests("id::text")
+    const insertPlain = insertRequestsStatement(messages, "id::text")
 
     const insertExits = exitGroupStatement(messages, replies)
 
-    // A group's requests with their senders' writes: the INSERT as the CTE `stored`, the
-    // writes after it (they see what it stored), then the ids stored and each write's result.
+    // The statement's text per combination of write kinds.
     const withRequestWrites = new Map<string, string>()
     const requestStatement = (rows: ReadonlyArray<RequestRow>) => {
       const columns = [
@@ -177,10 +187,7 @@ export const make = (options?: { readonly prefix?: string | undefined }) =>
       const composed = composeRequestWrites(written, columns.length + 1)
       let text = withRequestWrites.get(composed.key)
       if (text === undefined) {
-        text = `WITH stored AS (${insertRequests("id::text, message_id")}),
-${composed.ctes}
-          SELECT 'stored' AS what, id AS value, NULL::json AS result FROM stored
-          UNION ALL SELECT 'result', message_id, result FROM (${composed.results}) AS w`
+        text = requestWritesStatement(messages, composed)
         withRequestWrites.set(composed.key, text)
       }
       return Effect.map(
