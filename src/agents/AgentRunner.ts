@@ -250,17 +250,18 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
       })
 
     /**
-     * The task claimed for this run: created already claimed when the caller handed over a new
-     * task (`create`), unless that was done before (a repeated run) — then, as for a stored
-     * task, claimed from its row.
+     * The task claimed for this run. A new task (`create`) was written already claimed with the
+     * Execute when that was stored from this process (TaskCreateWrite.ts: its agent and transcript
+     * come from there); otherwise it is written here, unless that was done before (a request read
+     * back from storage, a repeated run) — then, as a stored task, claimed from its row.
      */
     const claimTask = (taskId: string, agentId: string, create: NewTask | undefined) =>
       Effect.gen(function*() {
         type Claim = { readonly claim: Option.Option<TaskClaim>; readonly created: ClaimedRun["created"] }
         const stored = Effect.map(tasks.claim(taskId), (claim): Claim => ({ claim, created: undefined }))
         if (create === undefined) return yield* stored
-        const row = createRow(taskId, agentId, create)
-        const { metadata, projectId, contextId, userMessage } = row
+        const input = createRow(taskId, agentId, create)
+        const { metadata, projectId, contextId, userMessage } = input
         const created = { userMessage, metadata }
         // Written with the Execute that brought it here, when that was sent from this process.
         const written = yield* resultOf(executeKey(agentId, taskId), createWrite)
@@ -278,7 +279,7 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
             created
           }
         }
-        const claim = yield* tasks.createClaimed({ id: taskId, agentId, projectId, contextId, createdBy: row.createdBy, userMessage, metadata })
+        const claim = yield* tasks.createClaimed(input)
         return Option.isSome(claim) ? { claim, created } : yield* stored
       })
 

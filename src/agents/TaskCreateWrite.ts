@@ -3,10 +3,8 @@ import type { NewTask } from "../../entities/AgentEntity.ts"
 import { AgentEntity } from "../../entities/AgentEntity.ts"
 import type { RequestWriteKind } from "../cluster/RequestWrites.ts"
 import { requestKey } from "../cluster/RequestWrites.ts"
-import { Agent } from "../domain/Agent.ts"
-import { ChatMessage } from "../llm/Types.ts"
 import { agentJsonOf } from "./AgentRepo.ts"
-import { type MessageEntry, transcriptSql, userMessageEntry } from "./TaskRepo.ts"
+import { CreatedClaimRow, type NewTaskInput, transcriptSql, userMessageEntry } from "./TaskRepo.ts"
 
 /**
  * A blocking send's task created with its persisted `Execute` (src/cluster/RequestWrites.ts):
@@ -18,18 +16,9 @@ import { type MessageEntry, transcriptSql, userMessageEntry } from "./TaskRepo.t
  * The handler of an `Execute` that finds no result here (read back from storage: another
  * runner, a restart) runs `createClaimed`, which finds the task written and claims it as stored.
  */
-export interface CreateRow {
-  readonly taskId: string
-  readonly agentId: string
-  readonly projectId: string
-  readonly contextId: string
-  readonly createdBy: string | null
-  readonly metadata: Record<string, unknown> | undefined
-  readonly userMessage: MessageEntry
-}
-
-export const createRow = (taskId: string, agentId: string, create: NewTask): CreateRow => ({
-  taskId,
+/** The task `create` describes, as `TaskRepo.createClaimed` and this write take it. */
+export const createRow = (taskId: string, agentId: string, create: NewTask): NewTaskInput => ({
+  id: taskId,
   agentId,
   projectId: create.projectId,
   contextId: create.contextId,
@@ -41,11 +30,9 @@ export const createRow = (taskId: string, agentId: string, create: NewTask): Cre
 /** The primary key of the `Execute` that carries `taskId` to `agentId` (the write's key). */
 export const executeKey = (agentId: string, taskId: string) => requestKey(AgentEntity.type, agentId, "Execute", taskId)
 
-const Created = Schema.Struct({ agent: Agent, transcript: Schema.Array(ChatMessage) })
-
-export const createWrite: RequestWriteKind<CreateRow, typeof Created.Type> = {
+export const createWrite: RequestWriteKind<NewTaskInput, typeof CreatedClaimRow.Type> = {
   name: "agent_create",
-  decode: Schema.decodeUnknown(Created),
+  decode: Schema.decodeUnknown(CreatedClaimRow),
   // The agent and the transcript are read for every row, before the filter on what the
   // statement stored: so the planner estimates the same rows with or without the parameters'
   // values and keeps one generic plan. Filtered by `stored` first (as a join), each call was
@@ -53,33 +40,33 @@ export const createWrite: RequestWriteKind<CreateRow, typeof Created.Type> = {
   ctes: (rows) => `
     agent_create_rows AS (
       SELECT * FROM jsonb_to_recordset(${rows}) AS w(
-        "messageId" text, "taskId" text, "agentId" text, "projectId" text, "contextId" text,
+        "messageId" text, id text, "agentId" text, "projectId" text, "contextId" text,
         "createdBy" text, metadata jsonb, "userMessage" jsonb)
     ),
     -- The context's earlier turns as the statement began (its own message is not visible to it).
     -- The agent looked up row by row by its key (the subquery with OFFSET 0 is not flattened into
     -- a join, which the planner, expecting 100 JSON rows, made a hash join over every agent).
     agent_create_read AS (
-      SELECT w."messageId", w."taskId", a.agent,
+      SELECT w."messageId", w.id, a.agent,
         ${transcriptSql(`w."contextId"`, `w."agentId"`)} AS transcript
       FROM agent_create_rows w
       CROSS JOIN LATERAL (SELECT ${agentJsonOf("a")} AS agent FROM agents a WHERE a.id = w."agentId" OFFSET 0) AS a
     ),
     agent_create_tasks AS (
       INSERT INTO agent_tasks (id, agent_id, project_id, context_id, state, metadata, created_by)
-      SELECT w."taskId", w."agentId", w."projectId", w."contextId", 'working', COALESCE(w.metadata, '{}'::jsonb), w."createdBy"
-      FROM agent_create_rows w JOIN agent_create_read r ON r."taskId" = w."taskId"
+      SELECT w.id, w."agentId", w."projectId", w."contextId", 'working', COALESCE(w.metadata, '{}'::jsonb), w."createdBy"
+      FROM agent_create_rows w JOIN agent_create_read r ON r.id = w.id
       WHERE EXISTS (SELECT 1 FROM stored s WHERE s.message_id = w."messageId")
       ON CONFLICT (id) DO NOTHING
       RETURNING id
     ),
     agent_create_messages AS (
       INSERT INTO agent_messages (task_id, message_id, role, parts, llm)
-      SELECT w."taskId", w."userMessage" ->> 'messageId', w."userMessage" ->> 'role', w."userMessage" -> 'parts', w."userMessage" -> 'llm'
-      FROM agent_create_rows w JOIN agent_create_tasks t ON t.id = w."taskId"
+      SELECT w.id, w."userMessage" ->> 'messageId', w."userMessage" ->> 'role', w."userMessage" -> 'parts', w."userMessage" -> 'llm'
+      FROM agent_create_rows w JOIN agent_create_tasks t ON t.id = w.id
     ),
     agent_create_result AS (
       SELECT r."messageId" AS message_id, json_build_object('agent', r.agent, 'transcript', r.transcript) AS result
-      FROM agent_create_read r JOIN agent_create_tasks t ON t.id = r."taskId"
+      FROM agent_create_read r JOIN agent_create_tasks t ON t.id = r.id
     )`
 }

@@ -76,13 +76,17 @@ export type TaskClaim =
   }
 
 /**
- * The conversation `context` (an SQL expression) had with `agent` so far, as the model's
- * messages in order: a json array, `[]` when new.
+ * The conversation's LLM transcript as JSON: every message of `agent`'s tasks in `context`
+ * (SQL expressions: columns of the statement it is part of), tool turns included, in order;
+ * `[]` when new.
  */
 export const transcriptSql = (context: string, agent: string) => `COALESCE((
         SELECT json_agg(m.llm ORDER BY m.seq) FROM agent_messages m JOIN agent_tasks c ON c.id = m.task_id
         WHERE c.context_id = ${context} AND c.agent_id = ${agent}
       ), '[]'::json)`
+
+/** What writing a task already claimed reads back: its agent and the conversation's earlier turns. */
+export const CreatedClaimRow = Schema.Struct({ agent: Agent, transcript: Schema.Array(ChatMessage) })
 
 /** A task to write with its first message. */
 export interface NewTaskInput {
@@ -143,7 +147,7 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
     const decodeTasks = Schema.decodeUnknown(Schema.Array(TaskRow))
     const decodeClaim = Schema.decodeUnknown(Schema.Array(ClaimRow))
     const decodeCreated = Schema.decodeUnknown(Schema.Array(Schema.Struct({ updatedAt: Schema.DateFromSelf })))
-    const decodeCreatedClaim = Schema.decodeUnknown(Schema.Array(Schema.Struct({ agent: Agent, transcript: Schema.Array(ChatMessage) })))
+    const decodeCreatedClaim = Schema.decodeUnknown(Schema.Array(CreatedClaimRow))
 
     const assemble = (row: typeof TaskRow.Type): StoredTask => ({
       agentId: row.agentId,
@@ -168,11 +172,6 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
       }
     })
 
-    /**
-     * The conversation's LLM transcript as JSON: every message of the agent's tasks in the
-     * context, tool turns included, in order. `contextId` / `agentId`: values, or columns
-     * (`sql.literal`) of the statement it is part of.
-     */
     const toTasks = (rows: ReadonlyArray<unknown>) => Effect.map(decodeTasks(rows), (ts) => ts.map(assemble))
 
     /**
