@@ -4,7 +4,7 @@ import { ClusterSchema, Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted, Schema } from "effect"
 import { DeliveryProbe } from "../../entities/DeliveryProbe.ts"
-import { exitGroupStatement } from "../../src/cluster/BatchedMessageStorage.ts"
+import { exitGroupStatement, exitRows } from "../../src/cluster/BatchedMessageStorage.ts"
 import * as ReplyWrites from "../../src/cluster/ReplyWrites.ts"
 import { type MessageStorageKind, singleNodeClusterWith } from "../../src/cluster/ClusterLive.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
@@ -218,19 +218,28 @@ describe("BatchedMessageStorage", () => {
       SELECT 9000000 + g, 'plan-' || g, 'default:1', 'Probe', 'p', 0, 'Apply', '{}', '{}', 9000000 + g, TRUE
       FROM generate_series(1, 20000) AS g`)
     const requestIds = Array.from({ length: 64 }, (_, i) => 9000001 + i * 97)
-    const literal = (xs: ReadonlyArray<number | string>) => `'{${xs.join(",")}}'`
-    const params = `${literal(requestIds.map((id) => id + 50_000_000))}::bigint[], ${literal(requestIds)}::bigint[], ${literal(requestIds.map(() => "x"))}::text[]`
+    const exitParams = (ids: ReadonlyArray<number>) =>
+      `'${exitRows(ids.map((id) => ({ id: String(id + 50_000_000), requestId: String(id), payload: "x" })))}'::jsonb`
+    const params = exitParams(requestIds)
     const reserved = await admin.reserve()
     try {
-      await reserved.unsafe(`PREPARE exits(bigint[], bigint[], text[]) AS ${exitGroupStatement("plan_messages", "plan_replies")}`)
+      await reserved.unsafe(`PREPARE exits(jsonb) AS ${exitGroupStatement("plan_messages", "plan_replies")}`)
       // A custom plan (the actual group), then the generic plan a prepared statement keeps.
       for (const mode of ["force_custom_plan", "force_generic_plan"]) {
         await reserved.unsafe(`SET plan_cache_mode = ${mode}`)
         const [{ "QUERY PLAN": plan }] = await reserved.unsafe(`EXPLAIN (FORMAT JSON) EXECUTE exits(${params})`)
         expect({ mode, scans: sequentialScans(plan) }).toEqual({ mode, scans: [] })
       }
-      // And it does what the library's saveReply does: each request answered and marked processed.
+      // Auto mode, as the platform runs it, for a lone caller's groups of one reply: after its
+      // first custom plans PostgreSQL keeps the generic one (custom plans were chosen every time
+      // while the rows came as arrays whose length the planner read: planning cost more than the
+      // statement, issue #19).
       await reserved.unsafe(`SET plan_cache_mode = auto`)
+      await reserved.unsafe(`PREPARE lone_exits(jsonb) AS ${exitGroupStatement("plan_messages", "plan_replies")}`)
+      for (let i = 0; i < 8; i++) await reserved.unsafe(`EXPLAIN (FORMAT JSON) EXECUTE lone_exits(${exitParams([requestIds[i]])})`)
+      const [lone] = await reserved.unsafe(`SELECT generic_plans::int AS n FROM pg_prepared_statements WHERE name = 'lone_exits'`)
+      expect(lone.n).toBeGreaterThanOrEqual(3)
+      // And it does what the library's saveReply does: each request answered and marked processed.
       await reserved.unsafe(`EXECUTE exits(${params})`)
       const [done] = await reserved.unsafe(`
         SELECT count(*) FILTER (WHERE m.processed AND m.last_reply_id = m.id + 50000000)::int AS answered
