@@ -78,18 +78,28 @@ export const writesOf = (value: unknown): ReadonlyArray<AttachedWrite> | undefin
   typeof value === "object" && value !== null ? attached.get(value) : undefined
 
 /**
- * The fragments and parameters for `writes`, grouped by kind, parameters numbered from
- * `first`: `ctes` is "" when there are none; `key` names the combination of kinds (equal keys,
- * equal text).
+ * `writes` grouped by kind, the kinds in name order: one fragment per kind, and the same
+ * combination of kinds always gives the same statement text (shared with RequestWrites.ts).
  */
-export const composeWrites = (writes: ReadonlyArray<AttachedWrite>, first: number) => {
-  const byKind = new Map<string, { kind: ReplyWriteKind<any>; rows: Array<unknown> }>()
+export const rowsByKind = <K extends { readonly name: string }, Row>(
+  writes: Iterable<{ readonly kind: K; readonly row: Row }>
+): Array<{ readonly kind: K; readonly rows: Array<Row> }> => {
+  const byKind = new Map<string, { kind: K; rows: Array<Row> }>()
   for (const w of writes) {
     const entry = byKind.get(w.kind.name)
     if (entry) entry.rows.push(w.row)
     else byKind.set(w.kind.name, { kind: w.kind, rows: [w.row] })
   }
-  const kinds = [...byKind.values()].sort((a, b) => (a.kind.name < b.kind.name ? -1 : 1))
+  return [...byKind.values()].sort((a, b) => (a.kind.name < b.kind.name ? -1 : 1))
+}
+
+/**
+ * The fragments and parameters for `writes`, grouped by kind, parameters numbered from
+ * `first`: `ctes` is "" when there are none; `key` names the combination of kinds (equal keys,
+ * equal text).
+ */
+export const composeWrites = (writes: ReadonlyArray<AttachedWrite>, first: number) => {
+  const kinds = rowsByKind(writes)
   const fragments: Array<string> = []
   const parameters: Array<unknown> = []
   let next = first

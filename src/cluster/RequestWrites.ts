@@ -1,4 +1,5 @@
 import { Effect, Option } from "effect"
+import { rowsByKind } from "./ReplyWrites.ts"
 
 /**
  * A sender's write committed in the statement that stores its persisted request (issue #19):
@@ -120,14 +121,7 @@ export const composeRequestWrites = (
   writes: ReadonlyArray<{ readonly write: AttachedRequestWrite; readonly messageId: string }>,
   first: number
 ) => {
-  const byKind = new Map<string, { kind: RequestWriteKind<any, any>; rows: Array<object> }>()
-  for (const { messageId, write } of writes) {
-    const row = { ...write.row, messageId }
-    const entry = byKind.get(write.kind.name)
-    if (entry) entry.rows.push(row)
-    else byKind.set(write.kind.name, { kind: write.kind, rows: [row] })
-  }
-  const kinds = [...byKind.values()].sort((a, b) => (a.kind.name < b.kind.name ? -1 : 1))
+  const kinds = rowsByKind(writes.map(({ messageId, write }) => ({ kind: write.kind, row: { ...write.row, messageId } })))
   return {
     key: kinds.map((k) => k.kind.name).join(","),
     ctes: kinds.map(({ kind }, i) => kind.ctes(`$${first + i}::jsonb`)).join(",\n"),
