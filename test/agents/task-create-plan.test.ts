@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SQL } from "bun"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
+import { Effect, Layer } from "effect"
 import { createRow, createWrite } from "../../src/agents/TaskCreateWrite.ts"
 import { requestWritesStatement } from "../../src/cluster/MessageStorageStatements.ts"
-import { singleNodeClusterWith } from "../../src/cluster/ClusterLive.ts"
 import { composeRequestWrites } from "../../src/cluster/RequestWrites.ts"
-import { AppConfig } from "../../src/config/AppConfig.ts"
-import { DatabaseLive } from "../../src/db/Database.ts"
 import { createTestDatabase } from "../support/postgres.ts"
 import { sequentialScans } from "../support/queryPlans.ts"
+import { singleNodeRuntime } from "../support/singleNode.ts"
 
 /**
  * The statement that stores a group of `Execute` requests with their tasks
@@ -77,11 +75,7 @@ const plansAfter = async (seed: string) => {
 beforeAll(async () => {
   db = await createTestDatabase("task_create_plan")
   // The platform's and the cluster's tables, as a node creates them.
-  const node = ManagedRuntime.make(singleNodeClusterWith("batched").pipe(
-    Layer.provideMerge(DatabaseLive),
-    Layer.provide(AppConfig.layerWith({ databaseUrl: Option.some(Redacted.make(db.url)), vectorStore: "disabled" })),
-    Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
-  ))
+  const node = singleNodeRuntime(Layer.empty, db.url)
   await node.runPromise(Effect.void)
   await node.dispose()
   admin = new SQL(db.url)

@@ -2,16 +2,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SQL } from "bun"
 import { ClusterSchema, Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { DeliveryProbe } from "../../entities/DeliveryProbe.ts"
 import { exitGroupStatement, exitRows } from "../../src/cluster/MessageStorageStatements.ts"
 import * as ReplyWrites from "../../src/cluster/ReplyWrites.ts"
 import { type MessageStorageKind, singleNodeClusterWith } from "../../src/cluster/ClusterLive.ts"
-import { AppConfig } from "../../src/config/AppConfig.ts"
-import { DatabaseLive } from "../../src/db/Database.ts"
 import { DeliveryProbeLive } from "../../src/system/DeliveryProbeLive.ts"
 import { createTestDatabase } from "../support/postgres.ts"
 import { sequentialScans } from "../support/queryPlans.ts"
+import { singleNodeRuntime } from "../support/singleNode.ts"
 
 /**
  * The single-node cluster with BatchedMessageStorage on the local PostgreSQL 15: persisted
@@ -45,14 +44,7 @@ const LonerLive = Loner.toLayer(Effect.gen(function*() {
 }))
 
 const clusterOn = (kind: MessageStorageKind) =>
-  ManagedRuntime.make(
-    Layer.merge(DeliveryProbeLive, LonerLive).pipe(
-      Layer.provideMerge(singleNodeClusterWith(kind)),
-      Layer.provideMerge(DatabaseLive),
-      Layer.provide(AppConfig.layerWith({ databaseUrl: Option.some(Redacted.make(db.url)), vectorStore: "disabled" })),
-      Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
-    )
-  )
+  singleNodeRuntime(Layer.merge(DeliveryProbeLive, LonerLive), db.url, { cluster: singleNodeClusterWith(kind) })
 
 type Runtime = ReturnType<typeof clusterOn>
 const applyAll = (runtime: Runtime, messages: ReadonlyArray<{ entityId: string; messageId: string; amount: number }>) =>

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SQL } from "bun"
 import { MessageStorage } from "@effect/cluster"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
+import { Effect, Layer } from "effect"
 import { DeliveryProbe } from "../../entities/DeliveryProbe.ts"
 import * as BatchedMessageStorage from "../../src/cluster/BatchedMessageStorage.ts"
 import { singleNodeClusterOn } from "../../src/cluster/ClusterLive.ts"
-import { AppConfig } from "../../src/config/AppConfig.ts"
-import { DatabaseLive } from "../../src/db/Database.ts"
 import { DeliveryProbeLive } from "../../src/system/DeliveryProbeLive.ts"
 import { createTestDatabase } from "../support/postgres.ts"
+import { singleNodeRuntime } from "../support/singleNode.ts"
 
 /**
  * Direct local delivery (patches/@effect%2Fcluster@*.patch): a persisted message sent on the
@@ -35,14 +34,7 @@ const countingStorage = Layer.effect(
 const sharding = { entityMessagePollInterval: "1 hour", entityReplyPollInterval: "200 millis" } as const
 
 const makeCluster = () =>
-  ManagedRuntime.make(
-    DeliveryProbeLive.pipe(
-      Layer.provideMerge(singleNodeClusterOn(countingStorage, sharding)),
-      Layer.provideMerge(DatabaseLive),
-      Layer.provide(AppConfig.layerWith({ databaseUrl: Option.some(Redacted.make(db.url)), vectorStore: "disabled" })),
-      Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
-    )
-  )
+  singleNodeRuntime(DeliveryProbeLive, db.url, { cluster: singleNodeClusterOn(countingStorage, sharding) })
 
 beforeAll(async () => {
   db = await createTestDatabase("direct_delivery")

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SQL } from "bun"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
+import { Effect, LogLevel } from "effect"
 import { DeliveryProbe } from "../../entities/DeliveryProbe.ts"
-import { singleNodeClusterWith } from "../../src/cluster/ClusterLive.ts"
-import { AppConfig } from "../../src/config/AppConfig.ts"
-import { DatabaseLive } from "../../src/db/Database.ts"
 import { DeliveryProbeLive } from "../../src/system/DeliveryProbeLive.ts"
 import { type PrivatePostgres, startPrivatePostgres } from "../support/privatePostgres.ts"
+import { singleNodeRuntime } from "../support/singleNode.ts"
 
 /**
  * A reply that cannot be stored because PostgreSQL went away is stored once it is back, and
@@ -28,14 +26,7 @@ afterAll(async () => {
 }, 60_000)
 
 const clusterOn = (url: string) =>
-  ManagedRuntime.make(
-    DeliveryProbeLive.pipe(
-      Layer.provideMerge(singleNodeClusterWith("batched")),
-      Layer.provideMerge(DatabaseLive),
-      Layer.provide(AppConfig.layerWith({ databaseUrl: Option.some(Redacted.make(url)), vectorStore: "disabled" })),
-      Layer.provide(Logger.minimumLogLevel(LogLevel.None))
-    )
-  )
+  singleNodeRuntime(DeliveryProbeLive, url, { logLevel: LogLevel.None })
 
 describe("a reply stored across a database outage", () => {
   test("PostgreSQL stopped while a reply is being stored: answered and applied once it is back", async () => {

@@ -2,12 +2,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SQL } from "bun"
 import { ClusterSchema, Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { type MessageStorageKind, singleNodeClusterWith } from "../../src/cluster/ClusterLive.ts"
 import * as RequestWrites from "../../src/cluster/RequestWrites.ts"
-import { AppConfig } from "../../src/config/AppConfig.ts"
-import { DatabaseLive } from "../../src/db/Database.ts"
 import { createTestDatabase } from "../support/postgres.ts"
+import { singleNodeRuntime } from "../support/singleNode.ts"
 
 /**
  * A sender's write attached to its persisted request (src/cluster/RequestWrites.ts) on the
@@ -65,14 +64,7 @@ const NoterLive = Noter.toLayer(Effect.succeed(Noter.of({
 })))
 
 const clusterOn = (kind: MessageStorageKind) =>
-  ManagedRuntime.make(
-    NoterLive.pipe(
-      Layer.provideMerge(singleNodeClusterWith(kind)),
-      Layer.provideMerge(DatabaseLive),
-      Layer.provide(AppConfig.layerWith({ databaseUrl: Option.some(Redacted.make(db.url)), vectorStore: "disabled" })),
-      Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
-    )
-  )
+  singleNodeRuntime(NoterLive, db.url, { cluster: singleNodeClusterWith(kind) })
 
 const sendAll = (
   runtime: ReturnType<typeof clusterOn>,
