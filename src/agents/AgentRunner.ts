@@ -12,7 +12,7 @@ import { resultOf } from "../cluster/RequestWrites.ts"
 import { createRow, createWrite, executeKey } from "./TaskCreateWrite.ts"
 import { type FinishRow, finishedTask, finishRow } from "./TaskFinishWrite.ts"
 import { progressEvent } from "./TaskEvents.ts"
-import { type MessageEntry, type RunEnd, type RunRecord, type TaskClaim, TaskRepo } from "./TaskRepo.ts"
+import { createdClaim, type MessageEntry, type RunEnd, type RunRecord, type TaskClaim, TaskRepo } from "./TaskRepo.ts"
 
 const RESPONSE_ARTIFACT = "response"
 
@@ -261,24 +261,10 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
         const stored = Effect.map(tasks.claim(taskId), (claim): Claim => ({ claim, created: undefined }))
         if (create === undefined) return yield* stored
         const input = createRow(taskId, agentId, create)
-        const { metadata, projectId, contextId, userMessage } = input
-        const created = { userMessage, metadata }
+        const created = { userMessage: input.userMessage, metadata: input.metadata }
         // Written with the Execute that brought it here, when that was sent from this process.
         const written = yield* resultOf(executeKey(agentId, taskId), createWrite)
-        if (Option.isSome(written)) {
-          const { agent, transcript } = written.value
-          return {
-            claim: Option.some<TaskClaim>({
-              _tag: "Claimed",
-              agent,
-              agentId,
-              projectId,
-              contextId,
-              transcript: [...transcript, userMessage.llm]
-            }),
-            created
-          }
-        }
+        if (Option.isSome(written)) return { claim: Option.some(createdClaim(input, written.value)), created }
         const claim = yield* tasks.createClaimed(input)
         return Option.isSome(claim) ? { claim, created } : yield* stored
       })

@@ -99,6 +99,19 @@ export interface NewTaskInput {
   readonly metadata?: Record<string, unknown> | undefined
 }
 
+/**
+ * The claim on a task written already claimed (`createClaimed`, or with its request:
+ * TaskCreateWrite.ts): what the write read back, the task's own message after the earlier turns.
+ */
+export const createdClaim = (input: NewTaskInput, read: typeof CreatedClaimRow.Type): TaskClaim => ({
+  _tag: "Claimed",
+  agent: read.agent,
+  agentId: input.agentId,
+  projectId: input.projectId,
+  contextId: input.contextId,
+  transcript: [...read.transcript, input.userMessage.llm]
+})
+
 /** How a run ends its task: final state and message, the run's messages and artifacts, its row. */
 export interface RunEnd {
   readonly taskId: string
@@ -296,14 +309,7 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
         Effect.flatMap(decodeCreatedClaim),
         Effect.orDie,
         Effect.map((rows) =>
-          Option.map(Option.fromNullable(rows[0]), (r): TaskClaim => ({
-            _tag: "Claimed",
-            agent: r.agent,
-            agentId: input.agentId,
-            projectId: input.projectId,
-            contextId: input.contextId,
-            transcript: [...r.transcript, input.userMessage.llm]
-          }))
+          Option.map(Option.fromNullable(rows[0]), (r) => createdClaim(input, r))
         )
       )
 
