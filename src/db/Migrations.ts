@@ -31,10 +31,11 @@ export const MigrationsLive = Layer.effectDiscard(
       conn.executeRaw(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`, []),
       () => conn.executeRaw(`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`, []).pipe(Effect.ignore)
     )
-    yield* PgMigrator.run({ loader, table: "platform_migrations" })
     // The cluster creates its own tables when its storage starts; doing it here,
     // under the same lock, stops racing CREATE TABLEs between nodes starting together.
+    // Before ours: a migration of ours may index the cluster's tables (sql/0160).
     yield* SqlMessageStorage.make().pipe(Effect.provide(Snowflake.layerGenerator))
     yield* SqlRunnerStorage.make({}).pipe(Effect.provide(ShardingConfig.layer()))
+    yield* PgMigrator.run({ loader, table: "platform_migrations" })
   }))
 ).pipe(Layer.orDie)

@@ -32,7 +32,7 @@ const finished = (taskId: string) => {
     taskId,
     state: "completed",
     statusMessage: { messageId: `${taskId}_reply`, role: "agent", parts: [{ kind: "text", text: "echo" }] },
-    messages: [{ messageId: `${taskId}_reply`, role: "agent", parts: [{ kind: "text", text: "echo" }], llm: { role: "assistant", content: "echo" } }],
+    messages: [{ messageId: `${taskId}_reply`, role: "agent", parts: [{ kind: "text", text: "echo" }], llm: { role: "assistant", content: "echo", toolCalls: [] } }],
     artifacts: [],
     run: {
       id: `${taskId}_run`,
