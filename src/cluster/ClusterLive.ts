@@ -15,6 +15,7 @@ import { Config, Data, Effect, Layer, Option, Schedule } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import * as Values from "../config/Values.ts"
 import { PeerDeathProbeLive } from "./PeerDeathProbe.ts"
+import { ProcessedMessageRetentionLive } from "./ProcessedMessageRetention.ts"
 import * as BatchedMessageStorage from "./BatchedMessageStorage.ts"
 
 export class ClusterConfigError extends Data.TaggedError("ClusterConfigError")<{ readonly message: string }> {}
@@ -69,6 +70,7 @@ export const singleNodeClusterOn = <E, R>(
   ).pipe(Layer.orDie)
 
 export const SingleNodeClusterLive = Layer.unwrapEffect(Effect.map(MessageStorageSetting, singleNodeClusterWith)).pipe(
+  Layer.merge(ProcessedMessageRetentionLive),
   Layer.orDie
 )
 
@@ -173,7 +175,7 @@ export const ClusterLive = Layer.unwrapEffect(
           Layer.provide(Layer.orDie(SqlRunnerStorage.layer)),
           Layer.provide(ShardingConfig.layerFromEnv(sharding))
         )
-        : socketRunnerLayer(sharding),
+        : Layer.merge(socketRunnerLayer(sharding), ProcessedMessageRetentionLive),
       ShardingConfig.layer(sharding)
     )
   })
