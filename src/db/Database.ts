@@ -4,6 +4,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Option, Redacted, String as Str } from "effect"
 import Pg from "pg"
 import { AppConfig } from "../config/AppConfig.ts"
+import { EmbeddedMaintenanceLive } from "./EmbeddedMaintenance.ts"
 import { EmbeddedPostgres } from "./EmbeddedPostgres.ts"
 import { MigrationsLive } from "./Migrations.ts"
 import { preparingClient } from "./PreparedStatements.ts"
@@ -76,6 +77,8 @@ export const PgLive = Layer.unwrapEffect(
           ...transforms
         }))
     ).pipe(
+      // The embedded database has no autovacuum of its own.
+      (client) => EmbeddedMaintenanceLive.pipe(Layer.provideMerge(client)),
       Layer.provide(
         EmbeddedPostgres.layer({
           dataDir: config.dataDir,
