@@ -66,10 +66,19 @@ export class TraceStore extends Effect.Service<TraceStore>()("Observability/Trac
         SELECT trace_id FROM observability_traces WHERE project_id IN ${raw.in(visibility.ids)} AND source = 'internal')))`
     }
 
+    // One JSON parameter for the whole batch rather than a multi-row VALUES list (12 parameters
+    // a span, 6,000 for a batch of 500, a new statement text for every batch size): the embedded
+    // database parsed and planned that list on every batch, 28 ms per 500 spans against 20 ms
+    // this way, time its one session is held from every other statement (issue #19).
     const insert = (rows: ReadonlyArray<SpanRow>) =>
-      rows.length === 0 ? Effect.void : sql`INSERT INTO observability_traces ${
-        sql.insert(rows.map((r) => ({ ...r, attributes: JSON.stringify(r.attributes) })))
-      }`.pipe(Effect.asVoid)
+      rows.length === 0 ? Effect.void : sql`
+        INSERT INTO observability_traces (trace_id, span_id, parent_span_id, service, operation, kind, status,
+                                          start_time, duration_ms, attributes, project_id, source)
+        SELECT trace_id, span_id, parent_span_id, service, operation, kind, status,
+               start_time, duration_ms, attributes, project_id, source
+        FROM jsonb_to_recordset(${spanRowsJson(rows)}::jsonb) AS r(
+          trace_id text, span_id text, parent_span_id text, service text, operation text, kind text, status text,
+          start_time timestamptz, duration_ms float8, attributes jsonb, project_id text, source text)`.pipe(Effect.asVoid)
 
     const search = (filter: SpanFilter, visibility: Visibility) => {
       const conditions = [visibleClause(visibility)]
@@ -118,3 +127,40 @@ export class TraceStore extends Effect.Service<TraceStore>()("Observability/Trac
     return { insert, search, prune, count, countIn } as const
   })
 }) {}
+
+/**
+ * A string PostgreSQL's jsonb takes: a lone surrogate becomes U+FFFD, as the driver's UTF-8
+ * encoding of a text parameter makes it, and so does NUL, which PostgreSQL cannot store. Spans
+ * carry what clients sent (names, attributes, ingested spans): one such character must not fail
+ * a batch that holds other tenants' spans.
+ */
+// NUL, a high surrogate not followed by a low one, a low surrogate not after a high one.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+const storableString = (s: string) => s.replace(UNSTORABLE, "\uFFFD")
+
+/** `value` with every string and key made storable, however deep. */
+const storable = (value: unknown): unknown => {
+  if (typeof value === "string") return storableString(value)
+  if (Array.isArray(value)) return value.map(storable)
+  if (typeof value === "object" && value !== null && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storableString(k), storable(v)]))
+  }
+  return value
+}
+
+/** `rows` as the JSON array the span INSERT reads (its columns' names; times as ISO strings). */
+const spanRowsJson = (rows: ReadonlyArray<SpanRow>) =>
+  JSON.stringify(rows.map((r) => storable({
+    trace_id: r.traceId,
+    span_id: r.spanId,
+    parent_span_id: r.parentSpanId,
+    service: r.service,
+    operation: r.operation,
+    kind: r.kind,
+    status: r.status,
+    start_time: r.startTime.toISOString(),
+    duration_ms: r.durationMs,
+    attributes: r.attributes,
+    project_id: r.projectId,
+    source: r.source
+  })))

@@ -216,6 +216,32 @@ describe("traces", () => {
     expect((await getJson(`/observability/traces?projectId=${bob.projectId}`, alice.headers)).status).toBe(404)
     expect((await getJson(`/observability/traces?minDurationMs=abc`, alice.headers)).status).toBe(400)
   }, 60_000)
+
+  test("ingested spans with unpaired surrogates in names, attribute keys and values are stored, as U+FFFD", async () => {
+    const traceId = hex(16)
+    const span = (operation: string, attributes: Record<string, unknown>) => ({
+      traceId,
+      spanId: hex(8),
+      service: "odd-agent",
+      operation,
+      startTime: new Date().toISOString(),
+      durationMs: 1,
+      attributes
+    })
+    // JSON.stringify writes an unpaired surrogate as a \ud800 escape, which JSON.parse reads back as one.
+    const res = await fetch(`${platform.baseUrl}/observability/traces`, {
+      method: "POST",
+      headers: { ...alice.headers, "content-type": "application/json" },
+      body: JSON.stringify({
+        projectId: alice.projectId,
+        spans: [span("plain", { a: "b" }), span("odd\ud800", { ["k\udc00"]: "v\ud83d", nested: ["x\udfff"] })]
+      })
+    })
+    expect(res.status).toBe(202)
+    const spans = (await getJson(`/observability/traces/${traceId}`, alice.headers)).body.spans as Array<Span>
+    expect(spans.map((s) => s.operation).sort()).toEqual(["odd\uFFFD", "plain"])
+    expect(spans.find((s) => s.operation === "odd\uFFFD")!.attributes).toEqual({ ["k\uFFFD"]: "v\uFFFD", nested: ["x\uFFFD"] })
+  }, 60_000)
 })
 
 describe("gateway → agent entity → tool", () => {
