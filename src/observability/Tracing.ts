@@ -81,7 +81,7 @@ export const TraceWriterLive = Layer.scopedDiscard(
     const store = yield* TraceStore
     const flush = Effect.gen(function*() {
       const rows = yield* buffer.drain
-      // Chunks keep each INSERT's parameter count well under Postgres' 65535 limit.
+      // Chunks of 500 bound each INSERT's JSON and how long it holds the (embedded: only) session.
       for (let i = 0; i < rows.length; i += 500) yield* store.insert(rows.slice(i, i + 500))
       yield* Metric.incrementBy(TraceMetrics.stored, rows.length)
       yield* Metric.set(TraceMetrics.dropped, buffer.dropped())
