@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SQL } from "bun"
-import { Effect, Layer } from "effect"
 import { createRow, createWrite } from "../../src/agents/TaskCreateWrite.ts"
 import { requestWritesStatement } from "../../src/cluster/MessageStorageStatements.ts"
 import { composeRequestWrites } from "../../src/cluster/RequestWrites.ts"
-import { createTestDatabase } from "../support/postgres.ts"
+import { planDatabase, rolledBack } from "../support/planDatabase.ts"
 import { sequentialScans } from "../support/queryPlans.ts"
-import { singleNodeRuntime } from "../support/singleNode.ts"
 
 /**
  * The statement that stores a group of `Execute` requests with their tasks
@@ -16,7 +14,7 @@ import { singleNodeRuntime } from "../support/singleNode.ts"
  * call, 0.6 ms of the database's time per statement here), and neither plan reads a table by
  * sequential scan, on a new database or with many agents, tasks and messages.
  */
-let db: Awaited<ReturnType<typeof createTestDatabase>>
+let database: Awaited<ReturnType<typeof planDatabase>> | undefined
 let admin: SQL
 
 const AGENT = "plan_agent_0"
@@ -46,10 +44,8 @@ const values = (n: number) => [
 ].join(", ")
 
 /** Sequential scans of the custom and the generic plan, and whether auto mode went generic, in a rolled-back transaction after `seed`. */
-const plansAfter = async (seed: string) => {
-  const reserved = await admin.reserve()
-  try {
-    await reserved.unsafe("BEGIN")
+const plansAfter = (seed: string) =>
+  rolledBack(admin, async (reserved) => {
     await reserved.unsafe(seed)
     await reserved.unsafe(`PREPARE plan_create(${TYPES}) AS ${requestWritesStatement("cluster_messages", composed)}`)
     const scans: Record<string, Array<string>> = {}
@@ -65,29 +61,15 @@ const plansAfter = async (seed: string) => {
     await reserved.unsafe("SET LOCAL plan_cache_mode = auto")
     for (let i = 2; i <= 9; i++) await reserved.unsafe(`EXPLAIN (FORMAT JSON) EXECUTE plan_create(${values(i)})`)
     return { scans, generic: (await genericPlans()) - before }
-  } finally {
-    await reserved.unsafe("ROLLBACK").catch(() => undefined)
-    await reserved.unsafe("DEALLOCATE ALL").catch(() => undefined)
-    reserved.release()
-  }
-}
+  })
 
 beforeAll(async () => {
-  db = await createTestDatabase("task_create_plan")
-  // The platform's and the cluster's tables, as a node creates them.
-  const node = singleNodeRuntime(Layer.empty, db.url)
-  await node.runPromise(Effect.void)
-  await node.dispose()
-  admin = new SQL(db.url)
-  await admin.unsafe(`
-    INSERT INTO users (id, email, password_hash) VALUES ('plan_user', 'plan@example.com', 'x');
-    INSERT INTO projects (id, name, owner_id) VALUES ('${PROJECT}', 'plan', 'plan_user');
-    INSERT INTO agents (id, project_id, name, slug, provider, model) VALUES ('${AGENT}', '${PROJECT}', 'Plan', 'plan', 'local', 'local');`)
+  database = await planDatabase("task_create_plan", { project: PROJECT, agent: AGENT })
+  admin = database.admin
 }, 120_000)
 
 afterAll(async () => {
-  await admin?.close()
-  await db?.drop()
+  await database?.close()
 })
 
 describe("the Execute-with-task statement's plans (PostgreSQL 15)", () => {

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { MachineId, Snowflake } from "@effect/cluster"
 import { SQL } from "bun"
-import { ConfigProvider, Duration, Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
+import { ConfigProvider, Duration, Effect, Layer, ManagedRuntime } from "effect"
 import { ProcessedMessageRetentionLive, prune, pruneStatement } from "../../src/cluster/ProcessedMessageRetention.ts"
-import { AppConfig } from "../../src/config/AppConfig.ts"
-import { DatabaseLive } from "../../src/db/Database.ts"
 import { createTestDatabase } from "../support/postgres.ts"
+import { rolledBack } from "../support/planDatabase.ts"
 import { planNodes } from "../support/queryPlans.ts"
 import { waitFor } from "../support/process.ts"
+import { databaseAt } from "../support/singleNode.ts"
 
 /**
  * Processed entity messages older than the retention are deleted with their replies and the
@@ -16,14 +16,7 @@ import { waitFor } from "../support/process.ts"
  */
 let db: Awaited<ReturnType<typeof createTestDatabase>>
 let admin: SQL
-let runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<ReturnType<typeof database>>, unknown>
-
-/** The platform's database at the test database's URL (its tables and the cluster's migrated). */
-const database = () =>
-  DatabaseLive.pipe(
-    Layer.provide(AppConfig.layerWith({ databaseUrl: Option.some(Redacted.make(db.url)), vectorStore: "disabled" })),
-    Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
-  )
+let runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<ReturnType<typeof databaseAt>>, unknown>
 
 const HOUR = 3_600_000
 const now = Date.now()
@@ -57,7 +50,7 @@ const clear = () => admin.unsafe("DELETE FROM cluster_replies; DELETE FROM clust
 
 beforeAll(async () => {
   db = await createTestDatabase("message_retention")
-  runtime = ManagedRuntime.make(database())
+  runtime = ManagedRuntime.make(databaseAt(db.url))
   await runtime.runPromise(Effect.void)
   admin = new SQL(db.url)
 }, 120_000)
@@ -91,9 +84,7 @@ describe("processed cluster messages retention", () => {
   })
 
   test("100,000 stored messages, no statistics: requests by primary key, replies and messages by request id", async () => {
-    const reserved = await admin.reserve()
-    try {
-      await reserved.unsafe("BEGIN")
+    await rolledBack(admin, async (reserved) => {
       await reserved.unsafe(`
         INSERT INTO cluster_messages (id, message_id, shard_id, entity_type, entity_id, kind, tag, payload, headers, request_id, processed)
           SELECT g, 'p-' || g, 'default:' || (1 + g % 300), 'Agent', 'a', 0, 'Execute', '{}', '{}', g, TRUE FROM generate_series(1, 100000) AS g;
@@ -106,11 +97,7 @@ describe("processed cluster messages retention", () => {
         const nodes = planNodes(plan)
         expect({ mode, scans: nodes.filter((n) => n["Node Type"] === "Seq Scan").map((n) => n["Relation Name"]) }).toEqual({ mode, scans: [] })
       }
-    } finally {
-      await reserved.unsafe("ROLLBACK").catch(() => undefined)
-      await reserved.unsafe("DEALLOCATE ALL").catch(() => undefined)
-      reserved.release()
-    }
+    })
   }, 60_000)
 
   test("the layer prunes on its own every interval, as configured", async () => {
@@ -124,7 +111,7 @@ describe("processed cluster messages retention", () => {
       ["CLUSTER_MESSAGE_PRUNE_INTERVAL_SECONDS", "1"]
     ]))
     const pruner = ManagedRuntime.make(
-      ProcessedMessageRetentionLive.pipe(Layer.provide(database()), Layer.provide(Layer.setConfigProvider(settings)))
+      ProcessedMessageRetentionLive.pipe(Layer.provide(databaseAt(db.url)), Layer.provide(Layer.setConfigProvider(settings)))
     )
     try {
       await pruner.runPromise(Effect.void)

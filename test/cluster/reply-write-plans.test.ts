@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SQL } from "bun"
-import { Effect, Layer } from "effect"
 import { finishRow, finishWrite } from "../../src/agents/TaskFinishWrite.ts"
 import { exitGroupStatement, exitRows } from "../../src/cluster/MessageStorageStatements.ts"
 import { composeWrites } from "../../src/cluster/ReplyWrites.ts"
 import { deliveredWrite } from "../../src/orchestrator/DeliveredWrite.ts"
-import { createTestDatabase } from "../support/postgres.ts"
+import { planDatabase, rolledBack } from "../support/planDatabase.ts"
 import { planNodes } from "../support/queryPlans.ts"
-import { singleNodeRuntime } from "../support/singleNode.ts"
 
 /**
  * The statement that stores a group of replies with the handlers' writes attached to them
@@ -20,7 +18,7 @@ import { singleNodeRuntime } from "../support/singleNode.ts"
  * on a new database, 2.0 ms after 4,000 tasks on PostgreSQL 15, 2.7 ms on the embedded one;
  * issue #19).
  */
-let db: Awaited<ReturnType<typeof createTestDatabase>>
+let database: Awaited<ReturnType<typeof planDatabase>> | undefined
 let admin: SQL
 
 const PROJECT = "plan_project"
@@ -69,10 +67,8 @@ const params = [
  * rolled-back transaction after `seed`. Only their primary keys are the right way: any other
  * path reads a share of the table that grows with it.
  */
-const scansAfter = async (seed: string) => {
-  const reserved = await admin.reserve()
-  try {
-    await reserved.unsafe("BEGIN")
+const scansAfter = (seed: string) =>
+  rolledBack(admin, async (reserved) => {
     await reserved.unsafe(seed)
     await reserved.unsafe(`PREPARE plan_exits(jsonb, jsonb, jsonb) AS ${statement}`)
     const scans: Record<string, Array<string>> = {}
@@ -92,12 +88,7 @@ const scansAfter = async (seed: string) => {
              (SELECT count(*)::int FROM agent_runs WHERE task_id = 'plan_task_7') AS runs,
              (SELECT status FROM orchestrator_deliveries WHERE id = 'plan_delivery_7') AS delivery`)
     return { scans, written: row }
-  } finally {
-    await reserved.unsafe("ROLLBACK").catch(() => undefined)
-    await reserved.unsafe("DEALLOCATE ALL").catch(() => undefined)
-    reserved.release()
-  }
-}
+  })
 
 const target = `
   INSERT INTO agent_tasks (id, agent_id, project_id, context_id, state) VALUES ('plan_task_7', '${AGENT}', '${PROJECT}', 'plan_ctx', 'working');
@@ -108,21 +99,12 @@ const written = { task: "completed", messages: 1, runs: 1, delivery: "delivered"
 const byKey = ["agent_tasks: agent_tasks_pkey", "orchestrator_deliveries: orchestrator_deliveries_pkey"]
 
 beforeAll(async () => {
-  db = await createTestDatabase("reply_write_plans")
-  // The platform's and the cluster's tables, as a node creates them.
-  const node = singleNodeRuntime(Layer.empty, db.url)
-  await node.runPromise(Effect.void)
-  await node.dispose()
-  admin = new SQL(db.url)
-  await admin.unsafe(`
-    INSERT INTO users (id, email, password_hash) VALUES ('plan_user', 'plan@example.com', 'x');
-    INSERT INTO projects (id, name, owner_id) VALUES ('${PROJECT}', 'plan', 'plan_user');
-    INSERT INTO agents (id, project_id, name, slug, provider, model) VALUES ('${AGENT}', '${PROJECT}', 'Plan', 'plan', 'local', 'local');`)
+  database = await planDatabase("reply_write_plans", { project: PROJECT, agent: AGENT })
+  admin = database.admin
 }, 120_000)
 
 afterAll(async () => {
-  await admin?.close()
-  await db?.drop()
+  await database?.close()
 })
 
 describe("the reply statement with a task's and a delivery's end (PostgreSQL 15)", () => {

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { MessageStorage, ShardId, ShardingConfig } from "@effect/cluster"
 import { Statement } from "@effect/sql"
 import { SQL } from "bun"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Redacted } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import * as BatchedMessageStorage from "../../src/cluster/BatchedMessageStorage.ts"
-import { AppConfig } from "../../src/config/AppConfig.ts"
-import { DatabaseLive } from "../../src/db/Database.ts"
 import { createTestDatabase } from "../support/postgres.ts"
+import { rolledBack } from "../support/planDatabase.ts"
 import { planNodes } from "../support/queryPlans.ts"
+import { databaseAt } from "../support/singleNode.ts"
 
 /**
  * The cluster's storage poll (@effect/cluster's query for unprocessed messages, every second
@@ -41,12 +41,7 @@ const pollStatements = async () => {
 beforeAll(async () => {
   db = await createTestDatabase("storage_poll_plan")
   runtime = ManagedRuntime.make(
-    BatchedMessageStorage.layer.pipe(
-      Layer.provide(ShardingConfig.layer()),
-      Layer.provide(DatabaseLive),
-      Layer.provide(AppConfig.layerWith({ databaseUrl: Option.some(Redacted.make(db.url)), vectorStore: "disabled" })),
-      Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
-    )
+    BatchedMessageStorage.layer.pipe(Layer.provide(ShardingConfig.layer()), Layer.provide(databaseAt(db.url)))
   )
   admin = new SQL(db.url)
 }, 120_000)
@@ -63,9 +58,7 @@ describe("the cluster's storage poll", () => {
     const polls = statements.filter(([text]) => /processed = /.test(text) && /FOR UPDATE/.test(text))
     expect(polls).toHaveLength(1)
     const [text, params] = polls[0]!
-    const reserved = await admin.reserve()
-    try {
-      await reserved.unsafe("BEGIN")
+    await rolledBack(admin, async (reserved) => {
       await reserved.unsafe(`
         INSERT INTO cluster_messages (id, message_id, shard_id, entity_type, entity_id, kind, tag, payload, headers, request_id, processed)
           SELECT g, 'done-' || g, 'default:' || (1 + g % 300), 'Agent', 'a' || (g % 50), 0, 'Execute', '{}', '{}', g, TRUE
@@ -81,9 +74,6 @@ describe("the cluster's storage poll", () => {
       expect(nodes.map((n) => n["Index Name"])).toContain("cluster_messages_unprocessed_idx")
       const found = await reserved.unsafe(text, [...params])
       expect(found.map((m: { message_id: string }) => m.message_id)).toEqual(["waiting"])
-    } finally {
-      await reserved.unsafe("ROLLBACK").catch(() => undefined)
-      reserved.release()
-    }
+    })
   }, 120_000)
 })

@@ -5,13 +5,16 @@ import { DatabaseLive } from "../../src/db/Database.ts"
 
 type ClusterLayer = ReturnType<typeof singleNodeClusterWith>
 
-/** The cluster over the platform's database at `databaseUrl`, as `bun run dev` runs with DATABASE_URL. */
-const node = (cluster: ClusterLayer, databaseUrl: string, logLevel: LogLevel.LogLevel) =>
-  cluster.pipe(
-    Layer.provideMerge(DatabaseLive),
+/** The platform's database at `databaseUrl` (platform and cluster tables migrated), with its AppConfig; logs below `logLevel` dropped. */
+export const databaseAt = (databaseUrl: string, logLevel: LogLevel.LogLevel = LogLevel.Error) =>
+  DatabaseLive.pipe(
     Layer.provideMerge(AppConfig.layerWith({ databaseUrl: Option.some(Redacted.make(databaseUrl)), vectorStore: "disabled" })),
     Layer.provide(Logger.minimumLogLevel(logLevel))
   )
+
+/** The cluster over the platform's database at `databaseUrl`, as `bun run dev` runs with DATABASE_URL. */
+const node = (cluster: ClusterLayer, databaseUrl: string, logLevel: LogLevel.LogLevel) =>
+  cluster.pipe(Layer.provideMerge(databaseAt(databaseUrl, logLevel)), Layer.provide(Logger.minimumLogLevel(logLevel)))
 
 /**
  * `entities` on a single-node cluster in this process over the PostgreSQL at `databaseUrl`

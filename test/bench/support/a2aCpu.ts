@@ -15,26 +15,11 @@ import { readdirSync, readFileSync } from "node:fs"
 import { startPlatform } from "../../support/platform.ts"
 import { createTestDatabase } from "../../support/postgres.ts"
 import { echoAgent, sendMessages } from "./a2aSendMessage.ts"
+import { threadTicks } from "./threadCpu.ts"
 
 const COUNT = Number(process.argv[2] ?? 1500)
 const ROUNDS = Number(process.argv[3] ?? 2)
 const WARMUP = 200
-
-/** CPU ticks (1/100 s) of each thread of this process, by thread name (numbered pools merged). */
-const threadTicks = () => {
-  const byName: Record<string, number> = {}
-  for (const task of readdirSync("/proc/self/task")) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8")
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "")
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      byName[name] = (byName[name] ?? 0) + Number(fields[11]) + Number(fields[12])
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return byName
-}
 
 /** CPU ticks of every PostgreSQL process on the machine (backends, WAL writer, checkpointer). */
 const postgresTicks = () => {

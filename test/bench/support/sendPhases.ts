@@ -11,8 +11,8 @@
  * On the embedded database by default; DATABASE_URL=auto runs it on a fresh database of the
  * local PostgreSQL 15.
  */
-import { readdirSync, readFileSync } from "node:fs"
 import Pg from "pg"
+import { threadTicks } from "./threadCpu.ts"
 
 const WARM = Number(process.argv[2] ?? 4000)
 const COUNT = Number(process.argv[3] ?? 300)
@@ -50,20 +50,6 @@ const { startPlatform } = await import("../../support/platform.ts")
 const { createTestDatabase } = await import("../../support/postgres.ts")
 const { echoAgent, sendMessages } = await import("./a2aSendMessage.ts")
 
-const threadTicks = () => {
-  const byName: Record<string, number> = {}
-  for (const task of readdirSync("/proc/self/task")) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8")
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "")
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      byName[name] = (byName[name] ?? 0) + Number(fields[11]) + Number(fields[12])
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return byName
-}
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
 
 const db = process.env.DATABASE_URL === "auto" ? await createTestDatabase("send_phases") : undefined
