@@ -128,14 +128,15 @@ export class TraceStore extends Effect.Service<TraceStore>()("Observability/Trac
   })
 }) {}
 
+// NUL, a high surrogate not followed by a low one, a low surrogate not after a high one.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+
 /**
  * A string PostgreSQL's jsonb takes: a lone surrogate becomes U+FFFD, as the driver's UTF-8
  * encoding of a text parameter makes it, and so does NUL, which PostgreSQL cannot store. Spans
  * carry what clients sent (names, attributes, ingested spans): one such character must not fail
  * a batch that holds other tenants' spans.
  */
-// NUL, a high surrogate not followed by a low one, a low surrogate not after a high one.
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
 const storableString = (s: string) => s.replace(UNSTORABLE, "\uFFFD")
 
 /** `value` with every string and key made storable, however deep. */
