@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { signUp } from "../support/auth.ts"
-import { seedMigratedDataDir } from "../support/pgliteTemplate.ts"
+import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { spawnPlatform } from "../support/process.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 
@@ -21,7 +21,7 @@ const message = (text: string) => ({ messageId: crypto.randomUUID(), role: "ROLE
 
 describe("embedded database under A2A interop traffic", () => {
   test("aborted streams, hung-up sends and ListTasks in parallel leave the database serving; SIGTERM ends the process", async () => {
-    await seedMigratedDataDir(tmp.dir)
+    await seedDataDir(tmp.dir)
     const platform = await spawnPlatform({ DATA_DIR: tmp.dir, DB_POOL_SIZE: "3" })
     try {
       const owner = await signUp(platform.baseUrl)

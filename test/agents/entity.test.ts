@@ -11,7 +11,7 @@ import { publishProgress, subscribeProgress, taskTopic } from "../../src/agents/
 import { EventBus } from "../../src/events/EventBus.ts"
 import { type A2aMessage, agentText, isTerminal } from "../../src/domain/Task.ts"
 import { LOCAL_PREFIX } from "../../src/llm/providers/Local.ts"
-import { seedMigratedDataDir } from "../support/pgliteTemplate.ts"
+import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { waitFor } from "../support/process.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 import { makeAgentsRuntime } from "./support.ts"
@@ -357,7 +357,7 @@ describe("Agent entity", () => {
 describe("Agent tasks across a restart", () => {
   test("a task interrupted by a shutdown runs to the end after restart on the same database", async () => {
     const tmp = makeTempDir("agents-restart")
-    await seedMigratedDataDir(tmp.dir)
+    await seedDataDir(tmp.dir)
     const message = userMessage("sleep {\"ms\": 1500}")
     try {
       const first = await makeAgentsRuntime({}, { dataDir: tmp.dir })

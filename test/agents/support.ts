@@ -11,7 +11,7 @@ import { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { LlmConfig, type LlmConfigShape } from "../../src/llm/LlmConfig.ts"
 import { ToolCatalog, ToolExecutionFailed, type ToolSpec } from "../../src/domain/Tool.ts"
 import { suiteRuntime } from "../support/effect.ts"
-import { seedMigratedDataDir } from "../support/pgliteTemplate.ts"
+import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 
 /** A small in-test tool catalog: `echo`, `add`, `sleep` (for cancellation), `boom` (fails). */
@@ -47,7 +47,7 @@ export const TestToolCatalog = Layer.succeed(ToolCatalog, {
  */
 export const makeAgentsRuntime = async (llm: Partial<LlmConfigShape> = {}, options: { readonly dataDir?: string } = {}) => {
   const tmp = options.dataDir === undefined ? makeTempDir("agents") : { dir: options.dataDir, remove: () => {} }
-  if (options.dataDir === undefined) await seedMigratedDataDir(tmp.dir)
+  if (options.dataDir === undefined) await seedDataDir(tmp.dir)
   const layer = Layer.mergeAll(AgentTasks.Default, AgentRepo.Default, AgentEntityLive).pipe(
     Layer.provideMerge(LanguageModel.Default),
     Layer.provideMerge(LlmConfig.layerWith(llm)),

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test"
-import { seedMigratedDataDir } from "../support/pgliteTemplate.ts"
+import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { spawnPlatform, waitFor } from "../support/process.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 
@@ -28,7 +28,7 @@ const submitJob = (baseUrl: string, jobId: string, durationMs: number) =>
 
 describe("persisted entity messages survive a crash", () => {
   test("kill -9 mid-work, restart: the job completes and its data is still there", async () => {
-    await seedMigratedDataDir(tmp.dir)
+    await seedDataDir(tmp.dir)
     const env = { DATA_DIR: tmp.dir, SERVICE_AUTH_TOKEN: serviceToken }
     const first = await spawnPlatform(env)
     const jobId = `crash-${crypto.randomUUID()}`

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import * as fs from "node:fs"
-import { seedMigratedDataDir } from "../support/pgliteTemplate.ts"
+import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { spawnPlatform } from "../support/process.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 
@@ -17,7 +17,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261125)
 let platform: Awaited<ReturnType<typeof spawnPlatform>>
 const tmp = makeTempDir("fuzz")
 beforeAll(async () => {
-  await seedMigratedDataDir(tmp.dir)
+  await seedDataDir(tmp.dir)
   platform = await spawnPlatform({ DATA_DIR: tmp.dir, LOG_LEVEL: "ERROR", RATE_LIMIT_ENABLED: "false" })
 }, 60_000)
 afterAll(async () => {

@@ -12,7 +12,7 @@ import { type McpServerDefinition, McpServerSource } from "../../src/mcp/McpServ
 import { resolveCatalogEntry } from "../../src/mcp/StdioCatalog.ts"
 import type { ToolsConfigShape } from "../../src/tools/ToolsConfig.ts"
 import { settingsWith } from "../../src/app/Settings.ts"
-import { seedMigratedDataDir } from "../support/pgliteTemplate.ts"
+import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { waitFor } from "../support/process.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 import { EgressPolicy } from "../../src/net/EgressPolicy.ts"
@@ -83,7 +83,7 @@ export const makeSessionHarness = async (
   options: { readonly tools?: Partial<ToolsConfigShape>; readonly cluster?: "memory" | "sql" } = {}
 ) => {
   const tmp = makeTempDir("mcp-session")
-  if (options.cluster === "sql") await seedMigratedDataDir(tmp.dir)
+  if (options.cluster === "sql") await seedDataDir(tmp.dir)
   // The servers under test listen on loopback: the operator allow-list admits it, as an operator would.
   const config = settingsWith({
     httpHost: "127.0.0.1",

@@ -10,7 +10,7 @@ import { DocumentIngestion } from "../../src/rag/DocumentIngestion.ts"
 import { RagConfig, type RagConfigShape } from "../../src/rag/RagConfig.ts"
 import { RagRepo } from "../../src/rag/RagRepo.ts"
 import { RagSearchLive } from "../../src/rag/RagSearchLive.ts"
-import { seedMigratedDataDir } from "../support/pgliteTemplate.ts"
+import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { createTestDatabase } from "../support/postgres.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 
@@ -29,7 +29,7 @@ export const makeRagRuntime = async (
   } = {}
 ) => {
   const tmp = makeTempDir("rag")
-  if (app.databaseUrl === undefined) await seedMigratedDataDir(tmp.dir)
+  if (app.databaseUrl === undefined) await seedDataDir(tmp.dir)
   const appConfig = AppConfig.layerWith({
     dataDir: tmp.dir,
     ...(app.sharedBuffers !== undefined ? { embeddedSharedBuffers: app.sharedBuffers } : {}),

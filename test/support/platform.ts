@@ -2,7 +2,7 @@ import { HttpServer } from "@effect/platform"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
 import { PlatformLive } from "../../src/app/Platform.ts"
 import { type SettingsOverrides, settingsWith } from "../../src/app/Settings.ts"
-import { seedMigratedDataDir } from "./pgliteTemplate.ts"
+import { seedDataDir } from "./pgliteTemplate.ts"
 import { waitFor } from "./process.ts"
 import { makeTempDir } from "./tempDir.ts"
 
@@ -13,7 +13,7 @@ import { makeTempDir } from "./tempDir.ts"
  */
 export const startPlatform = async (overrides: SettingsOverrides = {}) => {
   const tmp = makeTempDir("platform")
-  if (overrides.databaseUrl === undefined) await seedMigratedDataDir(tmp.dir)
+  if (overrides.databaseUrl === undefined) await seedDataDir(tmp.dir)
   const config = settingsWith({ httpHost: "127.0.0.1", httpPort: 0, dataDir: tmp.dir, ...overrides })
   const runtime = ManagedRuntime.make(
     PlatformLive.pipe(Layer.provideMerge(config), Layer.provide(Logger.minimumLogLevel(LogLevel.Error)))

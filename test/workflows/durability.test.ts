@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { signUp } from "../support/auth.ts"
-import { seedMigratedDataDir } from "../support/pgliteTemplate.ts"
+import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { spawnPlatform, waitFor } from "../support/process.ts"
 import { createTestDatabase } from "../support/postgres.ts"
 import { makeTempDir } from "../support/tempDir.ts"
@@ -36,7 +36,7 @@ describe.each(["embedded", "PostgreSQL 15"] as const)("workflow durability (%s)"
     const db = database === "embedded" ? undefined : await createTestDatabase("wf_durability")
     const env = db === undefined ? embeddedEnv : { ...baseEnv, DATABASE_URL: db.url }
     // A copy of the initialised template database: no initdb in the child.
-    if (db === undefined) await seedMigratedDataDir(tmp.dir)
+    if (db === undefined) await seedDataDir(tmp.dir)
     const first = await spawnPlatform(env)
     let runId = ""
     let headers: Record<string, string> = {}

@@ -11,7 +11,7 @@ import { WorkflowRepo } from "../../src/workflows/WorkflowRepo.ts"
 import { WorkflowRuns } from "../../src/workflows/WorkflowRuns.ts"
 import { WorkflowEngineLive, WorkflowHostLive } from "../../src/workflows/WorkflowsLive.ts"
 import { WorkflowPortsLive } from "../../src/app/WorkflowPorts.ts"
-import { seedMigratedDataDir } from "../support/pgliteTemplate.ts"
+import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { waitFor } from "../support/process.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 import { EgressPolicy } from "../../src/net/EgressPolicy.ts"
@@ -27,7 +27,7 @@ export const startEngine = async <R>(
   overrides: Partial<AppConfigShape> = {}
 ) => {
   const tmp = makeTempDir("wf-engine")
-  if (overrides.databaseUrl === undefined) await seedMigratedDataDir(tmp.dir)
+  if (overrides.databaseUrl === undefined) await seedDataDir(tmp.dir)
   // http steps call local test servers: the operator allow-list admits loopback, as an operator would.
   const config = settingsWith({ dataDir: tmp.dir, egress: { allow: ["127.0.0.1"] }, ...overrides, workflows })
   const layer = Layer.mergeAll(WorkflowHostLive.pipe(Layer.provide(WorkflowPortsLive)), WorkflowRuns.Default, WorkflowRepo.Default, WorkflowDefinitions.Default).pipe(
