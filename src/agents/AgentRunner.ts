@@ -312,7 +312,10 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
         if (Option.isNone(stored)) return Option.none<TaskState>()
         const { agentId, projectId, task } = stored.value
         const changed = yield* finish(agentId, projectId, taskId, task.contextId, "canceled")
-        return Option.some<TaskState>(changed ? "canceled" : task.status.state)
+        if (changed) return Option.some<TaskState>("canceled")
+        // It ended between the read and the update (a concurrent cancel: the entity's Cancel and the
+        // Execute it interrupted both cancel): how it ended is the answer, not the state read before.
+        return Option.some(yield* currentState(taskId))
       })
 
     const fail = (taskId: string, cause: Cause.Cause<unknown>) =>

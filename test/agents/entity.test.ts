@@ -352,6 +352,28 @@ describe("Agent entity", () => {
     expect(stored.task.history.map((m) => m.role)).toEqual(["user", "agent"])
     expect(stored.task.history[0].messageId).toBe(message.messageId)
   })
+
+  test("two cancels of one running task at once both answer canceled (the entity's Cancel and its interrupted Execute)", async () => {
+    const id = crypto.randomUUID()
+    const answers = await env.rt.runPromise(
+      Effect.gen(function*() {
+        const repo = yield* TaskRepo
+        yield* repo.createClaimed({
+          id,
+          agentId: agent.id,
+          projectId: env.projectId,
+          contextId: crypto.randomUUID(),
+          createdBy: "u1",
+          userMessage: { messageId: crypto.randomUUID(), role: "user", parts: [{ kind: "text", text: "hi" }], llm: { role: "user", content: "hi" } }
+        })
+        const runner = yield* AgentRunner
+        // Both read the task as working before either ends it; the one whose update finds it ended
+        // must answer how it ended, not the working state it read.
+        return yield* Effect.all([runner.cancel(id), runner.cancel(id)], { concurrency: "unbounded" })
+      }).pipe(Effect.provide(AgentRunner.Default), Effect.provide(TaskRepo.Default))
+    )
+    expect(answers).toEqual([Option.some("canceled"), Option.some("canceled")])
+  })
 })
 
 describe("Agent tasks across a restart", () => {
