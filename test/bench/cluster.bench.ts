@@ -39,6 +39,10 @@ import type { BenchResult } from "./BenchResult.ts"
 const VOLATILE = Number(process.env.CLUSTER_BENCH_VOLATILE ?? 6000)
 const PERSISTED = Number(process.env.CLUSTER_BENCH_PERSISTED ?? 2000)
 const ROUNDS = Number(process.env.CLUSTER_BENCH_ROUNDS ?? 3)
+// Volatile messages sent before the rounds. 400 left JavaScriptCore compiling the messaging path
+// through the first rounds: after 4,000, rounds of 6,000 read 16,000-18,000 msg/s for the first
+// three and 23,000-26,000 from then on (single node, 2026-12-01), so the figure was mostly warm-up.
+const WARMUP_VOLATILE = Number(process.env.CLUSTER_BENCH_WARMUP ?? 30_000)
 const CONCURRENCY = 64
 const ENTITIES = 200
 const SHARDS = 300
@@ -89,7 +93,7 @@ const measureCluster = (runtime: ManagedRuntime.ManagedRuntime<Sharding.Sharding
   runtime.runPromise(Effect.gen(function*() {
     const probe = yield* DeliveryProbe.client
     // Warm-up: entity activation on every id, JIT, prepared statements, the client's view of shard owners.
-    yield* echoAll(probe, ENTITIES * 2)
+    yield* echoAll(probe, Math.max(WARMUP_VOLATILE, ENTITIES * 2))
     yield* applyAll(probe, ENTITIES)
     yield* ackAll(probe, ENTITIES)
     const volatile: Array<number> = []
