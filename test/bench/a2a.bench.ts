@@ -24,6 +24,12 @@ const REQUESTS = Number(process.env.A2A_BENCH_REQUESTS ?? 400)
 const ROUNDS = Number(process.env.A2A_BENCH_ROUNDS ?? 2)
 /** Calls per latency round, one at a time. */
 const SERIAL = Number(process.env.A2A_BENCH_SERIAL ?? 100)
+/**
+ * Calls per side before the rounds. One round's worth (400) left JavaScriptCore compiling our
+ * request path through the rounds: a lone send's p50 fell from 2.6 to 2.2 ms between the
+ * 1,000th and the 3,000th send (test/bench/support/sendPhases.ts, 2026-12-01).
+ */
+const WARMUP = Number(process.env.A2A_BENCH_WARMUP ?? 4000)
 
 const echoExecutor: AgentExecutor = {
   async execute(ctx, bus) {
@@ -100,10 +106,9 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
   const reference = await startReference()
   try {
     const { url: ours, headers } = await echoAgent(platform.baseUrl)
-    // Warm both paths alike (JIT, connection pools, entity activation): one round's worth each.
-    // 32 requests on our side left JavaScriptCore compiling its request path in the measured rounds.
-    await measure(ours, headers)
-    await measure(reference.url, {})
+    // Warm both paths alike (JIT, connection pools, entity activation), WARMUP calls each.
+    await measure(ours, headers, WARMUP)
+    await measure(reference.url, {}, WARMUP)
     // Rounds alternate the servers (reference first, then ours first) so a change of machine load hits both.
     let ourCalls = 0, ourSeconds = 0, refCalls = 0, refSeconds = 0
     const ourSerial: Array<number> = [], refSerial: Array<number> = []
