@@ -31,8 +31,13 @@ const clientWith = (transport: (message: Sent, write: Write) => Effect.Effect<vo
     return { client: made.client, sent, write: made.write }
   })
 
-const exitFor = (requestId: RpcMessage.RequestId, value: string): RpcMessage.FromServer<any> =>
-  ({ _tag: "Exit", requestId, exit: Exit.succeed(value) }) as RpcMessage.FromServer<any>
+const exitWith = (requestId: RpcMessage.RequestId, exit: Exit.Exit<unknown, unknown>): RpcMessage.FromServer<any> => ({
+  _tag: "Exit",
+  clientId: 0,
+  requestId,
+  exit
+})
+const exitFor = (requestId: RpcMessage.RequestId, value: string) => exitWith(requestId, Exit.succeed(value))
 
 describe("RpcClient: a request's send and its answer", () => {
   test("a reply that arrives while the request is still being sent is the call's answer", async () => {
@@ -133,13 +138,13 @@ describe("RpcClient: a request's send and its answer", () => {
       const { client } = yield* clientWith((message, write) =>
         message._tag === "Request"
           ? Effect.zipRight(
-            Effect.fork(Effect.delay(write({ _tag: "Exit", requestId: message.id, exit: Exit.fail("peer gone") } as RpcMessage.FromServer<any>), "10 millis")),
+            Effect.fork(Effect.delay(write(exitWith(message.id, Exit.fail("peer gone"))), "10 millis")),
             Effect.never
           )
           : Effect.void
       )
       return yield* Effect.exit(client.Work({ n: 7 }).pipe(Effect.timeout("5 seconds")))
     }).pipe(Effect.scoped, Effect.runPromise)
-    expect(exit).toEqual(Exit.fail("peer gone"))
+    expect(exit as Exit.Exit<unknown, unknown>).toEqual(Exit.fail("peer gone"))
   })
 })
