@@ -6,7 +6,7 @@ import { AgentRepo } from "../../src/agents/AgentRepo.ts"
 import { AgentRunner } from "../../src/agents/AgentRunner.ts"
 import { AgentTasks } from "../../src/agents/AgentTasks.ts"
 import type { Agent } from "../../src/domain/Agent.ts"
-import { TaskRepo } from "../../src/agents/TaskRepo.ts"
+import { TaskRepo, userMessageEntry } from "../../src/agents/TaskRepo.ts"
 import { publishProgress, subscribeProgress, taskTopic } from "../../src/agents/TaskEvents.ts"
 import { EventBus } from "../../src/events/EventBus.ts"
 import { type A2aMessage, agentText, isTerminal } from "../../src/domain/Task.ts"
@@ -182,7 +182,7 @@ describe("Agent entity", () => {
           projectId: env.projectId,
           contextId,
           createdBy: "u1",
-          userMessage: { messageId: crypto.randomUUID(), role: "user", parts: [{ kind: "text", text: "hi" }], llm: { role: "user", content: "hi" } }
+          userMessage: userMessageEntry(crypto.randomUUID(), [{ kind: "text", text: "hi" }])
         })
         const claim = yield* repo.claim(id)
         const canceled = yield* repo.transition(id, "canceled")
@@ -316,7 +316,7 @@ describe("Agent entity", () => {
               projectId: env.projectId,
               contextId: crypto.randomUUID(),
               createdBy: "u1",
-              userMessage: { messageId: crypto.randomUUID(), role: "user", parts: [{ kind: "text", text }], llm: { role: "user", content: text } }
+              userMessage: userMessageEntry(crypto.randomUUID(), [{ kind: "text", text }])
             })
             const [row] = yield* sql<{ s: string }>`SELECT current_setting('synchronous_commit') AS s`
             return row.s
@@ -341,7 +341,7 @@ describe("Agent entity", () => {
           projectId: create.projectId,
           contextId: create.contextId,
           createdBy: create.createdBy,
-          userMessage: { messageId: message.messageId, role: "user", parts: message.parts, llm: { role: "user", content: "hello again" } }
+          userMessage: userMessageEntry(message.messageId, message.parts)
         })
         // The persisted Execute is delivered again, with the same new task.
         return yield* (yield* AgentRunner).run(id, agent.id, create)
@@ -364,7 +364,7 @@ describe("Agent entity", () => {
           projectId: env.projectId,
           contextId: crypto.randomUUID(),
           createdBy: "u1",
-          userMessage: { messageId: crypto.randomUUID(), role: "user", parts: [{ kind: "text", text: "hi" }], llm: { role: "user", content: "hi" } }
+          userMessage: userMessageEntry(crypto.randomUUID(), [{ kind: "text", text: "hi" }])
         })
         const runner = yield* AgentRunner
         // Both read the task as working before either ends it; the one whose update finds it ended
