@@ -125,9 +125,22 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
         return { taskId, state: yield* currentState(taskId) }
       })
 
+    /**
+     * Ends a task as `state` unless it already ended, and answers how it ended: when someone else
+     * ended it between our read and our update (the entity's Cancel and the Execute it interrupted
+     * both cancel; a cancel while the model failed), their outcome is the answer, not ours.
+     */
+    const endAs = (keys: TaskKeys, state: TaskState, message?: A2aMessage) =>
+      Effect.flatMap(
+        finish(keys.agentId, keys.projectId, keys.taskId, keys.contextId, state, message),
+        (changed) => changed ? Effect.succeed(state) : currentState(keys.taskId)
+      )
+
     const failForMissingAgent = (keys: TaskKeys) =>
-      finish(keys.agentId, keys.projectId, keys.taskId, keys.contextId, "failed", agentText("agent no longer exists", keys.taskId, keys.contextId))
-        .pipe(Effect.as({ taskId: keys.taskId, state: "failed" as TaskState }))
+      Effect.map(
+        endAs(keys, "failed", agentText("agent no longer exists", keys.taskId, keys.contextId)),
+        (state) => ({ taskId: keys.taskId, state })
+      )
 
     /** The model's tool loop over the conversation, its progress published as it streams; its `Done`. */
     const callModel = (run: ClaimedRun) => {
@@ -200,7 +213,8 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
           artifacts: [],
           run: runRecord(run, "failed", emptyUsage, 0, reason)
         })
-        if (Option.isNone(ended)) return { taskId: run.taskId, state: "failed" as TaskState }
+        // Canceled while the model was failing: the task keeps that outcome, and it is the answer.
+        if (Option.isNone(ended)) return { taskId: run.taskId, state: yield* currentState(run.taskId) }
         yield* publishFinal(run.agentId, run.projectId, run.taskId, run.contextId, "failed", message)
         return { taskId: run.taskId, state: "failed" as TaskState, task: ended.value.task }
       })
@@ -311,11 +325,7 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
         const stored = yield* tasks.get(taskId)
         if (Option.isNone(stored)) return Option.none<TaskState>()
         const { agentId, projectId, task } = stored.value
-        const changed = yield* finish(agentId, projectId, taskId, task.contextId, "canceled")
-        if (changed) return Option.some<TaskState>("canceled")
-        // It ended between the read and the update (a concurrent cancel: the entity's Cancel and the
-        // Execute it interrupted both cancel): how it ended is the answer, not the state read before.
-        return Option.some(yield* currentState(taskId))
+        return Option.some(yield* endAs({ taskId, agentId, projectId, contextId: task.contextId }, "canceled"))
       })
 
     const fail = (taskId: string, cause: Cause.Cause<unknown>) =>

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SqlClient } from "@effect/sql"
-import { Chunk, Effect, Fiber, Layer, Option, Stream } from "effect"
+import { Chunk, Effect, Fiber, Layer, Option, Redacted, Stream } from "effect"
 import { SeparateDatabaseServer } from "../../src/db/CommitWithoutFlushWait.ts"
 import { AgentRepo } from "../../src/agents/AgentRepo.ts"
 import { AgentRunner } from "../../src/agents/AgentRunner.ts"
@@ -10,7 +10,10 @@ import { TaskRepo, userMessageEntry } from "../../src/agents/TaskRepo.ts"
 import { publishProgress, subscribeProgress, taskTopic } from "../../src/agents/TaskEvents.ts"
 import { EventBus } from "../../src/events/EventBus.ts"
 import { type A2aMessage, agentText, isTerminal } from "../../src/domain/Task.ts"
+import { LanguageModel } from "../../src/llm/LanguageModel.ts"
+import { LlmConfig } from "../../src/llm/LlmConfig.ts"
 import { LOCAL_PREFIX } from "../../src/llm/providers/Local.ts"
+import { startFakeOpenAi } from "../support/fakeProviders/openai.ts"
 import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { waitFor } from "../support/process.ts"
 import { makeTempDir } from "../support/tempDir.ts"
@@ -373,6 +376,55 @@ describe("Agent entity", () => {
       }).pipe(Effect.provide(AgentRunner.Default), Effect.provide(TaskRepo.Default))
     )
     expect(answers).toEqual([Option.some("canceled"), Option.some("canceled")])
+  })
+
+  test("a run whose model fails after its task was canceled answers canceled, as the task ended", async () => {
+    // The model is held at its provider until the task was canceled, then fails (a 400: no retry).
+    const provider = startFakeOpenAi()
+    provider.script({ kind: "delay", ms: 1_500, then: { kind: "error", status: 400 } })
+    const model = LanguageModel.Default.pipe(Layer.provide(LlmConfig.layerWith({
+      openai: { apiKey: Option.some(Redacted.make("sk-test")), baseUrl: Option.some(provider.baseUrl) },
+      maxRetries: 0
+    })))
+    try {
+      const remote = await env.rt.runPromise(Effect.flatMap(AgentRepo, (r) =>
+        r.create(env.projectId, {
+          name: "Remote",
+          description: "answers through a provider",
+          provider: "openai",
+          model: "gpt-4o-mini",
+          systemPrompt: "",
+          tools: [],
+          skills: [],
+          config: {}
+        }, "u1")))
+      const id = crypto.randomUUID()
+      const result = await env.rt.runPromise(
+        Effect.gen(function*() {
+          const repo = yield* TaskRepo
+          yield* repo.create({
+            id,
+            agentId: remote.id,
+            projectId: env.projectId,
+            contextId: crypto.randomUUID(),
+            createdBy: "u1",
+            userMessage: userMessageEntry(crypto.randomUUID(), [{ kind: "text", text: "hi" }])
+          })
+          const runner = yield* AgentRunner
+          const running = yield* Effect.fork(runner.run(id, remote.id))
+          yield* Effect.promise(() => waitFor(async () => provider.received.length === 1, 5_000))
+          const canceled = yield* repo.transition(id, "canceled")
+          const answer = yield* Fiber.join(running)
+          const stored = Option.getOrThrow(yield* repo.get(id))
+          return { canceled, answer, state: stored.task.status.state }
+        }).pipe(Effect.provide(AgentRunner.Default), Effect.provide(Layer.merge(TaskRepo.Default, model)))
+      )
+      expect(result.canceled).toBe(true)
+      expect(result.state).toBe("canceled")
+      expect(result.answer).toEqual({ taskId: id, state: "canceled" })
+    } finally {
+      provider.stop()
+    }
   })
 })
 
