@@ -128,7 +128,7 @@ export class AgentRunner extends Effect.Service<AgentRunner>()("Agents/AgentRunn
     /**
      * Ends a task as `state` unless it already ended, and answers how it ended: when someone else
      * ended it between our read and our update (the entity's Cancel and the Execute it interrupted
-     * both cancel; a cancel while the model failed), their outcome is the answer, not ours.
+     * both cancel), their outcome is the answer, not ours.
      */
     const endAs = (keys: TaskKeys, state: TaskState, message?: A2aMessage) =>
       Effect.flatMap(
