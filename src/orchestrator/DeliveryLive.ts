@@ -1,4 +1,4 @@
-import { Config, Duration, Effect, Layer, Option, Schedule } from "effect"
+import { Cause, Config, Duration, Effect, Layer, Option, Schedule } from "effect"
 import { Delivery } from "../../entities/Delivery.ts"
 import { EventBus } from "../events/EventBus.ts"
 import { CircuitOpen } from "../net/CircuitBreaker.ts"
@@ -34,6 +34,12 @@ interface Known {
   readonly target: Option.Option<RegistryEntry>
 }
 
+/** What the `Deliver` handler is given: the persisted message, its payload and where it came from. */
+type DeliverEnvelope = Parameters<Parameters<typeof Delivery.of>[0]["Deliver"]>[0]
+
+/** The pauses before a delivery that died runs again: @effect/cluster's for an entity's restart. */
+const DEFECT_RETRY = Schedule.exponential("500 millis", 1.5).pipe(Schedule.union(Schedule.spaced("10 seconds")))
+
 /** Another attempt is due (the schedule decides when); anything else ends the delivery. */
 class RetryLater {
   readonly _tag = "RetryLater"
@@ -46,7 +52,7 @@ class RetryLater {
  * record's `pending → delivered` transition happens once, so a finished
  * delivery is answered from the record and never re-sent. They hold no state
  * of one delivery, so they are built once for the process, not at each
- * entity's activation (every delivery is a new entity).
+ * entity's activation.
  */
 const makeHandlers = Effect.gen(function*() {
   const repo = yield* DeliveryRepo
@@ -217,41 +223,52 @@ const makeHandlers = Effect.gen(function*() {
       return yield* run(record, request, target.value)
     })
 
+  const deliver = Effect.fn("Delivery.Deliver")(function*(envelope: DeliverEnvelope) {
+    const { deliveryId, projectId, to } = envelope.payload
+    if (projectId === undefined || to === undefined) return yield* fromRecord(deliveryId)
+    // The message names its target: look it up first (or take the router's lookup of a
+    // moment ago), then run the delivery the router just created, or open the pending
+    // delivery and count its attempt in one statement.
+    const handed = yield* handoff.take(deliveryId)
+    const matches = handed !== undefined && handed.target.projectId === projectId && handed.target.id === to
+    const target = matches ? Option.some(handed.target) : yield* registry.find(projectId, to)
+    const known: Known = { projectId, to, target }
+    if (Option.isNone(target)) return yield* fromRecord(deliveryId, known)
+    // Created by the request that sent this message, moments ago in this process (for this
+    // target: the router sends its record's): still pending, no attempt made; its first
+    // attempt is counted with its outcome (see `repo.markDelivered`).
+    if (matches && handed.created !== undefined) {
+      return yield* run(handed.created.record, handed.created.request, target.value, { _tag: "fresh", request: envelope })
+    }
+    const opened = yield* repo.begin(deliveryId)
+    // Not pending (finished, or redelivered after it finished): answered from the record.
+    if (Option.isNone(opened)) return yield* fromRecord(deliveryId, known)
+    const { record, request } = opened.value
+    // The record is the truth: a message naming another target (never sent so) goes to the record's.
+    const own = yield* targetOf(record, known)
+    if (Option.isNone(own)) return yield* notRegistered(record)
+    return yield* run(record, request, own.value, { _tag: "opened", n: record.attempts })
+  })
+
   return Delivery.of({
-    Deliver: Effect.fn("Delivery.Deliver")(function*(envelope) {
-      const { deliveryId, projectId, to } = envelope.payload
-      if (projectId === undefined || to === undefined) return yield* fromRecord(deliveryId)
-      // The message names its target: look it up first (or take the router's lookup of a
-      // moment ago), then run the delivery the router just created, or open the pending
-      // delivery and count its attempt in one statement.
-      const handed = yield* handoff.take(deliveryId)
-      const matches = handed !== undefined && handed.target.projectId === projectId && handed.target.id === to
-      const target = matches ? Option.some(handed.target) : yield* registry.find(projectId, to)
-      const known: Known = { projectId, to, target }
-      if (Option.isNone(target)) return yield* fromRecord(deliveryId, known)
-      // Created by the request that sent this message, moments ago in this process (for this
-      // target: the router sends its record's): still pending, no attempt made; its first
-      // attempt is counted with its outcome (see `repo.markDelivered`).
-      if (matches && handed.created !== undefined) {
-        return yield* run(handed.created.record, handed.created.request, target.value, { _tag: "fresh", request: envelope })
-      }
-      const opened = yield* repo.begin(deliveryId)
-      // Not pending (finished, or redelivered after it finished): answered from the record.
-      if (Option.isNone(opened)) return yield* fromRecord(deliveryId, known)
-      const { record, request } = opened.value
-      // The record is the truth: a message naming another target (never sent so) goes to the record's.
-      const own = yield* targetOf(record, known)
-      if (Option.isNone(own)) return yield* notRegistered(record)
-      return yield* run(record, request, own.value, { _tag: "opened", n: record.attempts })
-    })
+    // A defect (a lost database connection, a bug) runs this delivery again after a pause, as the
+    // entity's restart did when each delivery had an entity of its own; left to the entity, it
+    // would restart the entity and so interrupt and re-run every delivery it is running.
+    Deliver: (envelope) =>
+      deliver(envelope).pipe(
+        Effect.sandbox,
+        Effect.tapError((cause) => Effect.logError("Delivery failed with a defect; running it again", cause)),
+        Effect.retry({ while: (cause) => !Cause.isInterruptedOnly(cause), schedule: DEFECT_RETRY }),
+        Effect.unsandbox
+      )
   })
 })
 
 export const DeliveryLive = Layer.unwrapEffect(Effect.map(makeHandlers, (handlers) =>
   Delivery.toLayer(
     Effect.succeed(handlers),
-    // Each delivery is its own entity; idle ones are passivated quickly.
-    { maxIdleTime: "30 seconds", concurrency: 1 }
+    // Deliveries share entities (`deliveryEntityId`) and are independent: they run side by side.
+    { maxIdleTime: "30 seconds", concurrency: "unbounded" }
   ))).pipe(Layer.provide([
   DeliveryRepo.Default,
   Registry.Default,

@@ -1,6 +1,6 @@
 import { Config, Effect, Fiber, Option } from "effect"
 import { createHash } from "node:crypto"
-import { Delivery } from "../../entities/Delivery.ts"
+import { Delivery, deliveryEntityId } from "../../entities/Delivery.ts"
 import { Conflict, NotFound } from "../kernel/WireErrors.ts"
 import type { DeliveryRecord, MessageRequest } from "../domain/Orchestration.ts"
 import { DeliveryRepo } from "./DeliveryRepo.ts"
@@ -69,12 +69,12 @@ export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
       })
       if (req.mode === "async") {
         // Persisted before we answer: the entity delivers it even if this process dies now.
-        yield* deliveries(id).Deliver(message, { discard: true }).pipe(Effect.orDie)
+        yield* deliveries(deliveryEntityId(id)).Deliver(message, { discard: true }).pipe(Effect.orDie)
         return (yield* repo.get(id)).pipe(Option.map((s) => s.record), Option.getOrElse(() => stored.record))
       }
       // The call runs in its own fiber: a caller that gives up (timeout, closed connection)
       // must not interrupt the delivery itself, which would cancel it in the entity.
-      const call = yield* deliveries(id).Deliver(message).pipe(Effect.orDie, Effect.forkDaemon)
+      const call = yield* deliveries(deliveryEntityId(id)).Deliver(message).pipe(Effect.orDie, Effect.forkDaemon)
       const replied = yield* Fiber.join(call).pipe(
         Effect.timeout(config.syncWait),
         Effect.option,

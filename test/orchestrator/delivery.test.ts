@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-import { Delivery } from "../../entities/Delivery.ts"
+import { Delivery, DELIVERY_ENTITIES, deliveryEntityId } from "../../entities/Delivery.ts"
 import { DeliveryRepo } from "../../src/orchestrator/DeliveryRepo.ts"
 import { signUp, type SignedUp } from "../support/auth.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
@@ -111,7 +111,8 @@ describe("reliable delivery", () => {
       sql<{ delivery: string; reply: string; status: string; attempts: number; text: string }>`
         SELECT d.xmin::text AS delivery, r.xmin::text AS reply, d.status, d.attempts, d.reply ->> 'text' AS text
         FROM orchestrator_deliveries d
-        JOIN cluster_messages m ON m.entity_type = 'Delivery' AND m.entity_id = d.id AND m.tag = 'Deliver'
+        JOIN cluster_messages m ON m.entity_type = 'Delivery' AND m.entity_id = ${deliveryEntityId(body.deliveryId)}
+          AND m.tag = 'Deliver' AND m.message_id = 'Delivery/' || m.entity_id || '/Deliver/' || d.id
         JOIN cluster_replies r ON r.request_id = m.id AND r.kind = 0
         WHERE d.id = ${body.deliveryId}`))
     expect(row).toMatchObject({ status: "delivered", attempts: 1, text: "COMMIT" })
@@ -192,6 +193,48 @@ describe("reliable delivery", () => {
     expect(again.body).toMatchObject({ status: "delivered", attempts: 1, reply: { text: "slow x" } })
     expect(slowpoke.received).toHaveLength(1)
   })
+
+  test("deliveries share a fixed set of entities, each delivery always the same one", () => {
+    const ids = Array.from({ length: 2_000 }, (_, i) => `dlv_${i.toString(16).padStart(32, "0")}`)
+    const entities = new Set(ids.map(deliveryEntityId))
+    expect([...entities].every((e) => /^deliveries-\d+$/.test(e) && Number(e.slice("deliveries-".length)) < DELIVERY_ENTITIES)).toBe(true)
+    // Spread over all of them (and so over shards and runners), and the same id the same entity.
+    expect(entities.size).toBe(DELIVERY_ENTITIES)
+    expect(ids.map(deliveryEntityId)).toEqual(ids.map(deliveryEntityId))
+  })
+
+  test("a delivery that dies runs again alone: another in flight on its entity is neither interrupted nor sent twice", async () => {
+    const sleepy = await register(await startRemoteAgent({
+      name: "Sleepy",
+      reply: async (m) => {
+        await Bun.sleep(1_500)
+        return `slept on ${m.text}`
+      }
+    }), "sleepy")
+    const { body: inFlight } = await call("POST", "/orchestrator/message", { projectId: alice.projectId, to: ids.sleepy, text: "it", mode: "async" })
+    await waitFor(async () => sleepy.received.length === 1, 10_000)
+    // A Deliver whose delivery has no record dies in the handler; sent to the entity running the other.
+    const unknown = `dlv_unknown_${crypto.randomUUID()}`
+    await platform.runtime.runPromise(Effect.flatMap(Delivery.client, (deliveries) =>
+      deliveries(deliveryEntityId(inFlight.deliveryId)).Deliver({ deliveryId: unknown }, { discard: true })))
+    await waitFor(async () => (await call("GET", `/orchestrator/deliveries/${inFlight.deliveryId}`)).body.status === "delivered", 10_000)
+    const done = (await call("GET", `/orchestrator/deliveries/${inFlight.deliveryId}`)).body
+    expect(done).toMatchObject({ status: "delivered", attempts: 1, reply: { text: "slept on it" } })
+    expect(sleepy.received.map((m) => m.messageId)).toEqual([inFlight.deliveryId])
+    // Its record written now, the one that died is delivered on its next run.
+    await platform.runtime.runPromise(Effect.flatMap(DeliveryRepo, (repo) =>
+      repo.create({
+        id: unknown,
+        projectId: alice.projectId,
+        idempotencyKey: unknown,
+        from: null,
+        to: ids.echo!,
+        request: { text: "late record", metadata: {} },
+        maxAttempts: 3
+      })).pipe(Effect.provide(DeliveryRepo.Default)))
+    await waitFor(async () => (await call("GET", `/orchestrator/deliveries/${unknown}`)).body.status === "delivered", 20_000)
+    expect(echo.received.at(-1)).toMatchObject({ messageId: unknown, text: "late record" })
+  }, 40_000)
 
   /** A delivery stored as the router stores one, then handed to the entity with the given payload. */
   const deliverStored = (id: string, to: string, payload: { deliveryId: string; projectId?: string; to?: string }) =>
