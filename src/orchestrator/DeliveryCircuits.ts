@@ -11,8 +11,8 @@ export const CircuitConfig = Config.all({
 
 /**
  * The circuit breakers of remote agents' endpoints, one per process. A service, not a value
- * of the Delivery entity: every delivery is its own entity, and a breaker per delivery would
- * never see the failures of the others.
+ * of the Delivery entity: deliveries to one endpoint run on many entities (by a hash of their
+ * id), and a breaker per entity would see only the failures of its own.
  */
 export class DeliveryCircuits extends Effect.Service<DeliveryCircuits>()("Orchestrator/DeliveryCircuits", {
   effect: Effect.map(CircuitConfig.pipe(Effect.orDie), (config) => ({
