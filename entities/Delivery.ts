@@ -12,8 +12,8 @@ import { DeliveryRecord } from "../src/domain/Orchestration.ts"
  * answers a finished delivery from its record.
  *
  * Deliveries share entities: one of `DELIVERY_ENTITIES` per delivery id
- * (`deliveryEntityId`), running its deliveries side by side. Starting and
- * stopping an entity costs ~1 ms of CPU, a third of a whole routed message,
+ * (`deliveryEntityId`), running its deliveries side by side. Starting an
+ * entity and stopping it cost 1-2 ms of CPU, a third of a routed message's,
  * when each delivery was its own entity (issue #19). Messages stored under the
  * delivery id itself (before this) still run: any entity id works.
  */
