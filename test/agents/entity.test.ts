@@ -46,6 +46,16 @@ const userMessage = (text: string, contextId?: string): A2aMessage => ({
 })
 const tasks = <A, E>(f: (t: AgentTasks) => Effect.Effect<A, E>) => env.rt.runPromise(Effect.flatMap(AgentTasks, f))
 
+/** What TaskRepo needs for a new task `id` of `agentId` in the test project, its first message "hi". */
+const hiTask = (id: string, agentId: string, contextId: string = crypto.randomUUID()) => ({
+  id,
+  agentId,
+  projectId: env.projectId,
+  contextId,
+  createdBy: "u1",
+  userMessage: userMessageEntry(crypto.randomUUID(), [{ kind: "text", text: "hi" }])
+})
+
 /** The task a user message started (found by the message id), once it has ended. */
 const endedTaskOf = async (rt: typeof env.rt, agentId: string, messageId: string, timeoutMs: number) => {
   const find = () =>
@@ -179,14 +189,7 @@ describe("Agent entity", () => {
         const id = crypto.randomUUID()
         const contextId = crypto.randomUUID()
         const runId = `run_${crypto.randomUUID()}`
-        yield* repo.create({
-          id,
-          agentId: agent.id,
-          projectId: env.projectId,
-          contextId,
-          createdBy: "u1",
-          userMessage: userMessageEntry(crypto.randomUUID(), [{ kind: "text", text: "hi" }])
-        })
+        yield* repo.create(hiTask(id, agent.id, contextId))
         const claim = yield* repo.claim(id)
         const canceled = yield* repo.transition(id, "canceled")
         const late = agentText("late answer", id, contextId)
@@ -361,14 +364,7 @@ describe("Agent entity", () => {
     const answers = await env.rt.runPromise(
       Effect.gen(function*() {
         const repo = yield* TaskRepo
-        yield* repo.createClaimed({
-          id,
-          agentId: agent.id,
-          projectId: env.projectId,
-          contextId: crypto.randomUUID(),
-          createdBy: "u1",
-          userMessage: userMessageEntry(crypto.randomUUID(), [{ kind: "text", text: "hi" }])
-        })
+        yield* repo.createClaimed(hiTask(id, agent.id))
         const runner = yield* AgentRunner
         // Both read the task as working before either ends it; the one whose update finds it ended
         // must answer how it ended, not the working state it read.
@@ -402,14 +398,7 @@ describe("Agent entity", () => {
       const result = await env.rt.runPromise(
         Effect.gen(function*() {
           const repo = yield* TaskRepo
-          yield* repo.create({
-            id,
-            agentId: remote.id,
-            projectId: env.projectId,
-            contextId: crypto.randomUUID(),
-            createdBy: "u1",
-            userMessage: userMessageEntry(crypto.randomUUID(), [{ kind: "text", text: "hi" }])
-          })
+          yield* repo.create(hiTask(id, remote.id))
           const runner = yield* AgentRunner
           const running = yield* Effect.fork(runner.run(id, remote.id))
           yield* Effect.promise(() => waitFor(async () => provider.received.length === 1, 5_000))
