@@ -10,6 +10,7 @@ import { startRemoteAgent } from "../orchestrator/remoteAgent.ts"
 import { signUp } from "../support/auth.ts"
 import { startPlatform, type TestPlatform } from "../support/platform.ts"
 import type { BenchResult } from "./BenchResult.ts"
+import { routedMessages } from "./support/routedMessage.ts"
 
 // 1,500 per side (about 4 s routed): 400 (about 1 s) read 225-361 routed and 3,900-10,300 direct
 // for the same code within minutes on this machine (issue #19).
@@ -79,23 +80,7 @@ export const run = async (): Promise<ReadonlyArray<BenchResult>> => {
   const redisPlatform = await startPlatform({ egress: { allow: ["127.0.0.1"] }, redisUrl: Option.some(Redacted.make("redis://127.0.0.1:6379")) })
   const agent = await startRemoteAgent({ name: "Echo" })
   try {
-    const user = await signUp(platform.baseUrl)
-    const headers = { ...user.headers, "content-type": "application/json" }
-    const reg = await fetch(`${platform.baseUrl}/orchestrator/register`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ projectId: user.projectId, cardUrl: agent.cardUrl })
-    })
-    const agentId = (await reg.json()).id as string
-
-    const routed = await throughput(async (i) => {
-      const res = await fetch(`${platform.baseUrl}/orchestrator/message`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({ projectId: user.projectId, to: agentId, text: `m${i}` })
-      })
-      if ((await res.json()).status !== "delivered") throw new Error("not delivered")
-    })
+    const routed = await throughput(await routedMessages(platform, agent))
     const direct = await throughput(async (i) => {
       const res = await fetch(`${agent.baseUrl}/a2a`, {
         method: "POST",

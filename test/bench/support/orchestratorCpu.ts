@@ -9,9 +9,9 @@
  */
 import { Option, Redacted } from "effect"
 import { startRemoteAgent } from "../../orchestrator/remoteAgent.ts"
-import { signUp } from "../../support/auth.ts"
 import { startPlatform } from "../../support/platform.ts"
 import { createTestDatabase } from "../../support/postgres.ts"
+import { routedMessages } from "./routedMessage.ts"
 import { threadTicks } from "./threadCpu.ts"
 
 const COUNT = Number(process.argv[2] ?? 1500)
@@ -31,22 +31,7 @@ const pool = async (n: number, concurrency: number, f: (i: number) => Promise<vo
   }))
 }
 try {
-  const user = await signUp(platform.baseUrl)
-  const headers = { ...user.headers, "content-type": "application/json" }
-  const registered = await fetch(`${platform.baseUrl}/orchestrator/register`, {
-    method: "POST",
-    headers,
-    body: JSON.stringify({ projectId: user.projectId, cardUrl: agent.cardUrl })
-  })
-  const agentId = (await registered.json()).id as string
-  const send = async (i: number) => {
-    const res = await fetch(`${platform.baseUrl}/orchestrator/message`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ projectId: user.projectId, to: agentId, text: `m${i}` })
-    })
-    if ((await res.json()).status !== "delivered") throw new Error(`message ${i} not delivered`)
-  }
+  const send = await routedMessages(platform, agent)
   await pool(300, CONCURRENCY, send)
   for (let round = 0; round < ROUNDS; round++) {
     const before = threadTicks()

@@ -9,8 +9,8 @@
  *   bun test/bench/support/orchestratorSteady.ts [seconds=90]
  */
 import { startRemoteAgent } from "../../orchestrator/remoteAgent.ts"
-import { signUp } from "../../support/auth.ts"
 import { startPlatform } from "../../support/platform.ts"
+import { routedMessages } from "./routedMessage.ts"
 
 const SECONDS = Number(process.argv[2] ?? 90)
 const CONCURRENCY = 10
@@ -18,14 +18,7 @@ const CONCURRENCY = 10
 const platform = await startPlatform({ egress: { allow: ["127.0.0.1"] } })
 const agent = await startRemoteAgent({ name: "Echo" })
 try {
-  const user = await signUp(platform.baseUrl)
-  const headers = { ...user.headers, "content-type": "application/json" }
-  const registered = await fetch(`${platform.baseUrl}/orchestrator/register`, {
-    method: "POST",
-    headers,
-    body: JSON.stringify({ projectId: user.projectId, cardUrl: agent.cardUrl })
-  })
-  const agentId = (await registered.json()).id as string
+  const send = await routedMessages(platform, agent)
   let delivered = 0
   let counted = 0
   const windows: Array<number> = []
@@ -37,13 +30,7 @@ try {
   let next = 0
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (performance.now() < deadline) {
-      const i = next++
-      const res = await fetch(`${platform.baseUrl}/orchestrator/message`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({ projectId: user.projectId, to: agentId, text: `m${i}` })
-      })
-      if ((await res.json()).status !== "delivered") throw new Error(`message ${i} not delivered`)
+      await send(next++)
       delivered++
     }
   }))
