@@ -1,5 +1,6 @@
 import { Config, Context, Effect, Layer } from "effect"
 import * as Values from "../config/Values.ts"
+import { httpClientPoolSize } from "./HttpClientPool.ts"
 
 /** The operator's egress settings: what outbound requests and connections may reach beyond the public internet. */
 export interface EgressConfigShape {
@@ -14,6 +15,14 @@ export interface EgressConfigShape {
   readonly maxRedirects: number
   /** Name resolution budget of one destination check. */
   readonly resolveTimeoutMs: number
+  /**
+   * Tenant-aimed HTTP requests in flight at once in this process (response streams included,
+   * until they end); the rest wait. Below Bun's pool (HttpClientPool.ts), so the platform's own
+   * calls (models, embeddings, tracing export) always find room. See EgressSlots.ts.
+   */
+  readonly maxConcurrent: number
+  /** The same, per tenant (project): one tenant's slow endpoints or open streams cannot take everyone's share. */
+  readonly maxConcurrentPerTenant: number
 }
 
 const egressSettings: Config.Config<EgressConfigShape> = Config.all({
@@ -22,7 +31,12 @@ const egressSettings: Config.Config<EgressConfigShape> = Config.all({
     Config.withDefault([])
   ),
   maxRedirects: Values.nonNegativeInteger("EGRESS_MAX_REDIRECTS").pipe(Config.withDefault(5)),
-  resolveTimeoutMs: Values.positiveInteger("EGRESS_RESOLVE_TIMEOUT_MS").pipe(Config.withDefault(5_000))
+  resolveTimeoutMs: Values.positiveInteger("EGRESS_RESOLVE_TIMEOUT_MS").pipe(Config.withDefault(5_000)),
+  // Half of Bun's pool by default (2,048 of the platform's 4,096; 128 of Bun's own 256).
+  maxConcurrent: Values.positiveInteger("EGRESS_MAX_CONCURRENT").pipe(
+    Config.withDefault(Math.max(1, Math.floor(httpClientPoolSize() / 2)))
+  ),
+  maxConcurrentPerTenant: Values.positiveInteger("EGRESS_MAX_CONCURRENT_PER_TENANT").pipe(Config.withDefault(64))
 })
 
 /** Process-wide egress settings, read from the environment once (tests: `layerWith`). */

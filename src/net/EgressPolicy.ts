@@ -2,6 +2,7 @@ import { Data, Effect } from "effect"
 import { lookup } from "node:dns/promises"
 import { canonicalHost, classify, type Cidr, inCidr, type IpAddress, parseCidr, parseIp } from "./Address.ts"
 import { EgressConfig } from "./EgressConfig.ts"
+import { makeEgressSlots, releasingWithBody } from "./EgressSlots.ts"
 
 /**
  * The one text every refusal and every connection failure shows: a caller
@@ -77,6 +78,11 @@ const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"]
 export interface EgressFetchOptions {
   /** A caller's own rule on top of the policy (e.g. http_fetch's host list), checked on every hop; throw to refuse. */
   readonly beforeHop?: (url: URL) => void
+  /**
+   * The tenant (project) the request is made for: it then counts against that tenant's share
+   * of outbound requests in flight (EGRESS_MAX_CONCURRENT_PER_TENANT) besides the total.
+   */
+  readonly tenant?: string
 }
 
 /**
@@ -164,17 +170,39 @@ export class EgressPolicy extends Effect.Service<EgressPolicy>()("Net/EgressPoli
     const bodyOf = async (input: Request | string | URL, init: RequestInit | undefined) =>
       input instanceof Request && init?.body === undefined && input.body !== null ? await input.arrayBuffer() : init?.body
 
+    const slots = makeEgressSlots({ perTenant: config.maxConcurrentPerTenant, total: config.maxConcurrent })
+
     /**
      * `fetch` under the policy: every hop checked and pinned, redirects
      * followed here unless the caller asked for `redirect: "manual"` (http/https
      * only, at most EGRESS_MAX_REDIRECTS), every
      * refusal and network failure an `EgressDenied`. Aborts pass through
-     * unchanged so callers still tell a timeout from a refusal.
+     * unchanged so callers still tell a timeout from a refusal. The request
+     * waits for its slots first (EgressSlots.ts) and holds them until its
+     * response body ends.
      */
     const egressFetch = async (
       input: Request | string | URL,
       init?: RequestInit,
       options: EgressFetchOptions = {}
+    ): Promise<Response> => {
+      const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined
+      const release = await slots.acquire(options.tenant, signal)
+      let res: Response
+      try {
+        res = await followHops(input, init, options)
+      } catch (e) {
+        release()
+        throw e
+      }
+      return releasingWithBody(res, release, signal)
+    }
+
+    /** The hops of one request: each checked, pinned and sent, until an answer that is not a redirect to follow. */
+    const followHops = async (
+      input: Request | string | URL,
+      init: RequestInit | undefined,
+      options: EgressFetchOptions
     ): Promise<Response> => {
       let url = urlOf(input instanceof Request ? input.url : input)
       let method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase()
@@ -235,6 +263,9 @@ export class EgressPolicy extends Effect.Service<EgressPolicy>()("Net/EgressPoli
         logged(Effect.tryPromise({ try: () => checkHostAsync(host, port), catch: refused })),
       /** A drop-in `fetch` for libraries that take one (MCP SDK, @effect/platform's FetchHttpClient). */
       fetch: egressFetch as typeof globalThis.fetch,
+      /** The drop-in `fetch` for requests made for `tenant` (its share of requests in flight, see EgressSlots.ts). */
+      fetchFor: (tenant: string): typeof globalThis.fetch =>
+        ((input: Request | string | URL, init?: RequestInit) => egressFetch(input, init, { tenant })) as typeof globalThis.fetch,
       /** `fetch` with per-call options, for the platform's own outbound calls. */
       fetchWith: egressFetch
     } as const
