@@ -37,7 +37,9 @@ export class PushNotifier extends Effect.Service<PushNotifier>()("A2a/PushNotifi
                 ...(c.token ? { "x-a2a-notification-token": c.token } : {})
               },
               body: c.protocolVersion === "0.3" ? bodies["0.3"] : bodies["1.0"]
-            })
+            }, { tenant: stored.value.projectId })
+              // Only the status matters; the body is let go (it holds the project's outbound slot until then).
+              .then((res) => res.body?.cancel())
           ).pipe(
             Effect.timeout("10 seconds"),
             Effect.catchAll((e) => Effect.logWarning("push notification failed").pipe(Effect.annotateLogs({ taskId, error: String(e) })))

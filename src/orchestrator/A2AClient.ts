@@ -117,9 +117,12 @@ export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClie
   effect: Effect.gen(function*() {
     const egress = yield* EgressPolicy
 
-    /** One request under the egress policy, its answer read to at most MAX_A2A_RESPONSE_BYTES. */
-    const answerOf = async (url: string, init: RequestInit): Promise<Answer> => {
-      const res = await egress.fetchWith(url, init)
+    /**
+     * One request under the egress policy for `tenant` (the project it is made for, which it counts
+     * against: see EgressSlots.ts), its answer read to at most MAX_A2A_RESPONSE_BYTES.
+     */
+    const answerOf = async (url: string, init: RequestInit, tenant: string): Promise<Answer> => {
+      const res = await egress.fetchWith(url, init, { tenant })
       if (!res.ok) {
         await res.body?.cancel().catch(() => undefined)
         return { _tag: "Status", status: res.status }
@@ -133,9 +136,9 @@ export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClie
       }
     }
 
-    const post = (endpointUrl: string, headers: Record<string, string>, body: string) =>
+    const post = (endpointUrl: string, headers: Record<string, string>, body: string, tenant: string) =>
       Effect.tryPromise({
-        try: (signal) => answerOf(endpointUrl, { method: "POST", headers, body, signal }),
+        try: (signal) => answerOf(endpointUrl, { method: "POST", headers, body, signal }, tenant),
         // A refusal and a network failure read alike: the egress policy's one text, like a closed port.
         catch: () => new A2ASendError({ message: EGRESS_REFUSED, retryable: true })
       })
@@ -144,7 +147,8 @@ export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClie
       endpointUrl: string,
       version: "1.0" | "0.3",
       message: OutgoingMessage,
-      timeout: Duration.DurationInput
+      timeout: Duration.DurationInput,
+      tenant: string
     ) {
       const headers: Record<string, string> = { "content-type": "application/json", "a2a-version": version }
       const span = yield* Effect.option(Effect.currentSpan)
@@ -152,7 +156,7 @@ export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClie
         Object.assign(headers, HttpTraceContext.toHeaders(span.value))
         span.value.attribute("url.full", endpointUrl)
       }
-      const answer = yield* post(endpointUrl, headers, JSON.stringify(sendMessageBody(version, message.messageId, message))).pipe(
+      const answer = yield* post(endpointUrl, headers, JSON.stringify(sendMessageBody(version, message.messageId, message)), tenant).pipe(
         Effect.timeoutFail({
           duration: timeout,
           onTimeout: () => new A2ASendError({ message: `no answer within ${Duration.format(timeout)}`, retryable: true })
@@ -181,10 +185,10 @@ export class A2AClient extends Effect.Service<A2AClient>()("Orchestrator/A2AClie
       return { text: replyText(rpc.result), raw: rpc.result ?? null } satisfies AgentReply
     })
 
-    /** GET a JSON document (an agent card) with a timeout; failures as the text the registry records. */
-    const fetchJson = (url: string, timeout: Duration.DurationInput) =>
+    /** GET a JSON document (an agent card) for `tenant` with a timeout; failures as the text the registry records. */
+    const fetchJson = (url: string, timeout: Duration.DurationInput, tenant: string) =>
       Effect.tryPromise({
-        try: (signal) => answerOf(url, { headers: { accept: "application/json" }, signal }),
+        try: (signal) => answerOf(url, { headers: { accept: "application/json" }, signal }, tenant),
         catch: () => EGRESS_REFUSED
       }).pipe(
         Effect.timeoutFail({

@@ -89,7 +89,13 @@ const makeHandlers = Effect.gen(function*() {
     const key = `${target.projectId} ${originOf(target.endpointUrl)}`
     return breaker.guard(
       key,
-      a2a.send(target.endpointUrl, target.protocolVersion === "0.3" ? "0.3" : "1.0", message, config.attemptTimeout),
+      a2a.send(
+        target.endpointUrl,
+        target.protocolVersion === "0.3" ? "0.3" : "1.0",
+        message,
+        config.attemptTimeout,
+        target.projectId
+      ),
       // Transport trouble counts; an agent that answers with a JSON-RPC error is up.
       (e) => e.retryable
     ).pipe(

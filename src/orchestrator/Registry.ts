@@ -58,8 +58,8 @@ export class Registry extends Effect.Service<Registry>()("Orchestrator/Registry"
         data: { id: entry.id, name: entry.name, kind: entry.kind, status: entry.status, lastError: entry.lastError }
       })
 
-    /** Fetches and validates a card; nothing is written unless both succeed. */
-    const fetchCard = (cardUrl: string) =>
+    /** Fetches (for `projectId`) and validates a card; nothing is written unless both succeed. */
+    const fetchCard = (cardUrl: string, projectId: string) =>
       Effect.gen(function*() {
         const url = yield* Effect.try({
           try: () => new URL(cardUrl),
@@ -68,7 +68,7 @@ export class Registry extends Effect.Service<Registry>()("Orchestrator/Registry"
         if (url.protocol !== "http:" && url.protocol !== "https:") {
           return yield* new InvalidAgentCard({ message: "cardUrl must be http(s)", issues: [] })
         }
-        const raw = yield* a2a.fetchJson(url.toString(), config.cardTimeout).pipe(
+        const raw = yield* a2a.fetchJson(url.toString(), config.cardTimeout, projectId).pipe(
           Effect.mapError((reason) =>
             new AgentCardUnreachable({ message: `agent card could not be fetched: ${reason}`, cardUrl })
           )
@@ -88,7 +88,7 @@ export class Registry extends Effect.Service<Registry>()("Orchestrator/Registry"
       })
 
     const register = Effect.fn("Registry.register")(function*(projectId: string, cardUrl: string, userId: string) {
-      const { card, raw } = yield* fetchCard(cardUrl)
+      const { card, raw } = yield* fetchCard(cardUrl, projectId)
       const entry = yield* repo.upsertRemote(projectId, cardUrl, card, raw, userId)
       yield* announce(entry, "agent.registered")
       return entry
@@ -96,7 +96,7 @@ export class Registry extends Effect.Service<Registry>()("Orchestrator/Registry"
 
     const refresh = Effect.fn("Registry.refresh")(function*(entry: RegistryEntry) {
       if (entry.kind !== "remote" || entry.cardUrl === null) return entry
-      const fetched = yield* Effect.either(fetchCard(entry.cardUrl))
+      const fetched = yield* Effect.either(fetchCard(entry.cardUrl, entry.projectId))
       if (Either.isRight(fetched)) {
         yield* repo.markRefreshed(entry.id, fetched.right.card, fetched.right.raw)
       } else {

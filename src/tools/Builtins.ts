@@ -41,7 +41,7 @@ const httpFetch = (allow: ReadonlyArray<string>, maxBytes: number, egress: Egres
         additionalProperties: false
       }
     },
-    run: (_projectId, args, timeoutMs) => {
+    run: (projectId, args, timeoutMs) => {
       let url: URL
       try {
         url = new URL(String(args.url))
@@ -51,6 +51,7 @@ const httpFetch = (allow: ReadonlyArray<string>, maxBytes: number, egress: Egres
       const body = typeof args.body === "string" ? args.body : undefined
       return httpCall({
         tool: "http_fetch",
+        projectId,
         url: url.toString(),
         method: typeof args.method === "string" ? args.method : "GET",
         headers: (args.headers ?? {}) as Record<string, string>,

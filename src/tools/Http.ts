@@ -148,7 +148,7 @@ export const ToolsHttpLive = HttpApiBuilder.group(PlatformApi, "tools", (handler
         })
         const result = yield* authorize(provider, {
           serverUrl: t.url,
-          fetch: egress.fetch,
+          fetch: egress.fetchFor(row.projectId),
           ...(code !== undefined ? { authorizationCode: code } : {})
         }).pipe(Effect.mapError((e) => new ToolExecutionFailed({ tool: row.name, message: e.message })))
         if (result === "AUTHORIZED") {

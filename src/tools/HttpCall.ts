@@ -13,6 +13,8 @@ export interface HttpCallInput {
   readonly maxBytes: number
   /** The caller's own host list on top of the egress policy, checked on every hop. */
   readonly allow?: (url: URL) => boolean
+  /** The project the call is made for: its share of outbound requests in flight (EgressSlots.ts). */
+  readonly projectId: string
 }
 
 /** A hop outside the caller's host list: the tool answers it as a refusal the model can read. */
@@ -37,6 +39,7 @@ export const httpCall = (
             ...(input.body !== undefined ? { body: input.body } : {}),
             signal
           }, {
+            tenant: input.projectId,
             beforeHop: (url) => {
               if (input.allow && !input.allow(url)) throw new OutsideAllowList(url.host === "" ? url.protocol : url.host)
             }

@@ -79,7 +79,8 @@ const makeSession = Effect.gen(function*() {
     const t = def.transport
     opened = yield* McpConnection.connect(t, {
       timeoutMs: settings.mcpConnectTimeoutMs,
-      fetch: egress.fetch,
+      // The project's share of outbound requests: its servers' event streams stay open while connected.
+      fetch: egress.fetchFor(def.projectId),
       // Stored tokens, refreshed by the SDK when they expire; never a new authorization from here.
       ...(t.sampling !== undefined && Option.isSome(llm)
         ? { sampling: samplingWith(llm.value, t.sampling, runtime) }

@@ -176,6 +176,7 @@ export class ToolRegistry extends Effect.Service<ToolRegistry>()("Tools/ToolRegi
           : ""
         return yield* httpCall({
           tool: tool.name,
+          projectId,
           url: `${tool.config.url}${query}`,
           method: tool.config.method,
           headers: { "content-type": "application/json", ...tool.config.headers },

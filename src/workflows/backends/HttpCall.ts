@@ -12,6 +12,8 @@ export interface HttpCallRequest {
   readonly timeoutMs: number
   readonly maxResponseBytes: number
   readonly allow: ReadonlyArray<string>
+  /** The project the step runs for: its share of outbound requests in flight (EgressSlots.ts). */
+  readonly projectId: string
 }
 
 export interface HttpCallResult {
@@ -68,7 +70,7 @@ export const httpCall = (req: HttpCallRequest): Effect.Effect<HttpCallResult, Ba
           // Not followed: a 3xx is the step's result (and a redirect could not leave the policy anyway).
           redirect: "manual",
           signal: AbortSignal.any([signal, AbortSignal.timeout(req.timeoutMs)])
-        }),
+        }, { tenant: req.projectId }),
       // A refused destination is final; a failed connection to an admitted one may be retried.
       catch: (e) =>
         e instanceof Error && e.name === "TimeoutError"

@@ -70,7 +70,8 @@ const dispatch = (
           body: step.body === undefined ? undefined : render(step.body, ctx.scope),
           timeoutMs: timeoutMs ?? workflowsConfig.httpTimeoutMs,
           maxResponseBytes: workflowsConfig.httpMaxResponseBytes,
-          allow: workflowsConfig.httpAllow
+          allow: workflowsConfig.httpAllow,
+          projectId: ctx.projectId
         }))
     case "tool":
       return Effect.flatMap(backend(ToolCatalog, "tools"), (tools) =>
