@@ -1,4 +1,3 @@
-import { raiseHttpClientPool } from "./net/HttpClientPool.ts"
 import { startEarly } from "./db/embedded/EarlyStart.ts"
 import { freshBundle } from "./app/ServerBundle.ts"
 
@@ -6,7 +5,5 @@ import { freshBundle } from "./app/ServerBundle.ts"
 // The embedded database opens on its own thread first (one more core) while this thread loads the
 // platform's modules: hence the dynamic import, which only runs after it (a static one would run before).
 // The server is the bundle made at install (src/app/ServerBundle.ts) while it is fresh, else the sources.
-// Before anything is fetched: Bun reads its outbound pool size at the first request.
-raiseHttpClientPool()
 startEarly()
 await import(freshBundle() ?? "./app/Serve.ts")

@@ -1,7 +1,6 @@
 import { Effect, Layer } from "effect"
 import { AppConfig } from "./config/AppConfig.ts"
 import { launchPlatform } from "./app/LaunchPlatform.ts"
-import { raiseHttpClientPool } from "./net/HttpClientPool.ts"
 
 /**
  * Composition root of `bun run runner`: one node of a multi-node cluster on a
@@ -14,6 +13,4 @@ const RunnerConfig = Layer.effect(
   Effect.map(AppConfig.config, (c) => ({ ...c, clusterMode: c.clusterMode === "client" ? "client" as const : "runner" as const }))
 )
 
-// Before anything is fetched: Bun reads its outbound pool size at the first request.
-raiseHttpClientPool()
 launchPlatform(RunnerConfig)

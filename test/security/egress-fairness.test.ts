@@ -7,7 +7,7 @@ import { startPlatform, type TestPlatform } from "../support/platform.ts"
  * One tenant's slow agent must not stall everyone's outbound requests (src/net/EgressSlots.ts).
  * Bun's fetch runs a bounded pool of requests per process; before the per-tenant bound, 300
  * asynchronous messages from one project to an agent that answers after 15 s held the whole pool,
- * and another project's routed message took 13.5 s. Here a project's share is 4: its held agent
+ * and another project's routed message took 13.7 s. Here a project's share is 4: its held agent
  * sees at most 4 deliveries at once however many it sends, and another project's message is
  * delivered while they are held.
  */
