@@ -126,8 +126,6 @@ export const makeEgressSlots = (options: EgressSlotsOptions) => {
   } as const
 }
 
-export type EgressSlots = ReturnType<typeof makeEgressSlots>
-
 /**
  * A response dropped with its body neither read to the end nor cancelled would hold its slots
  * for good: given back when it is collected (a bug's cost is then a delay, not a lost slot).
@@ -145,17 +143,26 @@ export const releasingWithBody = (res: Response, release: Release, signal: Abort
     return res
   }
   const reader = body.getReader()
+  let controller: ReadableStreamDefaultController<Uint8Array> | undefined
+  // The caller's reads fail with the abort, as fetch's own body does (not an early end).
   const onAbort = () => {
     release()
-    reader.cancel(abortError(signal!)).catch(() => undefined)
+    const reason = abortError(signal!)
+    try {
+      controller?.error(reason)
+    } catch {
+      // Already closed or errored.
+    }
+    reader.cancel(reason).catch(() => undefined)
   }
   const finish = () => {
     signal?.removeEventListener("abort", onAbort)
     release()
   }
-  if (signal?.aborted) onAbort()
-  else signal?.addEventListener("abort", onAbort, { once: true })
   const wrapped = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c
+    },
     async pull(controller) {
       try {
         const { value, done } = await reader.read()
@@ -175,6 +182,8 @@ export const releasingWithBody = (res: Response, release: Release, signal: Abort
       return reader.cancel(reason)
     }
   }, { highWaterMark: 0 })
+  if (signal?.aborted) onAbort()
+  else signal?.addEventListener("abort", onAbort, { once: true })
   const out = new Response(wrapped, { status: res.status, statusText: res.statusText, headers: res.headers })
   unreleased.register(out, release)
   // A constructed Response has no url; callers resolve relative Locations (and the MCP SDK its endpoint) against it.

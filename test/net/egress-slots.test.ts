@@ -148,3 +148,18 @@ describe("EgressPolicy.fetch under the slots", () => {
     expect(peakHolding).toBe(1)
   }, 30_000)
 })
+
+describe("a response under the slots whose caller aborts while reading", () => {
+  test("fails the read with the abort, as fetch's own body does, and frees the slot", async () => {
+    await withPolicy({ maxConcurrentPerTenant: 1, maxConcurrent: 100 }, async (policy) => {
+      const controller = new AbortController()
+      const res = await policy.fetchWith(url("/stream"), { signal: controller.signal }, { tenant: "t" })
+      const reader = res.body!.getReader()
+      await reader.read()
+      const pending = reader.read().then(() => "ended", (e: Error) => e.name)
+      controller.abort()
+      expect(await pending).toBe("AbortError")
+      expect(await policy.fetchWith(url("/now"), {}, { tenant: "t" }).then((r) => r.json())).toEqual({ now: true })
+    })
+  }, 30_000)
+})
