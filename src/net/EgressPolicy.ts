@@ -190,7 +190,7 @@ export class EgressPolicy extends Effect.Service<EgressPolicy>()("Net/EgressPoli
       const release = await slots.acquire(options.tenant, signal)
       let res: Response
       try {
-        res = await followHops(input, init, options)
+        res = await followHops(input, init, options, signal)
       } catch (e) {
         release()
         throw e
@@ -202,13 +202,13 @@ export class EgressPolicy extends Effect.Service<EgressPolicy>()("Net/EgressPoli
     const followHops = async (
       input: Request | string | URL,
       init: RequestInit | undefined,
-      options: EgressFetchOptions
+      options: EgressFetchOptions,
+      signal: AbortSignal | undefined
     ): Promise<Response> => {
       let url = urlOf(input instanceof Request ? input.url : input)
       let method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase()
       let headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined))
       let body = await bodyOf(input, init)
-      const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined)
       for (let hop = 0; hop <= config.maxRedirects; hop++) {
         options.beforeHop?.(url)
         const { destination } = await checkUrlAsync(url)
