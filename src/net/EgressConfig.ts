@@ -21,8 +21,16 @@ export interface EgressConfigShape {
    * calls (models, embeddings, tracing export) always find room. See EgressSlots.ts.
    */
   readonly maxConcurrent: number
-  /** The same, per tenant (project): one tenant's slow endpoints or open streams cannot take everyone's share. */
+  /** The same, per tenant (project): one tenant's slow endpoints cannot take everyone's share. */
   readonly maxConcurrentPerTenant: number
+  /**
+   * Event streams (a GET accepting only `text/event-stream`: an MCP server's stream to its
+   * client) open at once in this process, in all and per tenant. Counted apart from requests:
+   * they stay open while their session lives, so in the requests' share a project with many
+   * MCP servers would starve its own calls.
+   */
+  readonly maxStreams: number
+  readonly maxStreamsPerTenant: number
 }
 
 const egressSettings: Config.Config<EgressConfigShape> = Config.all({
@@ -36,7 +44,12 @@ const egressSettings: Config.Config<EgressConfigShape> = Config.all({
   maxConcurrent: Values.positiveInteger("EGRESS_MAX_CONCURRENT").pipe(
     Config.withDefault(Math.max(1, Math.floor(httpClientPoolSize() / 2)))
   ),
-  maxConcurrentPerTenant: Values.positiveInteger("EGRESS_MAX_CONCURRENT_PER_TENANT").pipe(Config.withDefault(64))
+  maxConcurrentPerTenant: Values.positiveInteger("EGRESS_MAX_CONCURRENT_PER_TENANT").pipe(Config.withDefault(64)),
+  // A quarter of Bun's pool (1,024 of 4,096): requests half, streams a quarter, the platform's own calls the rest.
+  maxStreams: Values.positiveInteger("EGRESS_MAX_STREAMS").pipe(
+    Config.withDefault(Math.max(1, Math.floor(httpClientPoolSize() / 4)))
+  ),
+  maxStreamsPerTenant: Values.positiveInteger("EGRESS_MAX_STREAMS_PER_TENANT").pipe(Config.withDefault(32))
 })
 
 /** Process-wide egress settings, read from the environment once (tests: `layerWith`). */

@@ -167,10 +167,19 @@ export class EgressPolicy extends Effect.Service<EgressPolicy>()("Net/EgressPoli
       } as RequestInit]
     }
 
+    /** A GET that accepts only an event stream (the MCP SDK's server-to-client stream): open while its session lives. */
+    const opensStream = (input: Request | string | URL, init: RequestInit | undefined) => {
+      const method = init?.method ?? (input instanceof Request ? input.method : "GET")
+      if (method.toUpperCase() !== "GET") return false
+      const accept = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).get("accept")
+      return accept !== null && accept.trim().toLowerCase() === "text/event-stream"
+    }
+
     const bodyOf = async (input: Request | string | URL, init: RequestInit | undefined) =>
       input instanceof Request && init?.body === undefined && input.body !== null ? await input.arrayBuffer() : init?.body
 
-    const slots = makeEgressSlots({ perTenant: config.maxConcurrentPerTenant, total: config.maxConcurrent })
+    const requests = makeEgressSlots({ perTenant: config.maxConcurrentPerTenant, total: config.maxConcurrent })
+    const streams = makeEgressSlots({ perTenant: config.maxStreamsPerTenant, total: config.maxStreams })
 
     /**
      * `fetch` under the policy: every hop checked and pinned, redirects
@@ -178,8 +187,8 @@ export class EgressPolicy extends Effect.Service<EgressPolicy>()("Net/EgressPoli
      * only, at most EGRESS_MAX_REDIRECTS), every
      * refusal and network failure an `EgressDenied`. Aborts pass through
      * unchanged so callers still tell a timeout from a refusal. The request
-     * waits for its slots first (EgressSlots.ts) and holds them until its
-     * response body ends.
+     * waits for its slots first (EgressSlots.ts; an event stream for those of
+     * streams) and holds them until its response body ends.
      */
     const egressFetch = async (
       input: Request | string | URL,
@@ -187,7 +196,7 @@ export class EgressPolicy extends Effect.Service<EgressPolicy>()("Net/EgressPoli
       options: EgressFetchOptions = {}
     ): Promise<Response> => {
       const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined
-      const release = await slots.acquire(options.tenant, signal)
+      const release = await (opensStream(input, init) ? streams : requests).acquire(options.tenant, signal)
       let res: Response
       try {
         res = await followHops(input, init, options, signal)

@@ -163,3 +163,25 @@ describe("a response under the slots whose caller aborts while reading", () => {
     })
   }, 30_000)
 })
+
+describe("event streams under the slots", () => {
+  test("a tenant's open event streams have a share of their own: its requests still go through", async () => {
+    await withPolicy({ maxConcurrentPerTenant: 1, maxStreamsPerTenant: 2, maxConcurrent: 100, maxStreams: 100 }, async (policy) => {
+      const sse = { headers: { accept: "text/event-stream" } }
+      const open = await Promise.all([1, 2].map(() => policy.fetchWith(url("/stream"), sse, { tenant: "t" })))
+      const readers = open.map((r) => r.body!.getReader())
+      await Promise.all(readers.map((r) => r.read()))
+      const third = policy.fetchWith(url("/stream"), sse, { tenant: "t" })
+      expect((await settledSoon(third)).settled).toBe(false)
+      expect(await policy.fetchWith(url("/now"), {}, { tenant: "t" }).then((r) => r.json())).toEqual({ now: true })
+      // A GET that accepts more than an event stream is a request like any other.
+      expect(await policy.fetchWith(url("/now"), { headers: { accept: "application/json, text/event-stream" } }, { tenant: "t" })
+        .then((r) => r.json())).toEqual({ now: true })
+      await readers[0]!.cancel()
+      const opened = await third
+      expect(opened.status).toBe(200)
+      await opened.body!.cancel()
+      await readers[1]!.cancel()
+    })
+  }, 30_000)
+})
