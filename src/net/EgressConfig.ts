@@ -16,8 +16,8 @@ export interface EgressConfigShape {
   /** Name resolution budget of one destination check. */
   readonly resolveTimeoutMs: number
   /**
-   * Tenant-aimed HTTP requests in flight at once in this process (response streams included,
-   * until they end); the rest wait. Below Bun's pool (HttpClientPool.ts), so the platform's own
+   * Tenant-aimed HTTP requests in flight at once in this process (each until its response body
+   * ends; event streams are counted apart, below); the rest wait. Below Bun's pool (HttpClientPool.ts), so the platform's own
    * calls (models, embeddings, tracing export) always find room. See EgressSlots.ts.
    */
   readonly maxConcurrent: number
