@@ -80,10 +80,15 @@ export const makeEgressSlots = (options: EgressSlotsOptions) => {
     return gate
   }
 
-  /** Gives the tenant's slot back and forgets a tenant with nothing in flight (the map stays as small as the traffic). */
+  /** Forgets a tenant with nothing in flight or waiting: the map stays as small as the traffic. */
+  const forgetIfIdle = (tenant: string, gate: Gate) => {
+    if (gate.used === 0 && gate.waiting.length === 0) tenants.delete(tenant)
+  }
+
+  /** Gives the tenant's slot back. */
   const giveTenant = (tenant: string, gate: Gate) => {
     give(gate, options.perTenant)
-    if (gate.used === 0 && gate.waiting.length === 0) tenants.delete(tenant)
+    forgetIfIdle(tenant, gate)
   }
 
   /**
@@ -97,7 +102,7 @@ export const makeEgressSlots = (options: EgressSlotsOptions) => {
       try {
         await take(gate, options.perTenant, signal)
       } catch (e) {
-        if (gate.used === 0 && gate.waiting.length === 0) tenants.delete(tenant!)
+        forgetIfIdle(tenant!, gate)
         throw e
       }
     }
