@@ -162,6 +162,17 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("Orchestrator/D
           ON CONFLICT (delivery_id) DO NOTHING`
       })).pipe(Effect.orDie)
 
+    /**
+     * The project's pending deliveries, counted up to `limit` (PendingBound: past it the exact
+     * number does not matter, and the count reads no further). Over the (project, status) index.
+     */
+    const countPending = (projectId: string, limit: number) =>
+      sql`SELECT count(*)::int AS n FROM (SELECT 1 FROM orchestrator_deliveries
+          WHERE project_id = ${projectId} AND status = 'pending' LIMIT ${limit}) pending`.pipe(
+        Effect.map((rows) => Number((rows[0] as { n: number }).n)),
+        Effect.orDie
+      )
+
     const listDeadLetters = (projectIds: ReadonlyArray<string>) =>
       projectIds.length === 0
         ? Effect.succeed([])
@@ -193,6 +204,6 @@ export class DeliveryRepo extends Effect.Service<DeliveryRepo>()("Orchestrator/D
             Effect.orDie
           )
 
-    return { create, createFor, get, begin, startAttempt, recordError, markDelivered, markDeadLettered, listDeadLetters } as const
+    return { create, createFor, get, begin, startAttempt, recordError, markDelivered, markDeadLettered, countPending, listDeadLetters } as const
   })
 }) {}

@@ -4,6 +4,7 @@ import { Delivery, deliveryEntityId } from "../../entities/Delivery.ts"
 import { Conflict, NotFound } from "../kernel/WireErrors.ts"
 import type { DeliveryRecord, MessageRequest } from "../domain/Orchestration.ts"
 import { DeliveryRepo } from "./DeliveryRepo.ts"
+import { PendingBound } from "./PendingBound.ts"
 import { RegistryRepo } from "./RegistryRepo.ts"
 import { TargetHandoff } from "./TargetHandoff.ts"
 import * as Values from "../config/Values.ts"
@@ -32,9 +33,12 @@ export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
     const registry = yield* RegistryRepo
     const deliveries = yield* Delivery.client
     const handoff = yield* TargetHandoff
+    const bound = yield* PendingBound
     const config = yield* RouterConfig.pipe(Effect.orDie)
 
     const submit = Effect.fn("Router.submit")(function*(req: MessageRequest) {
+      // Refused before anything is stored: a delivery accepted is one the project waits for.
+      yield* bound.check(req.projectId)
       const key = req.idempotencyKey ?? crypto.randomUUID()
       const id = deliveryIdOf(req.projectId, key)
       const request = {
@@ -56,6 +60,7 @@ export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
       const target = yield* registry.entryFromJson(created.target)
       const stored = created.stored
       if (Option.isNone(target) || stored === undefined) return yield* new NotFound({ message: `agent ${req.to} not found` })
+      if (stored.created) yield* bound.created(req.projectId)
       if (!stored.created && (stored.record.to !== req.to || stored.request.text !== req.text)) {
         return yield* new Conflict({ message: "idempotency key already used for a different message" })
       }
@@ -88,5 +93,5 @@ export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
 
     return { submit, get, listDeadLetters: repo.listDeadLetters } as const
   }),
-  dependencies: [DeliveryRepo.Default, RegistryRepo.Default, TargetHandoff.Default]
+  dependencies: [DeliveryRepo.Default, RegistryRepo.Default, TargetHandoff.Default, PendingBound.Default]
 }) {}

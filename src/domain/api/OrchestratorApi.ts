@@ -1,7 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.ts"
-import { BadRequest, Conflict, Forbidden, NotFound } from "../../kernel/WireErrors.ts"
+import { BadRequest, Conflict, Forbidden, NotFound, TooManyRequests } from "../../kernel/WireErrors.ts"
 import {
   AgentCardUnreachable,
   DeadLetter,
@@ -86,6 +86,7 @@ export class OrchestratorApi extends HttpApiGroup.make("orchestrator")
   .addError(BadRequest)
   .addError(Conflict)
   .addError(DeliveryFailed)
+  .addError(TooManyRequests)
   .middleware(Authentication)
   .annotate(OpenApi.Description, "Agent registry, capability search, reliable A2A routing, multi-agent patterns")
 {}
