@@ -1,7 +1,7 @@
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
 import { RunRecord, WorkflowRecord } from "../src/domain/Workflow.ts"
-import { BadRequest, Conflict, Forbidden, NotFound } from "../src/kernel/WireErrors.ts"
+import { BadRequest, Conflict, Forbidden, NotFound, TooManyRequests } from "../src/kernel/WireErrors.ts"
 import { RpcAuthentication } from "./RpcAuthentication.ts"
 
 const Id = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128))
@@ -34,7 +34,7 @@ export class WorkflowsRpcs extends RpcGroup.make(
       idempotencyKey: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)))
     },
     success: RunRecord,
-    error: Schema.Union(NotFound, Forbidden)
+    error: Schema.Union(NotFound, Forbidden, TooManyRequests)
   }),
   Rpc.make("getRun", { payload: { runId: Id }, success: RunRecord, error: NotFound }),
   Rpc.make("listRuns", {

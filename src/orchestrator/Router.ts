@@ -60,7 +60,7 @@ export class Router extends Effect.Service<Router>()("Orchestrator/Router", {
       const target = yield* registry.entryFromJson(created.target)
       const stored = created.stored
       if (Option.isNone(target) || stored === undefined) return yield* new NotFound({ message: `agent ${req.to} not found` })
-      if (stored.created) yield* bound.created(req.projectId)
+      if (stored.created) yield* bound.started(req.projectId)
       if (!stored.created && (stored.record.to !== req.to || stored.request.text !== req.text)) {
         return yield* new Conflict({ message: "idempotency key already used for a different message" })
       }

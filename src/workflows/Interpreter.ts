@@ -40,6 +40,9 @@ const scopeOf = (s: RunState, loop: Loop | undefined) => ({
 
 const now = () => new Date().toISOString()
 
+/** A `wait` up to this long sleeps in memory (DurableClock's default); a longer one suspends the run. */
+const IN_MEMORY_WAIT_MS = 60_000
+
 /** JSON size of a value as stored in step_results; a value nested too deeply to serialise counts as too large. */
 const jsonBytes = (value: unknown): number => {
   try {
@@ -265,7 +268,13 @@ export const interpret = Effect.fn("Workflows.interpret")(function*(
           }
           case "wait": {
             yield* record(key, step, { status: "waiting", startedAt: now() })
-            yield* DurableClock.sleep({ name: key, duration: step.durationMs })
+            // Past the in-memory threshold the run is suspended until its clock fires: it holds
+            // nothing meanwhile, so it is `waiting` like a run at an approval (and not counted
+            // as in progress by ActiveRunsBound).
+            const suspends = step.durationMs > IN_MEMORY_WAIT_MS
+            if (suspends) yield* repo.setStatus(runId, "waiting")
+            yield* DurableClock.sleep({ name: key, duration: step.durationMs, inMemoryThreshold: IN_MEMORY_WAIT_MS })
+            if (suspends) yield* repo.setStatus(runId, "running")
             output = { waitedMs: step.durationMs }
             break
           }

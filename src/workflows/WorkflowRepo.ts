@@ -202,6 +202,14 @@ export class WorkflowRepo extends Effect.Service<WorkflowRepo>()("Workflows/Work
         Effect.orDie
       )
 
+    /** The project's runs in progress (pending or running), counted up to `limit` over their partial index (sql/0170). */
+    const countActive = (projectId: string, limit: number) =>
+      sql`SELECT count(*)::int AS n FROM (SELECT 1 FROM workflow_executions
+          WHERE project_id = ${projectId} AND status IN ('pending', 'running') LIMIT ${limit}) active`.pipe(
+        Effect.map((rows) => Number((rows[0] as { n: number }).n)),
+        Effect.orDie
+      )
+
     const listRuns = (workflowId: string, limit: number) =>
       sql.unsafe(`SELECT ${RUN_COLS} FROM workflow_executions WHERE workflow_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2`, [workflowId, limit]).pipe(
         Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRun(r))),
@@ -317,6 +325,7 @@ export class WorkflowRepo extends Effect.Service<WorkflowRepo>()("Workflows/Work
       findRun,
       findRunScoped,
       beginRun,
+      countActive,
       listRuns,
       setStatus,
       recordStep,

@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import { WorkflowRun, type ApprovalDecision } from "../../entities/WorkflowRun.ts"
 import { BadRequest, Conflict } from "../kernel/WireErrors.ts"
 import { approvalDeferred } from "./Interpreter.ts"
+import { ActiveRunsBound } from "./ActiveRunsBound.ts"
 import { RunEvents } from "./RunEvents.ts"
 import { WorkflowRepo } from "./WorkflowRepo.ts"
 import { type RunRecord, TERMINAL } from "../domain/Workflow.ts"
@@ -32,9 +33,13 @@ export class WorkflowRuns extends Effect.Service<WorkflowRuns>()("Workflows/Work
     const repo = yield* WorkflowRepo
     const events = yield* RunEvents
     const engine = yield* WorkflowEngine.WorkflowEngine
+    const bound = yield* ActiveRunsBound
     const withEngine = Effect.provideService(WorkflowEngine.WorkflowEngine, engine)
 
     const start = Effect.fn("WorkflowRuns.start")(function*(r: StartRun) {
+      // Refused before anything is stored. A cron tick is not: its schedule is bounded by
+      // WORKFLOW_MIN_CRON_INTERVAL_SECONDS, and a refused tick would be lost.
+      if (r.trigger !== "cron") yield* bound.check(r.projectId)
       const { created, run } = yield* repo.createRun({
         id: r.runId ?? newRunId(),
         workflowId: r.workflowId,
@@ -49,6 +54,7 @@ export class WorkflowRuns extends Effect.Service<WorkflowRuns>()("Workflows/Work
         createdBy: r.createdBy
       })
       // Executing again is harmless (same execution id), and repairs a crash between insert and send.
+      if (created) yield* bound.started(r.projectId)
       if (created || !TERMINAL.includes(run.status)) {
         yield* WorkflowRun.execute({ runId: run.id }, { discard: true })
       }
@@ -108,5 +114,5 @@ export class WorkflowRuns extends Effect.Service<WorkflowRuns>()("Workflows/Work
 
     return { start, cancel, signal } as const
   }),
-  dependencies: [WorkflowRepo.Default, RunEvents.Default]
+  dependencies: [WorkflowRepo.Default, RunEvents.Default, ActiveRunsBound.Default]
 }) {}

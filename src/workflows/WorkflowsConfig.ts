@@ -25,6 +25,11 @@ export interface WorkflowsConfigShape {
   readonly maxRunDataBytes: number
   /** Shortest interval between two ticks of a cron schedule; a faster schedule is refused (400). */
   readonly minCronIntervalSeconds: number
+  /**
+   * Runs a project may have in progress (pending or running: not waiting for an approval or a
+   * long `wait`) before starting another answers 429 (cron ticks and sub-workflows are not refused).
+   */
+  readonly maxActiveRunsPerProject: number
 }
 
 const workflowsSettings: Config.Config<WorkflowsConfigShape> = Config.all({
@@ -35,7 +40,8 @@ const workflowsSettings: Config.Config<WorkflowsConfigShape> = Config.all({
   maxDepth: Values.positiveInteger("WORKFLOW_MAX_DEPTH").pipe(Config.withDefault(5)),
   maxStepOutputBytes: Values.positiveInteger("WORKFLOW_MAX_STEP_OUTPUT_BYTES").pipe(Config.withDefault(1024 * 1024)),
   maxRunDataBytes: Values.positiveInteger("WORKFLOW_MAX_RUN_DATA_BYTES").pipe(Config.withDefault(8 * 1024 * 1024)),
-  minCronIntervalSeconds: Values.positiveInteger("WORKFLOW_MIN_CRON_INTERVAL_SECONDS").pipe(Config.withDefault(60))
+  minCronIntervalSeconds: Values.positiveInteger("WORKFLOW_MIN_CRON_INTERVAL_SECONDS").pipe(Config.withDefault(60)),
+  maxActiveRunsPerProject: Values.positiveInteger("WORKFLOW_MAX_ACTIVE_RUNS_PER_PROJECT").pipe(Config.withDefault(1000))
 })
 
 /** This feature's settings, read from the environment once per process (tests: `layerWith`). */

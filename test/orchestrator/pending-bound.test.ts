@@ -45,7 +45,7 @@ const send = (runtime: ReturnType<typeof node>, projectId: string) =>
     yield* bound.check(projectId)
     const id = `d${++n}`
     yield* repo.create({ id, projectId, idempotencyKey: id, from: null, to: "agent", request: { text: "hi", metadata: {} }, maxAttempts: 1 })
-    yield* bound.created(projectId)
+    yield* bound.started(projectId)
     return id
   }))
 

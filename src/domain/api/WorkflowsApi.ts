@@ -1,7 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.ts"
-import { BadRequest, Conflict, Forbidden, NotFound } from "../../kernel/WireErrors.ts"
+import { BadRequest, Conflict, Forbidden, NotFound, TooManyRequests } from "../../kernel/WireErrors.ts"
 import { RunRecord, WorkflowRecord } from "../Workflow.ts"
 
 const Name = Schema.String.pipe(
@@ -82,6 +82,7 @@ export class WorkflowsApi extends HttpApiGroup.make("workflows")
       .addError(BadRequest)
       .addError(NotFound)
       .addError(Forbidden)
+      .addError(TooManyRequests)
   )
   .add(HttpApiEndpoint.get("getRun", "/workflows/runs/:runId").setPath(RunPath).addSuccess(RunRecord).addError(NotFound))
   .add(
@@ -127,6 +128,7 @@ export class WorkflowsApi extends HttpApiGroup.make("workflows")
       .addSuccess(RunRecord, { status: 202 })
       .addError(NotFound)
       .addError(Forbidden)
+      .addError(TooManyRequests)
   )
   .add(HttpApiEndpoint.get("workflowStatus", "/workflows/:id/status").setPath(IdPath).addSuccess(RunRecord).addError(NotFound))
   .add(
