@@ -29,7 +29,12 @@ export const A2aCodes = {
   InvalidAgentResponse: -32006,
   ExtendedAgentCardNotConfigured: -32007,
   ExtensionSupportRequired: -32008,
-  VersionNotSupported: -32009
+  VersionNotSupported: -32009,
+  /**
+   * The platform's own, from JSON-RPC's range for implementation-defined server errors: the
+   * project has too many tasks in progress (AGENT_MAX_ACTIVE_TASKS_PER_PROJECT); `data.retryAfterSeconds`.
+   */
+  TooManyRequests: -32029
 } as const
 
 const reasons: Partial<Record<number, string>> = {
@@ -41,13 +46,15 @@ const reasons: Partial<Record<number, string>> = {
 }
 
 /** v1.0 errors carry a google.rpc.ErrorInfo detail, as the reference server does. */
-export const a2aError = (code: number, message: string) =>
+export const a2aError = (code: number, message: string, data?: unknown) =>
   new A2aError({
     code,
     message,
     ...(reasons[code]
       ? { data: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: reasons[code], domain: "a2a-protocol.org" }] }
-      : {})
+      : data === undefined
+      ? {}
+      : { data })
   })
 
 

@@ -2,7 +2,7 @@ import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
 import { Agent, AgentPage, CreateAgent, ExecuteResult, UpdateAgent } from "../src/domain/Agent.ts"
 import { A2aTask, TaskProgress, TaskState } from "../src/domain/Task.ts"
-import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound } from "../src/kernel/WireErrors.ts"
+import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound, TooManyRequests } from "../src/kernel/WireErrors.ts"
 import { RpcAuthentication } from "./RpcAuthentication.ts"
 
 const Id = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128))
@@ -39,7 +39,7 @@ export class AgentsRpcs extends RpcGroup.make(
   Rpc.make("execute", {
     payload: Schema.Struct({ ...SendMessage.fields, wait: Schema.optionalWith(Schema.Boolean, { default: () => true }) }),
     success: ExecuteResult,
-    error: Schema.Union(NotFound, Forbidden, BadRequest, Conflict, GatewayTimeout)
+    error: Schema.Union(NotFound, Forbidden, BadRequest, Conflict, GatewayTimeout, TooManyRequests)
   })
 ).prefix("agents.").middleware(RpcAuthentication) {}
 
@@ -70,7 +70,7 @@ export class TasksRpcs extends RpcGroup.make(
   Rpc.make("stream", {
     payload: SendMessage,
     success: TaskProgress,
-    error: Schema.Union(NotFound, Forbidden, Conflict),
+    error: Schema.Union(NotFound, Forbidden, Conflict, TooManyRequests),
     stream: true
   }),
   /** Joins a running task's progress; a task that has ended is Conflict (read it with `get`). */

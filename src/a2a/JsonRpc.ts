@@ -4,14 +4,15 @@ import { RpcSchema } from "@effect/rpc"
 import { Cause, Duration, Effect, Either, Exit, Option, ParseResult, Schema, Scope, Stream } from "effect"
 import { A2aCodes, A2aError, a2aError, A2aRpcs } from "../../rpc/A2aRpcs.ts"
 import type { TaskError } from "../domain/Task.ts"
+import type { TooManyRequests } from "../kernel/WireErrors.ts"
 import type { CallContext } from "./CallContext.ts"
 
 type Rpcs = RpcGroup.Rpcs<typeof A2aRpcs>
 export type A2aMethod = Rpcs["_tag"]
 type PayloadOf<K extends A2aMethod> = Rpc.Payload<Extract<Rpcs, { readonly _tag: K }>>
 
-/** What a handler may fail with: the protocol's own errors, or the task domain's (mapped below). */
-export type HandlerError = A2aError | TaskError
+/** What a handler may fail with: the protocol's own errors, the task domain's, or the project's bound on tasks (mapped below). */
+export type HandlerError = A2aError | TaskError | TooManyRequests
 
 /** One implementation per Rpc of the group: a Stream for streaming Rpcs, an Effect otherwise. */
 export type A2aHandlers = {
@@ -36,6 +37,8 @@ const toA2aError = (e: HandlerError): A2aError => {
     case "AgentNotFound":
       // As for a message naming an agent the caller cannot reach (Handlers' resolveAgent).
       return a2aError(A2aCodes.InvalidParams, `Invalid params: no agent ${e.agentId}`)
+    case "TooManyRequests":
+      return a2aError(A2aCodes.TooManyRequests, e.message, { retryAfterSeconds: e.retryAfterSeconds })
   }
 }
 

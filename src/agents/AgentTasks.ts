@@ -12,11 +12,13 @@ import {
   type TaskState
 } from "../domain/Task.ts"
 import { EventBus } from "../events/EventBus.ts"
+import type { TooManyRequests } from "../kernel/WireErrors.ts"
 import type { Agent } from "../domain/Agent.ts"
 import { subscribeProgressOn } from "./TaskEvents.ts"
 import { withRequestWrite } from "../cluster/RequestWrites.ts"
 import { createRow, createWrite, executeKey } from "./TaskCreateWrite.ts"
 import { type StoredTask, TaskRepo, userMessageEntry } from "./TaskRepo.ts"
+import { ActiveTasksBound } from "./ActiveTasksBound.ts"
 
 export interface SubmitInput {
   readonly agent: Agent
@@ -40,6 +42,7 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
     const repo = yield* TaskRepo
     const bus = yield* EventBus
     const entity = yield* AgentEntity.client
+    const bound = yield* ActiveTasksBound
 
     /** The task row and its first message; a message naming an existing task cannot continue it. */
     const createTask = Effect.fn("AgentTasks.createTask")(function*(input: SubmitInput) {
@@ -50,6 +53,8 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
         }
         return yield* new TaskNotContinuable({ taskId: input.message.taskId, state: existing.value.task.status.state })
       }
+      // Refused before anything is stored.
+      yield* bound.check(input.agent.projectId)
       const taskId = crypto.randomUUID()
       const contextId = input.message.contextId ?? crypto.randomUUID()
       const message: A2aMessage = { ...input.message, taskId, contextId }
@@ -63,6 +68,7 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
         ...(input.metadata ? { metadata: input.metadata } : {})
       })
       if (Option.isNone(created)) return yield* new AgentNotFound({ agentId: input.agent.id })
+      yield* bound.started(input.agent.projectId)
       return created.value
     })
 
@@ -123,6 +129,10 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
           yield* enqueueExecution(input.agent.id, submitted.task.id)
           return submitted
         }
+        yield* bound.check(input.agent.projectId)
+        // Counted before it is stored: the answer comes only when the run ends. One that fails to
+        // be stored stays counted until the project's next count (conservative).
+        yield* bound.started(input.agent.projectId)
         const taskId = crypto.randomUUID()
         const outcome = yield* executeAndAwait(input.agent.id, taskId, {
           projectId: input.agent.projectId,
@@ -148,7 +158,7 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
       subscribeProgressOn(bus, agentId, taskId)
 
     /** Submits and streams: the snapshot first, then progress up to the final status. */
-    const stream = (input: SubmitInput): Stream.Stream<TaskProgress, TaskNotFound | TaskNotContinuable | AgentNotFound> =>
+    const stream = (input: SubmitInput): Stream.Stream<TaskProgress, TaskNotFound | TaskNotContinuable | AgentNotFound | TooManyRequests> =>
       Stream.unwrapScoped(Effect.gen(function*() {
         const stored = yield* createTask(input)
         const live = yield* listen(input.agent.id, stored.task.id)
@@ -203,7 +213,7 @@ export class AgentTasks extends Effect.Service<AgentTasks>()("Agents/AgentTasks"
       deletePushConfig: repo.deletePushConfig
     } as const
   }),
-  dependencies: [TaskRepo.Default]
+  dependencies: [TaskRepo.Default, ActiveTasksBound.Default]
 }) {}
 
 export type { TaskState }

@@ -3,7 +3,7 @@ import { AgentsRpcs, TasksRpcs } from "../../rpc/AgentsRpcs.ts"
 import { requireProjectRole, visibleProjectIds } from "../auth/ProjectAccess.ts"
 import { CurrentUser } from "../domain/Identity.ts"
 import type { TaskError } from "../domain/Task.ts"
-import { Conflict, NotFound } from "../kernel/WireErrors.ts"
+import { Conflict, NotFound, type TooManyRequests } from "../kernel/WireErrors.ts"
 import { findVisibleAgent } from "./AgentAccess.ts"
 import { createAgent, deleteAgent, updateAgent } from "./AgentCommands.ts"
 import { executeAgent } from "./AgentExecution.ts"
@@ -80,7 +80,7 @@ export const TasksRpcLive = TasksRpcs.toLayer(
               ...(contextId ? { contextId } : {})
             },
             createdBy: user.kind === "user" ? user.userId : null
-          }).pipe(Stream.mapError(wireError))
+          }).pipe(Stream.mapError((e): NotFound | Conflict | TooManyRequests => e._tag === "TooManyRequests" ? e : wireError(e)))
         })),
       "tasks.subscribe": ({ taskId }) =>
         Stream.unwrap(Effect.map(visibleTask(taskId), () => tasks.subscribe(taskId).pipe(Stream.mapError(wireError))))

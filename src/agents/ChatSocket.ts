@@ -5,6 +5,7 @@ import { AppConfig } from "../config/AppConfig.ts"
 import type { Principal } from "../domain/Identity.ts"
 import { hasRole } from "../auth/ProjectAccess.ts"
 import { jsonError } from "../kernel/JsonError.ts"
+import type { TooManyRequests } from "../kernel/WireErrors.ts"
 import { socketSlots } from "../http/SocketSlots.ts"
 import { bodyProblemMessage, jsonTextProblem } from "../kernel/JsonText.ts"
 import { isTerminal, type TaskError, type TaskProgress, textOf } from "../domain/Task.ts"
@@ -30,11 +31,12 @@ const ClientMessage = Schema.Union(
 const decodeClient = Schema.decodeUnknownEither(Schema.parseJson(ClientMessage))
 
 /** A task domain error as this socket's error frame: `code` names the error (the socket has no numeric codes). */
-const chatError = (e: TaskError, where: { readonly sessionId?: string; readonly taskId?: string }) => ({
+const chatError = (e: TaskError | TooManyRequests, where: { readonly sessionId?: string; readonly taskId?: string }) => ({
   type: "error",
   ...where,
   message: e.message,
-  code: e._tag
+  code: e._tag,
+  ...(e._tag === "TooManyRequests" ? { retryAfterSeconds: e.retryAfterSeconds } : {})
 })
 
 /**
@@ -102,7 +104,7 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
           })
 
         /** A task's progress as chat frames; a text answer arrives as tokens, the final artifact only when nothing streamed. */
-        const forward = (sessionId: string, events: Stream.Stream<TaskProgress, TaskError>) => {
+        const forward = (sessionId: string, events: Stream.Stream<TaskProgress, TaskError | TooManyRequests>) => {
           let streamedText = false
           return events.pipe(
             Stream.runForEach((p) => {

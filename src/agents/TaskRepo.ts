@@ -439,9 +439,18 @@ export class TaskRepo extends Effect.Service<TaskRepo>()("Agents/TaskRepo", {
         Effect.map((rows) => rows.length > 0)
       )
 
+    /** The project's tasks in progress (submitted or working), counted up to `limit` over their partial index (sql/0180). */
+    const countActive = (projectId: string, limit: number) =>
+      sql`SELECT count(*)::int AS n FROM (SELECT 1 FROM agent_tasks
+          WHERE project_id = ${projectId} AND state IN ('submitted', 'working') LIMIT ${limit}) active`.pipe(
+        Effect.map((rows) => Number((rows[0] as { n: number }).n)),
+        Effect.orDie
+      )
+
     return {
       create,
       get,
+      countActive,
       claim,
       createClaimed,
       transition,

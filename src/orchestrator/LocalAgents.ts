@@ -80,7 +80,8 @@ export class LocalAgents extends Effect.Service<LocalAgents>()("Orchestrator/Loc
             createdBy: null,
             metadata: { ...message.metadata, [DELIVERY_KEY]: message.messageId }
           }).pipe(
-            Effect.mapError((e) => new A2ASendError({ message: `agent refused the message: ${e.message}`, retryable: false }))
+            // The project's tasks at their bound: a later attempt may find room (retried with backoff).
+            Effect.mapError((e) => new A2ASendError({ message: `agent refused the message: ${e.message}`, retryable: e._tag === "TooManyRequests" }))
           )
         return yield* replyOf(stored)
       }).pipe(

@@ -1,7 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.ts"
-import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound } from "../../kernel/WireErrors.ts"
+import { BadRequest, Conflict, Forbidden, GatewayTimeout, NotFound, TooManyRequests } from "../../kernel/WireErrors.ts"
 import { Agent, AgentPageParams, AgentRun, AgentTemplate, CreateAgent, ExecuteResult, UpdateAgent } from "../Agent.ts"
 import { A2aMessage, Artifact, TaskState, TaskStatus } from "../Task.ts"
 
@@ -106,6 +106,7 @@ export class AgentsApi extends HttpApiGroup.make("agents")
       .addError(BadRequest)
       .addError(Conflict)
       .addError(GatewayTimeout)
+      .addError(TooManyRequests)
   )
   .add(HttpApiEndpoint.get("capabilities", "/agents/:id/capabilities").setPath(AgentPath).addSuccess(Capabilities).addError(NotFound))
   .add(
