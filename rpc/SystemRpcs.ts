@@ -3,10 +3,12 @@ import { Schema } from "effect"
 import { JobRecord, JobRequest } from "../src/domain/Job.ts"
 import { SqlText } from "../src/kernel/SqlText.ts"
 import { BadRequest, Forbidden, NotFound, Unauthorized } from "../src/kernel/WireErrors.ts"
+import { RpcAuthentication } from "./RpcAuthentication.ts"
 
 /**
  * Runtime RPCs, served both over WebSocket (`/rpc/ws`) and HTTP (`/rpc`).
- * `Ticks` streams, to prove streaming works on both transports.
+ * `Ticks` streams, to prove streaming works on both transports. Authenticated (and limited) per
+ * call like every other group.
  */
 export class SystemRpcs extends RpcGroup.make(
   Rpc.make("Ping", {
@@ -28,4 +30,4 @@ export class SystemRpcs extends RpcGroup.make(
     success: Schema.Int,
     stream: true
   })
-) {}
+).middleware(RpcAuthentication) {}

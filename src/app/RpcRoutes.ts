@@ -2,8 +2,10 @@ import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { Layer } from "effect"
 import { PlatformRpcs } from "../../rpc/PlatformRpcs.ts"
 import { AgentsRpcHandlersLive } from "../agents/AgentsRpcLive.ts"
-import { RpcAuthenticationLive } from "../auth/RpcAuthenticationLive.ts"
 import { RPC_SYSTEM } from "../observability/SpanSink.ts"
+import { RateLimiter } from "../gateway/RateLimiter.ts"
+import { RpcAuthenticationLimited } from "../gateway/RpcCallLimit.ts"
+import { RpcSocketSlots } from "../gateway/RpcSocketSlots.ts"
 import { RagRpcLive } from "../rag/RagRpcLive.ts"
 import { JobRepo } from "../system/JobRepo.ts"
 import { SystemRpcsLive } from "../system/Rpc.ts"
@@ -30,8 +32,11 @@ export const RpcRoutes = Layer.mergeAll(
 ).pipe(
   // Same tokens as the REST API; `?access_token=` for browsers' WebSockets.
   Layer.provide(RequireAuthenticationLive),
+  Layer.provide(RpcSocketSlots.layer),
   Layer.provide(RpcHandlers),
-  Layer.provide(RpcAuthenticationLive),
+  Layer.provide(RpcAuthenticationLimited),
+  // The same buckets as the HTTP edge's (layers are shared by reference within one build).
+  Layer.provide(RateLimiter.layer),
   Layer.provide(GatewayServicesLive),
   Layer.provide(RpcSerialization.layerNdjson)
 )

@@ -1,7 +1,9 @@
+import type { Headers } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { RpcAuthentication } from "../../rpc/RpcAuthentication.ts"
 import { bodyProblemMessage, valueProblem } from "../kernel/JsonText.ts"
-import { BadRequest } from "../kernel/WireErrors.ts"
+import { BadRequest, type Unauthorized } from "../kernel/WireErrors.ts"
+import { CurrentUser, type Principal } from "../domain/Identity.ts"
 import { Authenticator, credentialsFromHeaders } from "./Authenticator.ts"
 
 /**
@@ -11,15 +13,21 @@ import { Authenticator, credentialsFromHeaders } from "./Authenticator.ts"
  * WebSocket's `?access_token=` was already turned into `authorization` by
  * RequireAuthentication). The Authenticator caches principals, so this is cheap.
  */
+export const authenticateCall = Effect.gen(function*() {
+  const authenticator = yield* Authenticator
+  return ({ headers, payload }: { readonly headers: Headers.Headers; readonly payload: unknown }): Effect.Effect<Principal, Unauthorized | BadRequest> => {
+    const problem = valueProblem(payload)
+    return problem === undefined
+      ? authenticator.authenticate(credentialsFromHeaders(headers))
+      : Effect.fail(new BadRequest({ message: bodyProblemMessage(problem, "the call's payload") }))
+  }
+})
+
+/** The call authenticated, run as its caller (the gateway's RpcAuthenticationLimited adds the limits). */
 export const RpcAuthenticationLive = Layer.effect(
   RpcAuthentication,
-  Effect.gen(function*() {
-    const authenticator = yield* Authenticator
-    return RpcAuthentication.of(({ headers, payload }) => {
-      const problem = valueProblem(payload)
-      return problem === undefined
-        ? authenticator.authenticate(credentialsFromHeaders(headers))
-        : Effect.fail(new BadRequest({ message: bodyProblemMessage(problem, "the call's payload") }))
-    })
-  })
+  Effect.map(authenticateCall, (authenticate) =>
+    RpcAuthentication.of((options) =>
+      Effect.flatMap(authenticate(options), (principal) => Effect.provideService(options.next, CurrentUser, principal))
+    ))
 )

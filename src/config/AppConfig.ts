@@ -35,6 +35,8 @@ export interface AppConfigShape {
   readonly wsMaxChatsPerSocket: number
   /** Open `/ws/chat` sockets per caller on one node; more are closed with 1013 (try again later). */
   readonly wsMaxSocketsPerUser: number
+  /** Calls in flight at once on one RPC WebSocket (`/rpc/ws`; streams count until they end); more fail with TooManyRequests. */
+  readonly rpcMaxCallsPerSocket: number
   /** "single": `bun run dev`; "runner": hosts shards; "client": gateway only, sends to runners. */
   readonly clusterMode: "single" | "runner" | "client"
   /** Set: platform events go through Redis pub/sub so every node sees them. */
@@ -85,6 +87,7 @@ export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppC
     maxBodyBytes: Values.positiveInteger("MAX_BODY_BYTES").pipe(Config.withDefault(10 * 1024 * 1024)),
     wsMaxChatsPerSocket: Values.positiveInteger("WS_MAX_CHATS_PER_SOCKET").pipe(Config.withDefault(8)),
     wsMaxSocketsPerUser: Values.positiveInteger("WS_MAX_SOCKETS_PER_USER").pipe(Config.withDefault(16)),
+    rpcMaxCallsPerSocket: Values.positiveInteger("RPC_MAX_CALLS_PER_SOCKET").pipe(Config.withDefault(64)),
     clusterMode: Values.oneOf("CLUSTER_MODE", "single", "runner", "client").pipe(Config.withDefault("single" as const)),
     redisUrl: Config.option(Config.redacted("REDIS_URL")),
     publicBaseUrl: Config.option(
