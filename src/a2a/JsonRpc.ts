@@ -115,6 +115,11 @@ export const dispatch = (
     /** The request's A2A-Version (header or query parameter), if any. */
     readonly version?: string | undefined
     readonly keepAlive?: Duration.DurationInput | undefined
+    /**
+     * Takes one of the caller's stream slots for a streamed answer: its release, or undefined when
+     * the caller already holds them all (the call is refused before its handler runs).
+     */
+    readonly takeStreamSlot?: (() => (() => void) | undefined) | undefined
   } = {}
 ): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
   Effect.gen(function*() {
@@ -154,11 +159,25 @@ export const dispatch = (
       c: CallContext
     ) => Effect.Effect<unknown, HandlerError> | Stream.Stream<unknown, HandlerError>
     if (RpcSchema.isStreamSchema(rpc.successSchema)) {
-      const events = handler(decoded.right, ctx) as Stream.Stream<unknown, HandlerError>
+      const scope = yield* Scope.make()
+      // The caller's stream slot, given back when the scope closes: on every way the stream
+      // ends (an error first, the end, the client gone).
+      const slotted = yield* Effect.uninterruptible(Effect.suspend(() => {
+        const release = options.takeStreamSlot === undefined ? () => {} : options.takeStreamSlot()
+        return release === undefined ? Effect.succeed(false) : Effect.as(Scope.addFinalizer(scope, Effect.sync(release)), true)
+      }))
+      if (!slotted) {
+        yield* Scope.close(scope, Exit.void)
+        const e = a2aError(A2aCodes.TooManyRequests, "too many open streams for this caller (A2A_MAX_STREAMS_PER_CALLER); close one first", {
+          retryAfterSeconds: 1
+        })
+        yield* onDone(method, failed(e))
+        return HttpServerResponse.unsafeJson(response(id, errorBody(e)))
+      }
       // The first event is awaited before answering: an error before it (unknown or terminal
       // task, no agent, role) is a plain JSON-RPC error response, not a 200 event stream with
       // one error frame, so clients keep the typed error (the SDKs' own servers do the same).
-      const scope = yield* Scope.make()
+      const events = handler(decoded.right, ctx) as Stream.Stream<unknown, HandlerError>
       const pull = yield* Scope.extend(Stream.toPull(events), scope)
       const first = yield* Effect.exit(pull).pipe(Effect.onInterrupt(() => Scope.close(scope, Exit.void)))
       if (Exit.isFailure(first)) {

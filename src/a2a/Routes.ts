@@ -6,6 +6,7 @@ import { AgentLookup } from "../agents/AgentLookup.ts"
 import { AgentRepo } from "../agents/AgentRepo.ts"
 import { AgentTasks } from "../agents/AgentTasks.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import { countedSlots } from "../kernel/CountedSlots.ts"
 import { jsonError } from "../kernel/JsonError.ts"
 import { A2AFlowRecorder } from "../observability/A2AFlows.ts"
 import { agentCard, cardVersionOf, platformCard } from "./AgentCard.ts"
@@ -79,6 +80,8 @@ export const A2aRoutes = HttpLayerRouter.use((router) =>
     })
     const baseUrlOf = baseUrlFrom(app.publicBaseUrl, boundPort)
     const keepAlive = yield* Config.integer("A2A_SSE_KEEPALIVE_SECONDS").pipe(Config.withDefault(15), Effect.orDie)
+    /** Streams each caller holds open on this node (A2A_MAX_STREAMS_PER_CALLER): each holds a subscription until it ends. */
+    const streamSlots = countedSlots(app.a2aMaxStreamsPerCaller)
 
     /**
      * Who calls, once per request: the one credential check of the A2A path
@@ -123,7 +126,8 @@ export const A2aRoutes = HttpLayerRouter.use((router) =>
           })
         return yield* dispatch(body, { principal, agent, baseUrl: baseUrlOf(request) }, handlers, onDone, {
           version: versionOf(request),
-          keepAlive: `${keepAlive} seconds`
+          keepAlive: `${keepAlive} seconds`,
+          takeStreamSlot: () => streamSlots.take(`${principal.kind}:${principal.userId}`)
         })
       })
 

@@ -37,6 +37,8 @@ export interface AppConfigShape {
   readonly wsMaxSocketsPerUser: number
   /** Calls in flight at once on one RPC WebSocket (`/rpc/ws`; streams count until they end); more fail with TooManyRequests. */
   readonly rpcMaxCallsPerSocket: number
+  /** A2A streams (`SendStreamingMessage`, `SubscribeToTask`) a caller holds open at once on one node; more are refused (-32029). */
+  readonly a2aMaxStreamsPerCaller: number
   /** "single": `bun run dev`; "runner": hosts shards; "client": gateway only, sends to runners. */
   readonly clusterMode: "single" | "runner" | "client"
   /** Set: platform events go through Redis pub/sub so every node sees them. */
@@ -88,6 +90,7 @@ export class AppConfig extends Context.Tag("Platform/AppConfig")<AppConfig, AppC
     wsMaxChatsPerSocket: Values.positiveInteger("WS_MAX_CHATS_PER_SOCKET").pipe(Config.withDefault(8)),
     wsMaxSocketsPerUser: Values.positiveInteger("WS_MAX_SOCKETS_PER_USER").pipe(Config.withDefault(16)),
     rpcMaxCallsPerSocket: Values.positiveInteger("RPC_MAX_CALLS_PER_SOCKET").pipe(Config.withDefault(64)),
+    a2aMaxStreamsPerCaller: Values.positiveInteger("A2A_MAX_STREAMS_PER_CALLER").pipe(Config.withDefault(32)),
     clusterMode: Values.oneOf("CLUSTER_MODE", "single", "runner", "client").pipe(Config.withDefault("single" as const)),
     redisUrl: Config.option(Config.redacted("REDIS_URL")),
     publicBaseUrl: Config.option(
