@@ -1,9 +1,8 @@
 import type { Headers } from "@effect/platform"
-import { Effect, Layer } from "effect"
-import { RpcAuthentication } from "../../rpc/RpcAuthentication.ts"
+import { Effect } from "effect"
 import { bodyProblemMessage, valueProblem } from "../kernel/JsonText.ts"
 import { BadRequest, type Unauthorized } from "../kernel/WireErrors.ts"
-import { CurrentUser, type Principal } from "../domain/Identity.ts"
+import type { Principal } from "../domain/Identity.ts"
 import { Authenticator, credentialsFromHeaders } from "./Authenticator.ts"
 
 /**
@@ -12,6 +11,7 @@ import { Authenticator, credentialsFromHeaders } from "./Authenticator.ts"
  * authenticated again from the request headers the server hands over (a
  * WebSocket's `?access_token=` was already turned into `authorization` by
  * RequireAuthentication). The Authenticator caches principals, so this is cheap.
+ * The RpcAuthentication middleware (src/gateway/RpcCallLimit.ts) runs it for every call.
  */
 export const authenticateCall = Effect.gen(function*() {
   const authenticator = yield* Authenticator
@@ -22,12 +22,3 @@ export const authenticateCall = Effect.gen(function*() {
       : Effect.fail(new BadRequest({ message: bodyProblemMessage(problem, "the call's payload") }))
   }
 })
-
-/** The call authenticated, run as its caller (the gateway's RpcAuthenticationLimited adds the limits). */
-export const RpcAuthenticationLive = Layer.effect(
-  RpcAuthentication,
-  Effect.map(authenticateCall, (authenticate) =>
-    RpcAuthentication.of((options) =>
-      Effect.flatMap(authenticate(options), (principal) => Effect.provideService(options.next, CurrentUser, principal))
-    ))
-)
