@@ -164,7 +164,9 @@ const startDevPlatform = async (cwd = root) => {
       RATE_LIMIT_USER_PER_SECOND: "1e9",
       RATE_LIMIT_USER_BURST: "1e9",
       // The write row creates thousands of agents in one project: the quota is not what it measures.
-      QUOTA_AGENTS_PER_PROJECT: "1000000000"
+      QUOTA_AGENTS_PER_PROJECT: "1000000000",
+      // The WebSocket rows open WS_SOCKETS sockets of one kind for one user at once.
+      WS_MAX_SOCKETS_PER_USER: String(WS_SOCKETS)
     },
     // A file, as a terminal or a log collector would take it: the access log's cost is measured.
     stdout: Bun.file(log),
