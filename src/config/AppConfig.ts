@@ -35,7 +35,7 @@ export interface AppConfigShape {
   readonly wsMaxChatsPerSocket: number
   /** Open `/ws/chat` sockets per caller on one node; more are closed with 1013 (try again later). */
   readonly wsMaxSocketsPerUser: number
-  /** Calls in flight at once on one RPC WebSocket (`/rpc/ws`; streams count until they end); more fail with TooManyRequests. */
+  /** Calls in flight at once on one RPC WebSocket (`/rpc/ws`) or in one `/rpc` request (streams count until they end); more fail with TooManyRequests. */
   readonly rpcMaxCallsPerSocket: number
   /** A2A streams (`SendStreamingMessage`, `SubscribeToTask`) a caller holds open at once on one node; more are refused (-32029). */
   readonly a2aMaxStreamsPerCaller: number

@@ -11,6 +11,11 @@ import { AuthConfig } from "../auth/AuthConfig.ts"
 
 /** Probes and scrapes are never limited: a limited health check would take a busy node out. */
 const EXEMPT = new Set(["/health", "/metrics"])
+/**
+ * RPC over HTTP: a request's body may carry many calls, and each call spends the caller's
+ * bucket itself (src/gateway/RpcCallLimit.ts), so here only the address's bucket is spent.
+ */
+const PER_CALL = new Set(["/rpc"])
 
 const retryAfterSeconds = (decision: Decision) => Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
 
@@ -83,7 +88,7 @@ export const RateLimitMiddleware = HttpLayerRouter.middleware(
         // Internal calls (runner ↔ gateway) are trusted and bursty by nature.
         if (serviceToken !== undefined && token !== undefined && safeEqual(token, serviceToken)) return httpEffect
         const ipKey = `ip:${clientIp(request, auth.trustProxy)}`
-        const known = knownCallerKey(token)
+        const known = PER_CALL.has(request.url.split("?", 1)[0]) ? undefined : knownCallerKey(token)
         const consumeAt = limiter.consumeAt
         if (consumeAt !== undefined && known !== null) {
           // The common case: in-memory buckets and a known (or no) caller, decided without an Effect step.

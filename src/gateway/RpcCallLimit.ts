@@ -14,14 +14,14 @@ const bucketKey = (principal: Principal, token: string | undefined) =>
   principal.kind === "apiKey" && token !== undefined ? `key:${sha256Hex(token).slice(0, 32)}` : `user:${principal.userId}`
 
 /**
- * RPC authentication with limits for calls over the RPC WebSocket (`/rpc/ws`), which the HTTP
- * edge never sees: its rate limit (RateLimitMiddleware) counts a socket's upgrade request once
- * and none of the calls sent over it (one socket carried 5,000 calls in 1.3 s at the default
- * limits, 500 a second in bursts of 2,000, with none refused), and a call may be a stream that
- * runs for hours (`Ticks`, `tasks.subscribe`). Over a WebSocket each call spends a token of its
- * caller's bucket, the one its REST requests spend, and at most `RPC_MAX_CALLS_PER_SOCKET` run
- * at once on one socket; past either it fails with TooManyRequests and the socket stays open.
- * A call over HTTP (`/rpc`) is neither: its request was limited, and ends with it. Internal
+ * RPC authentication with a rate limit per call, which the HTTP edge cannot apply: it counts a
+ * WebSocket's (`/rpc/ws`) upgrade request once and none of the calls sent over it, and one
+ * `/rpc` request's body may carry many calls (one socket carried 5,000 calls in 1.3 s, one
+ * POST 5,000 calls, at the default limits of 500 a second in bursts of 2,000, none refused);
+ * and a call may be a stream that runs for hours (`Ticks`, `tasks.subscribe`). Each call spends
+ * a token of its caller's bucket, the one its REST requests spend (the edge spends only the
+ * address's for `/rpc`), and at most `RPC_MAX_CALLS_PER_SOCKET` run at once on one socket or
+ * request; past either it fails with TooManyRequests and the socket stays open. Internal
  * service calls are not limited, as on the HTTP edge.
  */
 export const RpcAuthenticationLimited = Layer.effect(
@@ -57,7 +57,7 @@ export const RpcAuthenticationLimited = Layer.effect(
     return RpcAuthentication.of((options) =>
       Effect.flatMap(authenticate(options), (principal) => {
         const next = Effect.provideService(options.next, CurrentUser, principal)
-        if (options.headers.upgrade?.toLowerCase() !== "websocket" || principal.kind === "service") return next
+        if (principal.kind === "service") return next
         const limited = !auth.rateLimitEnabled
           ? Effect.void
           : Effect.flatMap(limiter.consume(bucketKey(principal, credentialsFromHeaders(options.headers).token), bucket), (decision) =>

@@ -4,12 +4,13 @@ import { startPlatform, type TestPlatform } from "../support/platform.ts"
 import { waitFor } from "../support/process.ts"
 
 /**
- * The RPC WebSocket (`/rpc/ws`) is limited like the HTTP API (src/gateway/RpcCallLimit.ts,
- * RpcSocketSlots.ts): the HTTP edge sees only a socket's upgrade, so before these one socket
- * carried 5,000 calls in 1.3 s at the default rate limits with none refused, and streams without
- * end. Now each call spends the caller's rate limit, a socket runs at most
+ * RPC calls are limited like the HTTP API (src/gateway/RpcCallLimit.ts, RpcSocketSlots.ts): the
+ * HTTP edge sees only a WebSocket's upgrade, or one `/rpc` request however many calls its body
+ * carries, so before these one socket (or one POST) carried 5,000 calls in under 2 s at the
+ * default rate limits with none refused, and streams without end. Now each call spends the
+ * caller's rate limit (a call over HTTP is not charged twice), a socket runs at most
  * `RPC_MAX_CALLS_PER_SOCKET` calls at once, and a caller holds at most `WS_MAX_SOCKETS_PER_USER`
- * sockets; a call over HTTP (`/rpc`) is not charged twice.
+ * sockets.
  */
 const BURST = 30
 const CALLS_PER_SOCKET = 3
@@ -81,6 +82,24 @@ describe("the RPC WebSocket", () => {
     expect(socket.exits.filter((e) => !e.ok).every((e) => e.tag === "TooManyRequests")).toBe(true)
     expect(socket.ws.readyState).toBe(WebSocket.OPEN)
     socket.ws.close()
+  }, 30_000)
+
+  test("over HTTP, calls batched in one request each spend a token", async () => {
+    const user = await signUp(platform.baseUrl)
+    const body = Array.from({ length: 2 * BURST }, (_, i) =>
+      JSON.stringify({ _tag: "Request", id: String(i + 1), tag: "Ping", payload: {}, headers: [] })).join("\n") + "\n"
+    const res = await fetch(`${platform.baseUrl}/rpc`, {
+      method: "POST",
+      headers: { ...user.headers, "content-type": "application/ndjson" },
+      body
+    })
+    expect(res.status).toBe(200)
+    const exits = (await res.text()).split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
+    expect(exits.length).toBe(2 * BURST)
+    const ok = exits.filter((e) => e.exit._tag === "Success").length
+    expect(ok).toBeGreaterThan(0)
+    expect(ok).toBeLessThanOrEqual(BURST)
+    expect(exits.filter((e) => e.exit._tag !== "Success").every((e) => e.exit.cause.error._tag === "TooManyRequests")).toBe(true)
   }, 30_000)
 
   test("a call over HTTP spends one token, not two", async () => {
