@@ -3,6 +3,8 @@ import { createHash } from "node:crypto"
 import { Embeddings } from "../embeddings/Embeddings.ts"
 import { contentHash } from "../embeddings/EmbeddingsStats.ts"
 import { EventBus } from "../events/EventBus.ts"
+import { countedSlots } from "../kernel/CountedSlots.ts"
+import { TooManyRequests } from "../kernel/WireErrors.ts"
 import { type Chunk, chunkSections } from "./Chunking.ts"
 import { detectKind, extractSections, kindContentType } from "./Extraction.ts"
 import { RagConfig } from "./RagConfig.ts"
@@ -43,6 +45,30 @@ export class DocumentIngestion extends Effect.Service<DocumentIngestion>()("Rag/
     const events = yield* EventBus
     const enabled = yield* ragEnabled
     const config = yield* RagConfig
+    const uploadSlots = countedSlots(config.extractMaxPendingPerProject)
+
+    /**
+     * Runs an upload (reading its file, extracting it) holding one of its project's slots.
+     * Extraction is one queue per node (`extractConcurrency` workers): without a share per
+     * project, one project's uploads, each holding up to `maxDocumentBytes` while it waits,
+     * would fill memory and make every other project's upload wait behind them.
+     */
+    const withUploadSlot = <A, E, R>(projectId: string, upload: Effect.Effect<A, E, R>) =>
+      Effect.acquireUseRelease(
+        Effect.suspend(() => {
+          const release = uploadSlots.take(projectId)
+          return release === undefined
+            ? Effect.fail(
+              new TooManyRequests({
+                message: `too many uploads of this project being processed (at most ${config.extractMaxPendingPerProject}); retry when one has finished`,
+                retryAfterSeconds: 1
+              })
+            )
+            : Effect.succeed(release)
+        }),
+        () => upload,
+        (release) => Effect.sync(release)
+      )
 
     const accept = Effect.fn("DocumentIngestion.accept")(function*(upload: Upload) {
       if (!enabled) return yield* new RagUnavailable({ message: disabledMessage })
@@ -168,6 +194,6 @@ export class DocumentIngestion extends Effect.Service<DocumentIngestion>()("Rag/
         })
       ))
 
-    return { accept, process } as const
+    return { accept, process, withUploadSlot } as const
   })
 }) {}

@@ -33,16 +33,22 @@ export const RagHttpLive = HttpApiBuilder.group(PlatformApi, "rag", (handlers) =
           yield* requireProjectRole(payload.projectId, "developer")
           yield* ensureQuota("documentsPerProject", payload.projectId)
           const fs = yield* FileSystem.FileSystem
-          const bytes = yield* fs.readFile(payload.file.path).pipe(
-            Effect.mapError(() => new BadRequest({ message: "the uploaded file could not be read" }))
-          )
-          const accepted = yield* ingestion.accept({
-            projectId: payload.projectId,
-            filename: payload.file.name,
-            contentType: payload.file.contentType,
-            bytes,
-            ...(payload.metadata ? { metadata: payload.metadata } : {})
-          }).pipe(
+          // The file is read into memory only once the upload holds one of its project's slots.
+          const accepted = yield* ingestion.withUploadSlot(
+            payload.projectId,
+            Effect.gen(function*() {
+              const bytes = yield* fs.readFile(payload.file.path).pipe(
+                Effect.mapError(() => new BadRequest({ message: "the uploaded file could not be read" }))
+              )
+              return yield* ingestion.accept({
+                projectId: payload.projectId,
+                filename: payload.file.name,
+                contentType: payload.file.contentType,
+                bytes,
+                ...(payload.metadata ? { metadata: payload.metadata } : {})
+              })
+            })
+          ).pipe(
             Effect.catchTags({ DocumentRejected: (e) => Effect.fail(rejected(e)), RagUnavailable: (e) => Effect.fail(unavailable(e)) })
           )
           if (!accepted.deduplicated) {

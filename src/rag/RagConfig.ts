@@ -15,6 +15,12 @@ export interface RagConfigShape extends ExtractionSettings {
    * 300: recall@10 0.960 at p50 14.4 ms over 100k chunks on the embedded database (bun run bench rag).
    */
   readonly hnswEfSearch: number
+  /**
+   * Uploads of one project being read and extracted at once on a node (each holds its bytes,
+   * up to `maxDocumentBytes`, while it waits for one of the `extractConcurrency` workers); more
+   * are refused with 429.
+   */
+  readonly extractMaxPendingPerProject: number
 }
 
 export class RagConfig extends Context.Tag("Rag/RagConfig")<RagConfig, RagConfigShape>() {
@@ -32,7 +38,8 @@ export class RagConfig extends Context.Tag("Rag/RagConfig")<RagConfig, RagConfig
     maxInflateRatio: Values.positiveInteger("RAG_EXTRACT_MAX_INFLATE_RATIO").pipe(Config.withDefault(100)),
     extractTimeoutMs: Values.positiveInteger("RAG_EXTRACT_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
     extractMaxMemoryMb: Values.positiveInteger("RAG_EXTRACT_MAX_MEMORY_MB").pipe(Config.withDefault(1024)),
-    extractConcurrency: Values.positiveInteger("RAG_EXTRACT_CONCURRENCY").pipe(Config.withDefault(2))
+    extractConcurrency: Values.positiveInteger("RAG_EXTRACT_CONCURRENCY").pipe(Config.withDefault(2)),
+    extractMaxPendingPerProject: Values.positiveInteger("RAG_EXTRACT_MAX_PENDING_PER_PROJECT").pipe(Config.withDefault(4))
   })
 
   static readonly layer = Layer.effect(RagConfig, RagConfig.config)

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SqlClient } from "@effect/sql"
+import { Document, Packer, Paragraph } from "docx"
 import { Effect } from "effect"
 import { startRemoteAgent } from "../orchestrator/remoteAgent.ts"
 import { signUp, type SignedUp } from "../support/auth.ts"
@@ -13,12 +14,15 @@ import { waitFor } from "../support/process.ts"
  * agent, an http step, a tool that never answers), so without a bound one project could pile
  * them up at its rate limit. Past a bound the request is refused (429 with Retry-After, A2A
  * JSON-RPC -32029) and nothing is stored; other projects are not affected; work that finishes
- * makes room again (a project at its bound is counted again at most once a second).
+ * makes room again (a project at its bound is counted again at most once a second). So are a
+ * project's uploads being read and extracted, each holding its bytes while it waits for one of
+ * the node's extraction workers.
  */
 const PENDING = 5
 const RUNS = 3
 const TASKS = 3
 const STREAMS = 2
+const UPLOADS = 1
 let platform: TestPlatform
 
 /** An HTTP server that holds every request until `open()`. */
@@ -63,7 +67,8 @@ beforeAll(async () => {
     a2aMaxStreamsPerCaller: STREAMS
   }, {
     ORCHESTRATOR_MAX_PENDING_PER_PROJECT: String(PENDING),
-    AGENT_MAX_ACTIVE_TASKS_PER_PROJECT: String(TASKS)
+    AGENT_MAX_ACTIVE_TASKS_PER_PROJECT: String(TASKS),
+    RAG_EXTRACT_MAX_PENDING_PER_PROJECT: String(UPLOADS)
   })
 }, 60_000)
 
@@ -303,5 +308,39 @@ describe("a caller's open A2A streams", () => {
     }, 10_000)
     again?.abort()
     first.abort()
+  }, 60_000)
+})
+
+describe("a project's uploads being processed", () => {
+  const DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+  const upload = (user: SignedUp, filename: string, type: string, bytes: Uint8Array) => {
+    const form = new FormData()
+    form.append("projectId", user.projectId)
+    form.append("file", new Blob([bytes.slice().buffer as ArrayBuffer], { type }), filename)
+    return fetch(`${platform.baseUrl}/rag/documents`, { method: "POST", headers: user.headers, body: form })
+  }
+  const text = (words: string) => new TextEncoder().encode(`# Notes\n\n${words}\n`)
+
+  test("are bounded: past the bound 429 while one is extracted, other projects unaffected, room again after", async () => {
+    const noisy = await signUp(platform.baseUrl)
+    const quiet = await signUp(platform.baseUrl)
+    // A document that keeps an extraction worker busy for a while (3,000 paragraphs).
+    const heavy = new Uint8Array(await Packer.toBuffer(new Document({
+      sections: [{ children: Array.from({ length: 3_000 }, (_, i) => new Paragraph({ text: `paragraph ${i}` })) }]
+    })))
+    const first = upload(noisy, "heavy.docx", DOCX_TYPE, heavy)
+    // Sent while the heavy one is being extracted (it holds the project's one slot for seconds).
+    await Bun.sleep(500)
+    const more = Promise.all(Array.from({ length: 3 }, (_, i) => upload(noisy, `n${i}.md`, "text/markdown", text(`note ${i}`))))
+    const other = upload(quiet, "theirs.md", "text/markdown", text("their note"))
+    const noisyAnswers = [await first, ...(await more)]
+    expect((await other).status).toBe(202)
+    const refused = noisyAnswers.filter((r) => r.status === 429)
+    expect(refused.length).toBeGreaterThan(0)
+    expect(noisyAnswers.some((r) => r.status === 202)).toBe(true)
+    expect(noisyAnswers.every((r) => r.status === 202 || r.status === 429)).toBe(true)
+    await expectRefused(refused[0], UPLOADS)
+    // Once the heavy one is done, the project's next upload goes through.
+    expect((await upload(noisy, "later.md", "text/markdown", text("a later note"))).status).toBe(202)
   }, 60_000)
 })

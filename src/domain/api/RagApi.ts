@@ -2,7 +2,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, Multipart, OpenApi } from
 import { bodyProblemMessage, jsonTextProblem } from "../../kernel/JsonText.ts"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.ts"
-import { BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable } from "../../kernel/WireErrors.ts"
+import { BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, TooManyRequests } from "../../kernel/WireErrors.ts"
 import { DocumentView, SearchRequest, SearchResult } from "../Rag.ts"
 
 export { DocumentView }
@@ -87,6 +87,7 @@ export class RagApi extends HttpApiGroup.make("rag")
       .addError(UnprocessableDocument)
       .addError(Unavailable)
       .addError(Conflict)
+      .addError(TooManyRequests)
   )
   .add(
     HttpApiEndpoint.get("listDocuments", "/rag/documents")
