@@ -54,7 +54,7 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
     const agents = yield* AgentRepo
     const tasks = yield* AgentTasks
     const config = yield* AppConfig
-    const slots = socketSlots("chat")
+    const slots = socketSlots("chat", config.wsMaxSocketsPerUser)
     yield* router.add(
       "GET",
       CHAT_SOCKET_PATH,
@@ -71,7 +71,7 @@ export const ChatSocketRoute = HttpLayerRouter.use((router) =>
         const send = (value: unknown) => write(JSON.stringify(value)).pipe(Effect.catchAll(() => Effect.void))
 
         const caller = `${principal.kind}:${principal.userId}`
-        if (!(yield* slots.admit(caller, config.wsMaxSocketsPerUser, write))) return HttpServerResponse.empty()
+        if (!(yield* slots.admit(caller, write))) return HttpServerResponse.empty()
 
         /**
          * Runs `prepare` (the agent or task lookup) in a slot of this socket, then forks the stream

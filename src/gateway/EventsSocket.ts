@@ -45,7 +45,7 @@ export const EventsSocketRoute = HttpLayerRouter.use((router) =>
     const recheckEvery = Duration.millis(Math.max(1_000, auth.principalCacheTtlMs))
     const app = yield* AppConfig
     // Each socket holds a bus subscription and its buffer: a caller gets a bounded number per node.
-    const slots = socketSlots("event")
+    const slots = socketSlots("event", app.wsMaxSocketsPerUser)
     yield* router.add(
       "GET",
       EVENTS_SOCKET_PATH,
@@ -61,7 +61,7 @@ export const EventsSocketRoute = HttpLayerRouter.use((router) =>
         const socket = yield* Effect.orDie(request.upgrade)
         const write = yield* socket.writer
         const caller = `${principal.right.kind}:${principal.right.userId}`
-        if (!(yield* slots.admit(caller, app.wsMaxSocketsPerUser, write))) return HttpServerResponse.empty()
+        if (!(yield* slots.admit(caller, write))) return HttpServerResponse.empty()
         let current = principal.right
         let visible = visibleTo(current)
         let closed = false

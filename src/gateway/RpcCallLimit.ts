@@ -6,6 +6,7 @@ import { authenticateCall } from "../auth/RpcCallAuthentication.ts"
 import { sha256Hex } from "../auth/Secrets.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { CurrentUser, type Principal } from "../domain/Identity.ts"
+import { countedSlots } from "../kernel/CountedSlots.ts"
 import { TooManyRequests } from "../kernel/WireErrors.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 
@@ -32,27 +33,24 @@ export const RpcAuthenticationLimited = Layer.effect(
     const { rpcMaxCallsPerSocket } = yield* AppConfig
     const limiter = yield* RateLimiter
     const bucket = { rate: auth.rateLimitUserPerSecond, burst: auth.rateLimitUserBurst }
-    /** Calls in flight per RPC client (one per socket). */
-    const inFlight = new Map<number, number>()
+    /** Calls in flight per RPC client (a socket, or one `/rpc` request). */
+    const inFlight = countedSlots(rpcMaxCallsPerSocket)
 
     const refused = (message: string, retryAfterMs: number) =>
       Effect.fail(new TooManyRequests({ message, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) }))
 
-    const admitted = (clientId: number) =>
-      Effect.suspend(() => {
-        const n = inFlight.get(clientId) ?? 0
-        if (n >= rpcMaxCallsPerSocket) {
-          return refused(`at most ${rpcMaxCallsPerSocket} calls in flight on one socket (RPC_MAX_CALLS_PER_SOCKET)`, 1000)
-        }
-        inFlight.set(clientId, n + 1)
-        return Effect.void
-      })
-    const done = (clientId: number) =>
-      Effect.sync(() => {
-        const n = (inFlight.get(clientId) ?? 1) - 1
-        if (n <= 0) inFlight.delete(clientId)
-        else inFlight.set(clientId, n)
-      })
+    /** Runs `call` holding one of its client's call slots; refused when the client holds them all. */
+    const inSlot = <A, E>(clientId: number, call: Effect.Effect<A, E>) =>
+      Effect.acquireUseRelease(
+        Effect.suspend(() => {
+          const release = inFlight.take(String(clientId))
+          return release === undefined
+            ? refused(`at most ${rpcMaxCallsPerSocket} calls in flight on one socket (RPC_MAX_CALLS_PER_SOCKET)`, 1000)
+            : Effect.succeed(release)
+        }),
+        () => call,
+        (release) => Effect.sync(release)
+      )
 
     return RpcAuthentication.of((options) =>
       Effect.flatMap(authenticate(options), (principal) => {
@@ -62,10 +60,7 @@ export const RpcAuthenticationLimited = Layer.effect(
           ? Effect.void
           : Effect.flatMap(limiter.consume(bucketKey(principal, credentialsFromHeaders(options.headers).token), bucket), (decision) =>
             decision.allowed ? Effect.void : refused("rate limit exceeded", decision.retryAfterMs))
-        return limited.pipe(
-          Effect.zipRight(admitted(options.clientId)),
-          Effect.zipRight(Effect.ensuring(next, done(options.clientId)))
-        )
+        return Effect.zipRight(limited, inSlot(options.clientId, next))
       })
     )
   })

@@ -2,6 +2,7 @@ import { HttpLayerRouter, HttpServerRequest } from "@effect/platform"
 import { Effect, Either } from "effect"
 import { Authenticator, credentialsFrom } from "../auth/Authenticator.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import { countedSlots } from "../kernel/CountedSlots.ts"
 import { jsonError } from "../kernel/JsonError.ts"
 
 /**
@@ -14,13 +15,7 @@ export const RpcSocketSlots = HttpLayerRouter.middleware()(
   Effect.gen(function*() {
     const { wsMaxSocketsPerUser: max } = yield* AppConfig
     const authenticator = yield* Authenticator
-    const open = new Map<string, number>()
-    const release = (caller: string) =>
-      Effect.sync(() => {
-        const left = (open.get(caller) ?? 1) - 1
-        if (left <= 0) open.delete(caller)
-        else open.set(caller, left)
-      })
+    const open = countedSlots(max)
     return (httpEffect) =>
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
@@ -28,13 +23,11 @@ export const RpcSocketSlots = HttpLayerRouter.middleware()(
         // Cached by the Authenticator: RequireAuthentication reads the same principal (and answers 401 without one).
         const principal = yield* Effect.either(authenticator.authenticate(credentialsFrom(request, { allowQuery: true })))
         if (Either.isLeft(principal)) return yield* httpEffect
-        const caller = `${principal.right.kind}:${principal.right.userId}`
-        const count = open.get(caller) ?? 0
-        if (count >= max) {
+        const release = open.take(`${principal.right.kind}:${principal.right.userId}`)
+        if (release === undefined) {
           return jsonError(429, "TooManyRequests", `at most ${max} RPC sockets per caller (WS_MAX_SOCKETS_PER_USER)`, { retryAfterSeconds: 1 })
         }
-        open.set(caller, count + 1)
-        return yield* Effect.ensuring(httpEffect, release(caller))
+        return yield* Effect.ensuring(httpEffect, Effect.sync(release))
       })
   })
 )

@@ -18,5 +18,5 @@ export const countedSlots = (max: number) => {
       else held.set(key, left)
     }
   }
-  return { take, held: (key: string) => held.get(key) ?? 0 } as const
+  return { take } as const
 }
