@@ -36,21 +36,9 @@ export const RpcAuthenticationLimited = Layer.effect(
     /** Calls in flight per RPC client (a socket, or one `/rpc` request). */
     const inFlight = countedSlots(rpcMaxCallsPerSocket)
 
-    const refused = (message: string, retryAfterMs: number) =>
-      Effect.fail(new TooManyRequests({ message, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) }))
-
-    /** Runs `call` holding one of its client's call slots; refused when the client holds them all. */
-    const inSlot = <A, E>(clientId: number, call: Effect.Effect<A, E>) =>
-      Effect.acquireUseRelease(
-        Effect.suspend(() => {
-          const release = inFlight.take(String(clientId))
-          return release === undefined
-            ? refused(`at most ${rpcMaxCallsPerSocket} calls in flight on one socket (RPC_MAX_CALLS_PER_SOCKET)`, 1000)
-            : Effect.succeed(release)
-        }),
-        () => call,
-        (release) => Effect.sync(release)
-      )
+    const tooMany = (message: string, retryAfterMs: number) =>
+      new TooManyRequests({ message, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) })
+    const callsFull = () => tooMany(`at most ${rpcMaxCallsPerSocket} calls in flight on one socket (RPC_MAX_CALLS_PER_SOCKET)`, 1000)
 
     return RpcAuthentication.of((options) =>
       Effect.flatMap(authenticate(options), (principal) => {
@@ -59,8 +47,8 @@ export const RpcAuthenticationLimited = Layer.effect(
         const limited = !auth.rateLimitEnabled
           ? Effect.void
           : Effect.flatMap(limiter.consume(bucketKey(principal, credentialsFromHeaders(options.headers).token), bucket), (decision) =>
-            decision.allowed ? Effect.void : refused("rate limit exceeded", decision.retryAfterMs))
-        return Effect.zipRight(limited, inSlot(options.clientId, next))
+            decision.allowed ? Effect.void : Effect.fail(tooMany("rate limit exceeded", decision.retryAfterMs)))
+        return Effect.zipRight(limited, inFlight.holding(String(options.clientId), next, callsFull))
       })
     )
   })

@@ -31,7 +31,7 @@ export interface BacklogBound {
 }
 
 /**
- * A bound on a project's unfinished work (orchestrator deliveries, workflow runs): each holds
+ * A bound on a project's unfinished work (orchestrator deliveries, workflow runs, agent tasks): each holds
  * memory on the node running it for as long as it waits on its targets (minutes), so without a
  * bound one project starting work at its rate limit against a target that never answers could
  * hold gigabytes of a node.

@@ -54,21 +54,11 @@ export class DocumentIngestion extends Effect.Service<DocumentIngestion>()("Rag/
      * would fill memory and make every other project's upload wait behind them.
      */
     const withUploadSlot = <A, E, R>(projectId: string, upload: Effect.Effect<A, E, R>) =>
-      Effect.acquireUseRelease(
-        Effect.suspend(() => {
-          const release = uploadSlots.take(projectId)
-          return release === undefined
-            ? Effect.fail(
-              new TooManyRequests({
-                message: `too many uploads of this project being processed (at most ${config.extractMaxPendingPerProject}); retry when one has finished`,
-                retryAfterSeconds: 1
-              })
-            )
-            : Effect.succeed(release)
-        }),
-        () => upload,
-        (release) => Effect.sync(release)
-      )
+      uploadSlots.holding(projectId, upload, () =>
+        new TooManyRequests({
+          message: `too many uploads of this project being processed (at most ${config.extractMaxPendingPerProject}); retry when one has finished`,
+          retryAfterSeconds: 1
+        }))
 
     const accept = Effect.fn("DocumentIngestion.accept")(function*(upload: Upload) {
       if (!enabled) return yield* new RagUnavailable({ message: disabledMessage })
