@@ -28,7 +28,10 @@ interface RawConnection {
     readonly on: (event: "result", listener: (row: Record<string, unknown>) => void) => void
     readonly once: (event: "error" | "end", listener: (arg?: unknown) => void) => void
   }
+  /** Despite its name, mysql2's `destroy` only ends the socket's writing half (`stream.end()`). */
   readonly destroy: () => void
+  /** The socket itself: destroying it closes the connection in both directions. */
+  readonly stream?: { readonly destroy: () => void }
   /** COM_RESET_CONNECTION (mysql2 also forgets its prepared-statement cache). */
   readonly reset: (callback: (error: unknown) => void) => void
 }
@@ -66,7 +69,12 @@ const executeWeighed = (conn: Connection, sql: string, params: ReadonlyArray<unk
         if (done) return
         for (const [key, value] of Object.entries(row)) total += cellBytes(value) + key.length + 4
         if (total > maxBytes) {
+          // `raw.destroy()` alone half-closes: the socket stayed open with megabytes unread and the
+          // server went on producing rows, blocked "Writing to net", until the statement's own
+          // timeout (measured: 30 s for a 16 MB-a-row SELECT cut off after 1 row). Closing the
+          // socket makes the server's next write fail, which ends the statement at once.
           raw.destroy()
+          raw.stream?.destroy()
           finish(Effect.succeed({ rows: [], over: true }))
         } else rows.push(row)
       })

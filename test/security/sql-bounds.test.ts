@@ -10,7 +10,7 @@ import { SqlToolService } from "../../src/sql-tool/SqlToolService.ts"
 import { seedDataDir } from "../support/pgliteTemplate.ts"
 import { makeTempDir } from "../support/tempDir.ts"
 import { type SqlToolHarness, startSqlTool } from "../sql-tool/harness.ts"
-import { createMysqlTarget, createPostgresTarget, createSqliteTarget, type Target } from "../sql-tool/targets.ts"
+import { createMysqlTarget, createPostgresTarget, createSqliteTarget, MYSQL_ADMIN_URL, type Target } from "../sql-tool/targets.ts"
 import { cpuShareOfTree, sqliteWorkers, withStallProbe } from "./processProbes.ts"
 
 /**
@@ -150,6 +150,15 @@ describe("results are limited in bytes, not only rows", () => {
     expect(tagOf(result)).toBe("QueryFailed")
     expect(result._tag === "Left" && "message" in result.left && result.left.message).toContain("result exceeds 5242880 bytes")
     expect(grown).toBeLessThan(300)
+    // The server stops too: the statement does not go on producing rows for the rest of its 30 s
+    // timeout, blocked writing to a socket nobody reads (mysql2's destroy() only half-closes).
+    const observer = new SQL(MYSQL_ADMIN_URL)
+    const running = () =>
+      observer.unsafe("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT id, repeat(%'") as Promise<Array<unknown>>
+    for (let i = 0; i < 30 && (await running()).length > 0; i++) await Bun.sleep(100)
+    const left = await running()
+    await observer.close()
+    expect(left).toEqual([])
     // The pool dropped the connection it cut off and serves the next statement on a fresh one.
     const next = await read("mysql", "SELECT count(*) AS n FROM victims")
     expect(next._tag === "Right" && Number(next.right.rows[0].n)).toBe(3)
