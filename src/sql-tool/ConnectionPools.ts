@@ -10,7 +10,7 @@ import { makeMysqlDriver } from "./MysqlDriver.ts"
 import { makePgDriver } from "./PgDriver.ts"
 import { makeSqliteDriver } from "./SqliteDriver.ts"
 import { makeSqliteWorkerRunner } from "./SqliteWorkerRunner.ts"
-import { SqlToolConfig } from "./SqlToolConfig.ts"
+import { SqlToolConfig, type SqlToolConfigShape } from "./SqlToolConfig.ts"
 
 interface Entry {
   readonly driver: Deferred.Deferred<Driver, ConnectFailed>
@@ -22,7 +22,13 @@ interface Entry {
 const CONNECT_TIMEOUT = Duration.seconds(5)
 
 /** Opens the @effect/sql client for a target inside `scope` (closed with the pool entry). */
-const openDriver = (target: ConnectionTarget, writable: boolean, poolSize: number, scope: Scope.Scope) => {
+const openDriver = (
+  target: ConnectionTarget,
+  writable: boolean,
+  config: Pick<SqlToolConfigShape, "poolSize" | "sqliteWorkerIdleMs">,
+  scope: Scope.Scope
+) => {
+  const { poolSize } = config
   const opened: Effect.Effect<Driver, unknown, Scope.Scope | Reactivity.Reactivity> = (() => {
     switch (target.dialect) {
       case "postgres":
@@ -65,7 +71,7 @@ const openDriver = (target: ConnectionTarget, writable: boolean, poolSize: numbe
         return Effect.gen(function*() {
           const reader = yield* makeBunSqlite({ filename: target.filename, readonly: true })
           const writer = writable ? yield* makeBunSqlite({ filename: target.filename, readonly: false }) : undefined
-          return makeSqliteDriver(reader, writer, yield* makeSqliteWorkerRunner(target.filename))
+          return makeSqliteDriver(reader, writer, yield* makeSqliteWorkerRunner(target.filename, config.sqliteWorkerIdleMs))
         })
       case "mssql":
         return Effect.map(
@@ -128,7 +134,7 @@ export class ConnectionPools extends Effect.Service<ConnectionPools>()("SqlTool/
         if (created) {
           // Interruptible on purpose: closing a failed tedious pool inside an uninterruptible
           // region never returns (measured); an interrupted open still settles the Deferred.
-          yield* openDriver(target, writable, config.poolSize, entry.scope).pipe(
+          yield* openDriver(target, writable, config, entry.scope).pipe(
             Effect.exit,
             Effect.flatMap((opened) =>
               Effect.zipRight(Deferred.done(entry.driver, opened), Exit.isFailure(opened) ? closeEntry(id, entry) : Effect.void)

@@ -30,6 +30,8 @@ export interface SqlToolConfigShape {
    * besides each project's own `<DATA_DIR>/sqlite/<projectId>/`.
    */
   readonly sqliteAllowDirs: ReadonlyArray<string>
+  /** A SQLite connection's query process idle this long ends: a Bun runtime of tens of MB each (SqliteWorkerRunner.ts). */
+  readonly sqliteWorkerIdleMs: number
 }
 
 /**
@@ -55,6 +57,9 @@ export class SqlToolConfig extends Context.Tag("SqlTool/Config")<SqlToolConfig, 
         message: "absolute directory paths, comma-separated",
         validation: (dirs) => dirs.every((d) => d.startsWith("/"))
       })
+    ),
+    sqliteWorkerIdleMs: Values.positiveInteger("SQL_TOOL_SQLITE_WORKER_IDLE_MS").pipe(
+      Config.withDefault(10_000)
     )
   })
 

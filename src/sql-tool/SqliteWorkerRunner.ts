@@ -12,13 +12,6 @@ export interface SqliteOutcome {
   readonly changes: number
 }
 
-/**
- * An idle worker process ends after this long: each is a whole Bun runtime
- * (tens of MB), and a tenant may open many SQLite connections; the next
- * statement pays a fresh start (tens of ms) instead.
- */
-const IDLE_MS = 10_000
-
 /** Codes the child answers with that are this driver's own, not SQLite's. */
 const ownCodes = new Set(["result_too_large", "value_too_large"])
 
@@ -28,9 +21,11 @@ const ownCodes = new Set(["result_too_large", "value_too_large"])
  * statement past its timeout kills the process with SIGKILL, which stops the
  * CPU work at once; the next statement starts a fresh one. A result refused
  * for its size also ends the process, so the memory it took goes back, and
- * so does a process idle for IDLE_MS.
+ * so does a process idle for `idleMs` (SQL_TOOL_SQLITE_WORKER_IDLE_MS): each
+ * is a whole Bun runtime (tens of MB), and a tenant may open many SQLite
+ * connections; the next statement pays a fresh start (tens of ms) instead.
  */
-export const makeSqliteWorkerRunner = (filename: string) =>
+export const makeSqliteWorkerRunner = (filename: string, idleMs: number) =>
   Effect.gen(function*() {
     let child: { readonly proc: Subprocess<"ignore", "ignore", "inherit">; readonly sent: Set<number> } | undefined
     let nextId = 0
@@ -106,7 +101,7 @@ export const makeSqliteWorkerRunner = (filename: string) =>
     const stopIdleTimer = () => clearTimeout(idleTimer)
     const startIdleTimer = () => {
       clearTimeout(idleTimer)
-      idleTimer = setTimeout(kill, IDLE_MS)
+      idleTimer = setTimeout(kill, idleMs)
       idleTimer.unref?.()
     }
 
