@@ -66,8 +66,9 @@ describe("the bundled server", () => {
     expect(Object.keys(manifest.inputs)).toContain(path.join(root, "sql"))
     const entry = path.join(bundleDir, manifest.entry)
 
-    // A fresh data dir: the migrations run from the bundle's own chunks.
-    const platform = await spawnPlatform({ DATA_DIR: path.join(tmp.dir, "data"), EMBEDDED_PG_TEMPLATE_DIR: path.join(tmp.dir, "template") }, entry)
+    // A fresh data dir (a copy of the machine's initialised, unmigrated template, or initdb
+    // where there is none): the migrations run from the bundle's own chunks.
+    const platform = await spawnPlatform({ DATA_DIR: path.join(tmp.dir, "data") }, entry)
     try {
       const user = await signUp(platform.baseUrl)
       const created = await fetch(`${platform.baseUrl}/agents`, {
