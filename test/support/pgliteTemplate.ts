@@ -1,51 +1,69 @@
-import { PGlite } from "@electric-sql/pglite"
-import { vector } from "@electric-sql/pglite-pgvector"
 import { Effect, Layer, Logger, LogLevel, Option } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { templateRootFrom } from "../../src/config/EmbeddedTemplateRoot.ts"
 
 /**
- * PGlite's initdb takes seconds; copying an initialised data dir takes
- * milliseconds. The first platform started by this test process initialises a
- * template and runs the platform's migrations on it (its start does what every
- * start does); every later one starts from a copy, where the migrator finds
- * nothing left to do: ~0.6 s less per platform, ~60 platforms a `bun test`.
+ * Every platform a test starts gets a fresh embedded database, but not by
+ * initdb (seconds) nor by running the migrations again (~0.6 s): the first
+ * `seedDataDir` of this test process opens a data dir of its own the way a
+ * start does (a copy of the machine's initialised template, or initdb in a
+ * worker thread where there is none, EMBEDDED_PG_TEMPLATE_DIR) and migrates
+ * it; every platform after that starts from a copy of it, where the migrator
+ * finds nothing left to do.
  */
 let template: Promise<string> | undefined
 
-const initialise = async (dir: string) => {
-  const db = await PGlite.create(path.join(dir, "pg"), { extensions: { vector } })
-  await db.close()
-}
-
-/** The platform's migrations (ours and the cluster's tables) run on the data dir, as at a start. */
-const migrate = async (dir: string) => {
+/** The platform's database layer on `dir`: the embedded database opened, ours and the cluster's tables migrated. */
+const openAndMigrate = async (dir: string) => {
   // Loaded here: this module is imported by tests that never start a platform.
   const [{ DatabaseLive }, { settingsWith }] = await Promise.all([
     import("../../src/db/Database.ts"),
     import("../../src/app/Settings.ts")
   ])
-  const settings = settingsWith({ dataDir: dir, databaseUrl: Option.none(), embeddedTemplateDir: undefined })
+  const settings = settingsWith({
+    dataDir: dir,
+    databaseUrl: Option.none(),
+    embeddedTemplateDir: templateRootFrom(process.env.EMBEDDED_PG_TEMPLATE_DIR)
+  })
   await Effect.runPromise(
     Layer.build(DatabaseLive.pipe(Layer.provide(settings), Layer.provide(Logger.minimumLogLevel(LogLevel.Error)))).pipe(Effect.scoped)
   )
 }
 
+const PREFIX = "pglite-template-"
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/**
+ * `bun test` runs no "exit" handlers, so a test process cannot remove its template when it
+ * ends; the next one removes those of processes that are gone (39 MB each).
+ */
+const removeOrphans = () => {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const pid = Number(name.slice(PREFIX.length).split("-")[0])
+    if (name.startsWith(PREFIX) && Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) {
+      fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true })
+    }
+  }
+}
+
 const makeTemplate = async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pglite-template-"))
-  await initialise(dir)
-  await migrate(dir)
-  // The closed instance leaves ~1.5 GB of WebAssembly heap that only a full collection frees;
-  // until one ran, an entity round trip in this process took 360-450 µs instead of 55-80 µs
-  // for its first ~15 s (the allocator faulting in fresh pages meanwhile). Collected from a
-  // timer: JavaScriptCore scans the stack conservatively, and from in here it still finds it.
-  await new Promise<void>((resolve) => setTimeout(() => (Bun.gc(true), resolve()), 0))
-  process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }))
+  removeOrphans()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`))
+  await openAndMigrate(dir)
   return dir
 }
 
-/** Fills `dataDir` with a fresh, initialised (unmigrated) embedded database. */
+/** Fills `dataDir` with a fresh, migrated embedded database. */
 export const seedDataDir = async (dataDir: string) => {
   template ??= makeTemplate()
   fs.cpSync(path.join(await template, "pg"), path.join(dataDir, "pg"), { recursive: true })
