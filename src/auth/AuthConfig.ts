@@ -15,6 +15,8 @@ export interface AuthConfigShape {
   readonly jwtIssuer: string
   readonly jwtAudience: string
   readonly accessTokenTtlSeconds: number
+  /** Seconds a token is still accepted past its `exp` (and before its `nbf`): clock skew between issuer and nodes. */
+  readonly jwtClockToleranceSeconds: number
   readonly refreshTokenTtlSeconds: number
   /** Shared secret of runner↔gateway calls (Principal kind "service"). */
   readonly serviceToken: Option.Option<Redacted.Redacted<string>>
@@ -88,6 +90,7 @@ const authSettings: Config.Config<AuthConfigShape> = Config.all({
   jwtIssuer: Config.string("JWT_ISSUER").pipe(Config.withDefault("agent-platform")),
   jwtAudience: Config.string("JWT_AUDIENCE").pipe(Config.withDefault("agent-platform-api")),
   accessTokenTtlSeconds: Values.positiveInteger("ACCESS_TOKEN_TTL_SECONDS").pipe(Config.withDefault(15 * 60)),
+  jwtClockToleranceSeconds: Values.nonNegativeInteger("JWT_CLOCK_TOLERANCE_SECONDS").pipe(Config.withDefault(5)),
   refreshTokenTtlSeconds: Values.positiveInteger("REFRESH_TOKEN_TTL_SECONDS").pipe(Config.withDefault(30 * 24 * 3600)),
   serviceToken: Config.option(Config.redacted("SERVICE_AUTH_TOKEN")),
   passwordMemoryKib: Values.positiveInteger("PASSWORD_HASH_MEMORY_KIB").pipe(Config.withDefault(19456)),

@@ -56,7 +56,7 @@ export class Tokens extends Effect.Service<Tokens>()("Auth/Tokens", {
       onSome: (url) => jose.createRemoteJWKSet(new URL(url))
     })
     const asymmetric = ["RS256", "PS256", "ES256"]
-    const options = { issuer: auth.jwtIssuer, audience: auth.jwtAudience, clockTolerance: 5 }
+    const options = { issuer: auth.jwtIssuer, audience: auth.jwtAudience, clockTolerance: auth.jwtClockToleranceSeconds }
 
     // Least recently used first (a Map keeps insertion order; a hit moves its token to the end).
     const cache = new Map<string, AccessClaims>()

@@ -3,9 +3,10 @@ import { signUp } from "../support/auth.ts"
 import { clickText, registerInConsole, useConsole, waitForText } from "./browser.ts"
 
 // Access tokens that expire within the test: the console must refresh them on its own.
-const { env, consoleTest } = useConsole({ auth: { accessTokenTtlSeconds: 1 } })
-// Tokens are accepted up to 5 s past their expiry (clock tolerance, src/auth/Tokens.ts): wait past both.
-const PAST_EXPIRY_MS = 7_000
+// No clock tolerance (JWT_CLOCK_TOLERANCE_SECONDS, 5 s by default): a token is refused once expired.
+const { env, consoleTest } = useConsole({ auth: { accessTokenTtlSeconds: 1, jwtClockToleranceSeconds: 0 } })
+// Past the 1 s lifetime (exp is in whole seconds: a token may live up to 2 s).
+const PAST_EXPIRY_MS = 2_500
 
 const storedSession = (page: import("puppeteer-core").Page) =>
   page.evaluate(() => JSON.parse(localStorage.getItem("agent-platform.console.session") ?? "null") as { accessToken: string } | null)
