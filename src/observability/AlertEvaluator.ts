@@ -1,4 +1,4 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { Clock, Duration, Effect, ExecutionStrategy, Exit, Layer, Metric, Option, Schedule, Scope } from "effect"
@@ -11,7 +11,7 @@ import { MetricsExposition } from "./MetricsExposition.ts"
 import { allSamples, type Sample } from "./Prometheus.ts"
 import { ObservabilityConfig } from "./ObservabilityConfig.ts"
 import { EgressHttpClientLive } from "../net/EgressHttpClient.ts"
-import { EGRESS_REFUSED } from "../net/EgressPolicy.ts"
+import { EGRESS_REFUSED, EgressPolicy } from "../net/EgressPolicy.ts"
 
 interface Point {
   readonly at: number
@@ -145,6 +145,7 @@ export const AlertEvaluatorLive = Layer.scopedDiscard(
     const repo = yield* AlertRepo
     const exposition = yield* MetricsExposition
     const client = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)
+    const egress = yield* EgressPolicy
     const history = new Map<string, Array<Point>>()
     const baselines = yield* AlertBaselines
     const isLeader = yield* makeLeadership
@@ -173,6 +174,9 @@ export const AlertEvaluatorLive = Layer.scopedDiscard(
         }),
         client.execute,
         Effect.scoped,
+        // A webhook is a request of the rule's project: it takes a slot of that project's share of
+        // outbound requests (EgressSlots.ts), so one project's alerts cannot hold everyone's.
+        Effect.provideService(FetchHttpClient.Fetch, egress.fetchFor(rule.projectId)),
         Effect.timeout(Duration.millis(config.alertWebhookTimeoutMs)),
         Effect.as(null),
         // A refused or unreachable URL gets the egress policy's one text: no port scanning through alert rules.

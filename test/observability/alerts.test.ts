@@ -3,7 +3,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Metric, Option, TestClock } from "effect"
 import { pgClientLayer } from "../../src/db/Database.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
-import { EgressConfig } from "../../src/net/EgressConfig.ts"
+import { EgressConfig, type EgressConfigShape } from "../../src/net/EgressConfig.ts"
 import { EgressPolicy } from "../../src/net/EgressPolicy.ts"
 import { AlertEvaluatorLive } from "../../src/observability/AlertEvaluator.ts"
 import { AlertRepo } from "../../src/observability/AlertRepo.ts"
@@ -41,6 +41,9 @@ let webhook: ReturnType<typeof Bun.serve>
 const received: Array<Notification> = []
 /** Deliveries answered 500 before the webhook starts accepting (per test). */
 let failuresLeft = 0
+/** Deliveries to /slow in flight at once, and the most seen. */
+let slowInFlight = 0
+let slowMostInFlight = 0
 
 beforeAll(async () => {
   db = await createTestDatabase("alerts")
@@ -51,6 +54,11 @@ beforeAll(async () => {
     hostname: "127.0.0.1",
     async fetch(req) {
       const body = (await req.json()) as Notification
+      if (new URL(req.url).pathname === "/slow") {
+        slowMostInFlight = Math.max(slowMostInFlight, ++slowInFlight)
+        await Bun.sleep(100)
+        slowInFlight--
+      }
       if (failuresLeft > 0) {
         failuresLeft--
         return new Response(null, { status: 500 })
@@ -68,16 +76,17 @@ afterAll(async () => {
 beforeEach(async () => {
   received.length = 0
   failuresLeft = 0
+  slowMostInFlight = 0
   await setup.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DELETE FROM alert_rules`))
 })
 
 /** The evaluator's dependencies, built inside the test (TestClock) so its ticker sleeps on the TestClock. */
-const Services = () =>
+const Services = (egress: Partial<EgressConfigShape> = {}) =>
   Layer.mergeAll(
     AlertRepo.Default,
     MetricsExposition.Default,
     // The webhook listens on loopback, which egress refuses unless admitted.
-    EgressPolicy.Default.pipe(Layer.provide(EgressConfig.layerWith({ allow: ["127.0.0.1"] }))),
+    EgressPolicy.Default.pipe(Layer.provide(EgressConfig.layerWith({ allow: ["127.0.0.1"], ...egress }))),
     ObservabilityConfig.layerWith({ alertEvalIntervalMs: INTERVAL_MS }),
     // No DATABASE_URL: a single process, always the evaluator.
     AppConfig.layerWith({ databaseUrl: Option.none() })
@@ -88,12 +97,12 @@ const Services = () =>
   )
 
 /** A counter only this test writes to, and a rule over its increase. */
-const ruleOver = (path: string) =>
+const ruleOver = (path: string, projectId = "p_alerts") =>
   Effect.gen(function*() {
     const run = crypto.randomUUID()
     const events = Metric.counter("alert_clock_test_events_total").pipe(Metric.tagged("run", run))
     const rule = yield* (yield* AlertRepo).create({
-      projectId: "p_alerts",
+      projectId,
       name: "events burst",
       metric: "alert_clock_test_events_total",
       labels: { run },
@@ -165,4 +174,22 @@ describe("alert evaluator on the TestClock", () => {
       yield* tick()
       expect(received).toHaveLength(1)
     })).pipe(Effect.provide(Services()))), 30_000)
+
+  test("webhooks are requests of their rule's project: they wait for its share of outbound requests", () =>
+    runTest(Effect.scoped(Effect.gen(function*() {
+      // Three rules of one project and one of another fire on the same tick; a project's share
+      // of requests in flight is 1 (EGRESS_MAX_CONCURRENT_PER_TENANT), the webhook takes 100 ms.
+      const rules = [
+        yield* ruleOver("/slow", "p_noisy"),
+        yield* ruleOver("/slow", "p_noisy"),
+        yield* ruleOver("/slow", "p_noisy"),
+        yield* ruleOver("/slow", "p_quiet")
+      ]
+      const tick = yield* startEvaluator
+      for (const { events } of rules) yield* Metric.incrementBy(events, 5)
+      yield* tick()
+      expect(received.map((n) => n.status)).toEqual(["firing", "firing", "firing", "firing"])
+      // One of p_noisy's at a time, p_quiet's beside it: never three at once.
+      expect(slowMostInFlight).toBe(2)
+    })).pipe(Effect.provide(Services({ maxConcurrentPerTenant: 1 })))), 30_000)
 })
