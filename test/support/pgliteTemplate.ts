@@ -3,6 +3,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { templateRootFrom } from "../../src/config/EmbeddedTemplateRoot.ts"
+import { isAlive } from "../../src/db/embedded/DataDir.ts"
 
 /**
  * Every platform a test starts gets a fresh embedded database, but not by
@@ -33,15 +34,6 @@ const openAndMigrate = async (dir: string) => {
 }
 
 const PREFIX = "pglite-template-"
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 /**
  * `bun test` runs no "exit" handlers, so a test process cannot remove its template when it

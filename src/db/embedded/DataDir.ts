@@ -102,7 +102,8 @@ const readLockPid = (file: string): number | undefined => {
   }
 }
 
-const isAlive = (pid: number) => {
+/** Whether process `pid` exists (EPERM: it does, under another user). */
+export const isAlive = (pid: number) => {
   try {
     process.kill(pid, 0)
     return true
