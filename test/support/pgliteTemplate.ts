@@ -2,7 +2,6 @@ import { Effect, Layer, Logger, LogLevel, Option } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { templateRootFrom } from "../../src/config/EmbeddedTemplateRoot.ts"
 import { isAlive } from "../../src/db/embedded/DataDir.ts"
 
 /**
@@ -23,11 +22,8 @@ const openAndMigrate = async (dir: string) => {
     import("../../src/db/Database.ts"),
     import("../../src/app/Settings.ts")
   ])
-  const settings = settingsWith({
-    dataDir: dir,
-    databaseUrl: Option.none(),
-    embeddedTemplateDir: templateRootFrom(process.env.EMBEDDED_PG_TEMPLATE_DIR)
-  })
+  // The machine's template (EMBEDDED_PG_TEMPLATE_DIR, read by AppConfig as at any start).
+  const settings = settingsWith({ dataDir: dir, databaseUrl: Option.none() })
   await Effect.runPromise(
     Layer.build(DatabaseLive.pipe(Layer.provide(settings), Layer.provide(Logger.minimumLogLevel(LogLevel.Error)))).pipe(Effect.scoped)
   )
